@@ -1,0 +1,568 @@
+"""The Detector: one scikit-learn-style estimator for every autoencoder family."""
+
+from __future__ import annotations
+
+import os
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator
+
+from . import __version__
+from .errors import DataError, ModelFormatError, NotFittedError, ParameterError
+from .events import Event, describe_events, postprocess_labels
+from .models import available_models, build_model
+from .persistence import load_model_files, save_model_files
+from .scoring import ScoringHead, StreamScores, score_convolutional, score_windowed
+from .thresholds import best_f1_threshold, fit_threshold
+from .training import TrainConfig, select_device, train
+from .validation import Stream, as_stream, as_streams, match_channels
+from .windowing import WindowSet, check_frame_step
+
+__all__ = ["DetectionResult", "Detector"]
+
+_SCALERS = ("standard", "robust", None)
+_SCORING = ("auto", "windowed", "convolutional")
+_FOLDS = ("mean", "max", "median")
+
+
+@dataclass
+class DetectionResult:
+    """Everything :meth:`Detector.detect` finds in one stream.
+
+    Attributes
+    ----------
+    scores : ndarray (T,)
+        Normalised anomaly score per timestep; 1.0 is the alarm line, higher = more anomalous.
+    raw_scores : ndarray (T,)
+        The reconstruction error behind ``scores`` (mean squared error over channels, scaled units).
+    labels : ndarray (T,) of int8
+        1 where an alarm is raised (after event post-processing).
+    contributions : ndarray (T, C)
+        Per-channel share of each score; sums over channels to ``scores``.
+    channels : list of str
+    events : list of Event
+        Contiguous alarms with their peak, mean score and top channels.
+    threshold : float
+        The raw threshold (``raw_scores / threshold == scores``).
+    timestamps : ndarray or None
+    reconstruction : ndarray (T, C) or None
+        The reconstructed (cleaned) signal in the data's units, when asked for.
+    """
+
+    scores: np.ndarray
+    raw_scores: np.ndarray
+    labels: np.ndarray
+    contributions: np.ndarray
+    channels: list[str]
+    events: list[Event]
+    threshold: float
+    timestamps: np.ndarray | None = None
+    reconstruction: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def n_anomalies(self) -> int:
+        """Number of timesteps flagged."""
+        return int(self.labels.sum())
+
+    def to_frame(self, *, contributions: bool = True, reconstruction: bool = False) -> Any:
+        """One row per timestep: time (when known), score, label, per-channel contributions."""
+        import pandas as pd
+
+        columns: dict[str, Any] = {}
+        if self.timestamps is not None:
+            columns["time"] = self.timestamps
+        columns["score"] = self.scores
+        columns["label"] = self.labels
+        if contributions:
+            for i, name in enumerate(self.channels):
+                columns[f"contribution_{name}"] = self.contributions[:, i]
+        if reconstruction and self.reconstruction is not None:
+            for i, name in enumerate(self.channels):
+                columns[f"reconstruction_{name}"] = self.reconstruction[:, i]
+        return pd.DataFrame(columns)
+
+
+class Detector(BaseEstimator):
+    """Anomaly detector: an autoencoder learns normal frames; reconstruction error flags the rest.
+
+    Parameters
+    ----------
+    model : str, default "conv1d"
+        Autoencoder family: ``"conv1d"``, ``"lstm"``, ``"gru"``, ``"dense"`` or ``"pca"``.
+    frame : int, default 64
+        Timesteps per frame.
+    step : int, default 1
+        Timesteps between frame starts, for training and for windowed scoring.
+    scaler : {"standard", "robust", None}, default "standard"
+        Per-channel scaling fitted on the training data.
+    threshold : {"pot", "quantile", "sigma"} or float, default "pot"
+        How training scores become the alarm line: peaks-over-threshold (extreme value theory),
+        the ``1 - contamination`` quantile, mean + ``sigma`` standard deviations, or a fixed raw
+        error value.
+    contamination : float, default 0.01
+        Expected share of anomalous training timesteps (for ``threshold="quantile"``).
+    sigma : float, default 3.0
+        ``k`` of ``threshold="sigma"``.
+    risk : float, default 1e-3
+        False-alarm probability aimed at by ``threshold="pot"``.
+    epochs, batch_size, learning_rate, validation_split, patience
+        Training settings (see :class:`seqae.training.TrainConfig`); the validation part is
+        the end of each training recording, never shuffled across time.
+    model_params : dict, optional
+        Architecture settings of the model family (e.g. ``{"filters": (32, 16)}``).
+    train_params : dict, optional
+        Further :class:`~seqae.training.TrainConfig` fields (``optimizer``, ``noise_std``, ...).
+    scoring : {"auto", "windowed", "convolutional"}, default "auto"
+        ``auto`` scores fully convolutional models in one chunked pass over the stream and
+        the others frame by frame.
+    fold : {"mean", "max", "median"}, default "mean"
+        How overlapping frames combine into one score per timestep (windowed scoring).
+    min_event_length : int, default 1
+        Alarms shorter than this many timesteps are dropped.
+    merge_gap : int, default 0
+        Alarms separated by at most this many normal timesteps are merged.
+    device : str, optional
+        ``"cuda"``, ``"mps"`` or ``"cpu"``; default: the best available.
+    random_state : int, optional
+        Seed for reproducible training.
+
+    Attributes
+    ----------
+    model_ : Autoencoder
+    scaler_ : dict
+        ``{"kind", "center", "scale"}``.
+    threshold_ : float
+        Raw error at the alarm line.
+    channels_ : list of str
+    history_ : dict
+    train_scores_ : ndarray
+        Normalised scores of the training data.
+
+    Examples
+    --------
+    >>> from seqae import Detector
+    >>> from seqae.datasets import make_sensor_stream
+    >>> stream = make_sensor_stream(n_timesteps=3000, n_channels=4, random_state=0)
+    >>> det = Detector(frame=32, epochs=3, random_state=0).fit(stream.values[:1500])
+    >>> result = det.detect(stream.values)
+    >>> result.scores.shape, result.contributions.shape
+    ((3000,), (3000, 4))
+    """
+
+    def __init__(
+        self,
+        model: str = "conv1d",
+        frame: int = 64,
+        step: int = 1,
+        *,
+        scaler: str | None = "standard",
+        threshold: str | float = "pot",
+        contamination: float = 0.01,
+        sigma: float = 3.0,
+        risk: float = 1e-3,
+        epochs: int = 50,
+        batch_size: int = 256,
+        learning_rate: float = 1e-3,
+        validation_split: float = 0.1,
+        patience: int = 5,
+        model_params: dict[str, Any] | None = None,
+        train_params: dict[str, Any] | None = None,
+        scoring: str = "auto",
+        fold: str = "mean",
+        min_event_length: int = 1,
+        merge_gap: int = 0,
+        device: str | None = None,
+        random_state: int | None = None,
+    ) -> None:
+        self.model = model
+        self.frame = frame
+        self.step = step
+        self.scaler = scaler
+        self.threshold = threshold
+        self.contamination = contamination
+        self.sigma = sigma
+        self.risk = risk
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.validation_split = validation_split
+        self.patience = patience
+        self.model_params = model_params
+        self.train_params = train_params
+        self.scoring = scoring
+        self.fold = fold
+        self.min_event_length = min_event_length
+        self.merge_gap = merge_gap
+        self.device = device
+        self.random_state = random_state
+
+    # ------------------------------------------------------------------ checks
+    def _check_params(self) -> None:
+        if self.model not in available_models():
+            raise ParameterError(f"model must be one of {available_models()}, got {self.model!r}")
+        check_frame_step(self.frame, self.step)
+        if self.scaler not in _SCALERS:
+            raise ParameterError(
+                f"scaler must be 'standard', 'robust' or None, got {self.scaler!r}"
+            )
+        if self.scoring not in _SCORING:
+            raise ParameterError(f"scoring must be one of {_SCORING}, got {self.scoring!r}")
+        if self.fold not in _FOLDS:
+            raise ParameterError(f"fold must be one of {_FOLDS}, got {self.fold!r}")
+        if not 0.0 <= self.validation_split < 1.0:
+            raise ParameterError(
+                f"validation_split must be in [0, 1), got {self.validation_split!r}"
+            )
+        for name in ("min_event_length", "merge_gap"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+                raise ParameterError(f"{name} must be an integer >= 0, got {value!r}")
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError(
+                "this Detector is not fitted yet: call fit(X) first, or Detector.load(path)"
+            )
+
+    # ------------------------------------------------------------------ fit
+    def fit(
+        self,
+        X: Any,
+        y: Any = None,
+        *,
+        callback: Callable[[Any], None] | None = None,
+    ) -> Detector:
+        """Learn normal behaviour from ``X``: one ``(T, C)`` stream or a list of recordings.
+
+        Parameters
+        ----------
+        X : array-like, DataFrame, SensorData, or a list of them
+            Normal (mostly anomaly-free) data. DataFrame columns name the channels.
+        y : ignored
+            Present for scikit-learn compatibility; use :meth:`calibrate` with labels.
+        callback : callable, optional
+            Receives a :class:`seqae.training.ProgressEvent` after each epoch and every few steps.
+
+        Returns
+        -------
+        self
+        """
+        self._check_params()
+        streams = as_streams(X)
+        channels = streams[0].channels
+        for s in streams[1:]:
+            if s.named and streams[0].named and s.channels != channels:
+                raise DataError(f"recordings have different channels: {channels} vs {s.channels}")
+        for i, s in enumerate(streams):
+            if len(s.values) < self.frame:
+                raise DataError(
+                    f"training recording {i} has {len(s.values)} timesteps, fewer than one frame "
+                    f"of {self.frame}: use a smaller frame or more data"
+                )
+        center, scale = _fit_scaler(self.scaler, np.concatenate([s.values for s in streams]))
+        scaled = [((s.values - center) / scale).astype(np.float32) for s in streams]
+        train_parts, val_parts = self._split(scaled)
+
+        model = build_model(self.model, (self.frame, len(channels)), self.model_params)
+        config = self._train_config()
+        history = train(
+            model,
+            WindowSet(train_parts, self.frame, self.step),
+            config,
+            validation=WindowSet(val_parts, self.frame, self.step) if val_parts else None,
+            callback=callback,
+        )
+        model.eval()
+        self.model_ = model
+        self.channels_ = list(channels)
+        self.n_channels_ = len(channels)
+        self.scaler_ = {
+            "kind": self.scaler,
+            "center": center.astype(np.float64).tolist(),
+            "scale": scale.astype(np.float64).tolist(),
+        }
+        self.history_ = history.to_dict()
+        self.device_ = history.device
+        self._head = self._make_head(threshold=1.0)
+        raw = np.concatenate([self._score(s.values).scores for s in streams])
+        self.threshold_ = float(
+            fit_threshold(
+                raw,
+                self.threshold,
+                contamination=self.contamination,
+                k=self.sigma,
+                risk=self.risk,
+            )
+        )
+        if not np.isfinite(self.threshold_) or self.threshold_ <= 0:
+            raise DataError(
+                f"the fitted threshold is {self.threshold_!r}: the training data is reconstructed "
+                "perfectly (constant channels?); check the data or pass threshold=<float>"
+            )
+        self._head.threshold.fill_(self.threshold_)
+        self.train_scores_ = raw / self.threshold_
+        self.training_summary_ = {
+            "n_recordings": len(streams),
+            "n_timesteps": int(sum(len(s.values) for s in streams)),
+            "channel_mean": np.concatenate([s.values for s in streams]).mean(0).tolist(),
+            "channel_std": np.concatenate([s.values for s in streams]).std(0).tolist(),
+            "train_score_quantiles": {
+                q: float(np.quantile(self.train_scores_, float(q)))
+                for q in ("0.5", "0.9", "0.99", "0.999")
+            },
+        }
+        return self
+
+    def _train_config(self) -> TrainConfig:
+        extra = dict(self.train_params or {})
+        fixed = {"epochs", "batch_size", "learning_rate", "patience", "device", "random_state"}
+        clash = sorted(fixed & set(extra))
+        if clash:
+            raise ParameterError(
+                f"train_params may not set {clash}: they are Detector parameters of their own"
+            )
+        return TrainConfig(
+            epochs=self.epochs,
+            batch_size=self.batch_size,
+            learning_rate=self.learning_rate,
+            validation_split=0.0,  # the Detector splits in time itself (see _split)
+            patience=self.patience,
+            device=self.device,
+            random_state=self.random_state,
+            **extra,
+        )
+
+    def _split(self, scaled: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Hold out the end of each recording for validation when it fits a frame."""
+        if self.validation_split == 0:
+            return scaled, []
+        train_parts, val_parts = [], []
+        for x in scaled:
+            cut = round(len(x) * (1 - self.validation_split))
+            if cut >= self.frame and len(x) - cut >= self.frame:
+                train_parts.append(x[:cut])
+                val_parts.append(x[cut:])
+            else:
+                train_parts.append(x)
+        return train_parts, val_parts
+
+    # ------------------------------------------------------------------ scoring
+    def _make_head(self, threshold: float) -> ScoringHead:
+        head = ScoringHead(
+            self.model_, self.scaler_["center"], self.scaler_["scale"], threshold=threshold
+        )
+        return head.to(self._device()).eval()
+
+    def _device(self) -> torch.device:
+        return torch.device(self.device_)
+
+    def _scoring_mode(self) -> str:
+        if self.scoring == "auto":
+            return (
+                "convolutional"
+                if getattr(self.model_, "fully_convolutional", False)
+                else "windowed"
+            )
+        if self.scoring == "convolutional" and not getattr(
+            self.model_, "fully_convolutional", False
+        ):
+            raise ParameterError(
+                f"scoring='convolutional' needs a fully convolutional model, not {self.model!r}"
+            )
+        return self.scoring
+
+    def _score(self, values: np.ndarray, *, reconstruction: bool = False) -> StreamScores:
+        device = self._device()
+        if self._scoring_mode() == "convolutional":
+            return score_convolutional(
+                self._head, values, device=device, reconstruction=reconstruction
+            )
+        if len(values) < self.frame:
+            raise DataError(
+                f"the data has {len(values)} timesteps, fewer than one frame of {self.frame}"
+            )
+        return score_windowed(
+            self._head,
+            values,
+            self.frame,
+            self.step,
+            how=self.fold,
+            device=device,
+            reconstruction=reconstruction,
+        )
+
+    def _stream(self, X: Any) -> Stream:
+        self._check_fitted()
+        return match_channels(as_stream(X), self.channels_)
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Anomaly score per timestep, normalised so 1.0 is the alarm line (higher = worse)."""
+        return self._score(self._stream(X).values).scores
+
+    def predict(self, X: Any) -> np.ndarray:
+        """1 for anomalous timesteps, 0 otherwise (int8), after event post-processing."""
+        return self._labels(self.score_samples(X))
+
+    def _labels(self, scores: np.ndarray) -> np.ndarray:
+        labels = (scores >= 1.0).astype(np.int8)
+        return postprocess_labels(
+            labels, min_length=self.min_event_length, merge_gap=self.merge_gap
+        ).astype(np.int8)
+
+    def detect(self, X: Any, *, reconstruction: bool = False, top_k: int = 3) -> DetectionResult:
+        """Scores, labels, per-channel contributions and events for one stream.
+
+        Parameters
+        ----------
+        X : array-like, DataFrame or SensorData
+            Data with the fitted channels (named data is matched by name, in any order).
+        reconstruction : bool, default False
+            Also return the reconstructed (cleaned) signal.
+        top_k : int, default 3
+            Channels listed per event.
+        """
+        stream = self._stream(X)
+        result = self._score(stream.values, reconstruction=reconstruction)
+        labels = self._labels(result.scores)
+        events = describe_events(
+            labels,
+            result.scores,
+            result.contributions,
+            channels=self.channels_,
+            timestamps=stream.timestamps,
+            top_k=top_k,
+        )
+        return DetectionResult(
+            scores=result.scores,
+            raw_scores=result.scores * self.threshold_,
+            labels=labels,
+            contributions=result.contributions,
+            channels=list(self.channels_),
+            events=events,
+            threshold=self.threshold_,
+            timestamps=stream.timestamps,
+            reconstruction=result.reconstruction,
+        )
+
+    def calibrate(self, X: Any, y: Any) -> Detector:
+        """Set the threshold that maximises point F1 on labelled data ``(X, y)``; returns self."""
+        scores = self.score_samples(X)
+        y = np.asarray(y)
+        if y.shape != scores.shape:
+            raise DataError(
+                f"y has shape {y.shape}, expected one label per timestep {scores.shape}"
+            )
+        best, _ = best_f1_threshold(scores * self.threshold_, y)
+        self.train_scores_ = self.train_scores_ * self.threshold_ / best
+        self.threshold_ = float(best)
+        self._head.threshold.fill_(self.threshold_)
+        return self
+
+    # ------------------------------------------------------------------ persistence
+    def to_config(self) -> dict[str, Any]:
+        """Everything needed to rebuild this fitted detector, as JSON-ready data."""
+        self._check_fitted()
+        return {
+            "seqae_version": __version__,
+            "torch_version": torch.__version__,
+            "numpy_version": np.__version__,
+            "python_version": platform.python_version(),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+            "params": _jsonable(self.get_params()),
+            "model": self.model_.get_spec(),
+            "scaler": self.scaler_,
+            "threshold": self.threshold_,
+            "channels": self.channels_,
+            "frame": self.frame,
+            "step": self.step,
+            "fold": self.fold,
+            "scoring": self._scoring_mode(),
+            "history": self.history_,
+            "training_summary": self.training_summary_,
+        }
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Save to a folder (config.json + weights.safetensors) or one ``.safetensors`` file.
+
+        The write is atomic; nothing is pickled.
+        """
+        tensors = {k: v.detach().cpu().numpy() for k, v in self.model_.state_dict().items()}
+        save_model_files(path, self.to_config(), tensors)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike, *, device: str | None = "cpu") -> Detector:
+        """Load a detector saved with :meth:`save` (never unpickles).
+
+        Raises
+        ------
+        ModelFormatError
+            The file is missing, corrupted, tampered with, or from a newer format.
+        """
+        config, tensors = load_model_files(path)
+        try:
+            params = dict(config["params"])
+            params["device"] = device
+            det = cls(**params)
+            spec = config["model"]
+            model = build_model(spec["name"], tuple(spec["input_shape"]), spec["config"])
+            state = {k: torch.from_numpy(np.array(v)) for k, v in tensors.items()}
+            for name, value in state.items():  # closed-form models size buffers at fit time
+                if name in dict(model.named_buffers()):
+                    model.get_buffer(name).resize_(value.shape)
+            model.load_state_dict(state, strict=True)
+            model.to(select_device(device)).eval()
+            det.model_ = model
+            det.channels_ = list(config["channels"])
+            det.n_channels_ = len(det.channels_)
+            det.scaler_ = config["scaler"]
+            det.threshold_ = float(config["threshold"])
+            det.history_ = config["history"]
+            det.training_summary_ = config["training_summary"]
+            det.device_ = str(select_device(device))
+        except (KeyError, TypeError, ValueError, RuntimeError, ParameterError) as exc:
+            raise ModelFormatError(f"{path}: the model configuration is invalid ({exc})") from None
+        det._head = det._make_head(det.threshold_)
+        det.train_scores_ = np.array([])
+        return det
+
+    def export_onnx(self, path: str | os.PathLike, **kwargs: Any) -> Any:
+        """Export to one self-contained ONNX file; see :func:`seqae.export.export_onnx`."""
+        from .export import export_onnx
+
+        return export_onnx(self, path, **kwargs)
+
+    def __sklearn_is_fitted__(self) -> bool:
+        return hasattr(self, "model_")
+
+
+def _fit_scaler(kind: str | None, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-channel center and scale (a zero spread becomes 1, so constant channels pass)."""
+    values = values.astype(np.float64)
+    if kind is None:
+        return np.zeros(values.shape[1]), np.ones(values.shape[1])
+    if kind == "standard":
+        center, spread = values.mean(axis=0), values.std(axis=0)
+    else:
+        q25, center, q75 = np.percentile(values, [25, 50, 75], axis=0)
+        spread = q75 - q25
+    spread = np.where(spread > 1e-12 * np.maximum(1.0, np.abs(center)), spread, 1.0)
+    return center, spread
+
+
+def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
+    def convert(v: Any) -> Any:
+        if isinstance(v, dict):
+            return {k: convert(x) for k, x in v.items()}
+        if isinstance(v, (list, tuple)):
+            return [convert(x) for x in v]
+        if isinstance(v, np.generic):
+            return v.item()
+        return v
+
+    return {k: convert(v) for k, v in params.items()}

@@ -1,0 +1,368 @@
+"""Binary alarm labels ⇄ events: intervals, clean-up, and a readable summary of each event.
+
+Pure numpy: this module never imports torch or pandas. An *event* is a maximal run of
+consecutive flagged timesteps, written as a half-open interval ``[start, end)``.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import DataError, ParameterError
+
+__all__ = [
+    "Event",
+    "describe_events",
+    "intervals_to_labels",
+    "labels_to_intervals",
+    "postprocess_labels",
+]
+
+
+def _binary_labels(labels: Any, name: str = "labels", *, ravel: bool = False) -> np.ndarray:
+    """Validate 0/1 labels (bool, integer or float) and return them as a uint8 array.
+
+    The one label check shared by :mod:`seqae.events` and :mod:`seqae.metrics`.
+    """
+    arr = np.asarray(labels)
+    if ravel:
+        arr = arr.ravel()
+    elif arr.ndim != 1:
+        raise DataError(f"{name} must be a 1-D array of 0/1 labels, got shape {arr.shape}")
+    if arr.dtype == bool:
+        return arr.astype(np.uint8)
+    if arr.dtype.kind not in "iuf":
+        raise DataError(f"{name} must hold numbers 0 or 1, got dtype {arr.dtype}")
+    bad = (arr != 0) & (arr != 1)  # NaN is caught here too
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{name} must hold only 0 and 1 (binary labels), got {arr[i]!r} at index {i}"
+        )
+    return arr.astype(np.uint8)
+
+
+def _as_scores(scores: Any, name: str = "scores", *, drop_nan: bool = True) -> np.ndarray:
+    """Validate scores and return them as a flat float64 array.
+
+    The one score check shared by :mod:`seqae.events`, :mod:`seqae.thresholds` and
+    :mod:`seqae.metrics`. With
+    ``drop_nan`` NaN scores are removed (unsupervised rules); without it they are an error
+    (metrics, where scores must stay aligned with labels).
+    """
+    try:
+        x = np.asarray(scores, dtype=np.float64).ravel()
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{name} must be numeric, got {type(scores).__name__}: {exc}") from None
+    nan = np.isnan(x)
+    if nan.any():
+        if not drop_nan:
+            i = int(np.flatnonzero(nan)[0])
+            raise DataError(f"{name} contain NaN (first at index {i}); scores must be finite")
+        x = x[~nan]
+    if x.size == 0:
+        raise DataError(f"{name} are empty (or all NaN): give at least one finite score")
+    if np.isinf(x).any():
+        i = int(np.flatnonzero(np.isinf(x))[0])
+        raise DataError(f"{name} contain inf (at index {i} of the non-NaN scores)")
+    return x
+
+
+def _check_same_length(**arrays: np.ndarray) -> None:
+    """Raise a DataError naming the arguments when their first dimensions differ."""
+    shapes = {name: np.shape(a) for name, a in arrays.items()}
+    if len({s[0] if s else None for s in shapes.values()}) > 1:
+        listed = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
+        raise DataError(f"length mismatch: {listed}; they must have the same length")
+
+
+def _is_number(value: Any) -> bool:
+    """True for Python and numpy real numbers, False for bools and everything else."""
+    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
+
+
+def _check_int(name: str, value: Any, minimum: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+        raise ParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ParameterError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def labels_to_intervals(labels: Any) -> np.ndarray:
+    """Runs of 1s in a binary label array as half-open ``[start, end)`` intervals.
+
+    Parameters
+    ----------
+    labels : array_like of shape (n,)
+        0/1 labels (bool, integer or float).
+
+    Returns
+    -------
+    ndarray of shape (k, 2), int64
+        One row ``[start, end)`` per event, in time order.
+
+    Examples
+    --------
+    >>> labels_to_intervals([0, 1, 1, 0, 0, 1]).tolist()
+    [[1, 3], [5, 6]]
+    """
+    y = _binary_labels(labels)
+    edges = np.diff(y, prepend=np.uint8(0), append=np.uint8(0)).view(np.int8)
+    starts = np.flatnonzero(edges == 1)
+    ends = np.flatnonzero(edges == -1)
+    return np.stack([starts, ends], axis=1).astype(np.int64, copy=False)
+
+
+def intervals_to_labels(intervals: Any, n: int) -> np.ndarray:
+    """Binary labels of length ``n`` with 1 inside every ``[start, end)`` interval.
+
+    Examples
+    --------
+    >>> intervals_to_labels([[1, 3], [5, 6]], 7).tolist()
+    [0, 1, 1, 0, 0, 1, 0]
+    """
+    n = _check_int("n", n, 0)
+    iv = np.asarray(intervals)
+    if iv.size == 0:
+        return np.zeros(n, dtype=np.uint8)
+    if iv.ndim != 2 or iv.shape[1] != 2 or iv.dtype.kind not in "iu":
+        raise DataError(
+            f"intervals must be integer [start, end) pairs shaped (k, 2), "
+            f"got shape {iv.shape} dtype {iv.dtype}"
+        )
+    bad = (iv[:, 0] < 0) | (iv[:, 0] >= iv[:, 1]) | (iv[:, 1] > n)
+    if bad.any():
+        i = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"intervals row {i} is {iv[i].tolist()}: expected 0 <= start < end <= n={n}"
+        )
+    # +1 at each start, -1 at each end; the running sum counts the intervals covering a step
+    marks = np.zeros(n + 1, dtype=np.int64)
+    np.add.at(marks, iv[:, 0], 1)
+    np.add.at(marks, iv[:, 1], -1)
+    return (np.cumsum(marks[:-1]) > 0).astype(np.uint8)
+
+
+def _merge_intervals(intervals: np.ndarray, max_gap: int) -> np.ndarray:
+    """Merge sorted ``[start, end)`` intervals separated by at most ``max_gap`` steps."""
+    if len(intervals) < 2:
+        return intervals
+    new_event = np.concatenate([[True], intervals[1:, 0] - intervals[:-1, 1] > max_gap])
+    group = np.cumsum(new_event) - 1
+    ends = np.zeros(group[-1] + 1, dtype=np.int64)
+    np.maximum.at(ends, group, intervals[:, 1])
+    return np.stack([intervals[new_event, 0], ends], axis=1)
+
+
+def postprocess_labels(labels: Any, *, min_length: int = 1, merge_gap: int = 0) -> np.ndarray:
+    """Clean alarm labels: merge events close in time, then drop short ones.
+
+    Parameters
+    ----------
+    labels : array_like of shape (n,)
+        0/1 labels.
+    min_length : int, default 1
+        Events shorter than this many timesteps (after merging) are removed.
+    merge_gap : int, default 0
+        Two events separated by at most this many normal timesteps become one event (the gap
+        is flagged too).
+
+    Returns
+    -------
+    ndarray of shape (n,), uint8
+
+    Examples
+    --------
+    >>> postprocess_labels([1, 0, 1, 0, 0, 0, 1], merge_gap=1, min_length=2).tolist()
+    [1, 1, 1, 0, 0, 0, 0]
+    """
+    min_length = _check_int("min_length", min_length, 1)
+    merge_gap = _check_int("merge_gap", merge_gap, 0)
+    y = _binary_labels(labels)
+    iv = labels_to_intervals(y)
+    if len(iv) == 0:
+        return y
+    iv = _merge_intervals(iv, merge_gap)
+    iv = iv[iv[:, 1] - iv[:, 0] >= min_length]
+    return intervals_to_labels(iv, len(y))
+
+
+@dataclass(frozen=True)
+class Event:
+    """One alarm event: where it is, how strong it is, and which channels drive it.
+
+    Attributes
+    ----------
+    start, end : int
+        Half-open interval ``[start, end)`` of timestep indices.
+    peak_score, mean_score : float
+        Highest and mean anomaly score inside the event.
+    peak_index : int
+        Timestep of the highest score.
+    top_channels : tuple of (str, float)
+        Up to ``top_k`` channels with their share of the event's summed per-channel
+        contribution, largest first (shares of all channels sum to 1, so these sum to <= 1).
+    start_time, end_time : str or None
+        Time of the first and of the last timestep of the event (``end_time`` is inclusive:
+        the time of timestep ``end - 1``), ISO 8601 for datetimes, when timestamps were given.
+
+    Examples
+    --------
+    >>> e = Event(start=3, end=6, peak_score=2.5, mean_score=1.5, peak_index=4)
+    >>> e.duration, e.to_dict()["peak_index"]
+    (3, 4)
+    """
+
+    start: int
+    end: int
+    peak_score: float
+    mean_score: float
+    peak_index: int
+    top_channels: tuple[tuple[str, float], ...] = ()
+    start_time: str | None = None
+    end_time: str | None = None
+
+    @property
+    def duration(self) -> int:
+        """Length of the event in timesteps."""
+        return self.end - self.start
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready dictionary (plain Python numbers and strings)."""
+        return {
+            "start": self.start,
+            "end": self.end,
+            "duration": self.duration,
+            "start_time": self.start_time,
+            "end_time": self.end_time,
+            "peak_index": self.peak_index,
+            "peak_score": self.peak_score,
+            "mean_score": self.mean_score,
+            "top_channels": [{"channel": c, "share": s} for c, s in self.top_channels],
+        }
+
+
+def _iso(value: Any) -> str:
+    """One timestamp as text: ISO 8601 for datetimes, ``str`` for anything else."""
+    if isinstance(value, np.datetime64):
+        return str(np.datetime_as_string(value))
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
+        return value.isoformat()
+    return str(value)
+
+
+def describe_events(
+    labels: Any,
+    scores: Any,
+    contributions: Any = None,
+    channels: Sequence[str] | None = None,
+    timestamps: Any = None,
+    top_k: int = 3,
+) -> list[Event]:
+    """Summarise every event (run of 1s) in ``labels``.
+
+    Parameters
+    ----------
+    labels : array_like of shape (n,)
+        0/1 alarm labels.
+    scores : array_like of shape (n,)
+        Anomaly score per timestep (higher = more anomalous).
+    contributions : array_like of shape (n, C), optional
+        Non-negative per-channel contribution to the score at each timestep (e.g. the
+        per-channel reconstruction error). Gives each event its ``top_channels``.
+    channels : sequence of str, optional
+        Channel names (default ``"channel_0"``, ``"channel_1"``, ...).
+    timestamps : sequence of datetimes or numbers, optional
+        One per timestep (numpy ``datetime64``, ``datetime.datetime``, or numbers); fills
+        ``start_time`` / ``end_time``.
+    top_k : int, default 3
+        How many channels to list per event.
+
+    Returns
+    -------
+    list of Event
+        In time order.
+
+    Examples
+    --------
+    >>> ev = describe_events([0, 1, 1, 0], [0.1, 0.9, 0.5, 0.2],
+    ...                      contributions=[[1, 0], [3, 1], [1, 3], [0, 0]], channels=["a", "b"])
+    >>> ev[0].start, ev[0].end, ev[0].peak_index, ev[0].top_channels
+    (1, 3, 1, (('a', 0.5), ('b', 0.5)))
+    """
+    top_k = _check_int("top_k", top_k, 0)
+    y = _binary_labels(labels)
+    if np.ndim(scores) != 1:
+        raise DataError(f"scores must be a 1-D array, got shape {np.shape(scores)}")
+    s = _as_scores(scores, drop_nan=False)
+    _check_same_length(labels=y, scores=s)
+    iv = labels_to_intervals(y)
+
+    shares = None
+    names: list[str] = []
+    if contributions is not None:
+        c = np.asarray(contributions, dtype=np.float64)
+        if c.ndim == 1:
+            c = c[:, None]
+        if c.ndim != 2:
+            raise DataError(f"contributions must be shaped (n, channels), got shape {c.shape}")
+        _check_same_length(scores=s, contributions=c)
+        if not np.isfinite(c).all() or (c < 0).any():
+            raise DataError("contributions must be finite and non-negative")
+        if channels is None:
+            names = [f"channel_{i}" for i in range(c.shape[1])]
+        else:
+            names = [str(ch) for ch in channels]
+            if len(names) != c.shape[1]:
+                raise DataError(
+                    f"got {len(names)} channel names for {c.shape[1]} contribution columns"
+                )
+        if len(iv):
+            sums = _event_sums(c, iv)
+            total = sums.sum(axis=1, keepdims=True)
+            shares = np.divide(sums, total, out=np.zeros_like(sums), where=total > 0)
+
+    times = None
+    if timestamps is not None:
+        times = np.asarray(timestamps)
+        if times.ndim != 1:
+            raise DataError(f"timestamps must be 1-D, got shape {times.shape}")
+        _check_same_length(scores=s, timestamps=times)
+
+    events = []
+    for i, (a, b) in enumerate(iv.tolist()):
+        seg = s[a:b]
+        peak = int(np.argmax(seg))
+        top: tuple[tuple[str, float], ...] = ()
+        if shares is not None and top_k > 0:
+            order = np.argsort(-shares[i], kind="stable")[:top_k]
+            top = tuple((names[j], float(shares[i, j])) for j in order)
+        events.append(
+            Event(
+                start=a,
+                end=b,
+                peak_score=float(seg[peak]),
+                mean_score=float(seg.mean()),
+                peak_index=a + peak,
+                top_channels=top,
+                start_time=None if times is None else _iso(times[a]),
+                end_time=None if times is None else _iso(times[b - 1]),
+            )
+        )
+    return events
+
+
+def _event_sums(values: np.ndarray, intervals: np.ndarray) -> np.ndarray:
+    """Sum of ``values`` rows inside each ``[start, end)`` interval, shape (k, C)."""
+    # reduceat over the boundaries start0, end0, start1, ... sums [start_i, end_i) at even
+    # positions; a zero row appended keeps an end equal to len(values) a valid index.
+    padded = np.concatenate([values, np.zeros((1, values.shape[1]))])
+    return np.add.reduceat(padded, intervals.ravel(), axis=0)[::2]

@@ -1,0 +1,155 @@
+"""Fully connected autoencoder on the flattened sample (sequence frames or images).
+
+Also home of the small validation and activation helpers the other families share.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from itertools import pairwise
+from typing import Any
+
+import torch
+from torch import nn
+
+from ..errors import ParameterError
+from .base import Autoencoder, register_model
+
+__all__ = ["ACTIVATIONS", "DenseAE", "DenseConfig", "activation_layer"]
+
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU,
+    "gelu": nn.GELU,
+    "tanh": nn.Tanh,
+    "elu": nn.ELU,
+    "leaky_relu": nn.LeakyReLU,
+}
+
+
+def activation_layer(name: str) -> nn.Module:
+    """A fresh activation module for a name of :data:`ACTIVATIONS`."""
+    return ACTIVATIONS[name]()
+
+
+def check_int(name: str, value: Any, minimum: int) -> None:
+    """Raise ParameterError unless ``value`` is an integer (not a bool) >= ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
+
+
+def check_int_tuple(name: str, value: Any) -> None:
+    """Raise ParameterError unless ``value`` is a non-empty tuple of integers >= 1."""
+    if not isinstance(value, tuple) or not value:
+        raise ParameterError(f"{name} must be a non-empty list of integers >= 1, got {value!r}")
+    for v in value:
+        check_int(f"every entry of {name}", v, 1)
+
+
+def check_dropout(value: Any) -> None:
+    """Raise ParameterError unless ``value`` is a probability in [0, 1)."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
+        raise ParameterError(f"dropout must be a number in [0, 1), got {value!r}")
+
+
+def check_choice(name: str, value: Any, choices: tuple[Any, ...]) -> None:
+    """Raise ParameterError unless ``value`` is one of ``choices``."""
+    if value not in choices:
+        listed = ", ".join(repr(c) for c in choices)
+        raise ParameterError(f"{name} must be one of {listed}, got {value!r}")
+
+
+def check_input_shape(model: str, input_shape: tuple[int, ...], ndim: int | None) -> None:
+    """Raise ParameterError unless ``input_shape`` has positive sizes (and ``ndim`` axes)."""
+    if ndim is not None and len(input_shape) != ndim:
+        raise ParameterError(
+            f"model {model!r} takes input_shape (frame, channels), got {input_shape!r}"
+        )
+    if not input_shape or any(d < 1 for d in input_shape):
+        raise ParameterError(
+            f"input_shape must be non-empty with sizes >= 1 for model {model!r}, "
+            f"got {input_shape!r}"
+        )
+
+
+@dataclass(frozen=True)
+class DenseConfig:
+    """Hyper-parameters of :class:`DenseAE`.
+
+    Parameters
+    ----------
+    hidden : tuple of int
+        Encoder layer sizes; the last one is the bottleneck. The decoder mirrors them.
+    activation : {"relu", "gelu", "tanh", "elu", "leaky_relu"} or None
+        Applied after every hidden layer (bottleneck included). None with one hidden layer
+        gives the linear autoencoder (equivalent to PCA at its optimum).
+    output_activation : None or "sigmoid"
+        "sigmoid" for data scaled to [0, 1] (images with a BCE loss).
+    dropout : float
+        Dropout after every hidden activation except the bottleneck.
+    """
+
+    hidden: tuple[int, ...] = (64, 16)
+    activation: str | None = "relu"
+    output_activation: str | None = None
+    dropout: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_int_tuple("hidden", self.hidden)
+        check_choice("activation", self.activation, (*ACTIVATIONS, None))
+        check_choice("output_activation", self.output_activation, (None, "sigmoid"))
+        check_dropout(self.dropout)
+
+
+@register_model
+class DenseAE(Autoencoder):
+    """Multilayer perceptron autoencoder over the whole flattened sample.
+
+    Works for any ``input_shape``: ``(frame, channels)`` frames or ``(C, H, W)`` images. It is
+    bound to its input shape (no other frame length).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from seqae.models import build_model
+    >>> model = build_model("dense", (32, 3), {"hidden": (64, 8)})
+    >>> model(torch.zeros(5, 32, 3)).shape
+    torch.Size([5, 32, 3])
+    >>> model.encode(torch.zeros(5, 32, 3)).shape
+    torch.Size([5, 8])
+    """
+
+    name = "dense"
+    Config = DenseConfig
+
+    def __init__(self, input_shape: tuple[int, ...], config: DenseConfig) -> None:
+        super().__init__(input_shape, config)
+        check_input_shape(self.name, self.input_shape, None)
+        n_in = math.prod(self.input_shape)
+        sizes = (n_in, *config.hidden)
+        self.encoder = self._stack(sizes, last_is_bottleneck=True)
+        self.decoder = self._stack(sizes[::-1], last_is_bottleneck=False)
+
+    def _stack(self, sizes: tuple[int, ...], last_is_bottleneck: bool) -> nn.Sequential:
+        cfg = self.config
+        layers: list[nn.Module] = []
+        for i, (n_in, n_out) in enumerate(pairwise(sizes)):
+            layers.append(nn.Linear(n_in, n_out))
+            is_last = i == len(sizes) - 2
+            if is_last and not last_is_bottleneck:  # the read-out layer
+                if cfg.output_activation == "sigmoid":
+                    layers.append(nn.Sigmoid())
+                continue
+            if cfg.activation is not None:
+                layers.append(activation_layer(cfg.activation))
+            if cfg.dropout > 0 and not is_last:
+                layers.append(nn.Dropout(cfg.dropout))
+        return nn.Sequential(*layers)
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        """``(B, *input_shape)`` → latent ``(B, hidden[-1])``."""
+        return self.encoder(x.flatten(1))  # (B, D) -> (B, Z)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        """Latent ``(B, hidden[-1])`` → reconstruction ``(B, *input_shape)``."""
+        return self.decoder(z).reshape(-1, *self.input_shape)  # (B, D) -> (B, *input_shape)

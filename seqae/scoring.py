@@ -1,0 +1,183 @@
+"""Reconstruction errors, from frames to per-timestep scores and per-channel contributions.
+
+:class:`ScoringHead` is the one scoring graph: raw frames in, scaling, the autoencoder and the
+error out. The Detector scores through it and the ONNX exporter exports it, so a score from an
+exported file equals the Python score by construction.
+
+Units: the *raw* error of a timestep is the mean over channels of the squared reconstruction
+error in scaled units. Every output of the head is divided by the fitted raw threshold, so a
+score of 1.0 is the alarm line for every model, and per-channel contributions sum to the score.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from .models.base import Autoencoder
+from .windowing import FoldAccumulator, FoldRule, frame_starts, gather_windows
+
+__all__ = ["ScoringHead", "StreamScores", "score_convolutional", "score_windowed"]
+
+SCORING_BATCH = 1024
+CHUNK = 65536
+
+
+class ScoringHead(nn.Module):
+    """Scale ▸ autoencoder ▸ error, for sequence frames ``(B, L, C)`` or images ``(B, C, H, W)``.
+
+    Parameters
+    ----------
+    model : Autoencoder
+        The fitted autoencoder (works in scaled units).
+    center, scale : array-like of shape (C,)
+        Scaler numbers: ``scaled = (raw - center) / scale``.
+    threshold : float
+        Raw error at the alarm line; outputs are divided by it.
+    channel_axis : int
+        Axis of the channels in the input: -1 for sequences, 1 for images.
+
+    Examples
+    --------
+    >>> from seqae.models import build_model
+    >>> model = build_model("dense", (16, 2), {"hidden": (8, 4)})
+    >>> head = ScoringHead(model, center=[0.0, 0.0], scale=[1.0, 1.0])
+    >>> recon, timestep_error, channel_error, window_score = head(torch.zeros(3, 16, 2))
+    >>> timestep_error.shape, channel_error.shape, window_score.shape
+    (torch.Size([3, 16]), torch.Size([3, 16, 2]), torch.Size([3]))
+    """
+
+    def __init__(
+        self,
+        model: Autoencoder,
+        center: np.ndarray | list[float],
+        scale: np.ndarray | list[float],
+        threshold: float = 1.0,
+        channel_axis: int = -1,
+    ) -> None:
+        super().__init__()
+        self.model = model
+        self.channel_axis = channel_axis
+        shape = [1] * (len(model.input_shape) + 1)
+        shape[channel_axis] = -1
+        self.register_buffer("center", torch.as_tensor(np.asarray(center), dtype=torch.float32))
+        self.register_buffer("scale", torch.as_tensor(np.asarray(scale), dtype=torch.float32))
+        self.register_buffer("threshold", torch.tensor(float(threshold), dtype=torch.float32))
+        self._bshape = shape
+
+    def forward(
+        self, x: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
+        center = self.center.reshape(self._bshape)
+        scale = self.scale.reshape(self._bshape)
+        scaled = (x - center) / scale  # (B, L, C) or (B, C, H, W)
+        recon = self.model(scaled)
+        n_channels = x.shape[self.channel_axis]
+        channel_error = (recon - scaled) ** 2 / (n_channels * self.threshold)
+        timestep_error = channel_error.sum(dim=self.channel_axis)  # (B, L) or (B, H, W)
+        window_score = timestep_error.flatten(1).mean(dim=1)  # (B,)
+        return recon * scale + center, timestep_error, channel_error, window_score
+
+
+@dataclass
+class StreamScores:
+    """Per-timestep results of scoring one stream (normalised by the head's threshold)."""
+
+    scores: np.ndarray  # (T,)
+    contributions: np.ndarray  # (T, C), sums over channels to `scores`
+    reconstruction: np.ndarray | None = None  # (T, C) in raw units
+
+
+def _run(head: ScoringHead, batch: np.ndarray, device: torch.device) -> tuple[np.ndarray, ...]:
+    with torch.inference_mode():
+        x = torch.from_numpy(batch).to(device, non_blocking=True)
+        recon, _, channel_error, _ = head(x)
+        return channel_error.float().cpu().numpy(), recon.float().cpu().numpy()
+
+
+def score_windowed(
+    head: ScoringHead,
+    x: np.ndarray,
+    frame: int,
+    step: int,
+    *,
+    how: FoldRule = "mean",
+    batch_size: int = SCORING_BATCH,
+    device: torch.device | str = "cpu",
+    reconstruction: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> StreamScores:
+    """Score a raw ``(T, C)`` stream frame by frame and fold the errors back to timesteps.
+
+    Frames are gathered batch by batch from a zero-copy view, so memory stays at one batch
+    plus the ``(T, C)`` result whatever the overlap.
+    """
+    n, n_channels = x.shape
+    device = torch.device(device)
+    starts = frame_starts(n, frame, step)
+    errors = FoldAccumulator(n, frame, step, how, (n_channels,))
+    recon_acc = FoldAccumulator(n, frame, step, how, (n_channels,)) if reconstruction else None
+    for first in range(0, len(starts), batch_size):
+        batch = gather_windows(x, starts[first : first + batch_size], frame)
+        channel_error, recon = _run(head, batch, device)
+        errors.add(first, channel_error)
+        if recon_acc is not None:
+            recon_acc.add(first, recon)
+        if progress is not None:
+            progress(min(first + batch_size, len(starts)), len(starts))
+    contributions = errors.result()
+    return StreamScores(
+        scores=contributions.sum(axis=1),
+        contributions=contributions,
+        reconstruction=None if recon_acc is None else recon_acc.result(),
+    )
+
+
+def convolutional_halo(model: Autoencoder) -> int:
+    """Overlap each chunk needs on both sides: the receptive field, rounded up to the stride."""
+    stride = int(model.total_stride)
+    return -(-int(model.receptive_field) // stride) * stride
+
+
+def score_convolutional(
+    head: ScoringHead,
+    x: np.ndarray,
+    *,
+    chunk: int = CHUNK,
+    device: torch.device | str = "cpu",
+    reconstruction: bool = False,
+    progress: Callable[[int, int], None] | None = None,
+) -> StreamScores:
+    """Score a raw ``(T, C)`` stream in one fully convolutional pass, chunk by chunk.
+
+    Chunk starts are multiples of the model's total stride and each chunk carries a halo of
+    its receptive field on both sides, so the result equals one pass over the whole stream
+    (to float rounding) while memory stays bounded by the chunk size.
+    """
+    model = head.model
+    if not getattr(model, "fully_convolutional", False):
+        raise TypeError(f"model {model.name!r} is not fully convolutional; use score_windowed")
+    n, n_channels = x.shape
+    device = torch.device(device)
+    stride = int(model.total_stride)
+    halo = convolutional_halo(model)
+    chunk = max(stride, chunk // stride * stride)
+    scores = np.empty(n, dtype=np.float64)
+    contributions = np.empty((n, n_channels), dtype=np.float64)
+    recon_out = np.empty((n, n_channels), dtype=np.float32) if reconstruction else None
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        lo, hi = max(0, start - halo), min(n, stop + halo)
+        channel_error, recon = _run(head, np.ascontiguousarray(x[None, lo:hi]), device)
+        keep = slice(start - lo, stop - lo)
+        contributions[start:stop] = channel_error[0, keep]
+        if recon_out is not None:
+            recon_out[start:stop] = recon[0, keep]
+        if progress is not None:
+            progress(stop, n)
+    scores[:] = contributions.sum(axis=1)
+    return StreamScores(scores, contributions, recon_out)

@@ -1,0 +1,241 @@
+"""Turn anomaly scores into an alarm threshold (flag ``score >= threshold``).
+
+Pure numpy + scipy: this module never imports torch or pandas. Every rule takes scores from
+data assumed normal (or, for :func:`best_f1_threshold`, labelled data) and returns one float.
+NaN scores are ignored by the unsupervised rules; infinite scores are an error.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from .errors import DataError, ParameterError
+from .events import _as_scores, _binary_labels, _check_same_length, _is_number
+
+__all__ = [
+    "METHODS",
+    "best_f1_threshold",
+    "fit_threshold",
+    "pot_threshold",
+    "quantile_threshold",
+    "sigma_threshold",
+]
+
+METHODS = ("pot", "quantile", "sigma")
+
+# Fewer excesses than this over the initial POT threshold make the GPD fit too unstable.
+_MIN_EXCESSES = 10
+
+
+def _check_fraction(name: str, value: Any, low: float, high: float, *, high_ok: bool) -> float:
+    """Check ``low < value < high`` (or ``<= high``) and return it as a float."""
+    ok = _is_number(value)
+    if ok:
+        v = float(value)
+        ok = low < v <= high if high_ok else low < v < high
+    if not ok:
+        bracket = "]" if high_ok else ")"
+        raise ParameterError(f"{name} must be in ({low:g}, {high:g}{bracket}, got {value!r}")
+    return v
+
+
+def quantile_threshold(scores: Any, contamination: float) -> float:
+    """The ``1 - contamination`` quantile of the scores.
+
+    Parameters
+    ----------
+    scores : array_like
+        Scores of (mostly) normal data.
+    contamination : float in (0, 0.5]
+        Expected fraction of anomalies: about this fraction of ``scores`` lies above the
+        threshold.
+
+    Examples
+    --------
+    >>> quantile_threshold(np.arange(101.0), contamination=0.1)
+    90.0
+    """
+    c = _check_fraction("contamination", contamination, 0.0, 0.5, high_ok=True)
+    return float(np.quantile(_as_scores(scores), 1.0 - c))
+
+
+def sigma_threshold(scores: Any, k: float = 3.0) -> float:
+    """Mean plus ``k`` standard deviations of the scores.
+
+    Examples
+    --------
+    >>> sigma_threshold([1.0, 3.0], k=2.0)  # mean 2, std 1
+    4.0
+    """
+    if not _is_number(k):
+        raise ParameterError(f"k must be a positive number, got {k!r}")
+    if not (math.isfinite(k) and k > 0):
+        raise ParameterError(f"k must be a positive finite number, got {k!r}")
+    x = _as_scores(scores)
+    return float(x.mean() + k * x.std())
+
+
+def _fit_gpd(excesses: np.ndarray) -> tuple[float, float] | None:
+    """Maximum-likelihood (shape, scale) of a generalised Pareto with location 0, or None."""
+    from scipy.stats import genpareto  # ~0.3 s to import: only when POT is used
+
+    # Fit on excesses in units of their mean (the GPD scales: Y/c has scale σ/c), so the
+    # optimiser's absolute tolerances mean the same whatever the units of the scores.
+    unit = float(excesses.mean())
+    e = excesses / unit
+    # Method-of-moments values start the optimiser close to the optimum: about 2x faster.
+    r = 1.0 / float(e.var())  # mean² / variance, with mean 1
+    try:
+        with np.errstate(all="ignore"):
+            shape, _, scale = genpareto.fit(e, 0.5 * (1.0 - r), floc=0, scale=0.5 * (1.0 + r))
+    except (ValueError, RuntimeError, FloatingPointError, OverflowError):
+        return None
+    if not (math.isfinite(shape) and math.isfinite(scale) and scale > 0):
+        return None
+    return float(shape), float(scale) * unit
+
+
+def pot_threshold(scores: Any, risk: float = 1e-3, init_level: float = 0.98) -> float:
+    """Peaks-over-threshold (extreme value theory) threshold, as in SPOT (Siffer et al. 2017).
+
+    The scores above the initial threshold ``t`` (the ``init_level`` quantile) are modelled
+    by a generalised Pareto distribution (shape γ, scale σ, fitted by maximum likelihood
+    with ``scipy.stats.genpareto``). The threshold is the score exceeded with probability
+    ``risk``::
+
+        z = t + σ/γ · ((risk · n / N_t)^(-γ) - 1)      (z = t - σ · log(risk · n / N_t) as γ → 0)
+
+    where ``n`` is the number of scores and ``N_t`` the number above ``t``.
+
+    Fallback: with fewer than 10 scores above ``t``, all of them equal, a failed fit, or a
+    non-finite result, the threshold is the empirical ``1 - risk`` quantile of the scores, or
+    ``t`` if that is larger. The result is always finite and never below ``t``.
+
+    Parameters
+    ----------
+    scores : array_like
+        Scores of (mostly) normal data.
+    risk : float in (0, 1 - init_level)
+        Target probability that a normal score exceeds the threshold (false-alarm rate).
+    init_level : float in (0, 1), default 0.98
+        Quantile used as the initial threshold ``t``.
+
+    Examples
+    --------
+    >>> rng = np.random.default_rng(0)
+    >>> z = pot_threshold(rng.exponential(size=100_000), risk=1e-4)
+    >>> bool(abs(z - np.log(1e4)) < 0.5)  # the exact 1 - 1e-4 quantile of Exp(1) is log(1e4)
+    True
+    """
+    level = _check_fraction("init_level", init_level, 0.0, 1.0, high_ok=False)
+    q = _check_fraction("risk", risk, 0.0, 1.0 - level, high_ok=False)
+    x = _as_scores(scores)
+    t = float(np.quantile(x, level))
+    excesses = x[x > t] - t
+    n_t = excesses.size
+
+    def fallback() -> float:
+        return max(t, float(np.quantile(x, 1.0 - q)))
+
+    # ratio < 1 unless ties at t left too few excesses for the requested risk
+    ratio = q * x.size / n_t if n_t else math.inf
+    if n_t < _MIN_EXCESSES or ratio >= 1.0 or not np.ptp(excesses) > 0:
+        return fallback()
+    fit = _fit_gpd(excesses)
+    if fit is None:
+        return fallback()
+    gamma, sigma = fit
+    log_ratio = math.log(ratio)
+    if abs(gamma) < 1e-12:
+        z = t - sigma * log_ratio
+    else:
+        z = t + sigma * math.expm1(-gamma * log_ratio) / gamma
+    if not math.isfinite(z) or z < t:
+        return fallback()
+    return z
+
+
+def best_f1_threshold(scores: Any, labels: Any) -> tuple[float, float]:
+    """The threshold with the best point-wise F1 on labelled data, and that F1.
+
+    Every distinct score is tried as a threshold (flag ``score >= threshold``) in one sort
+    and a cumulative count: O(n log n). Among equally good thresholds the highest is returned.
+
+    Parameters
+    ----------
+    scores : array_like of shape (n,)
+        Anomaly scores.
+    labels : array_like of shape (n,)
+        True 0/1 labels with at least one anomaly.
+
+    Returns
+    -------
+    (threshold, f1) : tuple of float
+
+    Examples
+    --------
+    >>> best_f1_threshold([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])
+    (0.35, 0.8)
+    """
+    s = _as_scores(scores, drop_nan=False)
+    y = _binary_labels(labels, "labels", ravel=True)
+    _check_same_length(scores=s, labels=y)
+    n_pos = int(y.sum())
+    if n_pos == 0:
+        raise DataError("labels contain no anomaly (no 1): the best-F1 threshold is undefined")
+    order = np.argsort(-s, kind="stable")
+    s_sorted = s[order]
+    tp = np.cumsum(y[order], dtype=np.int64)
+    # flagging score >= s_sorted[i] flags every tie of it too: evaluate at each tie's end
+    last_of_tie = np.flatnonzero(np.append(s_sorted[1:] != s_sorted[:-1], True))
+    tp = tp[last_of_tie]
+    flagged = last_of_tie + 1
+    f1 = 2.0 * tp / (flagged + n_pos)  # 2TP / (2TP + FP + FN), FP + TP = flagged
+    best = int(np.argmax(f1))
+    return float(s_sorted[last_of_tie[best]]), float(f1[best])
+
+
+def fit_threshold(
+    scores: Any,
+    method: str | float,
+    *,
+    contamination: float = 0.01,
+    k: float = 3.0,
+    risk: float = 1e-3,
+) -> float:
+    """One entry point for every unsupervised threshold rule.
+
+    Parameters
+    ----------
+    scores : array_like
+        Scores of (mostly) normal data, e.g. the training scores.
+    method : {"pot", "quantile", "sigma"} or float
+        ``"pot"``: :func:`pot_threshold` with ``risk``; ``"quantile"``:
+        :func:`quantile_threshold` with ``contamination``; ``"sigma"``:
+        :func:`sigma_threshold` with ``k``; a number is used as the threshold itself.
+
+    Examples
+    --------
+    >>> fit_threshold(np.arange(101.0), "quantile", contamination=0.05)
+    95.0
+    >>> fit_threshold(np.arange(101.0), 42)
+    42.0
+    """
+    if _is_number(method):
+        if not math.isfinite(method):
+            raise ParameterError(f"a numeric threshold method must be finite, got {method!r}")
+        _as_scores(scores)  # the same data checks as every other method
+        return float(method)
+    if method == "pot":
+        return pot_threshold(scores, risk=risk)
+    if method == "quantile":
+        return quantile_threshold(scores, contamination)
+    if method == "sigma":
+        return sigma_threshold(scores, k)
+    raise ParameterError(
+        f"threshold method must be one of {', '.join(map(repr, METHODS))} or a number, "
+        f"got {method!r}"
+    )

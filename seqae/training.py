@@ -1,0 +1,941 @@
+"""The one trainer for every seqae model.
+
+:func:`train` fits any :class:`~seqae.models.Autoencoder`: gradient models by mini-batches,
+closed-form ones (PCA) by their own ``fit_closed_form``. It chooses the device (cuda > mps >
+cpu), uses mixed precision on CUDA, holds out a validation set, stops early, restores the best
+weights, writes checkpoints and reports progress through a callback. It never prints.
+
+Reproducibility: with ``random_state`` set, batch order and input corruption come from local
+generators seeded with it, and torch's global generator (used by dropout and a VAE's sampling)
+is seeded inside :func:`torch.random.fork_rng`, so the caller's global random state is the same
+after the call as before. On CPU two runs from the same weights give identical weights.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from numbers import Integral, Real
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+
+from .errors import DataError, ParameterError
+from .objectives import (
+    LOSSES,
+    contractive_penalty,
+    corrupt,
+    kl_divergence,
+    l1_activity,
+    reconstruction_loss,
+)
+
+__all__ = [
+    "OPTIMIZERS",
+    "PROGRESS_EVERY",
+    "History",
+    "ProgressEvent",
+    "TrainConfig",
+    "select_device",
+    "train",
+]
+
+OPTIMIZERS = ("adam", "adadelta", "rmsprop", "sgd")
+PROGRESS_EVERY = 50  # steps between mid-epoch progress events
+
+
+def _check(
+    name: str,
+    value: Any,
+    kind: str,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_open: bool = False,
+    high_open: bool = False,
+    optional: bool = False,
+) -> None:
+    """Raise ParameterError unless ``value`` is a number of ``kind`` in the given range."""
+    if optional and value is None:
+        return
+    number = Integral if kind == "integer" else Real
+    ok = not isinstance(value, bool) and isinstance(value, number)
+    if ok and kind == "number":
+        ok = math.isfinite(value)
+    if ok and low is not None:
+        ok = value > low if low_open else value >= low
+    if ok and high is not None:
+        ok = value < high if high_open else value <= high
+    if not ok:
+        bounds = []
+        if low is not None:
+            bounds.append(f"{'>' if low_open else '>='} {low}")
+        if high is not None:
+            bounds.append(f"{'<' if high_open else '<='} {high}")
+        expected = f"{'an integer' if kind == 'integer' else 'a number'} {' and '.join(bounds)}"
+        expected += " or None" if optional else ""
+        raise ParameterError(f"TrainConfig.{name} must be {expected}, got {value!r}")
+
+
+def _check_choice(name: str, value: Any, choices: tuple[Any, ...]) -> None:
+    if value not in choices:
+        listed = ", ".join(repr(c) for c in choices)
+        raise ParameterError(f"TrainConfig.{name} must be one of {listed}, got {value!r}")
+
+
+@dataclass
+class TrainConfig:
+    """How to train a model; every model family takes the same options.
+
+    Parameters
+    ----------
+    epochs : int
+        Passes over the training data (>= 1).
+    batch_size : int
+        Samples per gradient step (>= 1).
+    learning_rate : float
+        Step size (> 0).
+    optimizer : {"adam", "adadelta", "rmsprop", "sgd"}
+        ``"adam"`` applies ``weight_decay`` decoupled (AdamW); ``"sgd"`` uses momentum 0.9.
+    loss : {"mse", "mae", "bce", "cross_entropy"}
+        Reconstruction loss; ``"bce"`` for data in [0, 1], ``"cross_entropy"`` for class-id
+        targets.
+    validation_split : float
+        Used only when :func:`train` gets no validation set: the last fraction of the
+        inputs, in order (later windows validate earlier ones), in [0, 1).
+    patience : int
+        Epochs without an improvement of the monitored loss (validation loss, else training
+        loss) before stopping; 0 turns early stopping off.
+    min_delta : float
+        Smallest decrease that counts as an improvement.
+    restore_best : bool
+        At the end, load the weights of the epoch with the best monitored loss.
+    clip_grad_norm : float or None
+        Clip the global gradient norm to this value.
+    weight_decay : float
+        Weight decay of the optimizer.
+    device : str or None
+        ``"cpu"``, ``"cuda"``, ``"cuda:1"``, ``"mps"``; None picks cuda > mps > cpu.
+    mixed_precision : bool or None
+        Autocast on CUDA (bfloat16 where supported, else float16 with gradient scaling); None
+        turns it on for CUDA. Other devices always train in float32.
+    checkpoint_dir : str or None
+        Folder that receives ``weights.safetensors`` (every epoch), ``best.safetensors``
+        (when the monitored loss improves) and ``state.json``, each written atomically.
+    random_state : int or None
+        Seed for batch order, corruption, dropout and sampling; None is not reproducible.
+    steps_per_epoch : int or None
+        Cap the batches per epoch; each epoch then trains on a fresh random sample of
+        ``steps_per_epoch * batch_size`` inputs (for millions of step-1 windows).
+    num_threads : int or None
+        Torch CPU threads during the fit; the previous value is restored afterwards.
+    noise_std, mask_fraction : float
+        Denoising: Gaussian noise added to, and a random fraction of values zeroed in, the
+        input; the target stays the clean input.
+    l1_activity : float
+        Sparse autoencoder: weight of the L1 norm of ``extras["latent"]``.
+    contractive : float
+        Contractive autoencoder: weight of the squared Frobenius norm of the encoder Jacobian.
+    beta : float
+        Weight of the KL term when the model returns ``"mean"`` and ``"log_var"`` (a VAE).
+        The KL is divided by the number of values per sample, so ``beta=1`` with ``bce`` is
+        the per-value ELBO.
+
+    Examples
+    --------
+    >>> TrainConfig(epochs=10, noise_std=0.1).epochs
+    10
+    >>> TrainConfig(epochs=0)
+    Traceback (most recent call last):
+    ...
+    seqae.errors.ParameterError: TrainConfig.epochs must be an integer >= 1, got 0
+    """
+
+    epochs: int = 50
+    batch_size: int = 256
+    learning_rate: float = 1e-3
+    optimizer: str = "adam"
+    loss: str = "mse"
+    validation_split: float = 0.1
+    patience: int = 5
+    min_delta: float = 0.0
+    restore_best: bool = True
+    clip_grad_norm: float | None = None
+    weight_decay: float = 0.0
+    device: str | None = None
+    mixed_precision: bool | None = None
+    checkpoint_dir: str | None = None
+    random_state: int | None = 0
+    steps_per_epoch: int | None = None
+    num_threads: int | None = None
+    noise_std: float = 0.0
+    mask_fraction: float = 0.0
+    l1_activity: float = 0.0
+    contractive: float = 0.0
+    beta: float = 1.0
+
+    def __post_init__(self) -> None:
+        self.validate()
+
+    def validate(self) -> None:
+        """Raise ParameterError naming the first invalid field (also run by :func:`train`)."""
+        _check("epochs", self.epochs, "integer", low=1)
+        _check("batch_size", self.batch_size, "integer", low=1)
+        _check("learning_rate", self.learning_rate, "number", low=0, low_open=True)
+        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_choice("loss", self.loss, LOSSES)
+        _check("validation_split", self.validation_split, "number", low=0, high=1, high_open=True)
+        _check("patience", self.patience, "integer", low=0)
+        _check("min_delta", self.min_delta, "number", low=0)
+        _check_choice("restore_best", self.restore_best, (True, False))
+        _check("clip_grad_norm", self.clip_grad_norm, "number", low=0, low_open=True, optional=True)
+        _check("weight_decay", self.weight_decay, "number", low=0)
+        if self.device is not None and not isinstance(self.device, (str, torch.device)):
+            raise ParameterError(
+                f"TrainConfig.device must be a string such as 'cpu', 'cuda' or 'mps', or None, "
+                f"got {self.device!r}"
+            )
+        _check_choice("mixed_precision", self.mixed_precision, (None, True, False))
+        if self.checkpoint_dir is not None and not isinstance(self.checkpoint_dir, (str, Path)):
+            raise ParameterError(
+                f"TrainConfig.checkpoint_dir must be a folder path or None, "
+                f"got {self.checkpoint_dir!r}"
+            )
+        _check("random_state", self.random_state, "integer", low=0, high=2**63 - 1, optional=True)
+        _check("steps_per_epoch", self.steps_per_epoch, "integer", low=1, optional=True)
+        _check("num_threads", self.num_threads, "integer", low=1, optional=True)
+        _check("noise_std", self.noise_std, "number", low=0)
+        _check("mask_fraction", self.mask_fraction, "number", low=0, high=1, high_open=True)
+        _check("l1_activity", self.l1_activity, "number", low=0)
+        _check("contractive", self.contractive, "number", low=0)
+        _check("beta", self.beta, "number", low=0)
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """What :func:`train` tells its callback, every ``progress_every`` steps and per epoch.
+
+    ``step`` counts batches within ``epoch`` (1-based); at the end of an epoch
+    ``step == n_steps`` and ``val_loss`` is set (when there is validation data).
+    ``train_loss`` is the mean training objective so far in the epoch; ``elapsed`` the
+    seconds since training began; ``done`` is True on the very last event.
+    """
+
+    epoch: int
+    n_epochs: int
+    step: int
+    n_steps: int
+    train_loss: float
+    val_loss: float | None
+    elapsed: float
+    done: bool
+
+
+@dataclass
+class History:
+    """Record of one :func:`train` call.
+
+    Attributes
+    ----------
+    epochs : list of dict
+        Per epoch: ``epoch`` (1-based), ``train_loss`` (the training objective, penalties and
+        corruption included), ``val_loss`` (reconstruction loss of the clean validation
+        inputs in eval mode, or None), ``seconds``, ``lr``.
+    best_epoch, best_loss : int, float
+        The epoch with the lowest monitored loss, and that loss.
+    stopped_early : bool
+        True when patience ran out before ``TrainConfig.epochs``.
+    device : str
+        Where the model trained.
+    seconds : float
+        Wall time of the whole call.
+    n_train, n_val : int
+        Training and validation samples.
+    monitor : str
+        ``"val_loss"`` or ``"train_loss"``: what early stopping and ``best_*`` follow.
+    mixed_precision : str or None
+        The autocast dtype (``"bfloat16"``, ``"float16"``), or None for float32.
+    """
+
+    epochs: list[dict[str, Any]] = field(default_factory=list)
+    best_epoch: int = 0
+    best_loss: float = math.inf
+    stopped_early: bool = False
+    device: str = "cpu"
+    seconds: float = 0.0
+    n_train: int = 0
+    n_val: int = 0
+    monitor: str = "val_loss"
+    mixed_precision: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready copy; non-finite numbers become None (strict JSON has no NaN)."""
+
+        def clean(value: Any) -> Any:
+            if isinstance(value, float) and not math.isfinite(value):
+                return None
+            if isinstance(value, dict):
+                return {k: clean(v) for k, v in value.items()}
+            if isinstance(value, list):
+                return [clean(v) for v in value]
+            return value
+
+        return clean(dataclasses.asdict(self))
+
+
+def select_device(device: str | torch.device | None = None) -> torch.device:
+    """Resolve a device name; None picks cuda, then mps, then cpu.
+
+    Raises
+    ------
+    ParameterError
+        The name is not a device, or the device is not available on this machine.
+
+    Examples
+    --------
+    >>> select_device("cpu")
+    device(type='cpu')
+    """
+    if device is None:
+        if torch.cuda.is_available():
+            device = "cuda"
+        elif torch.backends.mps.is_available():
+            device = "mps"
+        else:
+            device = "cpu"
+    try:
+        resolved = torch.device(device)
+    except (RuntimeError, TypeError) as exc:
+        raise ParameterError(
+            f"device must be 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}"
+        ) from exc
+    if resolved.type == "cpu":
+        return torch.device("cpu")
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ParameterError(f"device {device!r} requested, but CUDA is not available here")
+        index = torch.cuda.current_device() if resolved.index is None else resolved.index
+        if index >= torch.cuda.device_count():
+            raise ParameterError(
+                f"device {device!r} requested, but there are only "
+                f"{torch.cuda.device_count()} CUDA device(s)"
+            )
+        return torch.device("cuda", index)
+    if resolved.type == "mps":
+        if not torch.backends.mps.is_available():
+            raise ParameterError(f"device {device!r} requested, but MPS is not available here")
+        return torch.device("mps")
+    raise ParameterError(f"device must be 'cpu', 'cuda', 'cuda:N' or 'mps', got {device!r}")
+
+
+# ---------------------------------------------------------------------------------------------
+# data
+
+
+class _Rows:
+    """Rows ``start .. start + length - 1`` of an indexable, indexed from 0 (no copy)."""
+
+    def __init__(self, source: Any, start: int, length: int) -> None:
+        self.source, self.start, self.length = source, start, length
+
+    def __len__(self) -> int:
+        return self.length
+
+    def __getitem__(self, idx: np.ndarray) -> np.ndarray:
+        return self.source[np.asarray(idx) + self.start]
+
+
+@dataclass
+class _Data:
+    x: Any
+    y: Any  # None: the target is the clean input
+
+    def __len__(self) -> int:
+        return len(self.x)
+
+
+def _as_indexable(data: Any, name: str) -> Any:
+    if isinstance(data, torch.Tensor):
+        return data.detach().cpu().numpy()
+    if isinstance(data, (list, tuple)):
+        return np.asarray(data)
+    if not (hasattr(data, "__len__") and hasattr(data, "__getitem__")):
+        raise DataError(
+            f"{name} must be an array or a WindowSet (sized, indexable by an integer array), "
+            f"got {type(data).__name__}"
+        )
+    return data
+
+
+def _prepare_data(
+    inputs: Any, targets: Any, validation: Any, validation_targets: Any, config: TrainConfig
+) -> tuple[_Data, _Data | None]:
+    inputs = _as_indexable(inputs, "inputs")
+    if len(inputs) == 0:
+        raise DataError("inputs are empty: give at least one sample to train on")
+    if targets is not None:
+        targets = _as_indexable(targets, "targets")
+        if len(targets) != len(inputs):
+            raise DataError(
+                f"targets must have one row per input: {len(targets)} targets "
+                f"for {len(inputs)} inputs"
+            )
+    if validation is None:
+        if validation_targets is not None:
+            raise ParameterError("validation_targets were given without a validation set")
+        n = len(inputs)
+        n_train = int(n * (1 - config.validation_split))
+        if n_train == 0:
+            raise DataError(
+                f"validation_split={config.validation_split} leaves no training samples out of {n}"
+            )
+        if n_train == n:
+            return _Data(inputs, targets), None
+        y_train = None if targets is None else _Rows(targets, 0, n_train)
+        y_val = None if targets is None else _Rows(targets, n_train, n - n_train)
+        return (
+            _Data(_Rows(inputs, 0, n_train), y_train),
+            _Data(_Rows(inputs, n_train, n - n_train), y_val),
+        )
+    validation = _as_indexable(validation, "validation")
+    if len(validation) == 0:
+        raise DataError("the validation set is empty: give samples or validation=None")
+    if (targets is None) != (validation_targets is None):
+        raise DataError(
+            "targets and validation_targets go together: give both or neither "
+            f"(targets {'given' if targets is not None else 'missing'}, validation_targets "
+            f"{'given' if validation_targets is not None else 'missing'})"
+        )
+    if validation_targets is not None:
+        validation_targets = _as_indexable(validation_targets, "validation_targets")
+        if len(validation_targets) != len(validation):
+            raise DataError(
+                f"validation_targets must have one row per validation input: "
+                f"{len(validation_targets)} for {len(validation)}"
+            )
+    return _Data(inputs, targets), _Data(validation, validation_targets)
+
+
+def _target_dtype(loss: str) -> type:
+    return np.int64 if loss == "cross_entropy" else np.float32
+
+
+def _gather(source: Any, idx: np.ndarray, dtype: type) -> np.ndarray:
+    return np.ascontiguousarray(source[idx], dtype=dtype)
+
+
+def _check_samples(model: nn.Module, data: _Data, name: str, loss: str) -> None:
+    """Check one sample of ``data`` against the model before any work starts."""
+    first = np.zeros(1, dtype=np.int64)
+    x = np.asarray(data.x[first])
+    expected = getattr(model, "input_shape", None)
+    if expected is not None and x.shape[1:] != tuple(expected):
+        raise DataError(
+            f"{name} give samples shaped {x.shape[1:]}, but the model takes {tuple(expected)}"
+        )
+    if data.y is not None:
+        y = np.asarray(data.y[first])
+        if loss == "cross_entropy" and not np.issubdtype(y.dtype, np.integer):
+            raise DataError(
+                f"loss='cross_entropy' needs integer class ids as {name} targets, "
+                f"got dtype {y.dtype}"
+            )
+
+
+class _ToDevice:
+    """Moves numpy batches to the device; on CUDA through two pinned buffers used in turn.
+
+    A buffer is refilled only after the asynchronous copy that last read it has finished
+    (its CUDA event), so ``non_blocking=True`` copies overlap the previous step safely.
+    """
+
+    def __init__(self, device: torch.device, batch_size: int) -> None:
+        self.device, self.batch_size = device, batch_size
+        self.cuda = device.type == "cuda"
+        self.slots: list[list[Any]] = []  # [pinned buffer, event of its last copy]
+        self.turn = 0
+
+    def __call__(self, array: np.ndarray) -> torch.Tensor:
+        host = torch.from_numpy(array)
+        if not self.cuda:
+            return host.to(self.device)  # the same tensor on CPU
+        if not self.slots:
+            shape = (self.batch_size, *host.shape[1:])
+            self.slots = [
+                [torch.empty(shape, dtype=host.dtype, pin_memory=True), None] for _ in range(2)
+            ]
+        slot = self.slots[self.turn]
+        self.turn ^= 1
+        if slot[1] is not None:
+            slot[1].synchronize()
+        pinned = slot[0][: len(host)]
+        pinned.copy_(host)
+        out = pinned.to(self.device, non_blocking=True)
+        slot[1] = torch.cuda.Event()
+        slot[1].record()
+        return out
+
+
+# ---------------------------------------------------------------------------------------------
+# training
+
+
+@contextlib.contextmanager
+def _seeded(seed: int | None, device: torch.device) -> Iterator[None]:
+    """Seed torch's global generators for the block and restore their states afterwards."""
+    if seed is None:
+        yield
+        return
+    accelerator = device.type in ("cuda", "mps")
+    devices = [device.index if device.type == "cuda" else device] if accelerator else []
+    with torch.random.fork_rng(devices=devices, device_type=device.type if accelerator else None):
+        torch.default_generator.manual_seed(seed)
+        if device.type == "cuda":
+            torch.cuda.default_generators[device.index].manual_seed(seed)
+        elif device.type == "mps":
+            torch.mps.manual_seed(seed)
+        yield
+
+
+@contextlib.contextmanager
+def _torch_threads(n: int | None) -> Iterator[None]:
+    previous = torch.get_num_threads()
+    if n is not None:
+        torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def _autocast_dtype(config: TrainConfig, device: torch.device) -> torch.dtype | None:
+    if device.type != "cuda" or config.mixed_precision is False:
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def _autocast(device: torch.device, dtype: torch.dtype | None) -> contextlib.AbstractContextManager:
+    if dtype is None:
+        return contextlib.nullcontext()
+    return torch.autocast(device.type, dtype=dtype)
+
+
+def _make_optimizer(config: TrainConfig, params: list[nn.Parameter]) -> torch.optim.Optimizer:
+    lr, wd = config.learning_rate, config.weight_decay
+    if config.optimizer == "adam":
+        return torch.optim.AdamW(params, lr=lr, weight_decay=wd)
+    if config.optimizer == "adadelta":
+        return torch.optim.Adadelta(params, lr=lr, weight_decay=wd)
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr, weight_decay=wd)
+    return torch.optim.SGD(params, lr=lr, momentum=0.9, weight_decay=wd)
+
+
+def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
+    """Write ``path`` through a temporary file in the same folder, then rename it into place."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        write(tmp)
+        with open(tmp, "rb") as fh:
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _save_weights(path: Path, state: dict[str, torch.Tensor], epoch: int) -> None:
+    from safetensors.torch import save_file
+
+    # Copies on the CPU: no shared storage (tied weights) and nothing left on the device.
+    tensors = {k: v.detach().to("cpu", copy=True).contiguous() for k, v in state.items()}
+    meta = {"format": "seqae-checkpoint", "epoch": str(epoch)}
+    _atomic_write(path, lambda p: save_file(tensors, str(p), metadata=meta))
+
+
+def _save_checkpoint(
+    directory: Path,
+    model: nn.Module,
+    config: TrainConfig,
+    history: History,
+    improved: bool,
+) -> None:
+    epoch = history.epochs[-1]["epoch"]
+    state = model.state_dict()
+    _save_weights(directory / "weights.safetensors", state, epoch)
+    if improved:
+        _save_weights(directory / "best.safetensors", state, epoch)
+    spec = model.get_spec() if hasattr(model, "get_spec") else None
+    payload = {
+        "format": "seqae-checkpoint",
+        "epoch": epoch,
+        "model": spec,
+        "train_config": {
+            k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(config).items()
+        },
+        "history": history.to_dict(),
+    }
+    text = json.dumps(payload, indent=2)
+    _atomic_write(directory / "state.json", lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def _checkpoint_dir(config: TrainConfig) -> Path | None:
+    if config.checkpoint_dir is None:
+        return None
+    directory = Path(config.checkpoint_dir)
+    if directory.exists() and not directory.is_dir():
+        raise ParameterError(
+            f"TrainConfig.checkpoint_dir must be a folder, but {str(directory)!r} is a file"
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+def _evaluate(
+    model: nn.Module,
+    data: _Data,
+    loss: str,
+    batch_size: int,
+    to_x: _ToDevice,
+    to_y: _ToDevice,
+    amp: torch.dtype | None,
+) -> float:
+    """Mean reconstruction loss of ``data`` in eval mode, in order, without gradients."""
+    model.eval()
+    device = to_x.device
+    total = torch.zeros((), device=device)
+    with torch.no_grad():
+        for start in range(0, len(data), batch_size):
+            idx = np.arange(start, min(start + batch_size, len(data)))
+            x = to_x(_gather(data.x, idx, np.float32))
+            y = x if data.y is None else to_y(_gather(data.y, idx, _target_dtype(loss)))
+            with _autocast(device, amp):
+                recon = model(x)
+            total += reconstruction_loss(loss, recon, y) * len(idx)
+    return total.item() / len(data)
+
+
+def _epoch_plan(n_train: int, config: TrainConfig) -> tuple[int, int]:
+    """(samples drawn per epoch, steps per epoch)."""
+    bs = config.batch_size
+    n_steps = -(-n_train // bs)
+    if config.steps_per_epoch is not None and config.steps_per_epoch < n_steps:
+        return config.steps_per_epoch * bs, config.steps_per_epoch
+    # A last batch of one sample is dropped: batch norm cannot train on it.
+    if n_steps > 1 and n_train % bs == 1:
+        return n_train - 1, n_steps - 1
+    return n_train, n_steps
+
+
+def _history(
+    device: torch.device, train: _Data, val: _Data | None, amp: torch.dtype | None
+) -> History:
+    return History(
+        device=str(device),
+        n_train=len(train),
+        n_val=0 if val is None else len(val),
+        monitor="train_loss" if val is None else "val_loss",
+        mixed_precision=None if amp is None else str(amp).removeprefix("torch."),
+    )
+
+
+def train(
+    model: nn.Module,
+    inputs: Any,
+    config: TrainConfig | None = None,
+    *,
+    targets: Any = None,
+    validation: Any = None,
+    validation_targets: Any = None,
+    callback: Callable[[ProgressEvent], None] | None = None,
+    progress_every: int = PROGRESS_EVERY,
+) -> History:
+    """Train ``model`` in place and return its :class:`History`.
+
+    Parameters
+    ----------
+    model : Autoencoder
+        Any seqae model. It is moved to the training device and left there, in eval mode.
+        Closed-form models (``model.closed_form``) are fitted by
+        ``model.fit_closed_form(inputs, random_state=...)`` and evaluated once (one epoch).
+    inputs : WindowSet or ndarray
+        ``len(inputs)`` samples; ``inputs[idx]`` (an integer array) returns
+        ``(len(idx), *model.input_shape)`` float values. Batches are gathered by index, so a
+        WindowSet over millions of overlapping windows needs memory for one batch only.
+    config : TrainConfig, optional
+        Training options; defaults to ``TrainConfig()``.
+    targets : ndarray, optional
+        Row-aligned targets; None trains an autoencoder (target = the clean input).
+    validation, validation_targets : optional
+        A held-out set like ``inputs`` (and its targets). Without it the last
+        ``config.validation_split`` of the inputs validates.
+    callback : callable, optional
+        Called with a :class:`ProgressEvent` every ``progress_every`` steps and after
+        every epoch. An exception it raises stops training and propagates.
+    progress_every : int
+        Steps between mid-epoch events.
+
+    Returns
+    -------
+    History
+
+    Raises
+    ------
+    ParameterError
+        Invalid configuration, or an unavailable device.
+    DataError
+        Empty or mis-shaped data, or a non-finite training loss (NaN/inf in the data, or a
+        learning rate that diverges).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from seqae.models import build_model
+    >>> x = np.random.default_rng(0).normal(size=(64, 16, 2)).astype(np.float32)
+    >>> model = build_model("dense", (16, 2), {"hidden": (8,)})
+    >>> history = train(model, x, TrainConfig(epochs=2, batch_size=16, device="cpu"))
+    >>> len(history.epochs), history.n_train, history.n_val
+    (2, 57, 7)
+    """
+    config = TrainConfig() if config is None else config
+    if not isinstance(config, TrainConfig):
+        raise ParameterError(f"config must be a TrainConfig, got {type(config).__name__}")
+    config.validate()
+    if (
+        isinstance(progress_every, bool)
+        or not isinstance(progress_every, Integral)
+        or (progress_every < 1)
+    ):
+        raise ParameterError(f"progress_every must be an integer >= 1, got {progress_every!r}")
+    start = time.perf_counter()
+    device = select_device(config.device)
+    train_data, val_data = _prepare_data(inputs, targets, validation, validation_targets, config)
+    _check_samples(model, train_data, "inputs", config.loss)
+    if val_data is not None:
+        _check_samples(model, val_data, "validation inputs", config.loss)
+    checkpoints = _checkpoint_dir(config)
+    with _torch_threads(config.num_threads), _seeded(config.random_state, device):
+        if getattr(model, "closed_form", False):
+            history = _fit_closed_form(model, train_data, val_data, config, device, callback, start)
+        else:
+            history = _fit_gradient(
+                model,
+                train_data,
+                val_data,
+                config,
+                device,
+                callback,
+                progress_every,
+                checkpoints,
+                start,
+            )
+    model.eval()
+    history.seconds = time.perf_counter() - start
+    if checkpoints is not None and getattr(model, "closed_form", False):
+        _save_checkpoint(checkpoints, model, config, history, improved=True)
+    return history
+
+
+def _fit_closed_form(
+    model: nn.Module,
+    train_data: _Data,
+    val_data: _Data | None,
+    config: TrainConfig,
+    device: torch.device,
+    callback: Callable[[ProgressEvent], None] | None,
+    start: float,
+) -> History:
+    for name in ("noise_std", "mask_fraction", "l1_activity", "contractive"):
+        if getattr(config, name) > 0:
+            raise ParameterError(
+                f"TrainConfig.{name}={getattr(config, name)} has no effect on the closed-form "
+                f"model {getattr(model, 'name', type(model).__name__)!r}: set it to 0"
+            )
+    if train_data.y is not None:
+        raise ParameterError("a closed-form model reconstructs its inputs: targets must be None")
+    t0 = time.perf_counter()
+    model.fit_closed_form(train_data.x, random_state=config.random_state)
+    model.to(device)
+    amp = _autocast_dtype(config, device)
+    to_x, to_y = _ToDevice(device, config.batch_size), _ToDevice(device, config.batch_size)
+    args = (config.loss, config.batch_size, to_x, to_y, amp)
+    train_loss = _evaluate(model, train_data, *args)
+    val_loss = None if val_data is None else _evaluate(model, val_data, *args)
+    history = _history(device, train_data, val_data, amp)
+    history.epochs.append(
+        {
+            "epoch": 1,
+            "train_loss": train_loss,
+            "val_loss": val_loss,
+            "seconds": time.perf_counter() - t0,
+            "lr": None,
+        }
+    )
+    history.best_epoch = 1
+    history.best_loss = train_loss if val_loss is None else val_loss
+    if callback is not None:
+        callback(ProgressEvent(1, 1, 1, 1, train_loss, val_loss, time.perf_counter() - start, True))
+    return history
+
+
+def _fit_gradient(
+    model: nn.Module,
+    train_data: _Data,
+    val_data: _Data | None,
+    config: TrainConfig,
+    device: torch.device,
+    callback: Callable[[ProgressEvent], None] | None,
+    progress_every: int,
+    checkpoints: Path | None,
+    start: float,
+) -> History:
+    model.to(device)
+    params = [p for p in model.parameters() if p.requires_grad]
+    if not params:
+        raise ParameterError(
+            f"model {getattr(model, 'name', type(model).__name__)!r} has no trainable "
+            "parameters and is not closed-form"
+        )
+    optimizer = _make_optimizer(config, params)
+    amp = _autocast_dtype(config, device)
+    scaler = torch.amp.GradScaler("cuda") if amp == torch.float16 else None
+    rng = np.random.default_rng(config.random_state)
+    noise = torch.Generator(device=device)
+    noise.manual_seed(int(rng.integers(2**63 - 1)))
+    to_x, to_y = _ToDevice(device, config.batch_size), _ToDevice(device, config.batch_size)
+    y_dtype = _target_dtype(config.loss)
+    forward_train = getattr(model, "forward_train", None) or (lambda x: (model(x), {}))
+    denoise = config.noise_std > 0 or config.mask_fraction > 0
+    loss_name, l1, cae, beta = config.loss, config.l1_activity, config.contractive, config.beta
+    values_per_sample: int | None = None
+
+    def step(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        nonlocal values_per_sample
+        x_in = corrupt(x, config.noise_std, config.mask_fraction, noise) if denoise else x
+        if cae:
+            x_in = x_in.detach().requires_grad_(True)
+        with _autocast(device, amp):
+            recon, extras = forward_train(x_in)
+            loss = reconstruction_loss(loss_name, recon, y)
+            if l1 or cae:
+                latent = _latent(extras)
+                if l1:
+                    loss = loss + l1 * l1_activity(latent)
+                if cae:
+                    loss = loss + cae * contractive_penalty(model, x_in, latent)
+            if "mean" in extras and "log_var" in extras:
+                values_per_sample = values_per_sample or y[0].numel()
+                kl = kl_divergence(extras["mean"], extras["log_var"])
+                loss = loss + beta * kl / values_per_sample
+        optimizer.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            if config.clip_grad_norm is not None:
+                scaler.unscale_(optimizer)
+                nn.utils.clip_grad_norm_(params, config.clip_grad_norm)
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            if config.clip_grad_norm is not None:
+                nn.utils.clip_grad_norm_(params, config.clip_grad_norm)
+            optimizer.step()
+        return loss.detach()
+
+    history = _history(device, train_data, val_data, amp)
+    n_draw, n_steps = _epoch_plan(len(train_data), config)
+    bs = config.batch_size
+    best_state: dict[str, torch.Tensor] | None = None
+    waited = 0
+    for epoch in range(1, config.epochs + 1):
+        t0 = time.perf_counter()
+        model.train()
+        if n_draw < len(train_data):
+            order = rng.choice(len(train_data), n_draw, replace=False)
+        else:
+            order = rng.permutation(len(train_data))
+        total = torch.zeros((), device=device)  # sum of batch losses × batch sizes
+        for i in range(n_steps):
+            idx = order[i * bs : (i + 1) * bs]
+            x = to_x(_gather(train_data.x, idx, np.float32))
+            y = x if train_data.y is None else to_y(_gather(train_data.y, idx, y_dtype))
+            total += step(x, y) * len(idx)
+            if callback is not None and (i + 1) % progress_every == 0 and i + 1 < n_steps:
+                so_far = total.item() / min((i + 1) * bs, n_draw)
+                callback(
+                    ProgressEvent(
+                        epoch,
+                        config.epochs,
+                        i + 1,
+                        n_steps,
+                        so_far,
+                        None,
+                        time.perf_counter() - start,
+                        False,
+                    )
+                )
+        train_loss = total.item() / n_draw
+        if not math.isfinite(train_loss):
+            raise DataError(
+                f"the training loss became {train_loss} in epoch {epoch}: check the data for "
+                f"NaN/inf values, or lower learning_rate (now {config.learning_rate})"
+            )
+        val_loss = None
+        if val_data is not None:
+            val_loss = _evaluate(model, val_data, loss_name, bs, to_x, to_y, amp)
+        monitored = train_loss if val_loss is None else val_loss
+        improved = monitored < history.best_loss - config.min_delta
+        if improved:
+            history.best_epoch, history.best_loss, waited = epoch, monitored, 0
+            if config.restore_best:
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        else:
+            waited += 1
+        history.epochs.append(
+            {
+                "epoch": epoch,
+                "train_loss": train_loss,
+                "val_loss": val_loss,
+                "seconds": time.perf_counter() - t0,
+                "lr": optimizer.param_groups[0]["lr"],
+            }
+        )
+        out_of_patience = config.patience > 0 and waited >= config.patience
+        history.stopped_early = out_of_patience and epoch < config.epochs
+        done = out_of_patience or epoch == config.epochs
+        if checkpoints is not None:
+            _save_checkpoint(checkpoints, model, config, history, improved)
+        if callback is not None:
+            callback(
+                ProgressEvent(
+                    epoch,
+                    config.epochs,
+                    n_steps,
+                    n_steps,
+                    train_loss,
+                    val_loss,
+                    time.perf_counter() - start,
+                    done,
+                )
+            )
+        if done:
+            break
+    if best_state is not None and history.best_epoch != history.epochs[-1]["epoch"]:
+        model.load_state_dict(best_state)
+    return history
+
+
+def _latent(extras: dict[str, torch.Tensor]) -> torch.Tensor:
+    if "latent" not in extras:
+        raise ParameterError(
+            "l1_activity and contractive need a model whose forward_train returns extras['latent']"
+        )
+    return extras["latent"]

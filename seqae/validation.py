@@ -1,0 +1,132 @@
+"""Turn what users pass (arrays, DataFrames, SensorData) into validated float32 streams.
+
+numpy only at import time; pandas objects are recognised without importing pandas here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .errors import DataError
+
+__all__ = ["Stream", "as_stream", "as_streams", "check_finite", "match_channels"]
+
+
+@dataclass(frozen=True)
+class Stream:
+    """A validated stream: ``values`` float32 ``(T, C)``, channel names, optional timestamps."""
+
+    values: np.ndarray
+    channels: list[str]
+    timestamps: np.ndarray | None = None
+    named: bool = False  # True when the channel names came from the data (DataFrame, SensorData)
+
+
+def _is_pandas(obj: Any, kind: str) -> bool:
+    return type(obj).__module__.startswith("pandas") and type(obj).__name__ == kind
+
+
+def check_finite(values: np.ndarray, channels: Sequence[str], source: str = "X") -> None:
+    """Raise a DataError naming the first NaN/inf: its column and its row."""
+    bad = ~np.isfinite(values)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        n_bad = int(bad.sum())
+        raise DataError(
+            f"{source}: column {channels[col]!r} has a non-finite value ({values[row, col]}) at "
+            f"row {row} (0-based; {n_bad} non-finite value(s) in all); clean the data first, "
+            "e.g. read_sensors(..., nan_policy='interpolate')"
+        )
+
+
+def as_stream(X: Any, *, source: str = "X") -> Stream:
+    """Validate one stream: a ``(T, C)`` or ``(T,)`` array, a DataFrame/Series, or SensorData.
+
+    DataFrames keep their column names as channels and a DatetimeIndex as timestamps;
+    non-numeric columns and NaN/inf values are errors that name the column and the row.
+    """
+    timestamps = None
+    named = False
+    if hasattr(X, "values") and hasattr(X, "channels") and not _is_pandas(X, "DataFrame"):
+        values, channels, timestamps, named = X.values, list(X.channels), X.timestamps, True
+        source = getattr(X, "source", source)
+    elif _is_pandas(X, "DataFrame") or _is_pandas(X, "Series"):
+        frame = X.to_frame() if _is_pandas(X, "Series") else X
+        non_numeric = [c for c in frame.columns if frame[c].dtype.kind not in "biuf"]
+        if non_numeric:
+            col = non_numeric[0]
+            raise DataError(
+                f"{source}: column {str(col)!r} is not numeric (dtype {frame[col].dtype}, first "
+                f"value {frame[col].iloc[0]!r}); keep only numeric sensor columns"
+            )
+        values, channels, named = frame.to_numpy(dtype=np.float64), [str(c) for c in frame], True
+        if type(frame.index).__name__ == "DatetimeIndex":
+            timestamps = frame.index.to_numpy()
+    else:
+        try:
+            values = np.asarray(X, dtype=np.float64)
+        except (TypeError, ValueError) as exc:
+            raise DataError(
+                f"{source}: expected numeric (timesteps, channels) data: {exc}"
+            ) from None
+        channels = []
+    if values.ndim == 1:
+        values = values[:, None]
+    if values.ndim != 2:
+        raise DataError(
+            f"{source}: expected a (timesteps, channels) array, got shape {values.shape}"
+        )
+    if values.shape[0] == 0 or values.shape[1] == 0:
+        raise DataError(f"{source}: no data (shape {values.shape})")
+    if not channels:
+        channels = [f"channel_{i}" for i in range(values.shape[1])]
+    check_finite(values, channels, source)
+    if timestamps is not None:
+        timestamps = np.asarray(timestamps)
+    values = np.ascontiguousarray(values, dtype=np.float32)
+    return Stream(values, channels, timestamps, named)
+
+
+def as_streams(X: Any, *, source: str = "X") -> list[Stream]:
+    """Validate one stream or a list/tuple of streams (several recordings of normal data)."""
+    items = list(X) if isinstance(X, (list, tuple)) else [X]
+    if not items:
+        raise DataError(f"{source}: empty list: give at least one (timesteps, channels) array")
+    streams = [
+        as_stream(x, source=f"{source}[{i}]" if len(items) > 1 else source)
+        for i, x in enumerate(items)
+    ]
+    widths = {s.values.shape[1] for s in streams}
+    if len(widths) != 1:
+        raise DataError(f"{source}: recordings have different channel counts {sorted(widths)}")
+    return streams
+
+
+def match_channels(stream: Stream, expected: Sequence[str], *, source: str = "X") -> Stream:
+    """Check a stream against the channels a model was fitted on; reorder by name if needed.
+
+    Named data (DataFrame, SensorData) is matched by name, so columns may come in any order and
+    extra columns are ignored; a missing channel is an error. Unnamed arrays must have exactly
+    the fitted number of channels, in the fitted order.
+    """
+    expected = list(expected)
+    if stream.named and stream.channels != expected:
+        missing = [c for c in expected if c not in stream.channels]
+        if missing:
+            raise DataError(
+                f"{source}: missing channel(s) {missing}; the model was fitted on {expected}, "
+                f"the data has {stream.channels}"
+            )
+        order = [stream.channels.index(c) for c in expected]
+        values = np.ascontiguousarray(stream.values[:, order])
+        return Stream(values, expected, stream.timestamps, True)
+    if stream.values.shape[1] != len(expected):
+        raise DataError(
+            f"{source}: has {stream.values.shape[1]} channel(s), the model expects "
+            f"{len(expected)}: {expected}"
+        )
+    return stream

@@ -1,0 +1,253 @@
+"""The Detector end to end on the synthetic stream: fit, score, threshold, explain, save, load."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.base import clone
+from sklearn.metrics import average_precision_score
+
+from seqae import Detector
+from seqae.datasets import make_sensor_stream
+from seqae.errors import DataError, ModelFormatError, NotFittedError, ParameterError
+
+FAST = {"epochs": 8, "batch_size": 128, "random_state": 0}
+SEQUENCE_MODELS = {
+    "conv1d": {"frame": 32, "model_params": {"filters": (16, 16, 8)}},
+    "lstm": {"frame": 32, "step": 4, "model_params": {"hidden_size": 32, "latent_dim": 8}},
+    "gru": {"frame": 32, "step": 4, "model_params": {"hidden_size": 32, "latent_dim": 8}},
+    "dense": {"frame": 32, "model_params": {"hidden": (64, 16)}},
+    "pca": {"frame": 32, "model_params": {"n_components": 8}},
+}
+
+
+@pytest.fixture(scope="module")
+def stream():
+    return make_sensor_stream(n_timesteps=6000, n_channels=4, random_state=3)
+
+
+@pytest.fixture(scope="module")
+def fitted(stream):
+    train = stream.values[:2000]
+    return Detector(frame=32, **FAST).fit(train)
+
+
+@pytest.mark.parametrize("name", sorted(SEQUENCE_MODELS))
+def test_each_model_finds_injected_anomalies(stream, name):
+    # Train on the anomaly-free first part; the rest holds injected anomalies of six kinds.
+    first = int(np.argmax(stream.labels))
+    det = Detector(model=name, **SEQUENCE_MODELS[name], **FAST).fit(stream.values[:first])
+    scores = det.score_samples(stream.values)
+    assert scores.shape == (len(stream.values),)
+    assert np.isfinite(scores).all()
+    rate = stream.labels.mean()
+    ap = average_precision_score(stream.labels, scores)
+    # "Far above chance": chance AUC-PR equals the anomaly rate.
+    assert ap > rate + 0.25, f"{name}: AUC-PR {ap:.3f} vs anomaly rate {rate:.3f}"
+
+
+def test_scores_reproducible_with_seed(stream):
+    train = stream.values[:1500]
+    a = Detector(frame=32, **FAST).fit(train).score_samples(stream.values)
+    b = Detector(frame=32, **FAST).fit(train).score_samples(stream.values)
+    np.testing.assert_array_equal(a, b)
+
+
+def test_threshold_normalisation_and_labels(fitted, stream):
+    result = fitted.detect(stream.values)
+    np.testing.assert_allclose(result.raw_scores, result.scores * fitted.threshold_)
+    np.testing.assert_allclose(result.contributions.sum(axis=1), result.scores, rtol=1e-5)
+    assert set(np.unique(result.labels)) <= {0, 1}
+    np.testing.assert_array_equal(result.labels, (result.scores >= 1.0).astype(np.int8))
+    np.testing.assert_array_equal(fitted.predict(stream.values), result.labels)
+    # The training scores sit mostly under the alarm line (POT aims at a small false-alarm risk).
+    assert np.mean(fitted.train_scores_ >= 1.0) < 0.02
+
+
+def test_events_describe_alarms_with_channels(fitted, stream):
+    result = fitted.detect(stream.values)
+    assert result.events, "the synthetic stream has anomalies; some must be found"
+    flagged = sum(e.end - e.start for e in result.events)
+    assert flagged == result.n_anomalies
+    for event in result.events:
+        assert event.peak_score >= event.mean_score >= 1.0
+        assert event.top_channels[0][0] in fitted.channels_
+
+
+def test_threshold_rules(stream):
+    train = stream.values[:1500]
+    base = Detector(frame=32, **FAST)
+    q = clone(base).set_params(threshold="quantile", contamination=0.05).fit(train)
+    assert np.mean(q.train_scores_ >= 1.0) == pytest.approx(0.05, abs=0.01)
+    s = clone(base).set_params(threshold="sigma", sigma=2.0).fit(train)
+    raw = s.train_scores_ * s.threshold_
+    assert s.threshold_ == pytest.approx(raw.mean() + 2.0 * raw.std(), rel=1e-4)
+    fixed = clone(base).set_params(threshold=0.5).fit(train)
+    assert fixed.threshold_ == 0.5
+
+
+def test_calibrate_picks_best_f1(stream):
+    det = Detector(frame=32, **FAST).fit(stream.values[:1500])
+    before = det.threshold_
+    det.calibrate(stream.values, stream.labels)
+    pred = det.predict(stream.values)
+    tp = np.sum((pred == 1) & (stream.labels == 1))
+    f1 = 2 * tp / (pred.sum() + stream.labels.sum())
+    assert det.threshold_ != before
+    assert f1 > 0.3
+
+
+def test_sklearn_params_and_clone():
+    det = Detector(model="lstm", frame=16, epochs=3)
+    params = det.get_params()
+    assert params["model"] == "lstm" and params["frame"] == 16
+    twin = clone(det)
+    assert twin.get_params() == params and twin is not det
+    det.set_params(frame=24)
+    assert det.frame == 24
+
+
+@pytest.mark.parametrize(
+    ("params", "message"),
+    [
+        ({"model": "transformer"}, "model must be one of"),
+        ({"frame": 0}, "frame must be >= 1"),
+        ({"scaler": "minmax"}, "scaler must be"),
+        ({"scoring": "fast"}, "scoring must be"),
+        ({"validation_split": 1.5}, "validation_split"),
+        ({"threshold": "magic"}, "magic"),
+        ({"model_params": {"bogus": 1}}, "bogus"),
+    ],
+)
+def test_bad_parameters_are_clear(stream, params, message):
+    with pytest.raises(ParameterError, match=message):
+        Detector(**{**FAST, "epochs": 1, "frame": 32, **params}).fit(stream.values[:500])
+
+
+def test_not_fitted_and_data_errors(fitted, stream):
+    with pytest.raises(NotFittedError, match="fit"):
+        Detector().score_samples(stream.values)
+    with pytest.raises(DataError, match="4"):
+        fitted.score_samples(stream.values[:, :3])
+    with pytest.raises(DataError, match="fewer than one frame"):
+        Detector(frame=64, epochs=1).fit(stream.values[:10])
+    bad = stream.values[:500].copy()
+    bad[17, 2] = np.nan
+    with pytest.raises(DataError, match="row 17"):
+        fitted.score_samples(bad)
+
+
+def test_dataframe_channels_reordered_by_name(stream):
+    frame = pd.DataFrame(stream.values, columns=stream.channels)
+    det = Detector(frame=32, **FAST).fit(frame.iloc[:1500])
+    assert det.channels_ == list(stream.channels)
+    shuffled = frame[list(reversed(stream.channels))]
+    np.testing.assert_allclose(det.score_samples(shuffled), det.score_samples(frame), rtol=1e-6)
+    with pytest.raises(DataError, match="missing channel"):
+        det.score_samples(frame.drop(columns=[stream.channels[0]]))
+
+
+def test_timestamps_reach_events(stream):
+    frame = pd.DataFrame(stream.values, columns=stream.channels, index=stream.timestamps)
+    det = Detector(frame=32, **FAST).fit(frame.iloc[:1500])
+    result = det.detect(frame)
+    assert result.events and result.events[0].start_time is not None
+    assert str(stream.timestamps[result.events[0].start].date()) in result.events[0].start_time
+
+
+def test_several_recordings(stream):
+    parts = [stream.values[:800], stream.values[800:1600]]
+    det = Detector(frame=32, **FAST).fit(parts)
+    assert det.training_summary_["n_recordings"] == 2
+    assert det.score_samples(stream.values).shape == (len(stream.values),)
+
+
+@pytest.mark.parametrize("single_file", [False, True])
+def test_save_load_bit_identical(fitted, stream, tmp_path, single_file):
+    path = tmp_path / ("model.safetensors" if single_file else "model")
+    fitted.save(path)
+    loaded = Detector.load(path)
+    np.testing.assert_array_equal(loaded.score_samples(stream.values), fitted.score_samples(stream.values))
+    assert loaded.channels_ == fitted.channels_
+    assert loaded.get_params()["frame"] == fitted.frame
+
+
+@pytest.mark.parametrize("name", ["lstm", "dense", "pca"])
+def test_save_load_every_family(stream, tmp_path, name):
+    det = Detector(model=name, **SEQUENCE_MODELS[name], **{**FAST, "epochs": 2})
+    det.fit(stream.values[:1000])
+    det.save(tmp_path / "m")
+    loaded = Detector.load(tmp_path / "m")
+    x = stream.values[:700]
+    np.testing.assert_array_equal(loaded.score_samples(x), det.score_samples(x))
+
+
+def test_tampered_and_truncated_models_refused(fitted, tmp_path):
+    folder = tmp_path / "model"
+    fitted.save(folder)
+    weights = folder / "weights.safetensors"
+    data = bytearray(weights.read_bytes())
+    data[-5] ^= 0xFF
+    weights.write_bytes(bytes(data))
+    with pytest.raises(ModelFormatError, match="checksum"):
+        Detector.load(folder)
+
+    single = tmp_path / "model.safetensors"
+    fitted.save(single)
+    single.write_bytes(single.read_bytes()[:200])
+    with pytest.raises(ModelFormatError, match="model.safetensors"):
+        Detector.load(single)
+
+
+def test_newer_format_and_foreign_files_refused(fitted, tmp_path):
+    folder = tmp_path / "model"
+    fitted.save(folder)
+    config = json.loads((folder / "config.json").read_text())
+    config["format_version"] = 99
+    (folder / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelFormatError, match="format 99"):
+        Detector.load(folder)
+    (folder / "config.json").write_text("{not json")
+    with pytest.raises(ModelFormatError, match="JSON"):
+        Detector.load(folder)
+    foreign = tmp_path / "x.safetensors"
+    foreign.write_bytes(b"hello world, not a model")
+    with pytest.raises(ModelFormatError):
+        Detector.load(foreign)
+    with pytest.raises(ModelFormatError, match="no such"):
+        Detector.load(tmp_path / "missing")
+
+
+def test_save_refuses_to_clobber_other_folders(fitted, tmp_path):
+    other = tmp_path / "photos"
+    other.mkdir()
+    (other / "cat.jpg").write_bytes(b"meow")
+    with pytest.raises(ParameterError, match="refusing to overwrite"):
+        fitted.save(other)
+    assert (other / "cat.jpg").read_bytes() == b"meow"
+
+
+def test_failed_save_leaves_nothing(fitted, tmp_path, monkeypatch):
+    import seqae.persistence as persistence
+
+    def boom(*args, **kwargs):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(persistence.safetensors.numpy, "save", boom)
+    with pytest.raises(OSError, match="disk full"):
+        fitted.save(tmp_path / "model")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_windowed_and_convolutional_paths_agree(stream):
+    first = int(np.argmax(stream.labels))
+    det = Detector(frame=32, **FAST).fit(stream.values[:first])
+    conv = det.score_samples(stream.values)
+    windowed = clone(det).set_params(scoring="windowed").fit(stream.values[:first])
+    wscores = windowed.score_samples(stream.values)
+    assert np.corrcoef(conv, wscores)[0, 1] > 0.9
+    top = set(np.argsort(conv)[-300:]) & set(np.argsort(wscores)[-300:])
+    assert len(top) > 200
