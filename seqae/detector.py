@@ -118,9 +118,11 @@ class Detector(BaseEstimator):
         Architecture settings of the model family (e.g. ``{"filters": (32, 16)}``).
     train_params : dict, optional
         Further :class:`~seqae.training.TrainConfig` fields (``optimizer``, ``noise_std``, ...).
-    scoring : {"auto", "windowed", "convolutional"}, default "auto"
-        ``auto`` scores fully convolutional models in one chunked pass over the stream and
-        the others frame by frame.
+    scoring : {"windowed", "convolutional", "auto"}, default "windowed"
+        ``windowed`` scores frame by frame and folds overlapping frames; ``convolutional``
+        runs a fully convolutional model (conv1d) over the whole stream in chunks, far faster
+        but, as measured on the synthetic stream, with about half the AUC-PR of windowed
+        scoring for the same model; ``auto`` picks convolutional where the model allows it.
     fold : {"mean", "max", "median"}, default "mean"
         How overlapping frames combine into one score per timestep (windowed scoring).
     min_event_length : int, default 1
@@ -173,7 +175,7 @@ class Detector(BaseEstimator):
         patience: int = 5,
         model_params: dict[str, Any] | None = None,
         train_params: dict[str, Any] | None = None,
-        scoring: str = "auto",
+        scoring: str = "windowed",
         fold: str = "mean",
         min_event_length: int = 1,
         merge_gap: int = 0,
@@ -207,6 +209,10 @@ class Detector(BaseEstimator):
         if self.model not in available_models():
             raise ParameterError(f"model must be one of {available_models()}, got {self.model!r}")
         check_frame_step(self.frame, self.step)
+        if self.step > self.frame:
+            raise ParameterError(
+                f"step must be <= frame ({self.frame}) so every timestep is scored, got {self.step}"
+            )
         if self.scaler not in _SCALERS:
             raise ParameterError(
                 f"scaler must be 'standard', 'robust' or None, got {self.scaler!r}"
@@ -269,7 +275,12 @@ class Detector(BaseEstimator):
         scaled = [((s.values - center) / scale).astype(np.float32) for s in streams]
         train_parts, val_parts = self._split(scaled)
 
-        model = build_model(self.model, (self.frame, len(channels)), self.model_params)
+        # Seed the weight initialisation too (the trainer seeds only its own loop), without
+        # touching the caller's global RNG state.
+        with torch.random.fork_rng(devices=[]):
+            if self.random_state is not None:
+                torch.manual_seed(self.random_state)
+            model = build_model(self.model, (self.frame, len(channels)), self.model_params)
         config = self._train_config()
         history = train(
             model,

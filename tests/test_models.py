@@ -7,6 +7,8 @@ import json
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from seqae.errors import DataError, ParameterError
 from seqae.models import available_models, build_model
@@ -61,6 +63,7 @@ def test_conv1d_pads_the_end_by_repetition_and_crops() -> None:
     [
         {},
         {"upsampling": "nearest"},
+        {"upsampling": "nearest", "kernel_size": 5, "dilation": 3},
         {"kernel_size": 5, "dilation": 3},
         {"kernel_size": 4, "filters": (8, 8)},
         {"stride": 3, "kernel_size": 3, "filters": (8, 8)},
@@ -84,6 +87,43 @@ def test_conv1d_receptive_field_is_the_exact_reach(params: dict) -> None:
         t = centre + phase
         seen = max(seen, t - int(touched.min()), int(touched.max()) - t)
     assert seen == reach
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    stride=st.integers(1, 3),
+    kernel_size=st.integers(1, 7),
+    dilation=st.integers(1, 3),
+    depth=st.integers(1, 3),
+    upsampling=st.sampled_from(["transpose", "nearest"]),
+    length=st.integers(1, 50),
+)
+def test_conv1d_any_valid_architecture_keeps_any_length(
+    stride: int, kernel_size: int, dilation: int, depth: int, upsampling: str, length: int
+) -> None:
+    params = {
+        "stride": stride,
+        "kernel_size": kernel_size,
+        "dilation": dilation,
+        "filters": (4,) * depth,
+        "upsampling": upsampling,
+        "activation": "tanh",
+    }
+    try:
+        model = build_model("conv1d", (stride**depth, 2), params)
+    except ParameterError as exc:  # only the two documented architecture rules may refuse
+        assert "padding" in str(exc) or "skip timesteps" in str(exc)
+        return
+    model = _eval(model)
+    x = torch.randn(1, length, 2, dtype=torch.float64, requires_grad=True)
+    out = model(x)
+    assert out.shape == x.shape
+    # no output may depend on an input further away than the receptive field
+    t = length // 2
+    out[0, t].sum().backward()
+    touched = torch.nonzero(x.grad[0].abs().sum(1)).flatten()  # may be empty: holed kernels
+    assert bool((touched >= t - model.receptive_field).all())
+    assert bool((touched <= t + model.receptive_field).all())
 
 
 def _chunked(model: torch.nn.Module, x: torch.Tensor, core: int, halo: int) -> torch.Tensor:
@@ -127,9 +167,10 @@ def test_conv1d_bad_frame_names_the_layer_and_the_frames_that_work() -> None:
 @pytest.mark.parametrize(
     ("params", "match"),
     [
-        ({"padding": 0}, "padding=0 .* choose padding in \\[3, 3\\]"),
+        ({"padding": 0}, r"padding=0 .* choose padding in \[3, 3\]"),
         ({"kernel_size": 4, "stride": 1}, "use an odd kernel"),
-        ({"dilation": 2}, "dilation=2 shares a factor with stride=2"),
+        ({"dilation": 2}, "dilation=2 and stride=2 skip timesteps"),
+        ({"kernel_size": 1}, "kernel_size=1, dilation=1 and stride=2 skip timesteps"),
         ({"activation": "swish"}, "activation must be one of"),
         ({"upsampling": "bilinear"}, "upsampling must be one of"),
         ({"filters": ()}, "filters must be a non-empty"),
@@ -143,11 +184,6 @@ def test_conv1d_bad_config(params: dict, match: str) -> None:
         build_model("conv1d", (64, 2), params)
 
 
-def test_conv1d_dilation_works_with_nearest_upsampling() -> None:
-    model = build_model("conv1d", (64, 2), {"dilation": 2, "upsampling": "nearest"})
-    assert model(torch.randn(2, 64, 2)).shape == (2, 64, 2)
-
-
 def test_conv1d_default_size() -> None:
     model = build_model("conv1d", (128, 8))
     n_params = sum(p.numel() for p in model.parameters())
@@ -156,9 +192,9 @@ def test_conv1d_default_size() -> None:
 
 
 def test_unknown_model_and_unknown_field() -> None:
-    with pytest.raises(ParameterError, match="unknown model 'transformer'.*conv1d"):
+    with pytest.raises(ParameterError, match=r"unknown model 'transformer'.*conv1d"):
         build_model("transformer", (32, 2))
-    with pytest.raises(ParameterError, match="no parameter.*hiden_size.*hidden_size"):
+    with pytest.raises(ParameterError, match=r"no parameter.*hiden_size.*hidden_size"):
         build_model("lstm", (32, 2), {"hiden_size": 8})
 
 
@@ -169,7 +205,7 @@ def test_unknown_model_and_unknown_field() -> None:
         ("gru", {"bidirectional": "yes"}, "bidirectional must be one of"),
         ("dense", {"activation": "softmax"}, "activation must be one of"),
         ("dense", {"output_activation": "tanh"}, "output_activation must be one of"),
-        ("pca", {"n_components": 1.5}, "fraction in \\(0, 1\\)"),
+        ("pca", {"n_components": 1.5}, r"fraction in \(0, 1\)"),
         ("pca", {"n_components": 0}, "n_components must be an integer >= 1"),
         ("pca", {"n_components": 100}, "n_components=100 is more than the 64 values"),
     ],
@@ -242,19 +278,19 @@ def test_pca_fraction_resolves_the_component_count_and_whiten_keeps_reconstructi
 
 
 def test_pca_fits_a_window_set_with_at_most_max_samples() -> None:
-    class Recording(WindowSet):
-        requested: list[int] = []
+    requested: list[int] = []
 
+    class Recording(WindowSet):
         def __getitem__(self, idx):  # type: ignore[no-untyped-def]
-            self.requested.extend(np.atleast_1d(idx).tolist())
+            requested.extend(np.atleast_1d(idx).tolist())
             return super().__getitem__(idx)
 
     rng = np.random.default_rng(3)
     windows = Recording([rng.normal(size=(1000, 2)).astype(np.float32)], frame=10, step=1)
     model = build_model("pca", (10, 2), {"n_components": 4, "max_samples": 100})
     model.fit_closed_form(windows)
-    assert len(windows.requested) == 100
-    assert windows.requested[0] == 0 and windows.requested[-1] == len(windows) - 1
+    assert len(requested) == 100
+    assert requested[0] == 0 and requested[-1] == len(windows) - 1
     assert model.components.shape == (4, 20)
 
 

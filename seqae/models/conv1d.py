@@ -55,7 +55,8 @@ class Conv1dConfig:
         Channels of each encoder layer (the last one is the latent width); the decoder mirrors
         them and ends with a layer back to the input channels.
     kernel_size, stride, dilation : int
-        Shared by every layer.
+        Shared by every layer. They need ``kernel_size >= stride`` and a dilation coprime to
+        the stride, so that no timestep is skipped.
     padding : int or None
         Zero padding of the encoder convolutions; None means ``(k - 1) // 2`` ("same"-like,
         ``dilation * (kernel_size // 2)`` for odd kernels), ``k`` the dilated kernel
@@ -102,13 +103,13 @@ class Conv1dConfig:
                 f"and stride={s} does not divide lengths by the stride exactly "
                 f"(need {k} - {s} <= 2 * padding <= {k} - 1); {hint}"
             )
-        if self.upsampling == "transpose" and math.gcd(s, self.dilation) > 1:
-            # Outputs of a transposed conv sit at s*j - p + m*dilation: with a common factor
-            # some residues mod s are never written (a comb of bias-only timesteps).
+        if self.kernel_size < s or math.gcd(s, self.dilation) > 1:
+            # The taps m * dilation (m < kernel_size) must hit every residue mod stride, or
+            # the encoder never reads some timesteps and a transposed conv never writes them.
             raise ParameterError(
-                f"dilation={self.dilation} shares a factor with stride={s}: transposed "
-                "convolutions would leave timesteps no input reaches; use a dilation coprime "
-                'to the stride or upsampling="nearest"'
+                f"kernel_size={self.kernel_size}, dilation={self.dilation} and stride={s} "
+                "skip timesteps: the kernel taps must cover every offset within a stride; "
+                "use kernel_size >= stride and a dilation coprime to the stride"
             )
 
     @property
