@@ -78,8 +78,7 @@ if isinstance(sys.modules.get(__name__), ModuleType):
             "SyntheticStream": ".synthetic",
             "load_skab": ".skab",
             "SkabExperiment": ".skab",
-            "load_digits_images": ".images",
-            "fetch_mnist": ".images",
+            "load_nab": ".nab",
         },
     )
 

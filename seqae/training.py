@@ -228,6 +228,17 @@ class ProgressEvent:
     ``step == n_steps`` and ``val_loss`` is set (when there is validation data).
     ``train_loss`` is the mean training objective so far in the epoch; ``elapsed`` the
     seconds since training began; ``done`` is True on the very last event.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from seqae.models import build_model
+    >>> events = []
+    >>> model = build_model("dense", (8, 1), {"hidden": (2,)})
+    >>> config = TrainConfig(epochs=2, batch_size=8, device="cpu", validation_split=0.25)
+    >>> _ = train(model, np.zeros((32, 8, 1), np.float32), config, callback=events.append)
+    >>> [(e.epoch, e.step, e.n_steps, e.val_loss is not None, e.done) for e in events]
+    [(1, 3, 3, True, False), (2, 3, 3, True, True)]
     """
 
     epoch: int
@@ -264,6 +275,15 @@ class History:
         ``"val_loss"`` or ``"train_loss"``: what early stopping and ``best_*`` follow.
     mixed_precision : str or None
         The autocast dtype (``"bfloat16"``, ``"float16"``), or None for float32.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from seqae.models import build_model
+    >>> model = build_model("pca", (8, 1), {"n_components": 2})
+    >>> history = train(model, np.eye(8, dtype=np.float32)[:, :, None], TrainConfig(device="cpu"))
+    >>> history.to_dict()["best_epoch"], history.n_train, history.n_val, history.monitor
+    (1, 7, 1, 'val_loss')
     """
 
     epochs: list[dict[str, Any]] = field(default_factory=list)
@@ -493,7 +513,10 @@ class _ToDevice:
 
 @contextlib.contextmanager
 def _seeded(seed: int | None, device: torch.device) -> Iterator[None]:
-    """Seed torch's global generators for the block and restore their states afterwards."""
+    """Seed torch's global generators for the block and restore their states afterwards.
+
+    On CUDA, call it with ``device`` current (inside ``torch.cuda.device(device)``).
+    """
     if seed is None:
         yield
         return
@@ -502,7 +525,7 @@ def _seeded(seed: int | None, device: torch.device) -> Iterator[None]:
     with torch.random.fork_rng(devices=devices, device_type=device.type if accelerator else None):
         torch.default_generator.manual_seed(seed)
         if device.type == "cuda":
-            torch.cuda.default_generators[device.index].manual_seed(seed)
+            torch.cuda.manual_seed(seed)  # the current device: train() selects it
         elif device.type == "mps":
             torch.mps.manual_seed(seed)
         yield
@@ -589,7 +612,8 @@ def _save_checkpoint(
         "epoch": epoch,
         "model": spec,
         "train_config": {
-            k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(config).items()
+            k: str(v) if isinstance(v, (Path, torch.device)) else v
+            for k, v in dataclasses.asdict(config).items()
         },
         "history": history.to_dict(),
     }
@@ -732,7 +756,9 @@ def train(
     if val_data is not None:
         _check_samples(model, val_data, "validation inputs", config.loss)
     checkpoints = _checkpoint_dir(config)
-    with _torch_threads(config.num_threads), _seeded(config.random_state, device):
+    # Stream, event and RNG calls act on the current CUDA device: make it the training one.
+    current = torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext()
+    with _torch_threads(config.num_threads), current, _seeded(config.random_state, device):
         if getattr(model, "closed_form", False):
             history = _fit_closed_form(model, train_data, val_data, config, device, callback, start)
         else:

@@ -27,8 +27,7 @@ DATASET_EXPORTS = {  # public name -> module inside datasets/
     "SyntheticStream": "synthetic",
     "load_skab": "skab",
     "SkabExperiment": "skab",
-    "load_digits_images": "images",
-    "fetch_mnist": "images",
+    "load_nab": "nab",
 }
 # modules that must stay importable without torch (DESIGN.md, "Rules of the house")
 TORCH_FREE = (

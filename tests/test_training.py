@@ -88,6 +88,7 @@ class Probe(Autoencoder):
         self.vae = vae
         self.seen_train: list[np.ndarray] = []
         self.seen_eval: list[np.ndarray] = []
+        self.eval_modes: set[tuple[bool, bool]] = set()  # (training, grad enabled) in forward
 
     def encode(self, x):
         return x.flatten(1) @ self.w.T
@@ -102,6 +103,7 @@ class Probe(Autoencoder):
 
     def forward(self, x):
         self.seen_eval.append(x.detach()[:, 0, 0].numpy().copy())
+        self.eval_modes.add((self.training, torch.is_grad_enabled()))
         return x + 0 * self.p
 
 
@@ -217,7 +219,10 @@ def test_same_seed_gives_identical_weights():
     data = low_rank(200)
     config = cfg(epochs=3, noise_std=0.1, mask_fraction=0.1, validation_split=0.2)
     first, second, other = (copy.deepcopy(model) for _ in range(3))
+    # The caller's global seed must not matter: train seeds dropout itself.
+    torch.manual_seed(123)
     h0 = train(first, data, config)
+    torch.manual_seed(456)
     h1 = train(second, data, config)
     train(other, data, dataclasses.replace(config, random_state=1))
     pairs = list(zip(first.parameters(), second.parameters(), other.parameters(), strict=True))
@@ -236,6 +241,7 @@ def test_validation_split_takes_the_last_fraction_in_order():
     trained = np.concatenate(model.seen_train)
     assert sorted(trained.tolist()) == sorted(list(range(7)) * 2)
     assert np.concatenate(model.seen_eval).tolist() == [7, 8, 9, 7, 8, 9]  # in order, per epoch
+    assert model.eval_modes == {(False, False)}  # eval mode, no gradients
 
 
 def test_explicit_validation_set_overrides_the_split():
@@ -302,15 +308,15 @@ def test_without_restore_the_last_weights_stay():
 
 
 def test_patience_zero_runs_every_epoch_and_min_delta_counts():
-    _, history = constant_run(restore_best=True)
-    model = Constant()
     history = train(
-        model,
+        Constant(),
         np.ones((64, 4, 1), np.float32),
-        cfg(epochs=6, batch_size=64, learning_rate=0.05),
+        cfg(epochs=15, batch_size=64, learning_rate=0.05),
         validation=np.full((8, 4, 1), 0.3, np.float32),
     )
-    assert len(history.epochs) == 6 and not history.stopped_early
+    # the validation loss got worse for more epochs than any small patience would allow
+    assert history.best_epoch + 5 < 15
+    assert len(history.epochs) == 15 and not history.stopped_early
     # Without validation, the training loss is monitored; a huge min_delta never improves.
     history = train(
         Constant(),
@@ -319,6 +325,22 @@ def test_patience_zero_runs_every_epoch_and_min_delta_counts():
     )
     assert history.monitor == "train_loss"
     assert history.best_epoch == 1 and len(history.epochs) == 3 and history.stopped_early
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "adadelta", "rmsprop", "sgd"])
+def test_every_optimizer_moves_towards_the_data(optimizer):
+    model = Constant()
+    train(model, np.ones((64, 4, 1), np.float32), cfg(optimizer=optimizer, learning_rate=0.1))
+    assert 0 < model.b.item() < 2
+
+
+def test_gradient_clipping():
+    # d mse / d b at b = 0 with data 1 is -2; clipped to norm 1e-3, one SGD step of 0.1
+    # moves b by exactly 1e-4 (unclipped: 0.2).
+    model = Constant()
+    config = cfg(epochs=1, batch_size=64, optimizer="sgd", learning_rate=0.1, clip_grad_norm=1e-3)
+    train(model, np.ones((64, 4, 1), np.float32), config)
+    assert model.b.item() == pytest.approx(1e-4, rel=1e-4)
 
 
 # --- objectives in the loop -------------------------------------------------------------------
@@ -439,7 +461,8 @@ def test_checkpoints_are_written_and_loadable(tmp_path):
             epochs=3,
             restore_best=False,
             validation_split=0.25,
-            checkpoint_dir=str(tmp_path / "ckpt"),
+            device=torch.device("cpu"),
+            checkpoint_dir=tmp_path / "ckpt",
         ),
     )
     folder = tmp_path / "ckpt"
@@ -459,6 +482,7 @@ def test_checkpoints_are_written_and_loadable(tmp_path):
     assert state["epoch"] == 3
     assert state["model"]["name"] == "tiny"
     assert state["train_config"]["epochs"] == 3
+    assert state["train_config"]["device"] == "cpu"
     assert state["history"]["epochs"] == history.to_dict()["epochs"]
 
 

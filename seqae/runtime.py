@@ -1,0 +1,663 @@
+"""Score with an exported ONNX model: numpy and onnxruntime only, no torch.
+
+An edge service needs the ``.onnx`` file alone. The graph takes raw frames and contains the
+scaling, the autoencoder and the error computation; everything else the Detector knows (channel
+names and order, frame, step, fold rule, scoring path, event rules, threshold, training
+summary) travels in the file's ``metadata_props`` under keys ``seqae.<name>``, each value a JSON
+text. :class:`OnnxDetector` reads them back and scores a stream through the same windowing,
+folding and event code as :class:`seqae.Detector`, so both give the same scores and labels.
+
+This module never imports torch (nor onnx): ``from seqae.runtime import OnnxDetector`` costs
+numpy and, on first use, onnxruntime.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import DataError, ModelFormatError, ParameterError
+from .events import Event, describe_events, postprocess_labels
+from .validation import as_stream, match_channels
+from .windowing import FoldAccumulator, FoldRule, frame_starts, gather_windows
+
+__all__ = [
+    "INPUT_NAME",
+    "ONNX_FORMAT",
+    "ONNX_FORMAT_VERSION",
+    "OUTPUT_NAMES",
+    "DetectionResult",
+    "OnnxDetector",
+    "content_digest",
+    "decode_metadata",
+    "encode_metadata",
+    "score_chunked",
+    "score_folded",
+]
+
+ONNX_FORMAT = "seqae-onnx"
+ONNX_FORMAT_VERSION = 1
+METADATA_PREFIX = "seqae."
+DIGEST_KEY = f"{METADATA_PREFIX}sha256"
+INPUT_NAME = "frames"
+OUTPUT_NAMES = ("reconstruction", "timestep_error", "channel_error", "window_score")
+
+#: Metadata the runtime needs to score, with the JSON types each must have.
+_REQUIRED: dict[str, tuple[type, ...]] = {
+    "format": (str,),
+    "format_version": (int,),
+    "sha256": (str,),
+    "model": (str,),
+    "kind": (str,),
+    "channels": (list,),
+    "frame": (int,),
+    "step": (int,),
+    "scaler": (dict,),
+    "threshold": (int, float),
+    "fold": (str,),
+    "scoring": (str,),
+    "dynamic_length": (bool,),
+    "min_event_length": (int,),
+    "merge_gap": (int,),
+}
+_CONVOLUTIONAL: dict[str, tuple[type, ...]] = {
+    "total_stride": (int,),
+    "halo": (int,),
+    "chunk": (int,),
+}
+
+#: ``run(frames) -> (channel_error, reconstruction or None)`` for a ``(B, L, C)`` float32 batch.
+RunFn = Callable[[np.ndarray], tuple[np.ndarray, "np.ndarray | None"]]
+
+
+# ---------------------------------------------------------------------------------- metadata
+def encode_metadata(metadata: dict[str, Any]) -> dict[str, str]:
+    """``{name: value}`` to ONNX ``metadata_props`` entries ``{"seqae.<name>": json}``."""
+    return {
+        f"{METADATA_PREFIX}{key}": json.dumps(value, allow_nan=False, separators=(",", ":"))
+        for key, value in metadata.items()
+    }
+
+
+def decode_metadata(props: dict[str, str], where: str = "model") -> dict[str, Any]:
+    """Read back :func:`encode_metadata`'s entries and check what scoring needs.
+
+    Raises
+    ------
+    ModelFormatError
+        No seqae metadata, a foreign or newer format, or a missing or malformed entry.
+    """
+    if f"{METADATA_PREFIX}format" not in props:
+        raise ModelFormatError(
+            f"{where}: not a seqae ONNX model (no '{METADATA_PREFIX}format' metadata); export "
+            "one with Detector.export_onnx(path) or `seqae export MODEL --output model.onnx`"
+        )
+    meta: dict[str, Any] = {}
+    for key, text in props.items():
+        if not key.startswith(METADATA_PREFIX):
+            continue
+        name = key[len(METADATA_PREFIX) :]
+        try:
+            meta[name] = json.loads(text)
+        except json.JSONDecodeError:
+            raise ModelFormatError(
+                f"{where}: metadata {key!r} is not valid JSON: {text[:80]!r}"
+            ) from None
+    if meta["format"] != ONNX_FORMAT:
+        raise ModelFormatError(
+            f"{where}: metadata format is {meta['format']!r}, expected {ONNX_FORMAT!r}"
+        )
+    version = meta.get("format_version")
+    if isinstance(version, bool) or not isinstance(version, int):
+        raise ModelFormatError(f"{where}: metadata has no integer format_version ({version!r})")
+    if version > ONNX_FORMAT_VERSION:
+        raise ModelFormatError(
+            f"{where}: written with seqae ONNX format {version}, this seqae reads up to "
+            f"{ONNX_FORMAT_VERSION}; upgrade seqae (the file says seqae "
+            f"{meta.get('seqae_version', 'unknown')})"
+        )
+    needed = dict(_REQUIRED)
+    if meta.get("scoring") == "convolutional":
+        needed.update(_CONVOLUTIONAL)
+    for name, types in needed.items():
+        if name not in meta:
+            raise ModelFormatError(f"{where}: metadata {name!r} is missing")
+        value = meta[name]
+        # JSON booleans are Python bools, a subclass of int: only a bool field takes them.
+        if isinstance(value, bool) != (types == (bool,)) or not isinstance(value, types):
+            raise ModelFormatError(
+                f"{where}: metadata {name!r} should be {types[0].__name__}, got {value!r}"
+            )
+    _check_consistent(meta, where)
+    return meta
+
+
+def _check_consistent(meta: dict[str, Any], where: str) -> None:
+    def bad(what: str) -> ModelFormatError:
+        return ModelFormatError(f"{where}: inconsistent metadata: {what}")
+
+    n = len(meta["channels"])
+    if n == 0 or not all(isinstance(c, str) for c in meta["channels"]):
+        raise bad(f"channels must be a non-empty list of names, got {meta['channels']!r}")
+    scaler = meta["scaler"]
+    for part in ("center", "scale"):
+        values = scaler.get(part)
+        if not isinstance(values, list) or len(values) != n:
+            raise bad(f"scaler {part} must hold {n} numbers (one per channel), got {values!r}")
+    if meta["kind"] != "sequence":
+        raise bad(f"kind {meta['kind']!r} is not supported by this runtime (only 'sequence')")
+    if meta["frame"] < 1 or not 1 <= meta["step"] <= meta["frame"]:
+        raise bad(f"frame={meta['frame']} and step={meta['step']} (need 1 <= step <= frame)")
+    if not (math.isfinite(meta["threshold"]) and meta["threshold"] > 0):
+        raise bad(f"threshold must be a positive number, got {meta['threshold']!r}")
+    if meta["fold"] not in ("mean", "max", "median"):
+        raise bad(f"fold must be 'mean', 'max' or 'median', got {meta['fold']!r}")
+    if meta["scoring"] not in ("windowed", "convolutional"):
+        raise bad(f"scoring must be 'windowed' or 'convolutional', got {meta['scoring']!r}")
+    if meta["scoring"] == "convolutional":
+        if not meta["dynamic_length"]:
+            raise bad("convolutional scoring needs a dynamic length axis")
+        if meta["total_stride"] < 1 or meta["halo"] < 0 or meta["chunk"] < 1:
+            raise bad(
+                f"total_stride={meta['total_stride']}, halo={meta['halo']}, "
+                f"chunk={meta['chunk']} (need >= 1, >= 0, >= 1)"
+            )
+    if meta["min_event_length"] < 1 or meta["merge_gap"] < 0:
+        raise bad(f"min_event_length={meta['min_event_length']}, merge_gap={meta['merge_gap']}")
+
+
+# ---------------------------------------------------------------------------------- checksum
+_METADATA_FIELD = 14  # ModelProto.metadata_props
+
+
+def _varint(data: bytes, pos: int) -> tuple[int, int]:
+    value = shift = 0
+    while True:
+        if pos >= len(data) or shift > 63:
+            raise ValueError("truncated or malformed varint")
+        byte = data[pos]
+        pos += 1
+        value |= (byte & 0x7F) << shift
+        shift += 7
+        if byte < 0x80:
+            return value, pos
+
+
+def _fields(data: bytes) -> Iterator[tuple[int, bytes, bytes]]:
+    """Top-level protobuf fields of ``data``: ``(number, whole field bytes, payload)``."""
+    pos = 0
+    while pos < len(data):
+        start = pos
+        key, pos = _varint(data, pos)
+        number, wire = key >> 3, key & 7
+        payload = b""
+        if wire == 0:
+            _, pos = _varint(data, pos)
+        elif wire == 1:
+            pos += 8
+        elif wire == 2:
+            length, pos = _varint(data, pos)
+            payload = data[pos : pos + length]
+            pos += length
+        elif wire == 5:
+            pos += 4
+        else:
+            raise ValueError(f"unsupported protobuf wire type {wire}")
+        if pos > len(data) or number == 0:
+            raise ValueError("truncated or malformed protobuf field")
+        yield number, data[start:pos], payload
+
+
+def content_digest(data: bytes) -> str:
+    """SHA-256 of a serialized ONNX model, every byte but the digest's own metadata entry.
+
+    Weights, graph and metadata are all covered, so a file damaged or edited after export is
+    refused. Computed from the protobuf wire format directly (no ``onnx`` package needed).
+
+    Raises
+    ------
+    ValueError
+        ``data`` is not a well-formed protobuf message.
+    """
+    digest = hashlib.sha256()
+    own_key = DIGEST_KEY.encode()
+    for number, raw, payload in _fields(data):
+        if number == _METADATA_FIELD and any(
+            n == 1 and p == own_key for n, _, p in _fields(payload)
+        ):
+            continue
+        digest.update(raw)
+    return digest.hexdigest()
+
+
+# ---------------------------------------------------------------------------------- scoring
+def score_folded(
+    run: RunFn,
+    x: np.ndarray,
+    frame: int,
+    step: int,
+    *,
+    how: FoldRule = "mean",
+    batch_size: int = 1024,
+    reconstruction: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Score a ``(T, C)`` stream frame by frame and fold the errors back to timesteps.
+
+    Frames are gathered batch by batch from the stream, so memory stays at one batch plus the
+    result. Returns ``(scores (T,), contributions (T, C), reconstruction (T, C) or None)``.
+    """
+    n, n_channels = x.shape
+    starts = frame_starts(n, frame, step)
+    errors = FoldAccumulator(n, frame, step, how, (n_channels,))
+    recon_acc = FoldAccumulator(n, frame, step, how, (n_channels,)) if reconstruction else None
+    for first in range(0, len(starts), batch_size):
+        channel_error, recon = run(gather_windows(x, starts[first : first + batch_size], frame))
+        errors.add(first, channel_error)
+        if recon_acc is not None:
+            recon_acc.add(first, recon)
+    contributions = errors.result()
+    recon_out = None if recon_acc is None else recon_acc.result()
+    return contributions.sum(axis=1), contributions, recon_out
+
+
+def score_chunked(
+    run: RunFn,
+    x: np.ndarray,
+    *,
+    chunk: int,
+    stride: int,
+    halo: int,
+    reconstruction: bool = False,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """Score a ``(T, C)`` stream in one fully convolutional pass, chunk by chunk.
+
+    Chunk starts are multiples of the model's total ``stride`` and each chunk carries ``halo``
+    timesteps of context on both sides, so the result equals one pass over the whole stream.
+    Returns ``(scores (T,), contributions (T, C), reconstruction (T, C) or None)``.
+    """
+    n, n_channels = x.shape
+    chunk = max(stride, chunk // stride * stride)
+    contributions = np.empty((n, n_channels), dtype=np.float64)
+    recon_out = np.empty((n, n_channels), dtype=np.float32) if reconstruction else None
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        lo, hi = max(0, start - halo), min(n, stop + halo)
+        channel_error, recon = run(np.ascontiguousarray(x[None, lo:hi]))
+        keep = slice(start - lo, stop - lo)
+        contributions[start:stop] = channel_error[0, keep]
+        if recon_out is not None:
+            recon_out[start:stop] = recon[0, keep]
+    return contributions.sum(axis=1), contributions, recon_out
+
+
+# ---------------------------------------------------------------------------------- results
+@dataclass
+class DetectionResult:
+    """Everything :meth:`OnnxDetector.detect` finds in one stream.
+
+    Attributes
+    ----------
+    scores : ndarray (T,)
+        Normalised anomaly score per timestep; 1.0 is the alarm line, higher = more anomalous.
+    raw_scores : ndarray (T,)
+        The reconstruction error behind ``scores`` (mean squared error over channels, scaled units).
+    labels : ndarray (T,) of int8
+        1 where an alarm is raised (after event post-processing).
+    contributions : ndarray (T, C)
+        Per-channel share of each score; sums over channels to ``scores``.
+    channels : list of str
+    events : list of Event
+        Contiguous alarms with their peak, mean score and top channels.
+    threshold : float
+        The raw threshold (``raw_scores / threshold == scores``).
+    timestamps : ndarray or None
+    reconstruction : ndarray (T, C) or None
+        The reconstructed (cleaned) signal in the data's units, when asked for.
+    """
+
+    scores: np.ndarray
+    raw_scores: np.ndarray
+    labels: np.ndarray
+    contributions: np.ndarray
+    channels: list[str]
+    events: list[Event]
+    threshold: float
+    timestamps: np.ndarray | None = None
+    reconstruction: np.ndarray | None = field(default=None, repr=False)
+
+    @property
+    def n_anomalies(self) -> int:
+        """Number of timesteps flagged."""
+        return int(self.labels.sum())
+
+    def to_frame(self, *, contributions: bool = True, reconstruction: bool = False) -> Any:
+        """One row per timestep: time (when known), score, label, per-channel contributions."""
+        import pandas as pd
+
+        columns: dict[str, Any] = {}
+        if self.timestamps is not None:
+            columns["time"] = self.timestamps
+        columns["score"] = self.scores
+        columns["label"] = self.labels
+        if contributions:
+            for i, name in enumerate(self.channels):
+                columns[f"contribution_{name}"] = self.contributions[:, i]
+        if reconstruction and self.reconstruction is not None:
+            for i, name in enumerate(self.channels):
+                columns[f"reconstruction_{name}"] = self.reconstruction[:, i]
+        return pd.DataFrame(columns)
+
+
+# ---------------------------------------------------------------------------------- detector
+def _onnxruntime() -> Any:
+    try:
+        import onnxruntime
+    except ImportError:
+        raise ImportError(
+            "seqae.runtime needs onnxruntime: pip install onnxruntime (CPU) or onnxruntime-gpu"
+        ) from None
+    return onnxruntime
+
+
+def _check_threads(name: str, value: int | None) -> None:
+    if value is None:
+        return
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+        raise ParameterError(f"{name} must be an integer >= 0 (0: onnxruntime's default), got {value!r}")
+
+
+class OnnxDetector:
+    """Score streams with an exported seqae model, without torch.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A ``.onnx`` file written by :meth:`seqae.Detector.export_onnx` or ``seqae export``.
+    intra_op_num_threads, inter_op_num_threads : int, optional
+        onnxruntime's thread pools (0 or None: its default, one thread per physical core).
+        A service scoring one frame at a time is often fastest with 1.
+    session_options : onnxruntime.SessionOptions, optional
+        Full control of the session; the thread arguments, when given, override its fields.
+    providers : sequence of str, optional
+        Execution providers, default ``["CPUExecutionProvider"]``.
+    batch_size : int, default 1024
+        Frames per onnxruntime call in windowed scoring.
+
+    Attributes
+    ----------
+    metadata : dict
+        Everything the file records (see :mod:`seqae.runtime`): seqae version, model, channels,
+        frame, step, scaler, threshold, fold, scoring, training summary, ...
+    channels_ : list of str
+    threshold_ : float
+        The raw threshold (the graph's outputs are already divided by it).
+    session : onnxruntime.InferenceSession
+
+    Raises
+    ------
+    ModelFormatError
+        The file is missing, corrupted, truncated, not a seqae model, or from a newer format.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from seqae import Detector
+    >>> from seqae.runtime import OnnxDetector
+    >>> from seqae.datasets import make_sensor_stream
+    >>> stream = make_sensor_stream(n_timesteps=2000, n_channels=3, random_state=0)
+    >>> det = Detector(frame=32, epochs=2, random_state=0).fit(stream.values[:1000])
+    >>> import os, tempfile
+    >>> path = det.export_onnx(os.path.join(tempfile.mkdtemp(), "model.onnx"))
+    >>> onnx_det = OnnxDetector(path)
+    >>> onnx_det.channels_
+    ['channel_0', 'channel_1', 'channel_2']
+    >>> bool(np.allclose(onnx_det.score_samples(stream.values), det.score_samples(stream.values),
+    ...                  rtol=1e-4, atol=1e-6))
+    True
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike,
+        *,
+        intra_op_num_threads: int | None = None,
+        inter_op_num_threads: int | None = None,
+        session_options: Any = None,
+        providers: Sequence[str] | None = None,
+        batch_size: int = 1024,
+    ) -> None:
+        _check_threads("intra_op_num_threads", intra_op_num_threads)
+        _check_threads("inter_op_num_threads", inter_op_num_threads)
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)):
+            raise ParameterError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+        if batch_size < 1:
+            raise ParameterError(f"batch_size must be >= 1, got {batch_size}")
+        self.path = Path(path)
+        self.batch_size = int(batch_size)
+        if not self.path.is_file():
+            raise ModelFormatError(f"{self.path}: no such ONNX model file")
+        ort = _onnxruntime()
+        options = session_options if session_options is not None else ort.SessionOptions()
+        if intra_op_num_threads is not None:
+            options.intra_op_num_threads = int(intra_op_num_threads)
+        if inter_op_num_threads is not None:
+            options.inter_op_num_threads = int(inter_op_num_threads)
+        data = self.path.read_bytes()
+        try:
+            self.session = ort.InferenceSession(
+                data,
+                sess_options=options,
+                providers=list(providers) if providers else ["CPUExecutionProvider"],
+            )
+            props = dict(self.session.get_modelmeta().custom_metadata_map)
+        except Exception as exc:  # onnxruntime raises several private error types
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+            raise ModelFormatError(
+                f"{self.path}: not a readable ONNX model (corrupted, truncated or not ONNX): "
+                f"{type(exc).__name__}: {reason[:300]}"
+            ) from None
+        self.metadata = decode_metadata(props, str(self.path))
+        try:
+            intact = content_digest(data) == self.metadata["sha256"]
+        except ValueError:
+            intact = False
+        if not intact:
+            raise ModelFormatError(
+                f"{self.path}: the file does not match the checksum recorded at export (it was "
+                "modified or damaged); export the model again"
+            )
+        self._check_signature()
+
+    # ------------------------------------------------------------------ load checks
+    def _check_signature(self) -> None:
+        where = str(self.path)
+        inputs = self.session.get_inputs()
+        if [i.name for i in inputs] != [INPUT_NAME]:
+            raise ModelFormatError(
+                f"{where}: the graph's inputs are {[i.name for i in inputs]}, "
+                f"expected one input {INPUT_NAME!r}"
+            )
+        outputs = {o.name for o in self.session.get_outputs()}
+        missing = [name for name in OUTPUT_NAMES if name not in outputs]
+        if missing:
+            raise ModelFormatError(
+                f"{where}: the graph lacks output(s) {missing}; it has {sorted(outputs)}"
+            )
+        frames = inputs[0]
+        shape = list(frames.shape)
+        if frames.type != "tensor(float)" or len(shape) != 3:
+            raise ModelFormatError(
+                f"{where}: input {INPUT_NAME!r} is {frames.type} of shape {shape}, expected "
+                "float32 (batch, frame, channels)"
+            )
+        expected = [None, None if self.metadata["dynamic_length"] else self.frame, self.n_channels_]
+        for axis, (have, want) in enumerate(zip(shape, expected, strict=True)):
+            if want is not None and have != want:
+                raise ModelFormatError(
+                    f"{where}: input {INPUT_NAME!r} has shape {shape}, but the metadata says "
+                    f"axis {axis} is {want}"
+                )
+
+    # ------------------------------------------------------------------ properties
+    @property
+    def channels_(self) -> list[str]:
+        return list(self.metadata["channels"])
+
+    @property
+    def n_channels_(self) -> int:
+        return len(self.metadata["channels"])
+
+    @property
+    def frame(self) -> int:
+        return int(self.metadata["frame"])
+
+    @property
+    def step(self) -> int:
+        return int(self.metadata["step"])
+
+    @property
+    def threshold_(self) -> float:
+        return float(self.metadata["threshold"])
+
+    def __repr__(self) -> str:
+        m = self.metadata
+        return (
+            f"OnnxDetector({str(self.path)!r}, model={m['model']!r}, frame={m['frame']}, "
+            f"channels={m['channels']!r})"
+        )
+
+    # ------------------------------------------------------------------ scoring
+    def score_frames(self, frames: Any) -> dict[str, np.ndarray]:
+        """Run the graph on raw frames ``(batch, length, channels)``.
+
+        ``length`` must be the model's frame unless the model takes any length (conv1d).
+
+        Returns
+        -------
+        dict
+            ``reconstruction`` (B, L, C) in raw units, ``timestep_error`` (B, L),
+            ``channel_error`` (B, L, C) and ``window_score`` (B,), all normalised so that 1.0
+            is the alarm line.
+        """
+        x = self._check_frames(frames)
+        outputs = self.session.run(list(OUTPUT_NAMES), {INPUT_NAME: x})
+        return dict(zip(OUTPUT_NAMES, outputs, strict=True))
+
+    def _check_frames(self, frames: Any) -> np.ndarray:
+        try:
+            x = np.asarray(frames, dtype=np.float32)
+        except (TypeError, ValueError) as exc:
+            raise DataError(f"frames must be numeric (batch, frame, channels) data: {exc}") from None
+        length = "length" if self.metadata["dynamic_length"] else self.frame
+        expected = f"(batch, {length}, {self.n_channels_})"
+        if x.ndim != 3 or x.shape[0] < 1 or x.shape[1] < 1 or x.shape[2] != self.n_channels_:
+            raise DataError(f"frames have shape {x.shape}, expected {expected}")
+        if not self.metadata["dynamic_length"] and x.shape[1] != self.frame:
+            raise DataError(f"frames have shape {x.shape}, expected {expected}")
+        if not np.isfinite(x).all():
+            index = tuple(int(i) for i in np.argwhere(~np.isfinite(x))[0])
+            raise DataError(f"frames hold a non-finite value at index {index}")
+        return np.ascontiguousarray(x)
+
+    def _run(self, reconstruction: bool) -> RunFn:
+        names = ["channel_error", "reconstruction"] if reconstruction else ["channel_error"]
+
+        def run(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+            out = self.session.run(names, {INPUT_NAME: batch})
+            return out[0], (out[1] if reconstruction else None)
+
+        return run
+
+    def _score(
+        self, values: np.ndarray, reconstruction: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        m = self.metadata
+        run = self._run(reconstruction)
+        if m["scoring"] == "convolutional":
+            return score_chunked(
+                run,
+                values,
+                chunk=m["chunk"],
+                stride=m["total_stride"],
+                halo=m["halo"],
+                reconstruction=reconstruction,
+            )
+        if len(values) < self.frame:
+            raise DataError(
+                f"the data has {len(values)} timesteps, fewer than one frame of {self.frame}"
+            )
+        return score_folded(
+            run,
+            values,
+            self.frame,
+            self.step,
+            how=m["fold"],
+            batch_size=self.batch_size,
+            reconstruction=reconstruction,
+        )
+
+    def _values(self, X: Any) -> Any:
+        return match_channels(as_stream(X), self.channels_)
+
+    def score_samples(self, X: Any) -> np.ndarray:
+        """Anomaly score per timestep, normalised so 1.0 is the alarm line (higher = worse).
+
+        ``X`` is a ``(T, C)`` array in the model's channel order, or named data (a DataFrame,
+        SensorData) matched by channel name.
+        """
+        return self._score(self._values(X).values)[0]
+
+    def predict(self, X: Any) -> np.ndarray:
+        """1 for anomalous timesteps, 0 otherwise (int8), after event post-processing."""
+        return self._labels(self.score_samples(X))
+
+    def _labels(self, scores: np.ndarray) -> np.ndarray:
+        labels = (scores >= 1.0).astype(np.int8)
+        return postprocess_labels(
+            labels,
+            min_length=self.metadata["min_event_length"],
+            merge_gap=self.metadata["merge_gap"],
+        ).astype(np.int8)
+
+    def detect(self, X: Any, *, reconstruction: bool = False, top_k: int = 3) -> DetectionResult:
+        """Scores, labels, per-channel contributions and events for one stream.
+
+        Parameters
+        ----------
+        X : array-like, DataFrame or SensorData
+            Data with the model's channels (named data is matched by name, in any order).
+        reconstruction : bool, default False
+            Also return the reconstructed (cleaned) signal.
+        top_k : int, default 3
+            Channels listed per event.
+        """
+        stream = self._values(X)
+        scores, contributions, recon = self._score(stream.values, reconstruction)
+        labels = self._labels(scores)
+        events = describe_events(
+            labels,
+            scores,
+            contributions,
+            channels=self.channels_,
+            timestamps=stream.timestamps,
+            top_k=top_k,
+        )
+        return DetectionResult(
+            scores=scores,
+            raw_scores=scores * self.threshold_,
+            labels=labels,
+            contributions=contributions,
+            channels=self.channels_,
+            events=events,
+            threshold=self.threshold_,
+            timestamps=stream.timestamps,
+            reconstruction=recon,
+        )

@@ -1,0 +1,399 @@
+"""Score a long stream chunk by chunk, with bounded memory, equal to scoring it whole.
+
+A file too large for memory arrives as successive ``(n_i, C)`` chunks (for example from
+:func:`seqae.datasets.iter_sensor_chunks`). :class:`ChunkedScorer` keeps only the overlap that
+the next chunk needs and returns, after each chunk, the per-timestep scores and channel
+contributions of the timesteps that no later data can change:
+
+- windowed scoring: a timestep is final once every frame covering it has been seen. Frames lie
+  on the global grid ``0, step, 2*step, ...``; the end-aligned tail frame of
+  :func:`seqae.windowing.frame_starts` is known only when the stream ends, so the last
+  ``frame`` timesteps wait for :meth:`ChunkedScorer.finish`. The frames of the overlap are
+  scored again with the next part (``frame / step`` frames per part, a small cost).
+- convolutional scoring: parts start at multiples of the model's total stride and carry a halo
+  of :func:`seqae.scoring.convolutional_halo` timesteps on each side.
+
+:class:`ChunkedDetector` adds labels and events. The event rules (``min_event_length``,
+``merge_gap``) look a bounded distance around each timestep, so the labels of a timestep are
+final ``min_event_length + merge_gap + 1`` timesteps after its score. The ``(T,)`` scores, labels
+and timestamps of the whole stream are kept (a few bytes per timestep) to describe the events
+at the end; the ``(T, C)`` contributions and reconstruction are never all held: each part is
+handed to the caller and forgotten, and every event keeps only its per-channel sums.
+
+Results equal :meth:`seqae.Detector.detect` on the whole stream up to float rounding (the model
+sees the frames in other batches).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from .errors import DataError
+from .events import Event, _event_sums, describe_events, labels_to_intervals
+from .scoring import StreamScores, convolutional_halo, score_convolutional, score_windowed
+from .validation import as_stream, match_channels
+
+if TYPE_CHECKING:
+    from .detector import Detector
+
+__all__ = ["ChunkedDetector", "ChunkedScorer", "ScoredPart"]
+
+# Score once at least this many new timesteps are final, so the re-scored overlap stays small
+# whatever the size of the chunks pushed.
+MIN_PART = 4096
+
+
+@dataclass
+class ScoredPart:
+    """Consecutive final timesteps ``start, start + 1, ...`` of a stream scored in chunks.
+
+    Attributes
+    ----------
+    start : int
+        Index of the first timestep in the whole stream.
+    scores : ndarray (n,)
+        Normalised scores (1.0 = the alarm line).
+    contributions : ndarray (n, C)
+        Per-channel shares of the scores.
+    reconstruction : ndarray (n, C) or None
+        The reconstructed signal in the data's units, when asked for.
+    labels : ndarray (n,) of int8 or None
+        Alarm labels after the event rules (set by :class:`ChunkedDetector`).
+    timestamps : ndarray (n,) or None
+        The data's time stamps, when it has them (set by :class:`ChunkedDetector`).
+    """
+
+    start: int
+    scores: np.ndarray
+    contributions: np.ndarray
+    reconstruction: np.ndarray | None = None
+    labels: np.ndarray | None = None
+    timestamps: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    @property
+    def stop(self) -> int:
+        """Index one past the last timestep."""
+        return self.start + len(self.scores)
+
+
+def _concat(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    if a is None or b is None:
+        return b if a is None else a
+    return np.concatenate([a, b])
+
+
+def _slice(part: ScoredPart, lo: int, hi: int) -> ScoredPart:
+    """Timesteps ``[lo, hi)`` (positions within ``part``)."""
+    cut = slice(lo, hi)
+    return ScoredPart(
+        part.start + lo,
+        part.scores[cut],
+        part.contributions[cut],
+        None if part.reconstruction is None else part.reconstruction[cut],
+        None if part.labels is None else part.labels[cut],
+        None if part.timestamps is None else part.timestamps[cut],
+    )
+
+
+def _join(a: ScoredPart | None, b: ScoredPart) -> ScoredPart:
+    if a is None or len(a) == 0:
+        return b
+    return ScoredPart(
+        a.start,
+        np.concatenate([a.scores, b.scores]),
+        np.concatenate([a.contributions, b.contributions]),
+        _concat(a.reconstruction, b.reconstruction),
+        _concat(a.labels, b.labels),
+        _concat(a.timestamps, b.timestamps),
+    )
+
+
+class ChunkedScorer:
+    """Per-timestep scores of a stream pushed chunk by chunk, equal to scoring it whole.
+
+    Parameters
+    ----------
+    detector : Detector
+        A fitted detector; its scoring mode (windowed or convolutional), frame, step and fold
+        rule are used.
+    reconstruction : bool, default False
+        Also return the reconstructed signal.
+
+    Examples
+    --------
+    >>> from seqae import Detector
+    >>> from seqae.datasets import make_sensor_stream
+    >>> stream = make_sensor_stream(n_timesteps=3000, n_channels=2, random_state=0)
+    >>> det = Detector(model="dense", frame=16, epochs=1, random_state=0)
+    >>> det = det.fit(stream.values[:1000])
+    >>> scorer = ChunkedScorer(det)
+    >>> parts = [scorer.push(chunk) for chunk in np.array_split(stream.values, 3)]
+    >>> parts.append(scorer.finish())
+    >>> scores = np.concatenate([p.scores for p in parts if p is not None])
+    >>> bool(np.allclose(scores, det.score_samples(stream.values), atol=1e-6))
+    True
+    """
+
+    def __init__(self, detector: Detector, *, reconstruction: bool = False) -> None:
+        detector._check_fitted()
+        self.detector = detector
+        self.reconstruction = reconstruction
+        self.mode = detector._scoring_mode()
+        self.n_channels = detector.n_channels_
+        if self.mode == "convolutional":
+            self._stride = int(detector.model_.total_stride)
+            self._halo = convolutional_halo(detector.model_)
+        self._buffer = np.empty((0, self.n_channels), dtype=np.float32)
+        self._buffer_start = 0  # stream index of the buffer's first row
+        self.n_seen = 0  # timesteps pushed
+        self.n_done = 0  # timesteps returned
+        self._finished = False
+
+    def push(self, values: np.ndarray) -> ScoredPart | None:
+        """Add the next raw ``(n, C)`` chunk; return the timesteps that became final, if any."""
+        if self._finished:
+            raise DataError("this ChunkedScorer has finished; start a new one for a new stream")
+        values = np.asarray(values, dtype=np.float32)
+        if values.ndim != 2 or values.shape[1] != self.n_channels:
+            raise DataError(
+                f"chunk has shape {values.shape}, expected (n, {self.n_channels}) raw values"
+            )
+        self._buffer = np.concatenate([self._buffer, values])
+        self.n_seen += len(values)
+        end = self._final_end()
+        if end - self.n_done < MIN_PART:
+            return None
+        return self._score_until(end, at_end=False)
+
+    def finish(self) -> ScoredPart | None:
+        """The stream has ended: return the remaining timesteps (None when there are none)."""
+        self._finished = True
+        if self.mode == "windowed" and self.n_seen < self.detector.frame:
+            raise DataError(
+                f"the data has {self.n_seen} timesteps, fewer than one frame of "
+                f"{self.detector.frame}: give more rows or use a model with a smaller frame"
+            )
+        if self.n_done == self.n_seen:
+            return None
+        return self._score_until(self.n_seen, at_end=True)
+
+    def _final_end(self) -> int:
+        """One past the last timestep that no later data can change."""
+        if self.mode == "windowed":
+            return max(self.n_done, self.n_seen - self.detector.frame)
+        end = (self.n_seen - self._halo) // self._stride * self._stride
+        return max(self.n_done, end)
+
+    def _segment_start(self, first: int) -> int:
+        """Where the raw data needed to score timesteps from ``first`` on begins."""
+        if self.mode == "windowed":
+            frame, step = self.detector.frame, self.detector.step
+            # the first grid frame that reaches ``first``
+            return max(0, -(-(first - frame + 1) // step) * step)
+        return max(0, first - self._halo)
+
+    def _score_until(self, end: int, *, at_end: bool) -> ScoredPart:
+        det = self.detector
+        lo = self._segment_start(self.n_done)
+        if at_end:
+            hi = self.n_seen
+        elif self.mode == "windowed":
+            # the last grid frame that starts before ``end``; the tail frame never appears here
+            hi = (end - 1) // det.step * det.step + det.frame
+        else:
+            hi = end + self._halo
+        segment = self._buffer[lo - self._buffer_start : hi - self._buffer_start]
+        result = self._score(segment)
+        keep = slice(self.n_done - lo, end - lo)
+        part = ScoredPart(
+            self.n_done,
+            result.scores[keep],
+            result.contributions[keep],
+            None if result.reconstruction is None else result.reconstruction[keep],
+        )
+        self.n_done = end
+        drop = self._segment_start(end) - self._buffer_start
+        self._buffer = self._buffer[drop:].copy()
+        self._buffer_start += drop
+        return part
+
+    def _score(self, segment: np.ndarray) -> StreamScores:
+        det = self.detector
+        device = torch.device(det.device_)
+        if self.mode == "convolutional":
+            return score_convolutional(
+                det._head, segment, device=device, reconstruction=self.reconstruction
+            )
+        return score_windowed(
+            det._head,
+            segment,
+            det.frame,
+            det.step,
+            how=det.fold,
+            device=device,
+            reconstruction=self.reconstruction,
+        )
+
+
+class ChunkedDetector:
+    """Scores, labels and events of a stream pushed chunk by chunk (``Detector.detect`` in parts).
+
+    Each :meth:`push` returns the timesteps whose scores *and labels* became final, as a
+    :class:`ScoredPart`; write it out and drop it. After :meth:`finish`, :attr:`events`
+    describes the whole stream, and :attr:`scores`, :attr:`labels` and :attr:`timestamps` hold
+    its ``(T,)`` arrays.
+
+    Parameters
+    ----------
+    detector : Detector
+        A fitted detector.
+    reconstruction : bool, default False
+        Also return the reconstructed signal with every part.
+    top_k : int, default 3
+        Channels listed per event.
+
+    Examples
+    --------
+    >>> from seqae import Detector
+    >>> from seqae.datasets import make_sensor_stream
+    >>> stream = make_sensor_stream(n_timesteps=3000, n_channels=2, random_state=0)
+    >>> det = Detector(model="dense", frame=16, epochs=1, random_state=0)
+    >>> det = det.fit(stream.values[:1000])
+    >>> chunked = ChunkedDetector(det)
+    >>> parts = list(chunked.run(np.array_split(stream.values, 3)))
+    >>> whole = det.detect(stream.values)
+    >>> sum(len(p) for p in parts), len(chunked.events) == len(whole.events)
+    (3000, True)
+    """
+
+    def __init__(
+        self, detector: Detector, *, reconstruction: bool = False, top_k: int = 3
+    ) -> None:
+        self.detector = detector
+        self.top_k = top_k
+        self.scorer = ChunkedScorer(detector, reconstruction=reconstruction)
+        self.channels = list(detector.channels_)
+        # labels of timestep t depend on the raw alarms within this distance of t
+        self.context = detector.min_event_length + detector.merge_gap + 1
+        self._pending: ScoredPart | None = None  # scored, not yet labelled
+        self._times: list[np.ndarray] = []  # time stamps of timesteps not yet scored
+        self._has_times: bool | None = None
+        self._scores: list[np.ndarray] = []  # (T,) pieces: everything labelled so far
+        self._recent = np.zeros(0)  # the last `context` labelled scores
+        self._labels: list[np.ndarray] = []
+        self._stamps: list[np.ndarray] = []
+        self._event_sums: list[np.ndarray] = []  # (k, C) per-channel sums, one row per event
+        self._open = False  # the last event reaches the last labelled timestep
+        self.events: list[Event] | None = None
+
+    @property
+    def n_seen(self) -> int:
+        """Timesteps pushed so far."""
+        return self.scorer.n_seen
+
+    def push(self, chunk: Any) -> ScoredPart | None:
+        """Add the next chunk (SensorData, DataFrame or ``(n, C)`` array of the fitted channels).
+
+        Returns the timesteps whose scores and labels became final, or None.
+        """
+        source = f"rows {self.n_seen + 1}-{self.n_seen + len(chunk)}"
+        stream = match_channels(as_stream(chunk, source=source), self.channels, source=source)
+        has_times = stream.timestamps is not None
+        if self._has_times is None:
+            self._has_times = has_times
+        elif has_times != self._has_times:
+            raise DataError(f"{source}: some chunks have time stamps and others do not")
+        if has_times:
+            self._times.append(stream.timestamps)
+        return self._label(self.scorer.push(stream.values), at_end=False)
+
+    def finish(self) -> ScoredPart | None:
+        """The stream has ended: return the remaining timesteps and describe the events."""
+        part = self._label(self.scorer.finish(), at_end=True)
+        if not self._scores:
+            raise DataError("no data: the stream has no rows")
+        scores, labels = np.concatenate(self._scores), np.concatenate(self._labels)
+        timestamps = np.concatenate(self._stamps) if self._has_times else None
+        events = describe_events(labels, scores, timestamps=timestamps, top_k=0)
+        sums = (
+            np.concatenate(self._event_sums)
+            if self._event_sums
+            else np.zeros((0, len(self.channels)))
+        )
+        self.events = [
+            dataclasses.replace(event, top_channels=self._top_channels(row))
+            for event, row in zip(events, sums, strict=True)
+        ]
+        self.scores, self.labels, self.timestamps = scores, labels, timestamps
+        return part
+
+    def run(self, chunks: Iterable[Any]) -> Iterator[ScoredPart]:
+        """Push every chunk, then finish; yield the parts as they become final."""
+        for chunk in chunks:
+            part = self.push(chunk)
+            if part is not None:
+                yield part
+        part = self.finish()
+        if part is not None:
+            yield part
+
+    @property
+    def n_anomalies(self) -> int:
+        """Timesteps flagged so far."""
+        return int(sum(int(labels.sum()) for labels in self._labels))
+
+    def _label(self, scored: ScoredPart | None, *, at_end: bool) -> ScoredPart | None:
+        if scored is not None:
+            if self._has_times:
+                stamps = np.concatenate(self._times)
+                scored.timestamps = stamps[: len(scored)]
+                self._times = [stamps[len(scored) :]]
+            self._pending = _join(self._pending, scored)
+        pending = self._pending
+        if pending is None:
+            return None
+        done = pending.stop if at_end else pending.stop - self.context
+        n_ready = done - pending.start
+        if n_ready <= 0:
+            return None
+        # the labelled timesteps just before the pending ones are the left context
+        window = np.concatenate([self._recent, pending.scores])
+        pending.labels = self.detector._labels(window)[len(self._recent) :]
+        ready = _slice(pending, 0, n_ready)
+        self._pending = _slice(pending, n_ready, len(pending))
+        self._pending.labels = None
+        self._recent = window[: len(self._recent) + n_ready][-self.context :]
+        self._scores.append(ready.scores)
+        self._labels.append(ready.labels)
+        if ready.timestamps is not None:
+            self._stamps.append(ready.timestamps)
+        self._add_event_sums(ready)
+        return ready
+
+    def _add_event_sums(self, part: ScoredPart) -> None:
+        intervals = labels_to_intervals(part.labels)
+        if len(intervals):
+            sums = _event_sums(part.contributions.astype(np.float64), intervals)
+            if self._open and intervals[0, 0] == 0:  # the open event goes on
+                self._event_sums[-1][-1] += sums[0]
+                sums = sums[1:]
+            if len(sums):
+                self._event_sums.append(sums)
+        self._open = bool(len(part) and part.labels[-1])
+
+    def _top_channels(self, sums: np.ndarray) -> tuple[tuple[str, float], ...]:
+        """The ``top_k`` channels by share of the event's summed contributions (as
+        :func:`seqae.events.describe_events` ranks them)."""
+        total = sums.sum()
+        shares = sums / total if total > 0 else np.zeros_like(sums)
+        order = np.argsort(-shares, kind="stable")[: self.top_k]
+        return tuple((self.channels[j], float(shares[j])) for j in order)

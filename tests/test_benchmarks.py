@@ -1,0 +1,176 @@
+"""The benchmark scripts: SKAB protocol on a tiny slice, scoring paths, results files.
+
+benchmarks/ is a folder of scripts, not a package: the modules are imported by path.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def _load(name: str):
+    if name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, BENCH / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+skab = _load("skab")
+common = _load("common")
+
+SKAB_PATH = skab.DEFAULT_DATA
+needs_skab = pytest.mark.skipif(
+    not (SKAB_PATH / "valve1" / "0.csv").is_file(), reason=f"SKAB data not at {SKAB_PATH}"
+)
+TWO_FILES = ("valve1/0", "other/2")  # other/2: anomalies inside its training rows
+TINY_PCA = {"model": "pca", "frame": 16, "model_params": {"n_components": 2}}
+
+
+@pytest.fixture(scope="module")
+def two_splits():
+    splits, free = skab.load_splits(SKAB_PATH, TWO_FILES)
+    return splits, free
+
+
+@needs_skab
+def test_split_follows_the_leaderboard(two_splits):
+    from seqae.datasets import load_skab
+
+    splits, free = two_splits
+    assert [s.name for s in splits] == list(TWO_FILES)
+    assert free.anomaly is None
+    raw = {e.name: e for e in load_skab(SKAB_PATH, groups=("valve1", "other"))}
+    for s in splits:
+        e = raw[s.name]
+        assert s.train.shape == (400, 8)
+        assert len(s.test) == len(s.labels) == len(s.timestamps) == len(e.anomaly) - 400
+        np.testing.assert_array_equal(s.train, e.data.values[:400])
+        np.testing.assert_array_equal(s.test, e.data.values[400:])
+        np.testing.assert_array_equal(s.labels, e.anomaly[400:])
+        assert s.changepoints.sum() == e.changepoint[400:].sum()
+    # the protocol keeps other/2 although its training part holds anomalies
+    assert raw["other/2"].anomaly[:400].sum() > 0
+
+
+@needs_skab
+def test_protocol_pools_the_per_file_counts(two_splits):
+    splits, _ = two_splits
+    results = [skab.evaluate_file(s, skab.SeqaeMethod("pca", TINY_PCA, seed=0)) for s in splits]
+    pooled = skab.pool(splits, results)
+    for key in ("tp", "fp", "tn", "fn"):
+        assert pooled[key] == sum(r.counts[key] for r in results)
+    assert pooled["tp"] + pooled["fp"] + pooled["tn"] + pooled["fn"] == sum(
+        len(s.labels) for s in splits
+    )
+    assert pooled["tp"] + pooled["fn"] == sum(int(s.labels.sum()) for s in splits)
+    for r in results:
+        assert 0.0 <= r.metrics["f1"] <= 1.0
+        assert 0.0 <= r.metrics["far"] <= 100.0 and 0.0 <= r.metrics["mar"] <= 100.0
+        assert 0.0 <= r.metrics["auc_pr"] <= 1.0 and 0.0 <= r.metrics["vus_pr"] <= 1.0
+        assert r.fit_s > 0 and r.score_s > 0
+    assert 0.0 <= pooled["f1"] <= 1.0
+    assert pooled["nab_standard"] <= 100.0
+    assert pooled["n_cps"] == sum(int(s.changepoints.sum()) for s in splits)
+    assert 0 <= pooled["missed_cps"] <= pooled["n_cps"]
+    assert 0.0 <= pooled["auc_pr_pooled"] <= 1.0
+
+
+@needs_skab
+def test_a_perfect_method_scores_perfectly(two_splits):
+    """The pooling and NAB plumbing, checked against a method that returns the truth."""
+    splits, _ = two_splits
+
+    class Oracle(skab.Method):
+        name = "oracle"
+
+        def __init__(self, labels):
+            self.labels = labels
+
+        def fit(self, train):
+            pass
+
+        def score(self, test):
+            return self.labels.astype(float), self.labels
+
+    results = [skab.evaluate_file(s, Oracle(s.labels)) for s in splits]
+    pooled = skab.pool(splits, results)
+    assert pooled["f1"] == 1.0 and pooled["far"] == 0.0 and pooled["mar"] == 0.0
+    assert pooled["fp_cps"] == 0
+    assert pooled["auc_pr_mean"] == 1.0
+
+
+def test_windowed_and_convolutional_scoring_flag_the_same(tmp_path):
+    """Same weights, two scoring paths: the flags agree and the scores track each other."""
+    from seqae import Detector
+    from seqae.datasets import make_sensor_stream
+
+    stream = make_sensor_stream(
+        n_timesteps=3000,
+        n_channels=4,
+        anomalies=("level_shift", "drift"),
+        anomaly_length=(150, 250),
+        random_state=3,
+    )
+    params = {"model": "conv1d", "frame": 32, "epochs": 8, "random_state": 0}
+    train, test, truth = stream.values[:1000], stream.values[1000:], stream.labels[1000:]
+    conv = Detector(**params, scoring="convolutional").fit(train)
+    win = Detector(**params, scoring="windowed").fit(train)
+    for a, b in zip(conv.model_.state_dict().values(), win.model_.state_dict().values()):
+        assert np.array_equal(a.numpy(), b.numpy())  # the paths differ in scoring only
+    s_conv, s_win = conv.score_samples(test), win.score_samples(test)
+    assert np.corrcoef(s_conv, s_win)[0, 1] > 0.9
+    l_conv, l_win = conv.predict(test), win.predict(test)
+    assert np.mean(l_conv == l_win) > 0.95
+    # both find every injected anomaly that lies in the scored part
+    for start, end in skab_intervals(truth):
+        assert l_conv[start:end].any() and l_win[start:end].any()
+
+
+def skab_intervals(labels: np.ndarray) -> list[tuple[int, int]]:
+    from seqae.events import labels_to_intervals
+
+    return [tuple(map(int, iv)) for iv in labels_to_intervals(labels)]
+
+
+def test_stacked_windows_end_at_each_row():
+    x = np.arange(12.0).reshape(6, 2)
+    w = skab.stacked_windows(x, 3)
+    assert w.shape == (6, 6)
+    np.testing.assert_array_equal(w[5], x[3:6].ravel())
+    np.testing.assert_array_equal(w[0], np.tile(x[0], 3))  # padded with the first row
+    np.testing.assert_array_equal(w[1], np.concatenate([x[0], x[0], x[1]]))
+
+
+def test_results_files_round_trip(tmp_path):
+    data = {"a": np.float64(1.5), "b": [np.int64(2), float("nan")], "c": {"d": (1, 2)}}
+    md = common.write_results("demo", "# title\n", data, folder=tmp_path)
+    assert md.read_text() == "# title\n"
+    assert json.loads(md.with_suffix(".json").read_text()) == {
+        "a": 1.5,
+        "b": [2, None],
+        "c": {"d": [1, 2]},
+    }
+    table = common.table(["x", "y"], [[1, 0.12345], ["z", None]], digits=2)
+    assert table.splitlines() == ["| x | y |", "|---|---|", "| 1 | 0.12 |", "| z | – |"]
+    assert common.pm([1.0, 3.0]) == "2.00 ± 1.41"
+    info = common.machine()
+    assert info["cores"] >= 1 and "numpy" in info["versions"]
+
+
+def test_published_rows_are_quoted_exactly():
+    rows = {r[0]: r[1:] for r in skab.PUBLISHED_OUTLIER}
+    assert rows["Conv-AE"] == (0.78, 13.55, 28.02)
+    assert rows["MSET"][0] == 0.78 and rows["LSTM-AE"][0] == 0.74
+    assert rows["T-squared+Q (PCA-based)"][0] == 0.76
+    assert max(r[1] for r in skab.PUBLISHED_NAB) == skab.TARGETS["nab"] == 32.42

@@ -1,0 +1,363 @@
+"""OnnxDetector: an exported file scores, labels and explains exactly like its Detector.
+
+Every family is trained once (tiny, few epochs), exported once, and compared with the Detector
+on the synthetic stream, on random data, for several batch sizes and (conv1d) lengths, and on a
+real SKAB recording.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pandas as pd
+import pytest
+import torch
+from onnx import TensorProto, helper
+
+from seqae import Detector
+from seqae.datasets import make_sensor_stream
+from seqae.errors import DataError, ModelFormatError, ParameterError
+from seqae.runtime import ONNX_FORMAT_VERSION, OnnxDetector, content_digest
+from seqae.scoring import ScoringHead
+
+REPO = Path(__file__).resolve().parents[1]
+SKAB = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "skab"
+FAST = {"epochs": 2, "batch_size": 128, "random_state": 0}
+FAMILIES = {
+    "conv1d": {"model": "conv1d", "frame": 32, "model_params": {"filters": (8, 8, 4)}},
+    # the chunked fully convolutional path, with event rules that must travel in the file
+    "conv1d_convolutional": {
+        "model": "conv1d",
+        "frame": 32,
+        "scoring": "convolutional",
+        "min_event_length": 3,
+        "merge_gap": 4,
+        "model_params": {"filters": (8, 8, 4)},
+    },
+    "lstm": {"model": "lstm", "frame": 16, "model_params": {"hidden_size": 16, "latent_dim": 4}},
+    "gru": {
+        "model": "gru",
+        "frame": 16,
+        "step": 3,
+        "fold": "median",
+        "model_params": {"hidden_size": 16, "latent_dim": 4},
+    },
+    "dense": {
+        "model": "dense",
+        "frame": 16,
+        "step": 4,
+        "fold": "max",
+        "model_params": {"hidden": (32, 8)},
+    },
+    "pca": {"model": "pca", "frame": 16, "merge_gap": 2, "model_params": {"n_components": 4}},
+}
+
+
+def assert_same_scores(got: np.ndarray, want: np.ndarray) -> None:
+    """The issue's criterion: max |onnx - torch| <= 1e-4 relative to the scores' scale."""
+    assert got.shape == want.shape
+    diff = float(np.abs(got - want).max())
+    assert diff <= 1e-4 * float(np.abs(want).max()), f"max diff {diff:.3g}"
+
+
+@pytest.fixture(scope="module")
+def stream():
+    return make_sensor_stream(n_timesteps=2500, n_channels=4, random_state=11)
+
+
+@pytest.fixture(scope="module")
+def random_data(stream):
+    # Raw, unscaled noise around the data's range: far from normal, so many alarms.
+    rng = np.random.default_rng(1)
+    center, spread = stream.values.mean(0), stream.values.std(0)
+    return (center + 2 * spread * rng.standard_normal((700, 4))).astype(np.float32)
+
+
+@pytest.fixture(scope="module")
+def exported(stream, tmp_path_factory):
+    """``exported(name) -> (Detector, path)``: each family trained and exported once."""
+    folder = tmp_path_factory.mktemp("onnx")
+    cache: dict[str, tuple[Detector, Path]] = {}
+
+    def get(name: str) -> tuple[Detector, Path]:
+        if name not in cache:
+            det = Detector(**FAMILIES[name], **FAST).fit(stream)
+            cache[name] = (det, det.export_onnx(folder / f"{name}.onnx"))
+        return cache[name]
+
+    return get
+
+
+# ------------------------------------------------------------------------------ parity
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_scores_labels_events_match_detector(exported, stream, random_data, name):
+    det, path = exported(name)
+    for data in (stream.values, random_data):
+        want = det.detect(data, reconstruction=True)
+        got = OnnxDetector(path).detect(data, reconstruction=True)
+        assert_same_scores(got.scores, want.scores)
+        assert_same_scores(got.contributions, want.contributions)
+        assert_same_scores(got.reconstruction, want.reconstruction)
+        np.testing.assert_array_equal(got.labels, want.labels)
+        assert [(e.start, e.end, e.peak_index) for e in got.events] == [
+            (e.start, e.end, e.peak_index) for e in want.events
+        ]
+        assert [[c for c, _ in e.top_channels] for e in got.events] == [
+            [c for c, _ in e.top_channels] for e in want.events
+        ]
+        assert got.threshold == pytest.approx(det.threshold_)
+        np.testing.assert_allclose(got.raw_scores, got.scores * det.threshold_)
+    # the random data must exercise the alarm path, not only quiet scores
+    assert det.predict(random_data).any()
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+@pytest.mark.parametrize("batch_size", [1, 7, 1024])
+def test_batch_size_does_not_change_scores(exported, stream, name, batch_size):
+    det, path = exported(name)
+    onnx_det = OnnxDetector(path, batch_size=batch_size)
+    data = stream.values[:600]
+    assert_same_scores(onnx_det.score_samples(data), det.score_samples(data))
+    np.testing.assert_array_equal(onnx_det.predict(data), det.predict(data))
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+@pytest.mark.parametrize("batch", [1, 7, 1024])
+def test_graph_outputs_match_scoring_head(exported, random_data, name, batch):
+    det, path = exported(name)
+    rng = np.random.default_rng(batch)
+    starts = rng.integers(0, len(random_data) - det.frame, batch)
+    frames = np.stack([random_data[s : s + det.frame] for s in starts])
+    got = OnnxDetector(path).score_frames(frames)
+    head = ScoringHead(det.model_, det.scaler_["center"], det.scaler_["scale"], det.threshold_)
+    with torch.inference_mode():
+        want = [t.numpy() for t in head.eval()(torch.from_numpy(frames))]
+    for key, w in zip(("reconstruction", "timestep_error", "channel_error", "window_score"), want):
+        assert_same_scores(got[key], w)
+    np.testing.assert_allclose(got["window_score"], got["timestep_error"].mean(1), rtol=1e-5)
+
+
+@pytest.mark.parametrize("length", [1, 5, 33, 100, 257])
+def test_conv1d_takes_any_length(exported, random_data, length):
+    det, path = exported("conv1d")
+    onnx_det = OnnxDetector(path)
+    frames = np.stack([random_data[:length], random_data[-length:]])
+    got = onnx_det.score_frames(frames)
+    head = ScoringHead(det.model_, det.scaler_["center"], det.scaler_["scale"], det.threshold_)
+    with torch.inference_mode():
+        want = head.eval()(torch.from_numpy(frames))[1].numpy()
+    assert got["timestep_error"].shape == (2, length)
+    assert_same_scores(got["timestep_error"], want)
+
+
+@pytest.mark.parametrize("length", [3, 50, 1000])
+def test_convolutional_scoring_of_streams_of_any_length(exported, stream, length):
+    det, path = exported("conv1d_convolutional")
+    data = stream.values[:length]
+    assert_same_scores(OnnxDetector(path).score_samples(data), det.score_samples(data))
+
+
+@pytest.mark.slow
+def test_convolutional_scoring_crosses_chunks(exported):
+    det, path = exported("conv1d_convolutional")
+    onnx_det = OnnxDetector(path)
+    assert onnx_det.metadata["chunk"] < 70_000  # several chunks, halos at the seams
+    data = make_sensor_stream(n_timesteps=70_000, n_channels=4, random_state=2).values
+    got, want = onnx_det.score_samples(data), det.score_samples(data)
+    assert_same_scores(got, want)
+    np.testing.assert_array_equal(onnx_det.predict(data), det.predict(data))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_parity_on_skab(tmp_path, name):
+    if not (SKAB / "valve1" / "1.csv").is_file():
+        pytest.skip(f"SKAB data not found at {SKAB}")
+    from seqae.datasets import load_skab
+
+    experiment = next(e for e in load_skab(SKAB, groups="valve1") if e.name == "valve1/1")
+    data = experiment.data
+    det = Detector(**FAMILIES[name], **FAST).fit(data.values[:400])
+    onnx_det = OnnxDetector(det.export_onnx(tmp_path / "skab.onnx"), batch_size=7)
+    want, got = det.detect(data), onnx_det.detect(data)
+    assert_same_scores(got.scores, want.scores)
+    np.testing.assert_array_equal(got.labels, want.labels)
+    assert [(e.start, e.end) for e in got.events] == [(e.start, e.end) for e in want.events]
+    assert got.timestamps is not None and got.events[0].start_time == want.events[0].start_time
+
+
+# ------------------------------------------------------------------------------ channels
+def test_named_data_is_matched_by_name(exported, stream):
+    det, path = exported("dense")
+    frame = pd.DataFrame(stream.values, columns=stream.channels)
+    shuffled = frame[stream.channels[::-1]].assign(extra=0.0)
+    onnx_det = OnnxDetector(path)
+    assert onnx_det.channels_ == stream.channels
+    np.testing.assert_array_equal(onnx_det.score_samples(shuffled), onnx_det.score_samples(frame))
+    assert_same_scores(onnx_det.score_samples(shuffled), det.score_samples(frame))
+
+
+def test_wrong_channels_fail_clearly(exported, stream):
+    _, path = exported("dense")
+    onnx_det = OnnxDetector(path)
+    with pytest.raises(DataError, match=r"has 3 channel\(s\), the model expects 4"):
+        onnx_det.score_samples(stream.values[:, :3])
+    renamed = pd.DataFrame(stream.values, columns=["a", "b", "c", "d"])
+    with pytest.raises(DataError, match=r"missing channel\(s\).*sensor_0"):
+        onnx_det.predict(renamed)
+    with pytest.raises(DataError, match="fewer than one frame of 16"):
+        onnx_det.score_samples(stream.values[:10])
+    with pytest.raises(DataError, match="non-finite"):
+        onnx_det.score_samples(np.where(np.arange(100)[:, None] == 50, np.nan, 1.0) * np.ones(4))
+
+
+def test_score_frames_checks_shapes(exported):
+    _, dense = exported("dense")
+    _, conv = exported("conv1d")
+    with pytest.raises(DataError, match=r"expected \(batch, 16, 4\)"):
+        OnnxDetector(dense).score_frames(np.zeros((2, 17, 4)))
+    with pytest.raises(DataError, match=r"expected \(batch, length, 4\)"):
+        OnnxDetector(conv).score_frames(np.zeros((2, 17, 5)))
+    with pytest.raises(DataError, match="non-finite value at index"):
+        OnnxDetector(conv).score_frames(np.full((1, 8, 4), np.inf))
+
+
+# ------------------------------------------------------------------------------ metadata
+def test_metadata_records_the_detector(exported):
+    det, path = exported("conv1d_convolutional")
+    meta = OnnxDetector(path).metadata
+    assert meta["format_version"] == ONNX_FORMAT_VERSION
+    assert meta["model"] == "conv1d" and meta["scoring"] == "convolutional"
+    assert meta["channels"] == det.channels_
+    assert (meta["frame"], meta["step"], meta["fold"]) == (det.frame, det.step, det.fold)
+    assert meta["scaler"] == det.scaler_
+    assert meta["threshold"] == det.threshold_
+    assert (meta["min_event_length"], meta["merge_gap"]) == (3, 4)
+    assert meta["dynamic_length"] is True
+    assert meta["total_stride"] == det.model_.total_stride
+    assert meta["halo"] >= det.model_.receptive_field
+    assert meta["training_summary"]["n_timesteps"] == det.training_summary_["n_timesteps"]
+    assert meta["training_summary"]["epochs_run"] == len(det.history_["epochs"])
+
+
+def test_thread_options_reach_the_session(exported):
+    _, path = exported("lstm")
+    onnx_det = OnnxDetector(path, intra_op_num_threads=1, inter_op_num_threads=1)
+    options = onnx_det.session.get_session_options()
+    assert (options.intra_op_num_threads, options.inter_op_num_threads) == (1, 1)
+    with pytest.raises(ParameterError, match="intra_op_num_threads"):
+        OnnxDetector(path, intra_op_num_threads=-1)
+    with pytest.raises(ParameterError, match="batch_size"):
+        OnnxDetector(path, batch_size=0)
+
+
+def test_import_leaves_torch_out(exported, stream, tmp_path):
+    _, path = exported("conv1d")
+    data = tmp_path / "x.npy"
+    np.save(data, stream.values[:200])
+    code = (
+        "import sys, numpy as np\n"
+        "from seqae.runtime import OnnxDetector\n"
+        f"det = OnnxDetector({str(path)!r})\n"
+        f"print(det.predict(np.load({str(data)!r})).shape)\n"
+        "heavy = [m for m in ('torch', 'onnx', 'sklearn', 'pandas') if m in sys.modules]\n"
+        "assert not heavy, heavy\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "(200,)"
+
+
+# ------------------------------------------------------------------------------ bad files
+def _edit_metadata(src: Path, dst: Path, **changes: object) -> Path:
+    """Copy an exported file with metadata entries changed (None removes one), keeping the
+    checksum valid so only the change itself can be what the loader refuses."""
+    model = onnx.load(str(src))
+    props = {p.key: p.value for p in model.metadata_props}
+    for key, value in changes.items():
+        if value is None:
+            props.pop(f"seqae.{key}")
+        else:
+            props[f"seqae.{key}"] = json.dumps(value)
+    del model.metadata_props[:]
+    props.pop("seqae.sha256")
+    for key, value in props.items():
+        model.metadata_props.add(key=key, value=value)
+    model.metadata_props.add(key="seqae.sha256", value=json.dumps("0"))
+    digest = content_digest(model.SerializeToString())
+    model.metadata_props[-1].value = json.dumps(digest)
+    dst.write_bytes(model.SerializeToString())
+    return dst
+
+
+def test_damaged_files_are_refused(exported, tmp_path):
+    _, path = exported("dense")
+    data = path.read_bytes()
+    flipped = bytearray(data)
+    flipped[len(data) // 2] ^= 0xFF  # inside the weights: still parses, scores would change
+    cases = {
+        "truncated.onnx": (data[: len(data) // 2], "not a readable ONNX model"),
+        "garbage.onnx": (b"not an onnx file at all" * 10, "not a readable ONNX model"),
+        "flipped.onnx": (bytes(flipped), "does not match the checksum"),
+    }
+    for file_name, (content, message) in cases.items():
+        bad = tmp_path / file_name
+        bad.write_bytes(content)
+        with pytest.raises(ModelFormatError, match=message) as info:
+            OnnxDetector(bad)
+        assert file_name in str(info.value)
+    with pytest.raises(ModelFormatError, match="no such ONNX model file"):
+        OnnxDetector(tmp_path / "missing.onnx")
+
+
+def test_foreign_and_newer_files_are_refused(exported, tmp_path):
+    _, path = exported("dense")
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "foreign",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])],
+    )
+    foreign = tmp_path / "foreign.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), foreign)
+    with pytest.raises(ModelFormatError, match="foreign.onnx: not a seqae ONNX model"):
+        OnnxDetector(foreign)
+
+    newer = _edit_metadata(path, tmp_path / "newer.onnx", format_version=ONNX_FORMAT_VERSION + 1)
+    with pytest.raises(ModelFormatError, match="upgrade seqae"):
+        OnnxDetector(newer)
+    missing = _edit_metadata(path, tmp_path / "missing.onnx", channels=None)
+    with pytest.raises(ModelFormatError, match="'channels' is missing"):
+        OnnxDetector(missing)
+    wrong = _edit_metadata(path, tmp_path / "wrong.onnx", channels=["a", "b", "c"])
+    with pytest.raises(ModelFormatError, match="4 numbers"):
+        OnnxDetector(wrong)
+    # the edit helper itself keeps a file loadable when nothing is changed
+    assert OnnxDetector(_edit_metadata(path, tmp_path / "same.onnx")).channels_
+
+
+def test_graph_with_other_inputs_is_refused(exported, tmp_path):
+    _, path = exported("dense")
+    model = onnx.load(str(path))
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["y"])],
+        "other",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 16, 4])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 16, 4])],
+    )
+    other = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)])
+    for prop in model.metadata_props:
+        other.metadata_props.add(key=prop.key, value=prop.value)
+    bad = tmp_path / "other.onnx"
+    bad.write_bytes(other.SerializeToString())
+    _edit_metadata(bad, bad)  # a valid checksum: only the inputs are wrong
+    with pytest.raises(ModelFormatError, match="inputs are \\['x'\\]"):
+        OnnxDetector(bad)
+
