@@ -74,6 +74,8 @@ def machine() -> dict[str, Any]:
         "python": platform.python_version(),
         "versions": {d: _version(d) for d in VERSIONED},
         "malloc_env": {k: os.environ.get(k) for k in MALLOC_ENV},
+        # other work on the machine skews timings: record how busy it was
+        "load_avg_1_5_15": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
     }
     if "torch" in sys.modules:  # only describe the GPU when torch is loaded anyway
         import torch
@@ -88,7 +90,9 @@ def describe_machine(info: dict[str, Any]) -> str:
     gpu = info.get("gpu")
     mem = f", {info['memory_gib']} GiB RAM" if info.get("memory_gib") else ""
     line = f"{info['cpu']}, {info['cores']} cores{mem}, {info['os']}, Python {info['python']}"
-    return line + (f", GPU {gpu}" if gpu else "")
+    line += f", GPU {gpu}" if gpu else ""
+    load = info.get("load_avg_1_5_15")
+    return line + (f"; load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}" if load else "")
 
 
 def describe_versions(info: dict[str, Any]) -> str:

@@ -1,1 +1,44 @@
-"""(being written)"""
+"""The ``seqae`` command: a thin click layer over the library.
+
+Each command lives in its own module; this one builds the group, its global options
+(``--version``, ``--debug``) and the exit codes every command shares.
+"""
+
+from __future__ import annotations
+
+import click
+
+from seqae import __version__
+
+from .common import CONTEXT, EXIT_CODES, SeqaeGroup
+from .detect import detect, evaluate
+from .generate import generate
+from .model import export, info
+from .plot import plot
+from .train import train
+
+HELP = """seqae: time-series anomaly detection with autoencoders.
+
+\b
+Quick start:
+  seqae generate demo/sensors.csv --rows 20000 --channels 6 --seed 7
+  seqae detect demo/sensors.csv --output demo/scores.csv --events demo/events.json
+  seqae train normal.csv --output model/ && seqae detect new.csv --model model/
+
+Run `seqae COMMAND -h` for a command's options and examples.
+"""
+
+
+@click.group(cls=SeqaeGroup, help=HELP, epilog="\b\n" + EXIT_CODES, context_settings=CONTEXT)
+@click.version_option(__version__, "--version", "-V", prog_name="seqae")
+@click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
+def cli(debug: bool) -> None:
+    pass
+
+
+for command in (detect, train, evaluate, export, info, plot, generate):
+    cli.add_command(command)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    cli()

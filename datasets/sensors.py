@@ -906,7 +906,9 @@ def _raw_chunks(info: _FileInfo, chunksize: int) -> Iterator[pd.DataFrame]:
         yield from _read_parquet(info, chunksize=chunksize)
         return
     try:
-        with pd.read_csv(info.path, chunksize=chunksize, **_csv_reader_kwargs(info)) as reader:
+        # low_memory=False: each chunk is typed as a whole (no DtypeWarning); it is bounded anyway
+        kwargs = {**_csv_reader_kwargs(info), "low_memory": False}
+        with pd.read_csv(info.path, chunksize=chunksize, **kwargs) as reader:
             yield from reader
     except _CSV_ERRORS as e:
         raise _parse_error(info, e) from e

@@ -34,7 +34,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from .errors import DataError
+from .errors import DataError, ParameterError
 from .events import Event, _event_sums, describe_events, labels_to_intervals
 from .scoring import StreamScores, convolutional_halo, score_convolutional, score_windowed
 from .validation import as_stream, match_channels
@@ -127,6 +127,9 @@ class ChunkedScorer:
         rule are used.
     reconstruction : bool, default False
         Also return the reconstructed signal.
+    min_part : int, default 4096
+        Score once at least this many new timesteps are final (fewer, larger parts re-score
+        less overlap; memory holds about ``min_part + frame`` rows plus the last chunk).
 
     Examples
     --------
@@ -143,10 +146,17 @@ class ChunkedScorer:
     True
     """
 
-    def __init__(self, detector: Detector, *, reconstruction: bool = False) -> None:
+    def __init__(
+        self, detector: Detector, *, reconstruction: bool = False, min_part: int = MIN_PART
+    ) -> None:
         detector._check_fitted()
+        if isinstance(min_part, bool) or not isinstance(min_part, (int, np.integer)):
+            raise ParameterError(f"min_part must be an integer >= 1, got {min_part!r}")
+        if min_part < 1:
+            raise ParameterError(f"min_part must be >= 1, got {min_part}")
         self.detector = detector
         self.reconstruction = reconstruction
+        self.min_part = int(min_part)
         self.mode = detector._scoring_mode()
         self.n_channels = detector.n_channels_
         if self.mode == "convolutional":
@@ -170,9 +180,14 @@ class ChunkedScorer:
         self._buffer = np.concatenate([self._buffer, values])
         self.n_seen += len(values)
         end = self._final_end()
-        if end - self.n_done < MIN_PART:
+        if end - self.n_done < self.min_part:
             return None
         return self._score_until(end, at_end=False)
+
+    @property
+    def n_buffered(self) -> int:
+        """Raw rows held for the next part (the carried overlap and the unscored rows)."""
+        return len(self._buffer)
 
     def finish(self) -> ScoredPart | None:
         """The stream has ended: return the remaining timesteps (None when there are none)."""
@@ -260,6 +275,8 @@ class ChunkedDetector:
         Also return the reconstructed signal with every part.
     top_k : int, default 3
         Channels listed per event.
+    min_part : int, default 4096
+        See :class:`ChunkedScorer`.
 
     Examples
     --------
@@ -276,11 +293,16 @@ class ChunkedDetector:
     """
 
     def __init__(
-        self, detector: Detector, *, reconstruction: bool = False, top_k: int = 3
+        self,
+        detector: Detector,
+        *,
+        reconstruction: bool = False,
+        top_k: int = 3,
+        min_part: int = MIN_PART,
     ) -> None:
         self.detector = detector
         self.top_k = top_k
-        self.scorer = ChunkedScorer(detector, reconstruction=reconstruction)
+        self.scorer = ChunkedScorer(detector, reconstruction=reconstruction, min_part=min_part)
         self.channels = list(detector.channels_)
         # labels of timestep t depend on the raw alarms within this distance of t
         self.context = detector.min_event_length + detector.merge_gap + 1
@@ -305,8 +327,10 @@ class ChunkedDetector:
 
         Returns the timesteps whose scores and labels became final, or None.
         """
-        source = f"rows {self.n_seen + 1}-{self.n_seen + len(chunk)}"
-        stream = match_channels(as_stream(chunk, source=source), self.channels, source=source)
+        source = f"the chunk from timestep {self.n_seen}"
+        stream = as_stream(chunk, source=source)
+        source = getattr(chunk, "source", source)
+        stream = match_channels(stream, self.channels, source=source)
         has_times = stream.timestamps is not None
         if self._has_times is None:
             self._has_times = has_times

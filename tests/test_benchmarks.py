@@ -106,41 +106,45 @@ def test_a_perfect_method_scores_perfectly(two_splits):
     results = [skab.evaluate_file(s, Oracle(s.labels)) for s in splits]
     pooled = skab.pool(splits, results)
     assert pooled["f1"] == 1.0 and pooled["far"] == 0.0 and pooled["mar"] == 0.0
-    assert pooled["fp_cps"] == 0
+    # SKAB counts the start of a test part that opens inside an anomaly (other/2) as an alarm
+    # changepoint with no true changepoint near it: the only false one an oracle makes
+    opens_inside = sum(int(s.labels[0] == 1 and s.changepoints[0] == 0) for s in splits)
+    assert opens_inside == 1
+    assert pooled["fp_cps"] == opens_inside
     assert pooled["auc_pr_mean"] == 1.0
 
 
-def test_windowed_and_convolutional_scoring_flag_the_same(tmp_path):
-    """Same weights, two scoring paths: the flags agree and the scores track each other."""
-    from seqae import Detector
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", [3, 4])
+def test_windowed_and_convolutional_scoring_flag_the_same(seed):
+    """One fitted conv1d model and threshold, scored by both paths: the same alarms."""
     from seqae.datasets import make_sensor_stream
 
-    stream = make_sensor_stream(
-        n_timesteps=3000,
-        n_channels=4,
-        anomalies=("level_shift", "drift"),
-        anomaly_length=(150, 250),
-        random_state=3,
-    )
-    params = {"model": "conv1d", "frame": 32, "epochs": 8, "random_state": 0}
-    train, test, truth = stream.values[:1000], stream.values[1000:], stream.labels[1000:]
-    conv = Detector(**params, scoring="convolutional").fit(train)
-    win = Detector(**params, scoring="windowed").fit(train)
-    for a, b in zip(conv.model_.state_dict().values(), win.model_.state_dict().values()):
-        assert np.array_equal(a.numpy(), b.numpy())  # the paths differ in scoring only
-    s_conv, s_win = conv.score_samples(test), win.score_samples(test)
-    assert np.corrcoef(s_conv, s_win)[0, 1] > 0.9
-    l_conv, l_win = conv.predict(test), win.predict(test)
-    assert np.mean(l_conv == l_win) > 0.95
-    # both find every injected anomaly that lies in the scored part
-    for start, end in skab_intervals(truth):
-        assert l_conv[start:end].any() and l_win[start:end].any()
-
-
-def skab_intervals(labels: np.ndarray) -> list[tuple[int, int]]:
+    from seqae import Detector
     from seqae.events import labels_to_intervals
 
-    return [tuple(map(int, iv)) for iv in labels_to_intervals(labels)]
+    stream = make_sensor_stream(
+        n_timesteps=4000,
+        n_channels=4,
+        anomalies=("level_shift", "drift", "correlation_break"),
+        anomaly_length=(100, 200),
+        random_state=seed,
+    )
+    train, test = stream.values[:400], stream.values[400:]  # the first 10 % is anomaly-free
+    det = Detector(model="conv1d", frame=32, epochs=5, scoring="windowed", random_state=0)
+    det.set_params(min_event_length=5, merge_gap=5).fit(train)
+    s_win, l_win = det.score_samples(test), det.predict(test)
+    det.set_params(scoring="convolutional")
+    s_conv, l_conv = det.score_samples(test), det.predict(test)
+    assert det._scoring_mode() == "convolutional"
+    assert not np.array_equal(s_conv, s_win)  # two different computations...
+    assert np.corrcoef(s_conv, s_win)[0, 1] > 0.95  # ...that track each other
+    clear = (s_win >= 1.5) | (s_win <= 1 / 1.5)  # away from the alarm line
+    assert clear.mean() > 0.5
+    assert np.array_equal(s_conv[clear] >= 1.0, s_win[clear] >= 1.0)
+    assert np.mean(l_conv == l_win) > 0.95
+    for start, end in labels_to_intervals(stream.labels[400:]):
+        assert l_conv[start:end].any() == l_win[start:end].any()
 
 
 def test_stacked_windows_end_at_each_row():

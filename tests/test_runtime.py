@@ -7,6 +7,8 @@ real SKAB recording.
 
 from __future__ import annotations
 
+import importlib.util
+import io
 import json
 import subprocess
 import sys
@@ -67,7 +69,7 @@ def assert_same_scores(got: np.ndarray, want: np.ndarray) -> None:
 
 @pytest.fixture(scope="module")
 def stream():
-    return make_sensor_stream(n_timesteps=2500, n_channels=4, random_state=11)
+    return make_sensor_stream(n_timesteps=1200, n_channels=4, random_state=11)
 
 
 @pytest.fixture(scope="module")
@@ -75,7 +77,7 @@ def random_data(stream):
     # Raw, unscaled noise around the data's range: far from normal, so many alarms.
     rng = np.random.default_rng(1)
     center, spread = stream.values.mean(0), stream.values.std(0)
-    return (center + 2 * spread * rng.standard_normal((700, 4))).astype(np.float32)
+    return (center + 2 * spread * rng.standard_normal((400, 4))).astype(np.float32)
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +123,7 @@ def test_scores_labels_events_match_detector(exported, stream, random_data, name
 def test_batch_size_does_not_change_scores(exported, stream, name, batch_size):
     det, path = exported(name)
     onnx_det = OnnxDetector(path, batch_size=batch_size)
-    data = stream.values[:600]
+    data = stream.values[:300]
     assert_same_scores(onnx_det.score_samples(data), det.score_samples(data))
     np.testing.assert_array_equal(onnx_det.predict(data), det.predict(data))
 
@@ -178,11 +180,12 @@ def test_convolutional_scoring_crosses_chunks(exported):
 def test_parity_on_skab(tmp_path, name):
     if not (SKAB / "valve1" / "1.csv").is_file():
         pytest.skip(f"SKAB data not found at {SKAB}")
-    from seqae.datasets import load_skab
+    from seqae.datasets import SensorData, load_skab
 
     experiment = next(e for e in load_skab(SKAB, groups="valve1") if e.name == "valve1/1")
     data = experiment.data
-    det = Detector(**FAMILIES[name], **FAST).fit(data.values[:400])
+    first = SensorData(data.values[:400], data.channels, data.timestamps[:400])
+    det = Detector(**FAMILIES[name], **FAST).fit(first)  # the SKAB protocol's training part
     onnx_det = OnnxDetector(det.export_onnx(tmp_path / "skab.onnx"), batch_size=7)
     want, got = det.detect(data), onnx_det.detect(data)
     assert_same_scores(got.scores, want.scores)
@@ -337,8 +340,12 @@ def test_foreign_and_newer_files_are_refused(exported, tmp_path):
     with pytest.raises(ModelFormatError, match="'channels' is missing"):
         OnnxDetector(missing)
     wrong = _edit_metadata(path, tmp_path / "wrong.onnx", channels=["a", "b", "c"])
-    with pytest.raises(ModelFormatError, match="4 numbers"):
+    with pytest.raises(ModelFormatError, match="center must hold 3 numbers"):
         OnnxDetector(wrong)
+    three = {"kind": "standard", "center": [0.0] * 3, "scale": [1.0] * 3}
+    narrow = _edit_metadata(path, tmp_path / "narrow.onnx", channels=["a", "b", "c"], scaler=three)
+    with pytest.raises(ModelFormatError, match="axis 2 is 3"):
+        OnnxDetector(narrow)
     # the edit helper itself keeps a file loadable when nothing is changed
     assert OnnxDetector(_edit_metadata(path, tmp_path / "same.onnx")).channels_
 
@@ -361,3 +368,31 @@ def test_graph_with_other_inputs_is_refused(exported, tmp_path):
     with pytest.raises(ModelFormatError, match="inputs are \\['x'\\]"):
         OnnxDetector(bad)
 
+
+
+# ------------------------------------------------------------------------------ edge example
+def _edge_service():
+    path = REPO / "examples" / "edge_service.py"
+    spec = importlib.util.spec_from_file_location("edge_service", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_edge_service_streams_the_offline_scores(exported, stream):
+    _, path = exported("conv1d")
+    data = pd.DataFrame(stream.values[:200], columns=stream.channels)
+    text = data[stream.channels[::-1]].assign(time=range(200)).to_csv(index=False)
+    out = io.StringIO()
+    alarms = _edge_service().serve(str(path), io.StringIO(text), out, every=True)
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["t"] for r in records] == list(range(200))
+    offline = OnnxDetector(path).score_samples(data)
+    np.testing.assert_allclose([r["score"] for r in records], offline, rtol=1e-5, atol=1e-6)
+    assert alarms == int((offline >= 1.0).sum()) == sum(r["alarm"] for r in records)
+
+
+def test_edge_service_needs_step_one_mean_fold(exported):
+    _, path = exported("gru")  # step 3, median fold
+    with pytest.raises(ValueError, match="step=1 and fold='mean'"):
+        _edge_service().StreamScorer(OnnxDetector(path))

@@ -1,0 +1,452 @@
+"""What every ``seqae`` command shares: errors and exit codes, data and model options, reading,
+the default detector, atomic outputs, progress on a terminal, and plain-text tables."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import click
+
+from seqae.errors import DataError, ParameterError, SeqaeError
+
+EXIT_ANOMALY = 1
+EXIT_USAGE = 2
+EXIT_DATA = 3
+EXIT_INTERRUPTED = 130
+
+EXIT_CODES = f"""Exit codes:
+  0  success
+  {EXIT_ANOMALY}  anomalies found (only with --fail-on-anomaly)
+  {EXIT_USAGE}  usage error: a bad option or value, a missing file
+  {EXIT_DATA}  data or model error: unreadable file, unknown column, channel mismatch, ...
+--debug shows the traceback of an error."""
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+# Names (lower case) of 0/1 columns taken as ground-truth labels, not channels, by default.
+LABEL_NAMES = ("anomaly", "anomalies", "is_anomaly", "label", "labels", "changepoint")
+DEFAULT_CHUNK = 100_000
+
+# The detector ``seqae detect`` trains when given no model: Detector() defaults with fewer
+# epochs, and epochs capped at a sample of frames so a large file still trains in minutes.
+DEFAULT_EPOCHS = 10
+DEFAULT_PATIENCE = 3
+DEFAULT_STEPS_PER_EPOCH = 200
+
+
+# --------------------------------------------------------------------------------- errors
+class SeqaeGroup(click.Group):
+    """A click group that turns seqae errors into one line on stderr and an exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SeqaeError as exc:
+            if ctx.params.get("debug"):
+                raise
+            click.echo(f"Error: {exc}", err=True)
+            ctx.exit(EXIT_USAGE if isinstance(exc, ParameterError) else EXIT_DATA)
+        except OSError as exc:  # the file system said no: a full disk, a read-only folder, ...
+            if ctx.params.get("debug"):
+                raise
+            where = f"{exc.filename}: " if exc.filename else ""
+            click.echo(f"Error: {where}{exc.strerror or exc}", err=True)
+            ctx.exit(EXIT_DATA)
+        except KeyboardInterrupt:
+            click.echo("Interrupted: no output was written.", err=True)
+            ctx.exit(EXIT_INTERRUPTED)
+
+    def main(self, args: Sequence[str] | None = None, *a: Any, **kw: Any) -> Any:
+        if args is None:  # a real command line (not a test runner): this process is ours
+            _tune_malloc()
+        return super().main(args, *a, **kw)
+
+
+def _tune_malloc() -> None:
+    """Keep glibc from returning large activation buffers to the OS after every batch.
+
+    Measured in DESIGN.md: ~2x faster conv inference and LSTM training/scoring. Only a process
+    that owns its start may do this, so the library never does; the command line does.
+    """
+    if not sys.platform.startswith("linux"):
+        return
+    with contextlib.suppress(OSError, AttributeError):
+        import ctypes
+
+        libc = ctypes.CDLL("libc.so.6")
+        m_trim_threshold, m_mmap_threshold = -1, -3
+        libc.mallopt(m_mmap_threshold, 1_000_000_000)
+        libc.mallopt(m_trim_threshold, 1_000_000_000)
+
+
+# ------------------------------------------------------------------------------- parsing
+def split_names(
+    ctx: click.Context, param: click.Parameter, value: tuple[str, ...] | str | None
+) -> list[str] | None:
+    """``--columns a,b --columns c`` → ``["a", "b", "c"]``; nothing → None."""
+    if not value:
+        return None
+    items = [value] if isinstance(value, str) else list(value)
+    names = [name.strip() for item in items for name in item.split(",") if name.strip()]
+    if not names:
+        raise click.BadParameter("give at least one column name", ctx=ctx, param=param)
+    return names
+
+
+class ThresholdType(click.ParamType):
+    """``pot``, ``quantile``, ``sigma`` (how to fit while training) or a number > 0 (the alarm
+    line in score units: 1.0 is the line the model was fitted with)."""
+
+    name = "pot|quantile|sigma|NUMBER"
+    methods = ("pot", "quantile", "sigma")
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str | float:
+        if isinstance(value, float) or value in self.methods:
+            return value
+        try:
+            number = float(value)
+        except ValueError:
+            self.fail(f"{value!r} is neither pot, quantile, sigma nor a number", param, ctx)
+        if not number > 0 or number == float("inf"):
+            self.fail(f"the alarm line must be a number > 0, got {value}", param, ctx)
+        return number
+
+
+THRESHOLD = ThresholdType()
+
+
+def output_format(path: Path, given: str | None) -> str:
+    """The output format: ``--format`` when given, else from the extension, else CSV."""
+    if given:
+        return given
+    suffix = path.suffix.lower()
+    if suffix in (".parquet", ".pq"):
+        return "parquet"
+    if suffix in (".json", ".jsonl"):
+        return "json"
+    return "csv"
+
+
+# ---------------------------------------------------------------------------------- data
+@dataclass
+class DataOptions:
+    """How to read a sensor file: time column, channels, labels and NaN policy."""
+
+    time_column: str | None = "auto"
+    columns: list[str] | None = None
+    label_column: str | None = "auto"  # a name, "auto" (see LABEL_NAMES) or None
+    nan_policy: str = "error"
+    labels: dict[str, list[str] | None] = field(default_factory=dict)  # per file, resolved
+
+    @classmethod
+    def from_params(cls, params: dict[str, Any]) -> DataOptions:
+        time_column = params.get("time_column", "auto")
+        label = params.get("label_column", "auto")
+        return cls(
+            time_column=None if time_column.lower() == "none" else time_column,
+            columns=params.get("columns"),
+            label_column=None if label.lower() == "none" else label,
+            nan_policy=params.get("nan_policy", "error"),
+        )
+
+    def label_columns(self, path: str | os.PathLike) -> list[str] | None:
+        """The label columns of ``path``: the one named, or 0/1 columns with a label name."""
+        key = str(path)
+        if key not in self.labels:
+            if self.label_column != "auto":
+                self.labels[key] = None if self.label_column is None else [self.label_column]
+            else:
+                self.labels[key] = self._find_labels(path)
+        return self.labels[key]
+
+    def truth_column(self, path: str | os.PathLike) -> str | None:
+        """The ground-truth column (the first label column), if any."""
+        names = self.label_columns(path)
+        return names[0] if names else None
+
+    def _find_labels(self, path: str | os.PathLike) -> list[str] | None:
+        import numpy as np
+        from seqae.datasets import read_sensors
+
+        try:
+            peek = read_sensors(path, time_column=self.time_column, nrows=500, nan_policy="ffill")
+        except SeqaeError:
+            return None  # the real read reports the problem
+        found = [
+            name
+            for i, name in enumerate(peek.channels)
+            if name.lower() in LABEL_NAMES
+            and name not in (self.columns or ())
+            and np.isin(peek.values[:, i], (0.0, 1.0)).all()
+        ]
+        found.sort(key=lambda name: LABEL_NAMES.index(name.lower()))
+        return found or None
+
+    def _kwargs(self, path: str | os.PathLike) -> dict[str, Any]:
+        return {
+            "time_column": self.time_column,
+            "columns": self.columns,
+            "label_columns": self.label_columns(path),
+            "nan_policy": self.nan_policy,
+        }
+
+    def read(self, path: str | os.PathLike, nrows: int | None = None) -> Any:
+        """The whole file (or its first ``nrows`` rows) as SensorData."""
+        from seqae.datasets import read_sensors
+
+        return read_sensors(path, nrows=nrows, **self._kwargs(path))
+
+    def chunks(self, path: str | os.PathLike, chunksize: int) -> Iterator[Any]:
+        """The file as SensorData chunks of about ``chunksize`` rows."""
+        from seqae.datasets import iter_sensor_chunks
+
+        return iter_sensor_chunks(path, chunksize, **self._kwargs(path))
+
+
+def data_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--time-column``, ``--columns``, ``--label-column``, ``--nan-policy``."""
+    options = [
+        click.option(
+            "--time-column",
+            default="auto",
+            show_default=True,
+            metavar="NAME|auto|none",
+            help="Time column; auto finds time/timestamp/date columns.",
+        ),
+        click.option(
+            "--columns",
+            multiple=True,
+            callback=split_names,
+            metavar="A,B,...",
+            help="Channel columns, comma-separated [default: every numeric column].",
+        ),
+        click.option(
+            "--label-column",
+            default="auto",
+            show_default=True,
+            metavar="NAME|auto|none",
+            help=f"0/1 column of known anomalies, kept out of the channels; auto takes a 0/1 "
+            f"column named {', '.join(LABEL_NAMES[:3])}, ...",
+        ),
+        click.option(
+            "--nan-policy",
+            type=click.Choice(["error", "interpolate", "ffill", "drop"]),
+            default="error",
+            show_default=True,
+            help="What to do with missing values in channels.",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+# ------------------------------------------------------------------------------- models
+def is_onnx(path: str | os.PathLike) -> bool:
+    return Path(path).suffix.lower() == ".onnx"
+
+
+def load_model(path: str | os.PathLike, device: str | None = None) -> Any:
+    """A saved Detector (folder or ``.safetensors``) or an exported ``.onnx`` OnnxDetector."""
+    if is_onnx(path):
+        from seqae.runtime import OnnxDetector
+
+        return OnnxDetector(path)
+    from seqae import Detector
+
+    return Detector.load(path, device=device or "cpu")
+
+
+def set_alarm_line(detector: Any, level: float) -> None:
+    """Move the alarm line to ``level`` in score units (1.0 = the fitted line).
+
+    Scores stay normalised: after the move, 1.0 is the new line again.
+    """
+    if level == 1.0:
+        return
+    if not hasattr(detector, "_head"):
+        raise ParameterError("--threshold NUMBER works with seqae models, not exported .onnx files")
+    # TODO(lead): a public Detector.set_threshold would replace these two private touches.
+    detector.threshold_ = float(detector.threshold_ * level)
+    detector._head.threshold.fill_(detector.threshold_)
+
+
+def training_detector(
+    *,
+    model: str = "conv1d",
+    frame: int | None = None,
+    step: int = 1,
+    epochs: int = DEFAULT_EPOCHS,
+    threshold: str | float = "pot",
+    seed: int | None = 0,
+    device: str | None = None,
+    **params: Any,
+) -> Any:
+    """The Detector the commands train when given no model (Detector defaults, fewer epochs)."""
+    from seqae import Detector
+
+    kwargs: dict[str, Any] = {
+        "model": model,
+        "step": step,
+        "epochs": epochs,
+        "random_state": seed,
+        "device": device,
+        "threshold": threshold if isinstance(threshold, str) else "pot",
+    }
+    if frame is not None:
+        kwargs["frame"] = frame
+    kwargs.setdefault("patience", DEFAULT_PATIENCE)
+    kwargs.setdefault("train_params", {"steps_per_epoch": DEFAULT_STEPS_PER_EPOCH})
+    kwargs.update({k: v for k, v in params.items() if v is not None})
+    return Detector(**kwargs)
+
+
+def fit_detector(detector: Any, data: Any) -> float:
+    """Fit with a per-epoch progress bar on a terminal; return the seconds taken."""
+    if len(data.values) < detector.frame:
+        raise DataError(
+            f"{data.source}: {len(data.values)} rows, fewer than one frame of {detector.frame}: "
+            "give more rows or a smaller --frame"
+        )
+    start = time.perf_counter()
+    with EpochProgress() as progress:
+        detector.fit(data, callback=progress)
+    return time.perf_counter() - start
+
+
+# ----------------------------------------------------------------------------- progress
+def on_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
+class EpochProgress:
+    """Training progress on stderr, one bar per epoch, only when stderr is a terminal."""
+
+    width = 30
+
+    def __init__(self) -> None:
+        self.enabled = on_terminal()
+
+    def __enter__(self) -> EpochProgress:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self.enabled and exc[0] is not None:
+            click.echo("", err=True)
+
+    def __call__(self, event: Any) -> None:
+        if not self.enabled:
+            return
+        filled = self.width * event.step // max(event.n_steps, 1)
+        bar = "#" * filled + "-" * (self.width - filled)
+        line = f"\repoch {event.epoch:>3}/{event.n_epochs} [{bar}] train {event.train_loss:.4g}"
+        if event.val_loss is not None:
+            line += f"  val {event.val_loss:.4g}"
+        end_of_epoch = event.step == event.n_steps
+        click.echo(line + ("\n" if end_of_epoch else ""), err=True, nl=False)
+
+
+class RowProgress:
+    """``rows scored: 1,234,567`` on stderr, only when stderr is a terminal."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.enabled = on_terminal()
+        self._last = 0.0
+
+    def update(self, rows: int) -> None:
+        now = time.perf_counter()
+        if self.enabled and now - self._last > 0.2:
+            self._last = now
+            click.echo(f"\r{self.label}: {rows:,} rows", err=True, nl=False)
+
+    def close(self) -> None:
+        if self.enabled and self._last:
+            click.echo("\r" + " " * (len(self.label) + 24) + "\r", err=True, nl=False)
+
+
+# ------------------------------------------------------------------------------ outputs
+def prepare_output(path: str | os.PathLike) -> Path:
+    """Check an output path and create its folder."""
+    path = Path(path)
+    if path.is_dir():
+        raise ParameterError(f"{path} is a folder; give a file name such as {path / 'out.csv'}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+class AtomicFiles:
+    """Temporary files beside their targets, renamed into place only when all succeeded.
+
+    >>> import tempfile
+    >>> folder = Path(tempfile.mkdtemp())
+    >>> with AtomicFiles() as files:
+    ...     _ = files.temp(folder / "out.txt").write_text("done")
+    >>> (folder / "out.txt").read_text()
+    'done'
+    """
+
+    def __init__(self) -> None:
+        self._pending: list[tuple[Path, Path]] = []
+
+    def temp(self, target: str | os.PathLike) -> Path:
+        """A temporary path in ``target``'s folder; becomes ``target`` on success."""
+        target = prepare_output(target)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+        os.close(fd)
+        self._pending.append((Path(tmp), target))
+        return Path(tmp)
+
+    def __enter__(self) -> AtomicFiles:
+        return self
+
+    def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
+        if kind is None:
+            mode = _file_mode()
+            for tmp, target in self._pending:
+                with open(tmp, "rb+") as fh:
+                    os.fsync(fh.fileno())
+                os.chmod(tmp, mode)  # mkstemp made it private; give it a normal file's mode
+                os.replace(tmp, target)
+        else:
+            for tmp, _ in self._pending:
+                tmp.unlink(missing_ok=True)
+
+
+def _file_mode() -> int:
+    """The mode a new file gets from ``open``: 0o666 less the process umask."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+# ------------------------------------------------------------------------------- text
+def table(rows: Sequence[Sequence[Any]], header: Sequence[str], right: Sequence[int] = ()) -> str:
+    """Plain aligned text: one header line, then the rows (columns in ``right`` align right)."""
+    cells = [list(map(str, header))] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    lines = []
+    for row in cells:
+        parts = [
+            cell.rjust(w) if i in right else cell.ljust(w)
+            for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(parts).rstrip())
+    return "\n".join(lines)
+
+
+def pairs(items: Sequence[tuple[str, Any]]) -> str:
+    """``name: value`` lines with the values aligned."""
+    width = max(len(name) for name, _ in items)
+    return "\n".join(f"{name + ':':<{width + 1}} {value}" for name, value in items)
+
+
+def seconds(value: float) -> str:
+    return f"{value:.1f} s" if value < 120 else f"{value / 60:.1f} min"

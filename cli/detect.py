@@ -1,0 +1,614 @@
+"""``seqae detect`` and ``seqae evaluate``: score a file with a model, or with one trained here."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+import numpy as np
+
+from seqae.errors import DataError, ParameterError
+
+from .common import (
+    CONTEXT,
+    DEFAULT_CHUNK,
+    DEFAULT_EPOCHS,
+    EXIT_ANOMALY,
+    THRESHOLD,
+    AtomicFiles,
+    DataOptions,
+    RowProgress,
+    data_options,
+    fit_detector,
+    is_onnx,
+    load_model,
+    output_format,
+    pairs,
+    seconds,
+    set_alarm_line,
+    table,
+    training_detector,
+)
+
+# Options that only make sense when the command trains its own detector.
+TRAINING_ONLY = ("train_path", "train_rows", "frame", "epochs", "seed", "contamination")
+
+
+def model_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """Where the detector comes from (``--model`` or training here) and its alarm rules."""
+    options = [
+        click.option(
+            "--model",
+            "model_path",
+            type=click.Path(exists=True, path_type=Path),
+            help="A saved model (folder or .safetensors from `seqae train`) or an exported "
+            ".onnx file. Without it, a detector is trained on the data first.",
+        ),
+        click.option(
+            "--train",
+            "train_path",
+            type=click.Path(exists=True, dir_okay=False, path_type=Path),
+            help="Train on this file instead of DATA (same columns).",
+        ),
+        click.option(
+            "--train-rows",
+            type=click.IntRange(min=1),
+            metavar="N",
+            help="Train on the first N rows only (of DATA, or of --train).",
+        ),
+        click.option(
+            "--frame",
+            type=click.IntRange(min=2),
+            help="Timesteps per frame when training [default: 64].",
+        ),
+        click.option(
+            "--epochs",
+            type=click.IntRange(min=1),
+            default=DEFAULT_EPOCHS,
+            show_default=True,
+            help="Training epochs (at most, with early stopping).",
+        ),
+        click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True),
+        click.option(
+            "--threshold",
+            type=THRESHOLD,
+            help="pot, quantile or sigma: how training fits the alarm line [default: pot]; "
+            "a number: the alarm line in score units (1 = the fitted line, 2 = twice as high).",
+        ),
+        click.option(
+            "--contamination",
+            type=click.FloatRange(0, 0.5, min_open=True),
+            help="Expected share of anomalies in the training data: sets the alarm line when "
+            "training on DATA itself (--threshold quantile) [default: 0.01].",
+        ),
+        click.option(
+            "--min-event-length",
+            type=click.IntRange(min=1),
+            help="Drop alarms shorter than this many timesteps [default: the model's, 1].",
+        ),
+        click.option(
+            "--merge-gap",
+            type=click.IntRange(min=0),
+            help="Merge alarms at most this many timesteps apart [default: the model's, 0].",
+        ),
+        click.option(
+            "--device",
+            type=click.Choice(["cpu", "cuda", "mps"]),
+            help="Where the model runs [default: cuda > mps > cpu for training, cpu to score].",
+        ),
+        click.option(
+            "--chunk-size",
+            type=click.IntRange(min=1),
+            default=DEFAULT_CHUNK,
+            show_default=True,
+            help="Rows read at a time (memory stays bounded; results do not depend on it).",
+        ),
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return data_options(f)
+
+
+@dataclass
+class Source:
+    """The detector a command scores with, and how it was obtained."""
+
+    detector: Any
+    description: str
+    whole: Any = None  # DATA already read whole (to train on it): score it from memory
+
+
+def get_detector(ctx: click.Context, data: Path, opts: DataOptions, params: dict) -> Source:
+    """Load ``--model``, or train the default detector on ``--train`` / DATA."""
+    if params["model_path"] is not None:
+        given = [
+            name
+            for name in TRAINING_ONLY
+            if ctx.get_parameter_source(name) != click.core.ParameterSource.DEFAULT
+        ]
+        if isinstance(params["threshold"], str):
+            given.append("threshold")
+        if given:
+            flags = ", ".join("--" + name.replace("_", "-") for name in given)
+            raise click.UsageError(
+                f"{flags} appl{'ies' if len(given) == 1 else 'y'} when training; "
+                "drop it or drop --model",
+                ctx=ctx,
+            )
+        detector = load_model(params["model_path"], params["device"])
+        source = Source(detector, f"{params['model_path']} ({_describe(detector)})")
+    else:
+        train_path = params["train_path"] or data
+        itself = params["train_path"] is None and not params["train_rows"]
+        train_data = opts.read(train_path, nrows=params["train_rows"])
+        threshold = params["threshold"]
+        if not isinstance(threshold, str):
+            # Data that holds its own anomalies puts them in the tail of the training scores,
+            # above any extreme-value line: there the alarm line is the expected share.
+            threshold = "quantile" if itself else "pot"
+        detector = training_detector(
+            frame=params["frame"],
+            epochs=params["epochs"],
+            seed=params["seed"],
+            device=params["device"],
+            threshold=threshold,
+            contamination=params["contamination"],
+        )
+        took = fit_detector(detector, train_data)
+        what = "the file itself" if params["train_path"] is None else str(train_path)
+        if params["train_rows"]:
+            what += f", first {len(train_data.values):,} rows"
+        line = (
+            f"top {detector.contamination:.2%} of the training scores"
+            if threshold == "quantile"
+            else f"{threshold} on the training scores"
+        )
+        epochs = len(detector.history_["epochs"])
+        source = Source(
+            detector,
+            f"trained here on {what}: {_describe(detector)}, {epochs} epochs in "
+            f"{seconds(took)}; alarm line: {line}",
+            whole=train_data if itself else None,
+        )
+    if isinstance(params["threshold"], float):
+        set_alarm_line(source.detector, params["threshold"])
+    rules = {
+        name: params[name] for name in ("min_event_length", "merge_gap") if params[name] is not None
+    }
+    if rules:
+        if is_onnx(params["model_path"] or ""):
+            raise ParameterError(
+                "--min-event-length/--merge-gap are fixed in an exported .onnx model; "
+                "use the saved seqae model instead"
+            )
+        source.detector.set_params(**rules)
+    return source
+
+
+def _describe(detector: Any) -> str:
+    if hasattr(detector, "metadata"):  # OnnxDetector
+        name = f"{detector.metadata.get('model')} (onnx)"
+    else:
+        name = detector.model
+    return f"{name}, frame {detector.frame}, step {detector.step}"
+
+
+@dataclass
+class Outcome:
+    """What scoring one file found (the (T,) arrays; the (T, C) ones went to the output)."""
+
+    n_rows: int
+    channels: list[str]
+    scores: np.ndarray
+    labels: np.ndarray
+    events: list[Any]
+    truth: np.ndarray | None
+    truth_name: str | None
+    seconds: float
+
+    @property
+    def n_anomalies(self) -> int:
+        return int(self.labels.sum())
+
+
+def score_file(
+    source: Source,
+    path: Path,
+    opts: DataOptions,
+    *,
+    chunk_size: int,
+    reconstruction: bool = False,
+    top_k: int = 3,
+    on_part: Callable[[Any], None] | None = None,
+) -> Outcome:
+    """Score ``path`` part by part (or from memory), handing every final part to ``on_part``."""
+    from seqae.streaming import ChunkedDetector, ScoredPart
+
+    start = time.perf_counter()
+    truth_name = opts.truth_column(path)
+    truth: list[np.ndarray] = []
+    progress = RowProgress("scoring")
+    detector = source.detector
+    if is_onnx(getattr(detector, "path", "")):  # OnnxDetector: in memory, no torch
+        data = source.whole if source.whole is not None else opts.read(path)
+        result = detector.detect(data, reconstruction=reconstruction, top_k=top_k)
+        if truth_name:
+            truth.append(data.labels[truth_name])
+        timestamps = None if data.timestamps is None else np.asarray(data.timestamps)
+        part = ScoredPart(
+            0, result.scores, result.contributions, result.reconstruction, result.labels, timestamps
+        )
+        if on_part is not None:
+            on_part(part)
+        scores, labels, events = result.scores, result.labels, result.events
+    else:
+        chunks = [source.whole] if source.whole is not None else opts.chunks(path, chunk_size)
+        chunked = ChunkedDetector(detector, reconstruction=reconstruction, top_k=top_k)
+
+        def read() -> Any:
+            for chunk in chunks:
+                if truth_name:
+                    truth.append(chunk.labels[truth_name])
+                yield chunk
+                progress.update(chunked.n_seen)
+
+        for part in chunked.run(read()):
+            if on_part is not None:
+                on_part(part)
+        progress.close()
+        scores, labels, events = chunked.scores, chunked.labels, chunked.events
+    return Outcome(
+        n_rows=len(scores),
+        channels=list(detector.channels_),
+        scores=scores,
+        labels=labels,
+        events=events,
+        truth=np.concatenate(truth) if truth else None,
+        truth_name=truth_name,
+        seconds=time.perf_counter() - start,
+    )
+
+
+# ------------------------------------------------------------------------------ writing
+class PartWriter:
+    """Write scored parts, in order, as CSV, JSON (an array of records) or Parquet."""
+
+    def __init__(
+        self,
+        path: Path,
+        fmt: str,
+        channels: list[str],
+        *,
+        contributions: bool,
+        reconstruction: bool,
+    ) -> None:
+        self.path, self.fmt, self.channels = path, fmt, channels
+        self.contributions, self.reconstruction = contributions, reconstruction
+        self.n_rows = 0
+        self._parquet: Any = None
+        if fmt == "parquet":
+            try:
+                import pyarrow  # noqa: F401
+            except ImportError:
+                raise ParameterError(
+                    "--format parquet needs pyarrow: pip install pyarrow "
+                    "(or pip install 'seqae[parquet]'), or write CSV or JSON"
+                ) from None
+        self._fh = None if fmt == "parquet" else open(path, "w", encoding="utf-8", newline="")
+
+    def frame(self, part: Any) -> Any:
+        import pandas as pd
+
+        columns: dict[str, Any] = {}
+        if part.timestamps is not None:
+            columns["time"] = part.timestamps
+        else:
+            columns["index"] = np.arange(part.start, part.stop)
+        columns["score"] = part.scores
+        columns["label"] = part.labels
+        blocks = [("contribution", part.contributions if self.contributions else None)]
+        blocks.append(("reconstruction", part.reconstruction if self.reconstruction else None))
+        for prefix, values in blocks:
+            if values is not None:
+                for i, name in enumerate(self.channels):
+                    columns[f"{prefix}_{name}"] = values[:, i]
+        return pd.DataFrame(columns)
+
+    def write(self, part: Any) -> None:
+        df = self.frame(part)
+        first = self.n_rows == 0
+        if self.fmt == "csv":
+            df.to_csv(self._fh, header=first, index=False, float_format="%.7g")
+        elif self.fmt == "json":
+            lines = df.to_json(orient="records", lines=True, date_format="iso").strip()
+            self._fh.write(("[\n" if first else ",\n") + lines.replace("\n", ",\n"))
+        else:
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table_ = pa.Table.from_pandas(df, preserve_index=False)
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(self.path, table_.schema)
+            self._parquet.write_table(table_)
+        self.n_rows += len(df)
+
+    def close(self) -> None:
+        if self._fh is not None:
+            if self.fmt == "json":
+                self._fh.write("\n]\n" if self.n_rows else "[]\n")
+            self._fh.close()
+        if self._parquet is not None:
+            self._parquet.close()
+
+
+def events_document(outcome: Outcome, data: Path) -> str:
+    doc = {
+        "source": str(data),
+        "n_rows": outcome.n_rows,
+        "channels": outcome.channels,
+        "n_anomalies": outcome.n_anomalies,
+        "n_events": len(outcome.events),
+        "events": [event.to_dict() for event in outcome.events],
+    }
+    return json.dumps(doc, indent=2) + "\n"
+
+
+# ------------------------------------------------------------------------------ summary
+def _when(time_text: str | None, index: int) -> str:
+    if time_text is None:
+        return str(index)
+    text = time_text.replace("T", " ")
+    if "." in text:
+        whole, fraction = text.split(".", 1)
+        fraction = fraction.rstrip("0")
+        text = f"{whole}.{fraction}" if fraction else whole
+    return text
+
+
+def events_table(events: list[Any], top: int) -> str:
+    chosen = sorted(events, key=lambda e: e.peak_score, reverse=True)[:top]
+    rows = [
+        (
+            _when(e.start_time, e.start),
+            _when(e.end_time, e.end - 1),
+            f"{e.duration:,}",
+            f"{e.peak_score:.2f}",
+            ", ".join(f"{name} {share:.0%}" for name, share in e.top_channels),
+        )
+        for e in chosen
+    ]
+    return table(rows, ("first", "last", "rows", "peak", "top channels"), right=(2, 3))
+
+
+def point_metrics(outcome: Outcome) -> dict[str, float]:
+    from seqae import metrics
+
+    precision, recall, f1 = metrics.precision_recall_f1(outcome.truth, outcome.labels)
+    return {
+        "precision": precision,
+        "recall": recall,
+        "f1": f1,
+        "far": metrics.far(outcome.truth, outcome.labels),
+        "mar": metrics.mar(outcome.truth, outcome.labels),
+        "event_f1": metrics.event_f1(outcome.truth, outcome.labels).f1,
+    }
+
+
+# ------------------------------------------------------------------------------ detect
+DETECT_HELP = """Find anomalies in a sensor file: a score per row, alarms, and events.
+
+DATA is a CSV or Parquet file, one row per timestep: an optional time column and one numeric
+column per channel. Without --model, seqae first trains its default detector (a convolutional
+autoencoder) on DATA itself, or on --train FILE, or on the first --train-rows N rows (learn on a
+quiet start, score everything). An autoencoder tolerates a small share of anomalies in its
+training data; the fewer, the sharper.
+
+\b
+Examples:
+  seqae detect sensors.csv
+  seqae detect sensors.csv --train-rows 5000 --output scores.csv --events events.json
+  seqae detect sensors.csv --model model/ --channels --output scores.parquet
+  seqae detect sensors.csv --model model.onnx --fail-on-anomaly   # exit 1 on an alarm
+"""
+
+
+@click.command("detect", help=DETECT_HELP, context_settings=CONTEXT)
+@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@model_options
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write one row per timestep: time (or index), score, label, ...",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "json", "parquet"]),
+    help="Output format [default: from the --output extension, else csv].",
+)
+@click.option(
+    "--channels", is_flag=True, help="Add contribution_<channel> columns (who drives the score)."
+)
+@click.option(
+    "--reconstruction",
+    is_flag=True,
+    help="Add reconstruction_<channel> columns: the cleaned signal the model expects.",
+)
+@click.option(
+    "--events",
+    "events_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write the events as JSON: start, end, duration, peak and mean score, top channels.",
+)
+@click.option(
+    "--top",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Events listed in the summary.",
+)
+@click.option("--fail-on-anomaly", is_flag=True, help="Exit with code 1 when any anomaly is found.")
+@click.pass_context
+def detect(ctx: click.Context, data: Path, **params: Any) -> None:
+    start = time.perf_counter()
+    opts = DataOptions.from_params(params)
+    source = get_detector(ctx, data, opts, params)
+    with AtomicFiles() as files:
+        writer = None
+        if params["output"] is not None:
+            writer = PartWriter(
+                files.temp(params["output"]),
+                output_format(params["output"], params["fmt"]),
+                list(source.detector.channels_),
+                contributions=params["channels"],
+                reconstruction=params["reconstruction"],
+            )
+        try:
+            outcome = score_file(
+                source,
+                data,
+                opts,
+                chunk_size=params["chunk_size"],
+                reconstruction=params["reconstruction"] and writer is not None,
+                on_part=None if writer is None else writer.write,
+            )
+        finally:
+            if writer is not None:
+                writer.close()
+        if params["events_path"] is not None:
+            files.temp(params["events_path"]).write_text(
+                events_document(outcome, data), encoding="utf-8"
+            )
+    _print_detect_summary(data, source, outcome, params, time.perf_counter() - start)
+    if params["fail_on_anomaly"] and outcome.n_anomalies:
+        ctx.exit(EXIT_ANOMALY)
+
+
+def _print_detect_summary(
+    data: Path, source: Source, outcome: Outcome, params: dict, took: float
+) -> None:
+    share = outcome.n_anomalies / max(outcome.n_rows, 1)
+    items = [
+        ("data", f"{data} ({outcome.n_rows:,} rows, {len(outcome.channels)} channels)"),
+        ("model", source.description),
+        ("scored", f"{outcome.n_rows:,} rows in {seconds(outcome.seconds)}"),
+        (
+            "anomalies",
+            f"{outcome.n_anomalies:,} rows ({share:.2%}) in {len(outcome.events):,} events",
+        ),
+    ]
+    if outcome.truth is not None:
+        m = point_metrics(outcome)
+        items.append(
+            (
+                "vs labels",
+                f"column {outcome.truth_name!r}: precision {m['precision']:.3f}, recall "
+                f"{m['recall']:.3f}, F1 {m['f1']:.3f}, event F1 {m['event_f1']:.3f}",
+            )
+        )
+    written = [str(p) for p in (params["output"], params["events_path"]) if p is not None]
+    if written:
+        items.append(("wrote", ", ".join(written)))
+    items.append(("time", seconds(took)))
+    click.echo(pairs(items))
+    if outcome.events and params["top"]:
+        shown = min(params["top"], len(outcome.events))
+        click.echo(f"\nTop {shown} of {len(outcome.events):,} events by peak score:")
+        click.echo(events_table(outcome.events, params["top"]))
+
+
+# ---------------------------------------------------------------------------- evaluate
+EVALUATE_HELP = """Measure detection quality against a 0/1 column of known anomalies.
+
+Prints precision, recall, F1, FAR and MAR (percent, SKAB's definitions), AUC-PR, AUC-ROC,
+VUS-PR and event F1. The detector is --model, or trained on DATA (or --train FILE, or the
+first --train-rows N rows) as in `seqae detect`. Scores from a detector trained on the scored
+data itself are optimistic; prefer --train or --train-rows.
+
+\b
+Examples:
+  seqae evaluate labelled.csv --label-column anomaly --model model/
+  seqae evaluate labelled.csv --train-rows 2000 --json
+"""
+
+
+@click.command("evaluate", help=EVALUATE_HELP, context_settings=CONTEXT)
+@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@model_options
+@click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
+@click.pass_context
+def evaluate(ctx: click.Context, data: Path, **params: Any) -> None:
+    opts = DataOptions.from_params(params)
+    if opts.truth_column(data) is None:
+        raise click.UsageError(
+            f"no label column found in {data}: name the 0/1 column of true anomalies with "
+            "--label-column NAME",
+            ctx=ctx,
+        )
+    source = get_detector(ctx, data, opts, params)
+    outcome = score_file(source, data, opts, chunk_size=params["chunk_size"])
+    result = _metrics(outcome)
+    if params["as_json"]:
+        click.echo(json.dumps(result, indent=2))
+        return
+    click.echo(
+        pairs(
+            [
+                ("data", f"{data} ({outcome.n_rows:,} rows, labels {outcome.truth_name!r})"),
+                ("model", source.description),
+                (
+                    "alarms",
+                    f"{outcome.n_anomalies:,} flagged rows, {int(outcome.truth.sum()):,} "
+                    "labelled anomalous",
+                ),
+            ]
+        )
+    )
+    names = {
+        "precision": "precision",
+        "recall": "recall",
+        "f1": "F1",
+        "far": "FAR (%)",
+        "mar": "MAR (%)",
+        "auc_pr": "AUC-PR",
+        "auc_roc": "AUC-ROC",
+        "vus_pr": "VUS-PR",
+        "event_precision": "event precision",
+        "event_recall": "event recall",
+        "event_f1": "event F1",
+    }
+    rows = [
+        (label, "n/a" if result[key] is None else f"{result[key]:.4f}")
+        for key, label in names.items()
+    ]
+    click.echo("\n" + table(rows, ("metric", "value"), right=(1,)))
+
+
+def _metrics(outcome: Outcome) -> dict[str, Any]:
+    from seqae import metrics
+
+    result: dict[str, Any] = dict(point_metrics(outcome))
+    event = metrics.event_f1(outcome.truth, outcome.labels)
+    result.update(event_precision=event.precision, event_recall=event.recall)
+    for name, fn in (
+        ("auc_pr", metrics.auc_pr),
+        ("auc_roc", metrics.auc_roc),
+        ("vus_pr", metrics.vus_pr),
+    ):
+        try:
+            result[name] = fn(outcome.truth, outcome.scores)
+        except DataError:  # one class only: the ranking metrics are undefined
+            result[name] = None
+    result.update(
+        n_rows=outcome.n_rows,
+        n_flagged=outcome.n_anomalies,
+        n_labelled=int(outcome.truth.sum()),
+        n_events=len(outcome.events),
+    )
+    return {k: float(v) if isinstance(v, np.floating) else v for k, v in result.items()}

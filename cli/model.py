@@ -1,0 +1,145 @@
+"""``seqae export`` and ``seqae info``: what a model is, and the ONNX file for the edge."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .common import CONTEXT, is_onnx, load_model, pairs, prepare_output
+
+EXPORT_HELP = """Export a saved model to one self-contained ONNX file.
+
+The graph takes raw frames and computes the same scores as seqae; channels, scaler, frame,
+step, threshold and event rules travel in the file's metadata, so an edge service needs the
+.onnx file alone (numpy + onnxruntime, no torch). The export is checked against the model
+before it is written.
+
+\b
+Examples:
+  seqae export model/ --output model.onnx
+  seqae info model.onnx
+  seqae detect sensors.csv --model model.onnx
+"""
+
+
+@click.command("export", help=EXPORT_HELP, context_settings=CONTEXT)
+@click.argument("model", type=click.Path(exists=True, path_type=Path))
+@click.option(
+    "--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path),
+    help="The .onnx file to write.",
+)  # fmt: skip
+@click.option(
+    "--quantize", is_flag=True, help="int8 weights: a smaller file, scores close but not equal."
+)
+def export(model: Path, output: Path, quantize: bool) -> None:
+    from seqae.export import export_onnx
+
+    if is_onnx(model):
+        raise click.BadParameter(
+            "is already an .onnx file; give a saved model (folder or .safetensors)",
+            param_hint="MODEL",
+        )
+    if output.suffix.lower() != ".onnx":
+        raise click.BadParameter(f"must end in .onnx, got {output.name!r}", param_hint="--output")
+    detector = load_model(model)
+    written = export_onnx(detector, prepare_output(output), quantize=quantize)
+    size = Path(written).stat().st_size
+    click.echo(
+        pairs(
+            [
+                ("model", str(model)),
+                ("wrote", f"{written} ({size / 1024:,.0f} KiB{', int8' if quantize else ''})"),
+                ("check", "scores match the model (verified with onnxruntime)"),
+            ]
+        )
+    )
+
+
+INFO_HELP = """Show what a model expects and how it was trained.
+
+MODEL is a saved model (folder or .safetensors) or an exported .onnx file: its channels, frame,
+step, threshold, scaler, event rules, versions and a summary of its training data.
+
+\b
+Examples:
+  seqae info model/
+  seqae info model.onnx --json
+"""
+
+
+@click.command("info", help=INFO_HELP, context_settings=CONTEXT)
+@click.argument("model", type=click.Path(exists=True, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="Print the full configuration as JSON.")
+def info(model: Path, as_json: bool) -> None:
+    config = _config(model)
+    if as_json:
+        click.echo(json.dumps(config, indent=2, default=str))
+        return
+    click.echo(pairs(_summary(model, config)))
+
+
+def _config(path: Path) -> dict[str, Any]:
+    if is_onnx(path):
+        return dict(load_model(path).metadata)
+    from seqae.persistence import load_model_files
+
+    config, _ = load_model_files(path)
+    return config
+
+
+def _summary(path: Path, config: dict[str, Any]) -> list[tuple[str, str]]:
+    onnx = is_onnx(path)
+    params = config.get("params", {})
+    spec = config.get("model", {})
+    name = spec.get("name", "?") if isinstance(spec, dict) else str(spec)
+    channels = config.get("channels", [])
+    items = [
+        ("file", f"{path} ({'ONNX export' if onnx else 'seqae model'})"),
+        ("model", name),
+        ("channels", f"{len(channels)}: {', '.join(channels)}"),
+        ("frame", str(config.get("frame"))),
+        ("step", str(config.get("step"))),
+        ("scoring", f"{config.get('scoring')}, fold {config.get('fold', params.get('fold'))}"),
+        ("threshold", f"{config.get('threshold'):.6g} (raw error at score 1.0)"),
+    ]
+    scaler = config.get("scaler")
+    if isinstance(scaler, dict):
+        items.append(("scaler", str(scaler.get("kind"))))
+    rules = {key: config.get(key, params.get(key)) for key in ("min_event_length", "merge_gap")}
+    rule = f"min length {rules['min_event_length']}, merge gap {rules['merge_gap']}"
+    items.append(("events", rule))
+    versions = [
+        f"{key.removesuffix('_version')} {config[key]}"
+        for key in ("seqae_version", "torch_version", "numpy_version", "python_version")
+        if config.get(key)
+    ]
+    if versions:
+        items.append(("versions", ", ".join(versions)))
+    if config.get("created"):
+        items.append(("created", str(config["created"])))
+    summary = config.get("training_summary") or {}
+    if summary:
+        quantiles = summary.get("train_score_quantiles", {})
+        items.append(
+            (
+                "trained on",
+                f"{summary.get('n_timesteps', 0):,} timesteps in "
+                f"{summary.get('n_recordings', 1)} recording(s)",
+            )
+        )
+        if quantiles:
+            shown = ", ".join(f"q{float(q) * 100:g} {v:.3g}" for q, v in quantiles.items())
+            items.append(("train scores", shown))
+    history = config.get("history") or {}
+    if history.get("epochs"):
+        items.append(
+            (
+                "training",
+                f"{len(history['epochs'])} epochs (best {history.get('best_epoch')}), "
+                f"{history.get('seconds', 0):.1f} s on {history.get('device')}",
+            )
+        )
+    return items

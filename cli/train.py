@@ -1,0 +1,188 @@
+"""``seqae train``: fit a detector on normal data and save it."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from .common import (
+    CONTEXT,
+    DataOptions,
+    data_options,
+    fit_detector,
+    pairs,
+    prepare_output,
+    seconds,
+    training_detector,
+)
+
+TRAIN_HELP = """Train a detector on (mostly) normal data and save it to OUTPUT.
+
+OUTPUT is a folder (config.json + weights.safetensors) or one .safetensors file. The model
+keeps everything needed to score: channels, scaler, frame, step, threshold, training summary.
+Training stops early when the validation loss (the end of the data) stops improving.
+
+\b
+Examples:
+  seqae train normal.csv --output model/
+  seqae train normal.csv --output model/ --model lstm --frame 32 --epochs 30
+  seqae train sensors.csv --train-rows 5000 --output model.safetensors --device cuda
+  seqae detect new.csv --model model/
+"""
+
+
+@click.command("train", help=TRAIN_HELP, context_settings=CONTEXT)
+@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--output",
+    "-o",
+    required=True,
+    type=click.Path(path_type=Path),
+    help="Where to save the model: a folder, or a file ending in .safetensors.",
+)
+@click.option(
+    "--model",
+    type=click.Choice(["conv1d", "lstm", "gru", "dense", "pca"]),
+    default="conv1d",
+    show_default=True,
+    help="Autoencoder family.",
+)
+@click.option(
+    "--frame",
+    type=click.IntRange(min=2),
+    default=64,
+    show_default=True,
+    help="Timesteps per frame.",
+)
+@click.option(
+    "--step",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Timesteps between frame starts (training and windowed scoring).",
+)
+@click.option("--epochs", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True)
+@click.option(
+    "--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True
+)
+@click.option(
+    "--validation-split",
+    type=click.FloatRange(0, 1, max_open=True),
+    default=0.1,
+    show_default=True,
+    help="Share of the data's end held out to validate.",
+)
+@click.option(
+    "--patience",
+    type=click.IntRange(min=0),
+    default=5,
+    show_default=True,
+    help="Epochs without improvement before stopping (0: never stop early).",
+)
+@click.option(
+    "--steps-per-epoch",
+    type=click.IntRange(min=1),
+    help="Cap the batches per epoch (each epoch then samples fresh frames; for long data).",
+)
+@click.option(
+    "--threshold",
+    type=click.Choice(["pot", "quantile", "sigma"]),
+    default="pot",
+    show_default=True,
+    help="How the training scores set the alarm line.",
+)
+@click.option(
+    "--contamination",
+    type=click.FloatRange(0, 0.5, min_open=True),
+    default=0.01,
+    show_default=True,
+    help="Expected share of anomalies in the training data (--threshold quantile).",
+)
+@click.option(
+    "--scoring",
+    type=click.Choice(["windowed", "convolutional", "auto"]),
+    default="windowed",
+    show_default=True,
+    help="Score frame by frame, or in one fully convolutional pass (conv1d; much faster).",
+)
+@click.option("--min-event-length", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--merge-gap", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option(
+    "--train-rows", type=click.IntRange(min=1), metavar="N", help="Train on the first N rows only."
+)
+@click.option(
+    "--device",
+    type=click.Choice(["cpu", "cuda", "mps"]),
+    help="Where to train [default: cuda > mps > cpu].",
+)
+@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@data_options
+def train(data: Path, **params: Any) -> None:
+    start = time.perf_counter()
+    opts = DataOptions.from_params(params)
+    output = prepare_output_folder(params["output"])
+    train_data = opts.read(data, nrows=params["train_rows"])
+    extra = {"steps_per_epoch": params["steps_per_epoch"]} if params["steps_per_epoch"] else {}
+    detector = training_detector(
+        model=params["model"],
+        frame=params["frame"],
+        step=params["step"],
+        epochs=params["epochs"],
+        threshold=params["threshold"],
+        seed=params["seed"],
+        device=params["device"],
+        batch_size=params["batch_size"],
+        learning_rate=params["learning_rate"],
+        validation_split=params["validation_split"],
+        patience=params["patience"],
+        contamination=params["contamination"],
+        scoring=params["scoring"],
+        min_event_length=params["min_event_length"],
+        merge_gap=params["merge_gap"],
+        train_params=extra,
+    )
+    took = fit_detector(detector, train_data)
+    detector.save(output)
+    history = detector.history_
+    last = history["epochs"][-1] if history["epochs"] else {}
+    stopped = ", stopped early" if history["stopped_early"] else ""
+    n_params = sum(p.numel() for p in detector.model_.parameters())
+    losses = f"train {last.get('train_loss', float('nan')):.4g}"
+    if last.get("val_loss") is not None:
+        losses += f", validation {last['val_loss']:.4g}"
+    click.echo(
+        pairs(
+            [
+                ("data", f"{data} ({len(train_data.values):,} rows)"),
+                ("channels", ", ".join(detector.channels_)),
+                (
+                    "model",
+                    f"{detector.model}, frame {detector.frame}, step {detector.step}, "
+                    f"{n_params:,} parameters",
+                ),
+                (
+                    "epochs",
+                    f"{len(history['epochs'])} of {detector.epochs}{stopped}; best epoch "
+                    f"{history['best_epoch']} on {history['device']}",
+                ),
+                ("last loss", losses),
+                ("threshold", f"{detector.threshold_:.6g} ({detector.threshold})"),
+                ("trained in", seconds(took)),
+                ("saved", str(output)),
+                ("time", seconds(time.perf_counter() - start)),
+            ]
+        )
+    )
+    click.echo(f"\nNext: seqae detect DATA.csv --model {output}")
+
+
+def prepare_output_folder(path: Path) -> Path:
+    """Create the parent folder of a model path (the save itself is atomic)."""
+    if path.suffix == ".safetensors":
+        return prepare_output(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path

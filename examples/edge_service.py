@@ -1,0 +1,137 @@
+"""A minimal edge service: score sensor rows as they arrive with an exported seqae model.
+
+Needs numpy and onnxruntime only (seqae's runtime never imports torch)::
+
+    python examples/edge_service.py exported_models/conv1d_synthetic.onnx < rows.csv
+
+Input: CSV on stdin (or ``--input FILE``), a header naming the channels (any order, extra columns
+such as a time stamp are ignored), then one row per timestep. Output: one JSON line per alarm
+(``--all``: per timestep) with the timestep's index, score and the channel contributing most.
+
+How it works: a ring buffer holds the last ``frame`` rows; every new row completes a frame,
+which onnxruntime scores at once (batch 1). The per-timestep errors of overlapping frames are
+averaged as they arrive, exactly as :meth:`OnnxDetector.score_samples` folds them, so a
+timestep's score is final ``frame - 1`` rows later and equals the offline score. (For an
+immediate but rougher signal, use the newest frame's ``window_score``.) Event rules
+(``min_event_length``, ``merge_gap``) need hindsight and are left to the consumer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+from collections.abc import Iterable, Iterator
+from typing import TextIO
+
+import numpy as np
+
+from seqae.runtime import OnnxDetector
+
+
+class StreamScorer:
+    """Score one row at a time: a ring buffer of the last frame plus a running fold.
+
+    Needs a model scored frame by frame with step 1 and the mean fold (the Detector's
+    defaults). Each :meth:`push` returns the timesteps whose score became final.
+    """
+
+    def __init__(self, detector: OnnxDetector) -> None:
+        meta = detector.metadata
+        if (meta["scoring"], meta["step"], meta["fold"]) != ("windowed", 1, "mean"):
+            raise ValueError(
+                "StreamScorer needs a windowed model with step=1 and fold='mean', got "
+                f"scoring={meta['scoring']!r}, step={meta['step']}, fold={meta['fold']!r}"
+            )
+        self.detector = detector
+        self.frame, n_channels = detector.frame, detector.n_channels_
+        # Each row is written twice, frame apart, so the last frame is always one contiguous
+        # slice: ring[i + 1 : i + 1 + frame] after writing row i (mod frame).
+        self._ring = np.zeros((2 * self.frame, n_channels), dtype=np.float32)
+        self._sum = np.zeros((self.frame, n_channels))  # running fold, slot = timestep % frame
+        self._count = np.zeros(self.frame, dtype=np.int64)
+        self.n_rows = 0
+
+    def push(self, row: np.ndarray) -> list[tuple[int, float, np.ndarray]]:
+        """Add one row ``(C,)``; return ``[(timestep, score, channel_contributions)]`` made final."""
+        t = self.n_rows
+        i = t % self.frame
+        self._ring[i] = self._ring[i + self.frame] = row
+        self.n_rows += 1
+        if self.n_rows < self.frame:
+            return []
+        window = self._ring[i + 1 : i + 1 + self.frame]  # timesteps t - frame + 1 .. t
+        errors = self.detector.score_frames(window[None])["channel_error"][0]  # (frame, C)
+        slots = np.arange(t - self.frame + 1, t + 1) % self.frame
+        self._sum[slots] += errors
+        self._count[slots] += 1
+        # No later frame starts at t - frame + 1: its score is final.
+        return [self._finish(t - self.frame + 1)]
+
+    def flush(self) -> list[tuple[int, float, np.ndarray]]:
+        """At the end of the stream: the timesteps still waiting for later frames."""
+        if self.n_rows < self.frame:
+            return []
+        return [self._finish(t) for t in range(self.n_rows - self.frame + 1, self.n_rows)]
+
+    def _finish(self, t: int) -> tuple[int, float, np.ndarray]:
+        slot = t % self.frame
+        contributions = self._sum[slot] / self._count[slot]
+        self._sum[slot], self._count[slot] = 0.0, 0
+        return t, float(contributions.sum()), contributions
+
+
+def read_rows(lines: Iterable[str], channels: list[str]) -> Iterator[np.ndarray]:
+    """Rows of a CSV with a header, as float32 arrays in the model's channel order."""
+    reader = csv.reader(lines)
+    header = [name.strip() for name in next(reader)]
+    missing = [c for c in channels if c not in header]
+    if missing:
+        raise SystemExit(f"the input lacks channel(s) {missing}; its header is {header}")
+    columns = [header.index(c) for c in channels]
+    for line_number, fields in enumerate(reader, start=2):
+        try:
+            row = np.array([float(fields[j]) for j in columns], dtype=np.float32)
+        except (IndexError, ValueError):
+            raise SystemExit(f"line {line_number}: expected numbers in {channels}: {fields}")
+        if not np.isfinite(row).all():
+            raise SystemExit(f"line {line_number}: non-finite value in {fields}")
+        yield row
+
+
+def serve(model: str, source: TextIO, out: TextIO, *, every: bool = False) -> int:
+    """Score every row of ``source``; write JSON lines to ``out``; return the alarm count."""
+    detector = OnnxDetector(model, intra_op_num_threads=1)  # one frame per call: one thread
+    scorer = StreamScorer(detector)
+    channels = detector.channels_
+    alarms = 0
+
+    def emit(results: list[tuple[int, float, np.ndarray]]) -> None:
+        nonlocal alarms
+        for t, score, contributions in results:
+            alarm = score >= 1.0
+            alarms += alarm
+            if alarm or every:
+                top = channels[int(np.argmax(contributions))]
+                record = {"t": t, "score": round(score, 6), "alarm": alarm, "top_channel": top}
+                out.write(json.dumps(record) + "\n")
+
+    for row in read_rows(source, channels):
+        emit(scorer.push(row))
+    emit(scorer.flush())
+    return alarms
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description="Score CSV rows with an exported seqae model.")
+    parser.add_argument("model", help="an .onnx file from `seqae export` / Detector.export_onnx")
+    parser.add_argument("--input", type=argparse.FileType("r"), default=sys.stdin)
+    parser.add_argument("--all", action="store_true", help="print every timestep, not only alarms")
+    args = parser.parse_args()
+    alarms = serve(args.model, args.input, sys.stdout, every=args.all)
+    print(f"{alarms} alarm timestep(s)", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
