@@ -65,6 +65,8 @@ def demo() -> int:
         seqae,
         "detect",
         out / "sensors.csv",
+        "--train-rows",
+        "5000",
         "--output",
         out / "scores.csv",
         "--events",
