@@ -167,11 +167,14 @@ class ChunkedScorer:
         self.n_seen = 0  # timesteps pushed
         self.n_done = 0  # timesteps returned
         self._finished = False
+        self.source = "the stream"  # named in error messages
 
     def push(self, values: np.ndarray) -> ScoredPart | None:
         """Add the next raw ``(n, C)`` chunk; return the timesteps that became final, if any."""
         if self._finished:
-            raise DataError("this ChunkedScorer has finished; start a new one for a new stream")
+            raise DataError(
+                f"{self.source}: this ChunkedScorer has finished; start a new one for a new stream"
+            )
         values = np.asarray(values, dtype=np.float32)
         if values.ndim != 2 or values.shape[1] != self.n_channels:
             raise DataError(
@@ -194,7 +197,7 @@ class ChunkedScorer:
         self._finished = True
         if self.mode == "windowed" and self.n_seen < self.detector.frame:
             raise DataError(
-                f"the data has {self.n_seen} timesteps, fewer than one frame of "
+                f"{self.source}: {self.n_seen} timesteps, fewer than one frame of "
                 f"{self.detector.frame}: give more rows or use a model with a smaller frame"
             )
         if self.n_done == self.n_seen:
@@ -327,9 +330,13 @@ class ChunkedDetector:
 
         Returns the timesteps whose scores and labels became final, or None.
         """
+        if np.shape(getattr(chunk, "values", chunk))[0] == 0:
+            return None
         source = f"the chunk from timestep {self.n_seen}"
         stream = as_stream(chunk, source=source)
         source = getattr(chunk, "source", source)
+        if self.n_seen == 0:
+            self.scorer.source = source
         stream = match_channels(stream, self.channels, source=source)
         has_times = stream.timestamps is not None
         if self._has_times is None:
@@ -344,7 +351,7 @@ class ChunkedDetector:
         """The stream has ended: return the remaining timesteps and describe the events."""
         part = self._label(self.scorer.finish(), at_end=True)
         if not self._scores:
-            raise DataError("no data: the stream has no rows")
+            raise DataError(f"{self.scorer.source}: no data, the stream has no rows")
         scores, labels = np.concatenate(self._scores), np.concatenate(self._labels)
         timestamps = np.concatenate(self._stamps) if self._has_times else None
         events = describe_events(labels, scores, timestamps=timestamps, top_k=0)
