@@ -7,11 +7,11 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from seqae.datasets import make_sensor_stream
 from sklearn.base import clone
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from seqae import Detector
-from seqae.datasets import make_sensor_stream
 from seqae.errors import DataError, ModelFormatError, NotFittedError, ParameterError
 
 FAST = {"epochs": 8, "batch_size": 128, "random_state": 0}
@@ -203,7 +203,7 @@ def test_tampered_and_truncated_models_refused(fitted, tmp_path):
     single = tmp_path / "model.safetensors"
     fitted.save(single)
     single.write_bytes(single.read_bytes()[:200])
-    with pytest.raises(ModelFormatError, match="model.safetensors"):
+    with pytest.raises(ModelFormatError, match=r"model.safetensors"):
         Detector.load(single)
 
 
