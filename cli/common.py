@@ -15,7 +15,7 @@ from typing import Any
 
 import click
 
-from seqae.errors import DataError, ParameterError, SeqaeError
+from seqae.errors import DataError, ModelFormatError, ParameterError, SeqaeError
 
 EXIT_ANOMALY = 1
 EXIT_USAGE = 2
@@ -144,6 +144,7 @@ class DataOptions:
     label_column: str | None = "auto"  # a name, "auto" (see LABEL_NAMES) or None
     nan_policy: str = "error"
     labels: dict[str, list[str] | None] = field(default_factory=dict)  # per file, resolved
+    model_channels: set[str] = field(default_factory=set)  # never taken as labels
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> DataOptions:
@@ -184,6 +185,7 @@ class DataOptions:
             for i, name in enumerate(peek.channels)
             if name.lower() in LABEL_NAMES
             and name not in (self.columns or ())
+            and name not in self.model_channels
             and np.isin(peek.values[:, i], (0.0, 1.0)).all()
         ]
         found.sort(key=lambda name: LABEL_NAMES.index(name.lower()))
@@ -255,6 +257,7 @@ def is_onnx(path: str | os.PathLike) -> bool:
 
 def load_model(path: str | os.PathLike, device: str | None = None) -> Any:
     """A saved Detector (folder or ``.safetensors``) or an exported ``.onnx`` OnnxDetector."""
+    check_model_path(path)
     if is_onnx(path):
         from seqae.runtime import OnnxDetector
 
@@ -262,6 +265,16 @@ def load_model(path: str | os.PathLike, device: str | None = None) -> Any:
     from seqae import Detector
 
     return Detector.load(path, device=device or "cpu")
+
+
+def check_model_path(path: str | os.PathLike) -> None:
+    """Refuse, with a clear message, a path that cannot be a model (a CSV, say)."""
+    path = Path(path)
+    if path.is_file() and path.suffix.lower() not in (".safetensors", ".onnx"):
+        raise ModelFormatError(
+            f"{path}: not a seqae model; give a model folder or a .safetensors file "
+            "(from seqae train) or an .onnx file (from seqae export)"
+        )
 
 
 def set_alarm_line(detector: Any, level: float) -> None:
@@ -284,12 +297,14 @@ def training_detector(
     frame: int | None = None,
     step: int = 1,
     epochs: int = DEFAULT_EPOCHS,
-    threshold: str | float = "pot",
+    threshold: str = "pot",
     seed: int | None = 0,
     device: str | None = None,
     **params: Any,
 ) -> Any:
-    """The Detector the commands train when given no model (Detector defaults, fewer epochs)."""
+    """The Detector the commands train: ``Detector()`` defaults with fewer epochs, a shorter
+    patience and at most DEFAULT_STEPS_PER_EPOCH batches per epoch. ``params`` that are not
+    None override any of them (``frame=None`` keeps the Detector's default frame)."""
     from seqae import Detector
 
     kwargs: dict[str, Any] = {
@@ -298,13 +313,12 @@ def training_detector(
         "epochs": epochs,
         "random_state": seed,
         "device": device,
-        "threshold": threshold if isinstance(threshold, str) else "pot",
+        "threshold": threshold,
+        "patience": DEFAULT_PATIENCE,
+        "train_params": {"steps_per_epoch": DEFAULT_STEPS_PER_EPOCH},
     }
-    if frame is not None:
-        kwargs["frame"] = frame
-    kwargs.setdefault("patience", DEFAULT_PATIENCE)
-    kwargs.setdefault("train_params", {"steps_per_epoch": DEFAULT_STEPS_PER_EPOCH})
-    kwargs.update({k: v for k, v in params.items() if v is not None})
+    overrides = {"frame": frame, **params}
+    kwargs.update({k: v for k, v in overrides.items() if v is not None})
     return Detector(**kwargs)
 
 

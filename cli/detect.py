@@ -141,6 +141,8 @@ def get_detector(ctx: click.Context, data: Path, opts: DataOptions, params: dict
                 ctx=ctx,
             )
         detector = load_model(params["model_path"], params["device"])
+        # a model trained with --label-column none has its 'anomaly' channel: keep it one
+        opts.model_channels = set(detector.channels_)
         source = Source(detector, f"{params['model_path']} ({_describe(detector)})")
     else:
         train_path = params["train_path"] or data
@@ -378,11 +380,17 @@ def events_table(events: list[Any], top: int) -> str:
             _when(e.end_time, e.end - 1),
             f"{e.duration:,}",
             f"{e.peak_score:.2f}",
-            ", ".join(f"{name} {share:.0%}" for name, share in e.top_channels),
+            _channels(e.top_channels),
         )
         for e in chosen
     ]
     return table(rows, ("first", "last", "rows", "peak", "top channels"), right=(2, 3))
+
+
+def _channels(top: tuple[tuple[str, float], ...]) -> str:
+    """The leading channels with their shares; those under 5 % are left out."""
+    shown = [(name, share) for i, (name, share) in enumerate(top) if i == 0 or share >= 0.05]
+    return ", ".join(f"{name} {share:.0%}" for name, share in shown)
 
 
 def point_metrics(outcome: Outcome) -> dict[str, float]:
@@ -417,7 +425,12 @@ Examples:
 """
 
 
-@click.command("detect", help=DETECT_HELP, context_settings=CONTEXT)
+@click.command(
+    "detect",
+    help=DETECT_HELP,
+    short_help="Score a file: anomalies, events and the channels behind them.",
+    context_settings=CONTEXT,
+)
 @click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @model_options
 @click.option(
@@ -457,6 +470,12 @@ Examples:
 @click.pass_context
 def detect(ctx: click.Context, data: Path, **params: Any) -> None:
     start = time.perf_counter()
+    for name in ("output", "events_path"):
+        if params[name] is not None and params[name].resolve() == data.resolve():
+            raise click.BadParameter(
+                "is DATA itself; write the results to another file",
+                param_hint="--" + name.removesuffix("_path"),
+            )
     opts = DataOptions.from_params(params)
     source = get_detector(ctx, data, opts, params)
     with AtomicFiles() as files:
@@ -538,20 +557,31 @@ Examples:
 """
 
 
-@click.command("evaluate", help=EVALUATE_HELP, context_settings=CONTEXT)
+@click.command(
+    "evaluate",
+    help=EVALUATE_HELP,
+    short_help="Precision, recall, F1, FAR, AUC-PR, VUS-PR against known labels.",
+    context_settings=CONTEXT,
+)
 @click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @model_options
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @click.pass_context
 def evaluate(ctx: click.Context, data: Path, **params: Any) -> None:
     opts = DataOptions.from_params(params)
-    if opts.truth_column(data) is None:
-        raise click.UsageError(
-            f"no label column found in {data}: name the 0/1 column of true anomalies with "
-            "--label-column NAME",
-            ctx=ctx,
-        )
+
+    def check_labels() -> None:
+        if opts.truth_column(data) is None:
+            raise click.UsageError(
+                f"no label column found in {data}: name the 0/1 column of true anomalies with "
+                "--label-column NAME",
+                ctx=ctx,
+            )
+
+    if params["model_path"] is None:
+        check_labels()  # before training, not after
     source = get_detector(ctx, data, opts, params)
+    check_labels()
     outcome = score_file(source, data, opts, chunk_size=params["chunk_size"])
     result = _metrics(outcome)
     if params["as_json"]:

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .common import CONTEXT, is_onnx, load_model, pairs, prepare_output
+from .common import CONTEXT, check_model_path, is_onnx, load_model, pairs, prepare_output
 
 EXPORT_HELP = """Export a saved model to one self-contained ONNX file.
 
@@ -82,6 +82,7 @@ def info(model: Path, as_json: bool) -> None:
 
 
 def _config(path: Path) -> dict[str, Any]:
+    check_model_path(path)
     if is_onnx(path):
         return dict(load_model(path).metadata)
     from seqae.persistence import load_model_files

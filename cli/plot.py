@@ -28,7 +28,12 @@ Examples:
 SHADE = {"color": "tab:red", "alpha": 0.2, "linewidth": 0}
 
 
-@click.command("plot", help=PLOT_HELP, context_settings=CONTEXT)
+@click.command(
+    "plot",
+    help=PLOT_HELP,
+    short_help="Draw the channels, the anomalies and the score (needs matplotlib).",
+    context_settings=CONTEXT,
+)
 @click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @model_options
 @click.option(

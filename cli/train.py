@@ -19,9 +19,9 @@ from .common import (
     training_detector,
 )
 
-TRAIN_HELP = """Train a detector on (mostly) normal data and save it to OUTPUT.
+TRAIN_HELP = """Train a detector on (mostly) normal data and save it.
 
-OUTPUT is a folder (config.json + weights.safetensors) or one .safetensors file. The model
+--output is a folder (config.json + weights.safetensors) or one .safetensors file. The model
 keeps everything needed to score: channels, scaler, frame, step, threshold, training summary.
 Training stops early when the validation loss (the end of the data) stops improving.
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import csv
 import json
+import os
 import sys
 from collections.abc import Iterable, Iterator
 from typing import TextIO
@@ -54,7 +55,7 @@ class StreamScorer:
         self.n_rows = 0
 
     def push(self, row: np.ndarray) -> list[tuple[int, float, np.ndarray]]:
-        """Add one row ``(C,)``; return ``[(timestep, score, channel_contributions)]`` made final."""
+        """Add one row ``(C,)``; return the ``(timestep, score, contributions)`` made final."""
         t = self.n_rows
         i = t % self.frame
         self._ring[i] = self._ring[i + self.frame] = row
@@ -94,7 +95,9 @@ def read_rows(lines: Iterable[str], channels: list[str]) -> Iterator[np.ndarray]
         try:
             row = np.array([float(fields[j]) for j in columns], dtype=np.float32)
         except (IndexError, ValueError):
-            raise SystemExit(f"line {line_number}: expected numbers in {channels}: {fields}")
+            raise SystemExit(
+                f"line {line_number}: expected numbers in {channels}: {fields}"
+            ) from None
         if not np.isfinite(row).all():
             raise SystemExit(f"line {line_number}: non-finite value in {fields}")
         yield row
@@ -129,7 +132,11 @@ def main() -> None:
     parser.add_argument("--input", type=argparse.FileType("r"), default=sys.stdin)
     parser.add_argument("--all", action="store_true", help="print every timestep, not only alarms")
     args = parser.parse_args()
-    alarms = serve(args.model, args.input, sys.stdout, every=args.all)
+    try:
+        alarms = serve(args.model, args.input, sys.stdout, every=args.all)
+    except BrokenPipeError:  # the reader went away (e.g. `| head`): stop quietly
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return
     print(f"{alarms} alarm timestep(s)", file=sys.stderr)
 
 

@@ -74,6 +74,36 @@ _CONVOLUTIONAL: dict[str, tuple[type, ...]] = {
     "chunk": (int,),
 }
 
+#: The order :attr:`OnnxDetector.metadata` lists its entries in (others follow, by name).
+_ORDER = (
+    "format",
+    "format_version",
+    "seqae_version",
+    "model",
+    "kind",
+    "channels",
+    "frame",
+    "step",
+    "scaler",
+    "threshold",
+    "fold",
+    "scoring",
+    "min_event_length",
+    "merge_gap",
+    "dynamic_length",
+    "total_stride",
+    "halo",
+    "chunk",
+    "quantized",
+    "opset",
+    "exporter",
+    "torch_version",
+    "created",
+    "model_spec",
+    "params",
+    "training_summary",
+)
+
 #: ``run(frames) -> (channel_error, reconstruction or None)`` for a ``(B, L, C)`` float32 batch.
 RunFn = Callable[[np.ndarray], tuple[np.ndarray, "np.ndarray | None"]]
 
@@ -137,7 +167,8 @@ def decode_metadata(props: dict[str, str], where: str = "model") -> dict[str, An
                 f"{where}: metadata {name!r} should be {types[0].__name__}, got {value!r}"
             )
     _check_consistent(meta, where)
-    return meta
+    rank = {name: i for i, name in enumerate(_ORDER)}
+    return dict(sorted(meta.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0])))
 
 
 def _check_consistent(meta: dict[str, Any], where: str) -> None:
@@ -371,7 +402,9 @@ def _check_threads(name: str, value: int | None) -> None:
     if value is None:
         return
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-        raise ParameterError(f"{name} must be an integer >= 0 (0: onnxruntime's default), got {value!r}")
+        raise ParameterError(
+            f"{name} must be an integer >= 0 (0: onnxruntime's default), got {value!r}"
+        )
 
 
 class OnnxDetector:
@@ -555,7 +588,9 @@ class OnnxDetector:
         try:
             x = np.asarray(frames, dtype=np.float32)
         except (TypeError, ValueError) as exc:
-            raise DataError(f"frames must be numeric (batch, frame, channels) data: {exc}") from None
+            raise DataError(
+                f"frames must be numeric (batch, frame, channels) data: {exc}"
+            ) from None
         length = "length" if self.metadata["dynamic_length"] else self.frame
         expected = f"(batch, {length}, {self.n_channels_})"
         if x.ndim != 3 or x.shape[0] < 1 or x.shape[1] < 1 or x.shape[2] != self.n_channels_:

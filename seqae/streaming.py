@@ -162,8 +162,10 @@ class ChunkedScorer:
         if self.mode == "convolutional":
             self._stride = int(detector.model_.total_stride)
             self._halo = convolutional_halo(detector.model_)
-        self._buffer = np.empty((0, self.n_channels), dtype=np.float32)
-        self._buffer_start = 0  # stream index of the buffer's first row
+        # raw rows from stream index `_buffer_start` on, as pushed (joined only to score, so
+        # many small chunks do not copy the buffer again and again)
+        self._buffer: list[np.ndarray] = []
+        self._buffer_start = 0
         self.n_seen = 0  # timesteps pushed
         self.n_done = 0  # timesteps returned
         self._finished = False
@@ -180,7 +182,7 @@ class ChunkedScorer:
             raise DataError(
                 f"chunk has shape {values.shape}, expected (n, {self.n_channels}) raw values"
             )
-        self._buffer = np.concatenate([self._buffer, values])
+        self._buffer.append(values)
         self.n_seen += len(values)
         end = self._final_end()
         if end - self.n_done < self.min_part:
@@ -190,7 +192,7 @@ class ChunkedScorer:
     @property
     def n_buffered(self) -> int:
         """Raw rows held for the next part (the carried overlap and the unscored rows)."""
-        return len(self._buffer)
+        return self.n_seen - self._buffer_start
 
     def finish(self) -> ScoredPart | None:
         """The stream has ended: return the remaining timesteps (None when there are none)."""
@@ -229,8 +231,8 @@ class ChunkedScorer:
             hi = (end - 1) // det.step * det.step + det.frame
         else:
             hi = end + self._halo
-        segment = self._buffer[lo - self._buffer_start : hi - self._buffer_start]
-        result = self._score(segment)
+        rows = np.concatenate(self._buffer) if len(self._buffer) > 1 else self._buffer[0]
+        result = self._score(rows[lo - self._buffer_start : hi - self._buffer_start])
         keep = slice(self.n_done - lo, end - lo)
         part = ScoredPart(
             self.n_done,
@@ -240,7 +242,7 @@ class ChunkedScorer:
         )
         self.n_done = end
         drop = self._segment_start(end) - self._buffer_start
-        self._buffer = self._buffer[drop:].copy()
+        self._buffer = [rows[drop:].copy()]
         self._buffer_start += drop
         return part
 

@@ -10,15 +10,15 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from seqae.datasets import make_sensor_stream
 
 import seqae.export
 from seqae import Detector
-from seqae.datasets import make_sensor_stream
 from seqae.errors import ModelFormatError, NotFittedError, ParameterError
 from seqae.export import OPSET, export_onnx
 from seqae.runtime import OUTPUT_NAMES, OnnxDetector
 
-FAST = {"epochs": 2, "batch_size": 128, "random_state": 0}
+FAST = {"epochs": 1, "batch_size": 128, "random_state": 0}
 
 
 @pytest.fixture(scope="module")
@@ -104,7 +104,7 @@ def test_graph_contains_scaling_and_threshold(conv, conv_file, stream):
     head = conv._head  # the Detector's own scoring graph
     with torch.inference_mode():
         want = head(torch.from_numpy(np.ascontiguousarray(x)))
-    for name, w in zip(OUTPUT_NAMES, want):
+    for name, w in zip(OUTPUT_NAMES, want, strict=True):
         np.testing.assert_allclose(out[name], w.numpy(), rtol=1e-4, atol=1e-6)
 
 
@@ -121,7 +121,7 @@ def test_loaded_detector_exports_the_same_model(dense, stream, tmp_path):
 def test_bad_arguments(dense, tmp_path):
     with pytest.raises(NotFittedError):
         export_onnx(Detector(), tmp_path / "m.onnx")
-    with pytest.raises(ParameterError, match="must end in .onnx"):
+    with pytest.raises(ParameterError, match=r"must end in \.onnx"):
         dense.export_onnx(tmp_path / "m.onx")
     with pytest.raises(ParameterError, match="does not exist"):
         dense.export_onnx(tmp_path / "nowhere" / "m.onnx")

@@ -20,16 +20,16 @@ import pandas as pd
 import pytest
 import torch
 from onnx import TensorProto, helper
+from seqae.datasets import make_sensor_stream
 
 from seqae import Detector
-from seqae.datasets import make_sensor_stream
 from seqae.errors import DataError, ModelFormatError, ParameterError
-from seqae.runtime import ONNX_FORMAT_VERSION, OnnxDetector, content_digest
+from seqae.runtime import ONNX_FORMAT_VERSION, OUTPUT_NAMES, OnnxDetector, content_digest
 from seqae.scoring import ScoringHead
 
 REPO = Path(__file__).resolve().parents[1]
 SKAB = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "skab"
-FAST = {"epochs": 2, "batch_size": 128, "random_state": 0}
+FAST = {"epochs": 1, "batch_size": 128, "random_state": 0}
 FAMILIES = {
     "conv1d": {"model": "conv1d", "frame": 32, "model_params": {"filters": (8, 8, 4)}},
     # the chunked fully convolutional path, with event rules that must travel in the file
@@ -139,7 +139,7 @@ def test_graph_outputs_match_scoring_head(exported, random_data, name, batch):
     head = ScoringHead(det.model_, det.scaler_["center"], det.scaler_["scale"], det.threshold_)
     with torch.inference_mode():
         want = [t.numpy() for t in head.eval()(torch.from_numpy(frames))]
-    for key, w in zip(("reconstruction", "timestep_error", "channel_error", "window_score"), want):
+    for key, w in zip(OUTPUT_NAMES, want, strict=True):
         assert_same_scores(got[key], w)
     np.testing.assert_allclose(got["window_score"], got["timestep_error"].mean(1), rtol=1e-5)
 
@@ -330,7 +330,7 @@ def test_foreign_and_newer_files_are_refused(exported, tmp_path):
     )
     foreign = tmp_path / "foreign.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 18)]), foreign)
-    with pytest.raises(ModelFormatError, match="foreign.onnx: not a seqae ONNX model"):
+    with pytest.raises(ModelFormatError, match=r"foreign\.onnx: not a seqae ONNX model"):
         OnnxDetector(foreign)
 
     newer = _edit_metadata(path, tmp_path / "newer.onnx", format_version=ONNX_FORMAT_VERSION + 1)
@@ -367,7 +367,6 @@ def test_graph_with_other_inputs_is_refused(exported, tmp_path):
     _edit_metadata(bad, bad)  # a valid checksum: only the inputs are wrong
     with pytest.raises(ModelFormatError, match="inputs are \\['x'\\]"):
         OnnxDetector(bad)
-
 
 
 # ------------------------------------------------------------------------------ edge example

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -11,6 +13,7 @@ from seqae.datasets import make_sensor_stream
 
 from seqae import Detector
 from seqae.errors import DataError, ParameterError
+from seqae.scoring import convolutional_halo
 from seqae.streaming import ChunkedDetector, ChunkedScorer
 
 FAST = {"epochs": 2, "batch_size": 128, "random_state": 0}
@@ -109,6 +112,26 @@ def test_chunked_equals_whole_stream(stream, detectors, name):
     np.testing.assert_array_equal(chunked.labels, whole.labels)
     np.testing.assert_allclose(chunked.scores, whole.scores, rtol=1e-6, atol=1e-6)
     assert len(whole.events) >= 5, "the case should raise several alarms"
+    assert_same_events(chunked.events, whole.events)
+
+
+@pytest.mark.parametrize("name", ["dense-step5-tail-rules", "conv1d-convolutional"])
+def test_parts_that_end_inside_events(stream, detectors, name):
+    # Cut the stream so that parts end one step into, and one step before the end of, every
+    # event: the event rules (min length, merge gap) must see across those borders.
+    det = copy.deepcopy(detectors[name]).set_params(min_event_length=3, merge_gap=4)
+    whole = det.detect(stream.values)
+    # a part ends `lag` timesteps before the end of what was pushed (rounded down to the
+    # stride on the convolutional path)
+    convolutional = name.startswith("conv1d")
+    lag = convolutional_halo(det.model_) if convolutional else det.frame
+    inside = sorted({b for e in whole.events for b in (e.start + 1, e.end - 1) if b > e.start})
+    cuts = np.diff([0, *(b + lag for b in inside if b + lag < N)])
+    chunked, parts = run_chunked(det, split(stream.values, list(cuts)), min_part=1)
+    borders = np.array([p.start for p in parts])
+    crossed = [e for e in whole.events if ((borders > e.start) & (borders < e.end)).any()]
+    assert len(crossed) >= max(5, len(whole.events) // 5)
+    np.testing.assert_array_equal(chunked.labels, whole.labels)
     assert_same_events(chunked.events, whole.events)
 
 
