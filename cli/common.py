@@ -6,7 +6,6 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -15,6 +14,7 @@ from typing import Any
 
 import click
 
+from seqae._atomic import atomic_path
 from seqae.errors import DataError, ModelFormatError, ParameterError, SeqaeError
 
 EXIT_ANOMALY = 1
@@ -284,11 +284,9 @@ def set_alarm_line(detector: Any, level: float) -> None:
     """
     if level == 1.0:
         return
-    if not hasattr(detector, "_head"):
+    if not hasattr(detector, "set_threshold"):
         raise ParameterError("--threshold NUMBER works with seqae models, not exported .onnx files")
-    # TODO(lead): a public Detector.set_threshold would replace these two private touches.
-    detector.threshold_ = float(detector.threshold_ * level)
-    detector._head.threshold.fill_(detector.threshold_)
+    detector.set_threshold(level, relative=True)
 
 
 def training_detector(
@@ -408,37 +406,23 @@ class AtomicFiles:
     """
 
     def __init__(self) -> None:
-        self._pending: list[tuple[Path, Path]] = []
+        self._pending: list[Any] = []
 
     def temp(self, target: str | os.PathLike) -> Path:
         """A temporary path in ``target``'s folder; becomes ``target`` on success."""
         target = prepare_output(target)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        os.close(fd)
-        self._pending.append((Path(tmp), target))
-        return Path(tmp)
+        context = atomic_path(target)
+        tmp = context.__enter__()
+        self._pending.append(context)
+        return tmp
 
     def __enter__(self) -> AtomicFiles:
         return self
 
     def __exit__(self, kind: Any, exc: Any, tb: Any) -> None:
-        if kind is None:
-            mode = _file_mode()
-            for tmp, target in self._pending:
-                with open(tmp, "rb+") as fh:
-                    os.fsync(fh.fileno())
-                os.chmod(tmp, mode)  # mkstemp made it private; give it a normal file's mode
-                os.replace(tmp, target)
-        else:
-            for tmp, _ in self._pending:
-                tmp.unlink(missing_ok=True)
-
-
-def _file_mode() -> int:
-    """The mode a new file gets from ``open``: 0o666 less the process umask."""
-    umask = os.umask(0)
-    os.umask(umask)
-    return 0o666 & ~umask
+        # Rename only when every output is complete; otherwise remove them all.
+        for context in self._pending:
+            context.__exit__(kind, exc, tb)
 
 
 # ------------------------------------------------------------------------------- text

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from seqae.datasets.sensors import SensorData, read_sensors
 
+from seqae._atomic import atomic_write_bytes
 from seqae.errors import DataError, ParameterError
 
 __all__ = ["SKAB_CHANNELS", "SKAB_GROUPS", "SkabExperiment", "load_skab"]
@@ -203,14 +203,7 @@ def _fetch(relative: str, target: Path) -> None:
         )
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(content)
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_bytes(target, content)
     except OSError as e:
         raise DataError(
             f"cannot write the SKAB cache {target}: {e.strerror or e}; pass cache_dir= "

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import math
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +21,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from seqae._atomic import atomic_path
 from seqae.errors import ParameterError
 
 __all__ = ["ANOMALY_KINDS", "InjectedAnomaly", "SyntheticStream", "make_sensor_stream"]
@@ -93,14 +93,8 @@ class SyntheticStream:
             The path written.
         """
         path = Path(path)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", newline="") as fh:
-                self.to_frame().to_csv(fh, index=False)
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        with atomic_path(path) as tmp:
+            self.to_frame().to_csv(tmp, index=False)
         return path
 
 

@@ -225,10 +225,10 @@ class Detector(BaseEstimator):
             raise ParameterError(
                 f"validation_split must be in [0, 1), got {self.validation_split!r}"
             )
-        for name in ("min_event_length", "merge_gap"):
+        for name, low in (("min_event_length", 1), ("merge_gap", 0)):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
-                raise ParameterError(f"{name} must be an integer >= 0, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+                raise ParameterError(f"{name} must be an integer >= {low}, got {value!r}")
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
@@ -461,6 +461,32 @@ class Detector(BaseEstimator):
             reconstruction=result.reconstruction,
         )
 
+    def set_threshold(self, value: float, *, relative: bool = False) -> Detector:
+        """Move the alarm line; scores stay normalised, so 1.0 is the new line.
+
+        Parameters
+        ----------
+        value : float
+            The new raw threshold (reconstruction error), or with ``relative=True`` the new
+            line in today's score units (``2.0`` doubles it, ``0.5`` halves it).
+        relative : bool, default False
+
+        Returns
+        -------
+        self
+        """
+        self._check_fitted()
+        if isinstance(value, bool) or not isinstance(value, (int, float, np.number)):
+            raise ParameterError(f"threshold must be a positive number, got {value!r}")
+        if not np.isfinite(value) or value <= 0:
+            raise ParameterError(f"threshold must be a positive, finite number, got {value!r}")
+        new = float(value) * (self.threshold_ if relative else 1.0)
+        if len(self.train_scores_):
+            self.train_scores_ = self.train_scores_ * self.threshold_ / new
+        self.threshold_ = new
+        self._head.threshold.fill_(new)
+        return self
+
     def calibrate(self, X: Any, y: Any) -> Detector:
         """Set the threshold that maximises point F1 on labelled data ``(X, y)``; returns self."""
         scores = self.score_samples(X)
@@ -470,10 +496,7 @@ class Detector(BaseEstimator):
                 f"y has shape {y.shape}, expected one label per timestep {scores.shape}"
             )
         best, _ = best_f1_threshold(scores * self.threshold_, y)
-        self.train_scores_ = self.train_scores_ * self.threshold_ / best
-        self.threshold_ = float(best)
-        self._head.threshold.fill_(self.threshold_)
-        return self
+        return self.set_threshold(float(best))
 
     # ------------------------------------------------------------------ persistence
     def to_config(self) -> dict[str, Any]:

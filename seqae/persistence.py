@@ -16,8 +16,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +23,7 @@ import numpy as np
 import safetensors
 import safetensors.numpy
 
+from ._atomic import atomic_path, atomic_write_bytes
 from .errors import ModelFormatError, ParameterError
 
 __all__ = [
@@ -41,21 +40,6 @@ FORMAT_VERSION = 1
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.safetensors"
 _META_KEY = "seqae_config"
-
-
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
@@ -101,20 +85,9 @@ def save_model_files(
         raise ParameterError(
             f"refusing to overwrite {path}: it exists and is not a seqae model folder"
         )
-    tmp = Path(tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp"))
-    try:
+    with atomic_path(path, folder=True) as tmp:
         (tmp / WEIGHTS_FILE).write_bytes(safetensors.numpy.save(tensors))
         (tmp / CONFIG_FILE).write_text(text + "\n", encoding="utf-8")
-        old = None
-        if path.exists():
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
-            os.replace(path, old)
-        os.replace(tmp, path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return path
 
 

@@ -17,7 +17,6 @@ import contextlib
 import dataclasses
 import json
 import math
-import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -29,6 +28,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ._atomic import atomic_path
 from .errors import DataError, ParameterError
 from .objectives import (
     LOSSES,
@@ -575,14 +575,8 @@ def _make_optimizer(config: TrainConfig, params: list[nn.Parameter]) -> torch.op
 
 def _atomic_write(path: Path, write: Callable[[Path], None]) -> None:
     """Write ``path`` through a temporary file in the same folder, then rename it into place."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as tmp:
         write(tmp)
-        with open(tmp, "rb") as fh:
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
 
 
 def _save_weights(path: Path, state: dict[str, torch.Tensor], epoch: int) -> None:

@@ -123,6 +123,8 @@ def test_sklearn_params_and_clone():
         ({"validation_split": 1.5}, "validation_split"),
         ({"threshold": "magic"}, "magic"),
         ({"model_params": {"bogus": 1}}, "bogus"),
+        ({"min_event_length": 0}, "min_event_length must be an integer >= 1"),
+        ({"merge_gap": -1}, "merge_gap must be an integer >= 0"),
     ],
 )
 def test_bad_parameters_are_clear(stream, params, message):
@@ -258,3 +260,16 @@ def test_windowed_and_convolutional_paths_agree(stream):
         np.corrcoef(conv.score_samples(stream.values), windowed.score_samples(stream.values))[0, 1]
         > 0.3
     )
+
+
+def test_set_threshold_moves_the_alarm_line(stream):
+    det = Detector(frame=32, **FAST).fit(stream.values[:2000])
+    scores = det.score_samples(stream.values)
+    raw = scores * det.threshold_
+    det.set_threshold(2.0, relative=True)
+    np.testing.assert_allclose(det.score_samples(stream.values), scores / 2, rtol=1e-5)
+    det.set_threshold(float(np.quantile(raw, 0.9)))
+    assert abs(det.predict(stream.values).mean() - 0.1) < 0.01
+    for bad in (0, -1.0, float("nan"), "high", True):
+        with pytest.raises(ParameterError, match="threshold must be"):
+            det.set_threshold(bad)
