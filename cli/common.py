@@ -53,6 +53,10 @@ class SeqaeGroup(click.Group):
                 raise
             click.echo(f"Error: {exc}", err=True)
             ctx.exit(EXIT_USAGE if isinstance(exc, ParameterError) else EXIT_DATA)
+        except BrokenPipeError:  # `seqae detect ... | head`: the reader left; stop quietly
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            ctx.exit(0)
         except OSError as exc:  # the file system said no: a full disk, a read-only folder, ...
             if ctx.params.get("debug"):
                 raise

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import platform
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -15,9 +14,10 @@ from sklearn.base import BaseEstimator
 
 from . import __version__
 from .errors import DataError, ModelFormatError, NotFittedError, ParameterError
-from .events import Event, describe_events, postprocess_labels
+from .events import describe_events, postprocess_labels
 from .models import available_models, build_model
 from .persistence import load_model_files, save_model_files
+from .results import DetectionResult
 from .scoring import ScoringHead, StreamScores, score_convolutional, score_windowed
 from .thresholds import best_f1_threshold, fit_threshold
 from .training import TrainConfig, select_device, train
@@ -29,63 +29,6 @@ __all__ = ["DetectionResult", "Detector"]
 _SCALERS = ("standard", "robust", None)
 _SCORING = ("auto", "windowed", "convolutional")
 _FOLDS = ("mean", "max", "median")
-
-
-@dataclass
-class DetectionResult:
-    """Everything :meth:`Detector.detect` finds in one stream.
-
-    Attributes
-    ----------
-    scores : ndarray (T,)
-        Normalised anomaly score per timestep; 1.0 is the alarm line, higher = more anomalous.
-    raw_scores : ndarray (T,)
-        The reconstruction error behind ``scores`` (mean squared error over channels, scaled units).
-    labels : ndarray (T,) of int8
-        1 where an alarm is raised (after event post-processing).
-    contributions : ndarray (T, C)
-        Per-channel share of each score; sums over channels to ``scores``.
-    channels : list of str
-    events : list of Event
-        Contiguous alarms with their peak, mean score and top channels.
-    threshold : float
-        The raw threshold (``raw_scores / threshold == scores``).
-    timestamps : ndarray or None
-    reconstruction : ndarray (T, C) or None
-        The reconstructed (cleaned) signal in the data's units, when asked for.
-    """
-
-    scores: np.ndarray
-    raw_scores: np.ndarray
-    labels: np.ndarray
-    contributions: np.ndarray
-    channels: list[str]
-    events: list[Event]
-    threshold: float
-    timestamps: np.ndarray | None = None
-    reconstruction: np.ndarray | None = field(default=None, repr=False)
-
-    @property
-    def n_anomalies(self) -> int:
-        """Number of timesteps flagged."""
-        return int(self.labels.sum())
-
-    def to_frame(self, *, contributions: bool = True, reconstruction: bool = False) -> Any:
-        """One row per timestep: time (when known), score, label, per-channel contributions."""
-        import pandas as pd
-
-        columns: dict[str, Any] = {}
-        if self.timestamps is not None:
-            columns["time"] = self.timestamps
-        columns["score"] = self.scores
-        columns["label"] = self.labels
-        if contributions:
-            for i, name in enumerate(self.channels):
-                columns[f"contribution_{name}"] = self.contributions[:, i]
-        if reconstruction and self.reconstruction is not None:
-            for i, name in enumerate(self.channels):
-                columns[f"reconstruction_{name}"] = self.reconstruction[:, i]
-        return pd.DataFrame(columns)
 
 
 class Detector(BaseEstimator):

@@ -18,14 +18,14 @@ import json
 import math
 import os
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .errors import DataError, ModelFormatError, ParameterError
-from .events import Event, describe_events, postprocess_labels
+from .events import describe_events, postprocess_labels
+from .results import DetectionResult
 from .validation import as_stream, match_channels
 from .windowing import FoldAccumulator, FoldRule, frame_starts, gather_windows
 
@@ -327,64 +327,6 @@ def score_chunked(
         if recon_out is not None:
             recon_out[start:stop] = recon[0, keep]
     return contributions.sum(axis=1), contributions, recon_out
-
-
-# ---------------------------------------------------------------------------------- results
-@dataclass
-class DetectionResult:
-    """Everything :meth:`OnnxDetector.detect` finds in one stream.
-
-    Attributes
-    ----------
-    scores : ndarray (T,)
-        Normalised anomaly score per timestep; 1.0 is the alarm line, higher = more anomalous.
-    raw_scores : ndarray (T,)
-        The reconstruction error behind ``scores`` (mean squared error over channels, scaled units).
-    labels : ndarray (T,) of int8
-        1 where an alarm is raised (after event post-processing).
-    contributions : ndarray (T, C)
-        Per-channel share of each score; sums over channels to ``scores``.
-    channels : list of str
-    events : list of Event
-        Contiguous alarms with their peak, mean score and top channels.
-    threshold : float
-        The raw threshold (``raw_scores / threshold == scores``).
-    timestamps : ndarray or None
-    reconstruction : ndarray (T, C) or None
-        The reconstructed (cleaned) signal in the data's units, when asked for.
-    """
-
-    scores: np.ndarray
-    raw_scores: np.ndarray
-    labels: np.ndarray
-    contributions: np.ndarray
-    channels: list[str]
-    events: list[Event]
-    threshold: float
-    timestamps: np.ndarray | None = None
-    reconstruction: np.ndarray | None = field(default=None, repr=False)
-
-    @property
-    def n_anomalies(self) -> int:
-        """Number of timesteps flagged."""
-        return int(self.labels.sum())
-
-    def to_frame(self, *, contributions: bool = True, reconstruction: bool = False) -> Any:
-        """One row per timestep: time (when known), score, label, per-channel contributions."""
-        import pandas as pd
-
-        columns: dict[str, Any] = {}
-        if self.timestamps is not None:
-            columns["time"] = self.timestamps
-        columns["score"] = self.scores
-        columns["label"] = self.labels
-        if contributions:
-            for i, name in enumerate(self.channels):
-                columns[f"contribution_{name}"] = self.contributions[:, i]
-        if reconstruction and self.reconstruction is not None:
-            for i, name in enumerate(self.channels):
-                columns[f"reconstruction_{name}"] = self.reconstruction[:, i]
-        return pd.DataFrame(columns)
 
 
 # ---------------------------------------------------------------------------------- detector
