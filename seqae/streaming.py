@@ -32,11 +32,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 
 from .errors import DataError, ParameterError
 from .events import Event, _event_sums, describe_events, labels_to_intervals
-from .scoring import StreamScores, convolutional_halo, score_convolutional, score_windowed
+from .scoring import StreamScores, convolutional_halo
 from .validation import as_stream, match_channels
 
 if TYPE_CHECKING:
@@ -247,21 +246,8 @@ class ChunkedScorer:
         return part
 
     def _score(self, segment: np.ndarray) -> StreamScores:
-        det = self.detector
-        device = torch.device(det.device_)
-        if self.mode == "convolutional":
-            return score_convolutional(
-                det._head, segment, device=device, reconstruction=self.reconstruction
-            )
-        return score_windowed(
-            det._head,
-            segment,
-            det.frame,
-            det.step,
-            how=det.fold,
-            device=device,
-            reconstruction=self.reconstruction,
-        )
+        # The detector's own scoring, so a chunked run cannot drift from an in-memory one.
+        return self.detector._score(segment, reconstruction=self.reconstruction)
 
 
 class ChunkedDetector:
