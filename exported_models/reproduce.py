@@ -16,11 +16,15 @@ import argparse
 import hashlib
 import json
 import platform
+import sys
 import time
 from importlib.metadata import version
 from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+import common  # the benchmarks' machine description
 from seqae.datasets import SensorData, make_sensor_stream
 
 from seqae import Detector, __version__
@@ -56,16 +60,6 @@ def _latency_us(det: OnnxDetector, frame: np.ndarray, repeats: int = 2000) -> fl
         det.score_frames(frame)
         times.append(time.perf_counter() - start)
     return float(np.median(times) * 1e6)
-
-
-def _cpu() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
 
 
 def _scores(labels: np.ndarray, scores: np.ndarray, predicted: np.ndarray) -> dict[str, float]:
@@ -199,7 +193,7 @@ Scores and labels of the ONNX file (the Detector's are identical); FAR and MAR i
 - ONNX vs Detector on the evaluation rows: max |score difference| {max_diff:.2e}; the same
   labels and events.
 - Latency of one {det.frame}-timestep frame (batch 1, one thread): {latency_us:.0f} µs median
-  (onnxruntime {version("onnxruntime")}, {_cpu()}).
+  (onnxruntime {version("onnxruntime")}, {common.machine()["cpu"]}).
 
 ## Reproduce
 
