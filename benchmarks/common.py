@@ -91,6 +91,7 @@ def describe_machine(info: dict[str, Any]) -> str:
     mem = f", {info['memory_gib']} GiB RAM" if info.get("memory_gib") else ""
     line = f"{info['cpu']}, {info['cores']} cores{mem}, {info['os']}, Python {info['python']}"
     line += f", GPU {gpu}" if gpu else ""
+    line += f", {info['torch_threads']} torch threads" if info.get("torch_threads") else ""
     load = info.get("load_avg_1_5_15")
     return line + (f"; load average {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}" if load else "")
 

@@ -254,6 +254,34 @@ def data_options(f: Callable[..., Any]) -> Callable[..., Any]:
     return f
 
 
+# ------------------------------------------------------------------------------- images
+IMAGE_SUFFIXES = (".npy", ".npz")
+
+
+def is_image_data(path: str | os.PathLike) -> bool:
+    """True for image data: a ``.npy``/``.npz`` array or a folder of image files."""
+    path = Path(path)
+    return path.is_dir() or path.suffix.lower() in IMAGE_SUFFIXES
+
+
+def read_image_data(path: str | os.PathLike, limit: int | None = None) -> Any:
+    """Images of ``path`` (see :func:`seqae.datasets.read_images`), the first ``limit`` only."""
+    from seqae.datasets import read_images
+
+    data = read_images(path)
+    if limit is not None:
+        data.images = data.images[:limit]
+        data.labels = None if data.labels is None else data.labels[:limit]
+        data.names = None if data.names is None else data.names[:limit]
+    return data
+
+
+def describe_images(data: Any) -> str:
+    """``"1,797 images of 1×8×8"``."""
+    shape = data.images.shape[1:] if data.images.ndim == 4 else (1, *data.images.shape[1:])
+    return f"{len(data.images):,} images of {'×'.join(map(str, shape))}"
+
+
 # ------------------------------------------------------------------------------- models
 def is_onnx(path: str | os.PathLike) -> bool:
     return Path(path).suffix.lower() == ".onnx"
@@ -326,14 +354,15 @@ def training_detector(
 
 def fit_detector(detector: Any, data: Any) -> float:
     """Fit with a per-epoch progress bar on a terminal; return the seconds taken."""
-    if len(data.values) < detector.frame:
+    images = getattr(data, "images", None)  # an ImageSet: no frames
+    if images is None and len(data.values) < detector.frame:
         raise DataError(
             f"{data.source}: {len(data.values)} rows, fewer than one frame of {detector.frame}: "
             "give more rows or a smaller --frame"
         )
     start = time.perf_counter()
     with EpochProgress() as progress:
-        detector.fit(data, callback=progress)
+        detector.fit(data if images is None else images, callback=progress)
     return time.perf_counter() - start
 
 

@@ -24,11 +24,14 @@ from .common import (
     DataOptions,
     RowProgress,
     data_options,
+    describe_images,
     fit_detector,
+    is_image_data,
     is_onnx,
     load_model,
     output_format,
     pairs,
+    read_image_data,
     seconds,
     set_alarm_line,
     table,
@@ -193,11 +196,7 @@ def get_detector(ctx: click.Context, data: Path, opts: DataOptions, params: dict
 
 
 def _describe(detector: Any) -> str:
-    if hasattr(detector, "metadata"):  # OnnxDetector
-        name = f"{detector.metadata.get('model')} (onnx)"
-    else:
-        name = detector.model
-    return f"{name}, frame {detector.frame}, step {detector.step}"
+    return f"{_model_name(detector)}, frame {detector.frame}, step {detector.step}"
 
 
 @dataclass
@@ -422,6 +421,9 @@ Examples:
   seqae detect sensors.csv --train-rows 5000 --output scores.csv --events events.json
   seqae detect sensors.csv --model model/ --channels --output scores.parquet
   seqae detect sensors.csv --model model.onnx --fail-on-anomaly   # exit 1 on an alarm
+
+Images (.npy/.npz or a folder of PNG files) need --model (an image model from `seqae train`);
+--output then gets one row per image: index (and file name), score, label.
 """
 
 
@@ -431,7 +433,7 @@ Examples:
     short_help="Score a file: anomalies, events and the channels behind them.",
     context_settings=CONTEXT,
 )
-@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("data", type=click.Path(exists=True, path_type=Path))
 @model_options
 @click.option(
     "--output",
@@ -477,6 +479,9 @@ def detect(ctx: click.Context, data: Path, **params: Any) -> None:
                 param_hint="--" + name.removesuffix("_path"),
             )
     opts = DataOptions.from_params(params)
+    if is_image_data(data):
+        _detect_images(ctx, data, opts, params, start)
+        return
     source = get_detector(ctx, data, opts, params)
     with AtomicFiles() as files:
         writer = None
@@ -507,6 +512,72 @@ def detect(ctx: click.Context, data: Path, **params: Any) -> None:
     _print_detect_summary(data, source, outcome, params, time.perf_counter() - start)
     if params["fail_on_anomaly"] and outcome.n_anomalies:
         ctx.exit(EXIT_ANOMALY)
+
+
+def _detect_images(
+    ctx: click.Context, data: Path, opts: DataOptions, params: dict, start: float
+) -> None:
+    """``seqae detect`` for images: a score and a label per image."""
+    if params["model_path"] is None:
+        raise click.UsageError(
+            "images need --model: train one first, e.g. "
+            "`seqae train IMAGES.npz --model conv2d --output MODEL`",
+            ctx=ctx,
+        )
+    source = get_detector(ctx, data, opts, params)
+    images = read_image_data(data)
+    t0 = time.perf_counter()
+    result = source.detector.detect(images.images)
+    took = time.perf_counter() - t0
+    df = result.to_frame()
+    if images.names is not None:
+        df.insert(1, "name", images.names)
+    if params["output"] is not None:
+        fmt = output_format(params["output"], params["fmt"])
+        with AtomicFiles() as files:
+            _write_table(df, files.temp(params["output"]), fmt)
+    share = result.n_anomalies / len(df)
+    items = [
+        ("data", f"{data} ({describe_images(images)})"),
+        ("model", f"{params['model_path']} ({_model_name(source.detector)})"),
+        ("scored", f"{len(df):,} images in {seconds(took)}"),
+        ("anomalies", f"{result.n_anomalies:,} images ({share:.2%})"),
+    ]
+    if params["output"] is not None:
+        items.append(("wrote", str(params["output"])))
+    items.append(("time", seconds(time.perf_counter() - start)))
+    click.echo(pairs(items))
+    if params["top"]:
+        top = df.sort_values("score", ascending=False).head(params["top"])
+        columns = [c for c in ("image", "name", "score", "label") if c in top]
+        rows = [
+            [f"{v:.3f}" if c == "score" else v for c, v in zip(columns, row, strict=True)]
+            for row in top[columns].itertuples(index=False)
+        ]
+        click.echo(f"\nTop {len(top)} of {len(df):,} images by score:")
+        click.echo(table(rows, columns, right=(0, columns.index("score"))))
+    if params["fail_on_anomaly"] and result.n_anomalies:
+        ctx.exit(EXIT_ANOMALY)
+
+
+def _write_table(df: Any, path: Path, fmt: str) -> None:
+    if fmt == "csv":
+        df.to_csv(path, index=False, float_format="%.7g")
+    elif fmt == "json":
+        path.write_text(df.to_json(orient="records", indent=1) + "\n", encoding="utf-8")
+    else:
+        try:
+            df.to_parquet(path, index=False)
+        except ImportError:
+            raise ParameterError(
+                "--format parquet needs pyarrow: pip install pyarrow, or write CSV or JSON"
+            ) from None
+
+
+def _model_name(detector: Any) -> str:
+    if hasattr(detector, "metadata"):  # OnnxDetector
+        return f"{detector.metadata.get('model')} (onnx)"
+    return str(detector.model)
 
 
 def _print_detect_summary(

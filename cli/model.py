@@ -100,18 +100,28 @@ def _summary(path: Path, config: dict[str, Any]) -> list[tuple[str, str]]:
     items = [
         ("file", f"{path} ({'ONNX export' if onnx else 'seqae model'})"),
         ("model", name),
-        ("channels", f"{len(channels)}: {', '.join(channels)}"),
-        ("frame", str(config.get("frame"))),
-        ("step", str(config.get("step"))),
-        ("scoring", f"{config.get('scoring')}, fold {config.get('fold', params.get('fold'))}"),
-        ("threshold", f"{config.get('threshold'):.6g} (raw error at score 1.0)"),
     ]
+    image_shape = config.get("image_shape")
+    is_image = "image" in (config.get("input_kind"), config.get("kind"))  # saved / ONNX
+    if is_image and image_shape:
+        items.append(("input", "images of " + "×".join(str(d) for d in image_shape)))
+        items.append(("scoring", "one score per image, error maps per pixel"))
+    else:
+        fold = config.get("fold", params.get("fold"))
+        items += [
+            ("channels", f"{len(channels)}: {', '.join(channels)}"),
+            ("frame", str(config.get("frame"))),
+            ("step", str(config.get("step"))),
+            ("scoring", f"{config.get('scoring')}, fold {fold}"),
+        ]
+    items.append(("threshold", f"{config.get('threshold'):.6g} (raw error at score 1.0)"))
     scaler = config.get("scaler")
     if isinstance(scaler, dict):
         items.append(("scaler", str(scaler.get("kind"))))
-    rules = {key: config.get(key, params.get(key)) for key in ("min_event_length", "merge_gap")}
-    rule = f"min length {rules['min_event_length']}, merge gap {rules['merge_gap']}"
-    items.append(("events", rule))
+    if not is_image:
+        rules = {k: config.get(k, params.get(k)) for k in ("min_event_length", "merge_gap")}
+        rule = f"min length {rules['min_event_length']}, merge gap {rules['merge_gap']}"
+        items.append(("events", rule))
     versions = [
         f"{key.removesuffix('_version')} {config[key]}"
         for key in ("seqae_version", "torch_version", "numpy_version", "python_version")
@@ -124,13 +134,14 @@ def _summary(path: Path, config: dict[str, Any]) -> list[tuple[str, str]]:
     summary = config.get("training_summary") or {}
     if summary:
         quantiles = summary.get("train_score_quantiles", {})
-        items.append(
-            (
-                "trained on",
+        if "n_images" in summary:
+            trained_on = f"{summary['n_images']:,} images"
+        else:
+            trained_on = (
                 f"{summary.get('n_timesteps', 0):,} timesteps in "
-                f"{summary.get('n_recordings', 1)} recording(s)",
+                f"{summary.get('n_recordings', 1)} recording(s)"
             )
-        )
+        items.append(("trained on", trained_on))
         if quantiles:
             shown = ", ".join(f"q{float(q) * 100:g} {v:.3g}" for q, v in quantiles.items())
             items.append(("train scores", shown))

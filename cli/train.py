@@ -12,9 +12,12 @@ from .common import (
     CONTEXT,
     DataOptions,
     data_options,
+    describe_images,
     fit_detector,
+    is_image_data,
     pairs,
     prepare_output,
+    read_image_data,
     seconds,
     training_detector,
 )
@@ -31,11 +34,18 @@ Examples:
   seqae train normal.csv --output model/ --model lstm --frame 32 --epochs 30
   seqae train sensors.csv --train-rows 5000 --output model.safetensors --device cuda
   seqae detect new.csv --model model/
+
+Images (.npy/.npz arrays (N, H, W) or (N, C, H, W), or a folder of PNG files) train an image
+model the same way; scores are then per image:
+
+\b
+  seqae train digits.npz --model conv2d --output digits-model/
+  seqae detect new-digits.npz --model digits-model/
 """
 
 
 @click.command("train", help=TRAIN_HELP, context_settings=CONTEXT)
-@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("data", type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--output",
     "-o",
@@ -45,10 +55,12 @@ Examples:
 )
 @click.option(
     "--model",
-    type=click.Choice(["conv1d", "lstm", "gru", "dense", "pca"]),
+    type=click.Choice(
+        ["conv1d", "lstm", "gru", "dense", "pca", "linear", "vae", "conv2d", "conv2d_vae"]
+    ),
     default="conv1d",
     show_default=True,
-    help="Autoencoder family.",
+    help="Autoencoder family (conv2d, conv2d_vae: images only).",
 )
 @click.option(
     "--frame",
@@ -125,7 +137,11 @@ def train(data: Path, **params: Any) -> None:
     start = time.perf_counter()
     opts = DataOptions.from_params(params)
     output = prepare_output_folder(params["output"])
-    train_data = opts.read(data, nrows=params["train_rows"])
+    images = is_image_data(data)
+    if images:
+        train_data = read_image_data(data, params["train_rows"])
+    else:
+        train_data = opts.read(data, nrows=params["train_rows"])
     extra = {"steps_per_epoch": params["steps_per_epoch"]} if params["steps_per_epoch"] else {}
     detector = training_detector(
         model=params["model"],
@@ -151,19 +167,17 @@ def train(data: Path, **params: Any) -> None:
     last = history["epochs"][-1] if history["epochs"] else {}
     stopped = ", stopped early" if history["stopped_early"] else ""
     n_params = sum(p.numel() for p in detector.model_.parameters())
+    rows = describe_images(train_data) if images else f"{len(train_data.values):,} rows"
+    shape = "" if images else f"frame {detector.frame}, step {detector.step}, "
     losses = f"train {last.get('train_loss', float('nan')):.4g}"
     if last.get("val_loss") is not None:
         losses += f", validation {last['val_loss']:.4g}"
     click.echo(
         pairs(
             [
-                ("data", f"{data} ({len(train_data.values):,} rows)"),
+                ("data", f"{data} ({rows})"),
                 ("channels", ", ".join(detector.channels_)),
-                (
-                    "model",
-                    f"{detector.model}, frame {detector.frame}, step {detector.step}, "
-                    f"{n_params:,} parameters",
-                ),
+                ("model", f"{detector.model}, {shape}{n_params:,} parameters"),
                 (
                     "epochs",
                     f"{len(history['epochs'])} of {detector.epochs}{stopped}; best epoch "
@@ -177,7 +191,7 @@ def train(data: Path, **params: Any) -> None:
             ]
         )
     )
-    click.echo(f"\nNext: seqae detect DATA.csv --model {output}")
+    click.echo(f"\nNext: seqae detect {'IMAGES.npz' if images else 'DATA.csv'} --model {output}")
 
 
 def prepare_output_folder(path: Path) -> Path:

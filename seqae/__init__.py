@@ -36,6 +36,7 @@ if (_root / "pyproject.toml").is_file() and (_root / "datasets").is_dir():
 _LAZY = {
     "Detector": ".detector",
     "DetectionResult": ".detector",
+    "ImageDetectionResult": ".images",
     "OnnxDetector": ".runtime",
 }
 
@@ -79,6 +80,10 @@ if isinstance(sys.modules.get(__name__), ModuleType):
             "load_skab": ".skab",
             "SkabExperiment": ".skab",
             "load_nab": ".nab",
+            "ImageSet": ".images",
+            "load_digits": ".images",
+            "load_mnist": ".images",
+            "read_images": ".images",
         },
     )
 
@@ -86,6 +91,7 @@ __all__ = [
     "DataError",
     "DetectionResult",
     "Detector",
+    "ImageDetectionResult",
     "ModelFormatError",
     "NotFittedError",
     "OnnxDetector",

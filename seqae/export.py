@@ -11,7 +11,11 @@ higher = more anomalous), on the same scale as :meth:`seqae.Detector.score_sampl
 - ``window_score`` ``(batch,)``, the mean of ``timestep_error`` over the frame.
 
 The batch axis is always dynamic; the length axis too when the model is fully convolutional
-(conv1d), so a service can score a whole stream in one call. Everything else the Detector knows
+(conv1d), so a service can score a whole stream in one call. A detector fitted on images takes
+raw images ``(batch, channels, height, width)`` instead, and the same four outputs are per
+image: ``reconstruction`` ``(batch, C, H, W)``, ``timestep_error`` the per-pixel error
+``(batch, H, W)``, ``channel_error`` ``(batch, C, H, W)`` and ``window_score`` the image's score
+``(batch,)``. Everything else the Detector knows
 goes into the file's ``metadata_props`` (see :mod:`seqae.runtime`, which reads it back), and the
 weights are embedded, so the ``.onnx`` file is all an edge service needs.
 
@@ -120,15 +124,19 @@ def export_onnx(
         raise ParameterError(f"opset must be an integer in [{OPSET}, {max_opset}], got {opset!r}")
     config = detector.to_config()
     model = copy.deepcopy(detector.model_).cpu().eval()
-    if model.kind != "sequence":
-        raise ParameterError(
-            f"export_onnx handles sequence models; model {model.name!r} is of kind {model.kind!r}"
-        )
+    images = config.get("input_kind", "sequence") == "image"
     scaler = config["scaler"]
-    head = ScoringHead(model, scaler["center"], scaler["scale"], config["threshold"]).eval()
-    dynamic = bool(getattr(model, "fully_convolutional", False))
+    head = ScoringHead(
+        model,
+        scaler["center"],
+        scaler["scale"],
+        config["threshold"],
+        channel_axis=1 if images else -1,
+    ).eval()
+    dynamic = not images and bool(getattr(model, "fully_convolutional", False))
+    shape = _sample_shape(config)
 
-    proto = _export(head, config["frame"], len(config["channels"]), dynamic, opset)
+    proto = _export(head, shape, dynamic, opset)
     if quantize:
         proto = _quantize(proto)
     metadata = _metadata(config, model, dynamic, opset, quantize)
@@ -185,16 +193,26 @@ def _quiet_exporter() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def _example(config: dict[str, Any], n: int, length: int, seed: int = 0) -> np.ndarray:
-    """Random frames in the data's units (a numpy RNG: torch's global RNG stays untouched)."""
+def _sample_shape(config: dict[str, Any]) -> tuple[int, ...]:
+    """One sample's shape: ``(frame, channels)``, or ``(C, H, W)`` for an image detector."""
+    if config.get("input_kind", "sequence") == "image":
+        return tuple(int(d) for d in config["image_shape"])
+    return (int(config["frame"]), len(config["channels"]))
+
+
+def _example(config: dict[str, Any], n: int, shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
+    """Random samples ``(n, *shape)`` in the data's units (a numpy RNG: torch's global RNG
+    stays untouched). ``shape`` is ``(length, C)``, or ``(C, H, W)`` for images."""
     center = np.asarray(config["scaler"]["center"], dtype=np.float64)
     scale = np.asarray(config["scaler"]["scale"], dtype=np.float64)
-    noise = np.random.default_rng(seed).standard_normal((n, length, len(center)))
+    if len(shape) == 3:  # images: channels first
+        center, scale = center[:, None, None], scale[:, None, None]
+    noise = np.random.default_rng(seed).standard_normal((n, *shape))
     return (center + scale * noise).astype(np.float32)
 
 
 def _export(
-    head: ScoringHead, frame: int, n_channels: int, dynamic: bool, opset: int
+    head: ScoringHead, shape: tuple[int, ...], dynamic: bool, opset: int
 ) -> onnx.ModelProto:
     axes: dict[int, Any] = {0: torch.export.Dim("batch")}
     if dynamic:
@@ -202,7 +220,7 @@ def _export(
         axes[1] = torch.export.Dim("length")
     center = head.center.numpy().astype(np.float64).tolist()
     scale = head.scale.numpy().astype(np.float64).tolist()
-    example = _example({"scaler": {"center": center, "scale": scale}}, 2, frame)
+    example = _example({"scaler": {"center": center, "scale": scale}}, 2, shape)
     try:
         with _quiet_exporter(), torch.inference_mode(False):
             program = torch.onnx.export(
@@ -283,7 +301,8 @@ def _metadata(
             "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
             "model": model.name,
             "model_spec": config["model"],
-            "kind": model.kind,
+            "kind": config.get("input_kind", model.kind),
+            "image_shape": config.get("image_shape"),
             "channels": list(config["channels"]),
             "frame": config["frame"],
             "step": config["step"],
@@ -329,10 +348,17 @@ def _verify(
     import onnxruntime
 
     session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
-    frame = config["frame"]
-    lengths = [frame, 3 * frame + 5, 1] if dynamic else [frame]
-    for i, length in enumerate(lengths):
-        x = _example(config, 3, length, seed=i + 1)
+    shape = _sample_shape(config)
+    if len(shape) == 3:  # images: batch sizes 1, 3 and 7
+        inputs = [_example(config, n, shape, seed=n) for n in (1, 3, 7)]
+    else:
+        frame, n_channels = shape
+        lengths = [frame, 3 * frame + 5, 1] if dynamic else [frame]
+        inputs = [
+            _example(config, 3, (length, n_channels), seed=i + 1)
+            for i, length in enumerate(lengths)
+        ]
+    for x in inputs:
         got = session.run(list(OUTPUT_NAMES), {INPUT_NAME: x})
         with torch.inference_mode():
             want = [t.numpy() for t in head(torch.from_numpy(x))]

@@ -6,6 +6,8 @@ names and order, frame, step, fold rule, scoring path, event rules, threshold, t
 summary) travels in the file's ``metadata_props`` under keys ``seqae.<name>``, each value a JSON
 text. :class:`OnnxDetector` reads them back and scores a stream through the same windowing,
 folding and event code as :class:`seqae.Detector`, so both give the same scores and labels.
+A model fitted on images takes ``(N, H, W)`` or ``(N, C, H, W)`` images and scores each image
+(and each pixel), as :class:`seqae.Detector` does.
 
 This module never imports torch (nor onnx): ``from seqae.runtime import OnnxDetector`` costs
 numpy and, on first use, onnxruntime.
@@ -25,6 +27,7 @@ import numpy as np
 
 from .errors import DataError, ModelFormatError, ParameterError
 from .events import describe_events, postprocess_labels
+from .images import ImageDetectionResult, as_images, score_image_batches
 from .results import DetectionResult
 from .validation import as_stream, match_channels
 from .windowing import FoldAccumulator, FoldRule, frame_starts, gather_windows
@@ -81,6 +84,7 @@ _ORDER = (
     "seqae_version",
     "model",
     "kind",
+    "image_shape",
     "channels",
     "frame",
     "step",
@@ -183,15 +187,22 @@ def _check_consistent(meta: dict[str, Any], where: str) -> None:
         values = scaler.get(part)
         if not isinstance(values, list) or len(values) != n:
             raise bad(f"scaler {part} must hold {n} numbers (one per channel), got {values!r}")
-    if meta["kind"] != "sequence":
-        raise bad(f"kind {meta['kind']!r} is not supported by this runtime (only 'sequence')")
+    if meta["kind"] not in ("sequence", "image"):
+        raise bad(f"kind must be 'sequence' or 'image', got {meta['kind']!r}")
+    if meta["kind"] == "image":
+        shape = meta.get("image_shape")
+        valid = isinstance(shape, list) and len(shape) == 3
+        if not valid or not all(type(d) is int and d >= 1 for d in shape) or shape[0] != n:
+            raise bad(f"image_shape must be [{n}, height, width] (channels first), got {shape!r}")
+        if meta["scoring"] != "image":
+            raise bad(f"an image model scores per image (scoring 'image'), got {meta['scoring']!r}")
     if meta["frame"] < 1 or not 1 <= meta["step"] <= meta["frame"]:
         raise bad(f"frame={meta['frame']} and step={meta['step']} (need 1 <= step <= frame)")
     if not (math.isfinite(meta["threshold"]) and meta["threshold"] > 0):
         raise bad(f"threshold must be a positive number, got {meta['threshold']!r}")
     if meta["fold"] not in ("mean", "max", "median"):
         raise bad(f"fold must be 'mean', 'max' or 'median', got {meta['fold']!r}")
-    if meta["scoring"] not in ("windowed", "convolutional"):
+    if meta["kind"] == "sequence" and meta["scoring"] not in ("windowed", "convolutional"):
         raise bad(f"scoring must be 'windowed' or 'convolutional', got {meta['scoring']!r}")
     if meta["scoring"] == "convolutional":
         if not meta["dynamic_length"]:
@@ -468,12 +479,18 @@ class OnnxDetector:
             )
         frames = inputs[0]
         shape = list(frames.shape)
-        if frames.type != "tensor(float)" or len(shape) != 3:
+        if self._images:
+            expected = [None, *self.metadata["image_shape"]]
+            layout = "(batch, channels, height, width)"
+        else:
+            length = None if self.metadata["dynamic_length"] else self.frame
+            expected = [None, length, self.n_channels_]
+            layout = "(batch, frame, channels)"
+        if frames.type != "tensor(float)" or len(shape) != len(expected):
             raise ModelFormatError(
                 f"{where}: input {INPUT_NAME!r} is {frames.type} of shape {shape}, expected "
-                "float32 (batch, frame, channels)"
+                f"float32 {layout}"
             )
-        expected = [None, None if self.metadata["dynamic_length"] else self.frame, self.n_channels_]
         for axis, (have, want) in enumerate(zip(shape, expected, strict=True)):
             if want is not None and have != want:
                 raise ModelFormatError(
@@ -482,6 +499,10 @@ class OnnxDetector:
                 )
 
     # ------------------------------------------------------------------ properties
+    @property
+    def _images(self) -> bool:
+        return self.metadata["kind"] == "image"
+
     @property
     def channels_(self) -> list[str]:
         return list(self.metadata["channels"])
@@ -513,7 +534,9 @@ class OnnxDetector:
     def score_frames(self, frames: Any) -> dict[str, np.ndarray]:
         """Run the graph on raw frames ``(batch, length, channels)``.
 
-        ``length`` must be the model's frame unless the model takes any length (conv1d).
+        ``length`` must be the model's frame unless the model takes any length (conv1d). An
+        image model takes raw images ``(batch, channels, height, width)``; its outputs are per
+        pixel (``timestep_error`` ``(B, H, W)``) and per image (``window_score``).
 
         Returns
         -------
@@ -527,6 +550,8 @@ class OnnxDetector:
         return dict(zip(OUTPUT_NAMES, outputs, strict=True))
 
     def _check_frames(self, frames: Any) -> np.ndarray:
+        if self._images:
+            return as_images(frames, shape=tuple(self.metadata["image_shape"]), source="frames")
         try:
             x = np.asarray(frames, dtype=np.float32)
         except (TypeError, ValueError) as exc:
@@ -582,14 +607,30 @@ class OnnxDetector:
         )
 
     def _values(self, X: Any) -> Any:
+        if self._images:
+            raise DataError("this model was fitted on images; give (N, H, W) or (N, C, H, W)")
         return match_channels(as_stream(X), self.channels_)
+
+    def _score_images(
+        self, X: Any, reconstruction: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        images = as_images(X, shape=tuple(self.metadata["image_shape"]))
+        names = ["timestep_error", "reconstruction"] if reconstruction else ["timestep_error"]
+
+        def run(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+            out = self.session.run(names, {INPUT_NAME: batch})
+            return out[0], (out[1] if reconstruction else None)
+
+        return score_image_batches(run, images, batch_size=self.batch_size)
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Anomaly score per timestep, normalised so 1.0 is the alarm line (higher = worse).
 
         ``X`` is a ``(T, C)`` array in the model's channel order, or named data (a DataFrame,
-        SensorData) matched by channel name.
+        SensorData) matched by channel name. An image model takes images and scores each one.
         """
+        if self._images:
+            return self._score_images(X)[0]
         return self._score(self._values(X).values)[0]
 
     def predict(self, X: Any) -> np.ndarray:
@@ -598,14 +639,20 @@ class OnnxDetector:
 
     def _labels(self, scores: np.ndarray) -> np.ndarray:
         labels = (scores >= 1.0).astype(np.int8)
+        if self._images:  # independent images: no event rules
+            return labels
         return postprocess_labels(
             labels,
             min_length=self.metadata["min_event_length"],
             merge_gap=self.metadata["merge_gap"],
         ).astype(np.int8)
 
-    def detect(self, X: Any, *, reconstruction: bool = False, top_k: int = 3) -> DetectionResult:
+    def detect(
+        self, X: Any, *, reconstruction: bool = False, top_k: int = 3
+    ) -> DetectionResult | ImageDetectionResult:
         """Scores, labels, per-channel contributions and events for one stream.
+
+        An image model returns an :class:`~seqae.images.ImageDetectionResult` instead.
 
         Parameters
         ----------
@@ -616,6 +663,16 @@ class OnnxDetector:
         top_k : int, default 3
             Channels listed per event.
         """
+        if self._images:
+            scores, pixels, images = self._score_images(X, reconstruction)
+            return ImageDetectionResult(
+                scores=scores,
+                raw_scores=scores * self.threshold_,
+                labels=self._labels(scores),
+                pixel_scores=pixels,
+                threshold=self.threshold_,
+                reconstruction=images,
+            )
         stream = self._values(X)
         scores, contributions, recon = self._score(stream.values, reconstruction)
         labels = self._labels(scores)

@@ -18,10 +18,17 @@ import numpy as np
 import torch
 from torch import nn
 
+from .errors import ParameterError
 from .models.base import Autoencoder
 from .windowing import FoldAccumulator, FoldRule, frame_starts, gather_windows
 
-__all__ = ["ScoringHead", "StreamScores", "score_convolutional", "score_windowed"]
+__all__ = [
+    "ScoringHead",
+    "StreamScores",
+    "convolutional_halo",
+    "score_convolutional",
+    "score_windowed",
+]
 
 SCORING_BATCH = 1024
 CHUNK = 65536
@@ -160,7 +167,7 @@ def score_convolutional(
     """
     model = head.model
     if not getattr(model, "fully_convolutional", False):
-        raise TypeError(f"model {model.name!r} is not fully convolutional; use score_windowed")
+        raise ParameterError(f"model {model.name!r} is not fully convolutional; use score_windowed")
     n, n_channels = x.shape
     device = torch.device(device)
     stride = int(model.total_stride)

@@ -45,6 +45,7 @@ __all__ = [
     "History",
     "ProgressEvent",
     "TrainConfig",
+    "pretrain_layerwise",
     "select_device",
     "train",
 ]
@@ -149,6 +150,10 @@ class TrainConfig:
         Weight of the KL term when the model returns ``"mean"`` and ``"log_var"`` (a VAE).
         The KL is divided by the number of values per sample, so ``beta=1`` with ``bce`` is
         the per-value ELBO.
+    layerwise_epochs : int
+        Stacked autoencoder: when > 0, first pre-train the model greedily, one layer pair at a
+        time, for this many epochs each (:func:`pretrain_layerwise`), then fine-tune the
+        whole model end to end for ``epochs``. Needs a model with ``layer_stages()`` (dense).
 
     Examples
     --------
@@ -182,6 +187,7 @@ class TrainConfig:
     l1_activity: float = 0.0
     contractive: float = 0.0
     beta: float = 1.0
+    layerwise_epochs: int = 0
 
     def __post_init__(self) -> None:
         self.validate()
@@ -218,6 +224,7 @@ class TrainConfig:
         _check("l1_activity", self.l1_activity, "number", low=0)
         _check("contractive", self.contractive, "number", low=0)
         _check("beta", self.beta, "number", low=0)
+        _check("layerwise_epochs", self.layerwise_epochs, "integer", low=0)
 
 
 @dataclass(frozen=True)
@@ -753,6 +760,8 @@ def train(
     # Stream, event and RNG calls act on the current CUDA device: make it the training one.
     current = torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext()
     with _torch_threads(config.num_threads), current, _seeded(config.random_state, device):
+        if config.layerwise_epochs > 0:
+            pretrain_layerwise(model, train_data.x, config)
         if getattr(model, "closed_form", False):
             history = _fit_closed_form(model, train_data, val_data, config, device, callback, start)
         else:
@@ -969,3 +978,94 @@ def _latent(extras: dict[str, torch.Tensor]) -> torch.Tensor:
             "l1_activity and contractive need a model whose forward_train returns extras['latent']"
         )
     return extras["latent"]
+
+
+class _Stage(nn.Module):
+    """One layer pair of a stacked autoencoder, trained as a shallow autoencoder."""
+
+    def __init__(
+        self, encoder: nn.Module, decoder: nn.Module, input_shape: tuple[int, ...]
+    ) -> None:
+        super().__init__()
+        self.encoder, self.decoder, self.input_shape = encoder, decoder, input_shape
+
+    def encode(self, x: torch.Tensor) -> torch.Tensor:
+        return self.encoder(x.flatten(1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.decoder(self.encode(x)).reshape(x.shape)
+
+
+def pretrain_layerwise(model: nn.Module, inputs: Any, config: TrainConfig) -> list[History]:
+    """Greedy layer-wise pre-training of a stacked autoencoder, in place.
+
+    Stage ``i`` trains the model's ``i``-th encoder layer and its mirror decoder layer as a
+    shallow autoencoder of the codes of the (already trained, now fixed) stages before it,
+    with :func:`train` and ``config``'s options for ``config.layerwise_epochs`` epochs (no
+    validation split; the first stage uses ``config.loss``, inner stages ``"mse"``; denoising
+    applies to every stage, which gives the stacked denoising autoencoder). Fine-tune the
+    whole model afterwards: :func:`train` with ``layerwise_epochs > 0`` does both.
+
+    Parameters
+    ----------
+    model : Autoencoder
+        A model with ``layer_stages()`` (``dense``, ``linear``).
+    inputs : ndarray or WindowSet
+        Training samples, as for :func:`train`.
+    config : TrainConfig
+        Options; ``layerwise_epochs`` (>= 1) sets the epochs per stage.
+
+    Returns
+    -------
+    list of History
+        One per stage, outermost first.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from seqae.models import build_model
+    >>> x = np.random.default_rng(0).random((64, 1, 8, 8), dtype=np.float32)
+    >>> model = build_model("dense", (1, 8, 8), {"hidden": (32, 8)})
+    >>> cfg = TrainConfig(epochs=1, layerwise_epochs=2, batch_size=16, device="cpu")
+    >>> [len(h.epochs) for h in pretrain_layerwise(model, x, cfg)]
+    [2, 2]
+    """
+    stages = getattr(model, "layer_stages", None)
+    if stages is None:
+        raise ParameterError(
+            f"layer-wise pre-training needs a model with layer_stages() (dense, linear), not "
+            f"{getattr(model, 'name', type(model).__name__)!r}"
+        )
+    epochs = max(1, config.layerwise_epochs)
+    device = select_device(config.device)
+    codes = _as_indexable(inputs, "inputs")
+    shape = tuple(getattr(model, "input_shape", np.asarray(codes[np.zeros(1, int)]).shape[1:]))
+    histories = []
+    for i, (encoder, decoder) in enumerate(stages()):
+        stage = _Stage(encoder, decoder, shape)
+        stage_config = dataclasses.replace(
+            config,
+            epochs=epochs,
+            layerwise_epochs=0,
+            loss=config.loss if i == 0 else "mse",
+            validation_split=0.0,
+            l1_activity=0.0,
+            contractive=0.0,
+            checkpoint_dir=None,
+        )
+        histories.append(train(stage, codes, stage_config))
+        codes = _encode_all(stage, codes, config.batch_size, device)
+        shape = codes.shape[1:]
+    return histories
+
+
+def _encode_all(stage: _Stage, data: Any, batch_size: int, device: torch.device) -> np.ndarray:
+    """The stage's codes of every sample, in order, as float32."""
+    stage.eval()
+    out = []
+    with torch.no_grad():
+        for start in range(0, len(data), batch_size):
+            idx = np.arange(start, min(start + batch_size, len(data)))
+            x = torch.from_numpy(_gather(data, idx, np.float32)).to(device)
+            out.append(stage.encode(x).float().cpu().numpy())
+    return np.concatenate(out)

@@ -178,3 +178,21 @@ def test_published_rows_are_quoted_exactly():
     assert rows["MSET"][0] == 0.78 and rows["LSTM-AE"][0] == 0.74
     assert rows["T-squared+Q (PCA-based)"][0] == 0.76
     assert max(r[1] for r in skab.PUBLISHED_NAB) == skab.TARGETS["nab"] == 32.42
+
+
+@pytest.mark.slow
+@needs_skab
+def test_the_script_prints_every_table_on_one_file(monkeypatch, capsys):
+    """``main`` end to end on one file: pooled rows, published rows, targets, per-file tables."""
+    monkeypatch.setattr(common, "apply_malloc_setting", lambda: False)  # the test process's own
+    code = skab.main(
+        ["--files", "valve1/0", "--models", "conv1d", "iforest", "--seeds", "0", "--no-write"]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert "| seqae conv1d |" in out and "| iforest |" in out
+    assert "| Conv-AE | 0.78 | 13.55 | 28.02 |" in out  # quoted as published
+    assert "## Published leaderboard (quoted as published, not re-run)" in out
+    assert "- F1 >= 0.82:" in out and "- NAB standard > 32.42:" in out
+    mean, spread = out.split("| seqae conv1d | ")[1].split(" |")[0].split(" ± ")
+    assert 0.0 <= float(mean) <= 1.0 and float(spread) == 0.0  # one seed: no spread

@@ -93,7 +93,7 @@ def test_threshold_rules(stream):
 
 
 def test_calibrate_picks_best_f1(stream):
-    det = Detector(frame=32, **FAST).fit(stream.values[:1500])
+    det = Detector(frame=32, scoring="windowed", **FAST).fit(stream.values[:1500])
     before = det.threshold_
     det.calibrate(stream.values, stream.labels)
     pred = det.predict(stream.values)
@@ -251,7 +251,7 @@ def test_failed_save_leaves_nothing(fitted, tmp_path, monkeypatch):
 
 def test_windowed_and_convolutional_paths_agree(stream):
     first = int(np.argmax(stream.labels))
-    windowed = Detector(frame=32, **FAST).fit(stream.values[:first])
+    windowed = Detector(frame=32, scoring="windowed", **FAST).fit(stream.values[:first])
     conv = clone(windowed).set_params(scoring="convolutional").fit(stream.values[:first])
     a, b = conv.predict(stream.values), windowed.predict(stream.values)
     # Same model and seed; the paths differ at frame edges only, so alarms mostly coincide.

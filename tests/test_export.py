@@ -28,7 +28,8 @@ def stream():
 
 @pytest.fixture(scope="module")
 def conv(stream):
-    return Detector("conv1d", frame=32, model_params={"filters": (8, 8, 4)}, **FAST).fit(stream)
+    params = {"frame": 32, "scoring": "windowed", "model_params": {"filters": (8, 8, 4)}}
+    return Detector("conv1d", **params, **FAST).fit(stream)
 
 
 @pytest.fixture(scope="module")

@@ -31,7 +31,12 @@ REPO = Path(__file__).resolve().parents[1]
 SKAB = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "skab"
 FAST = {"epochs": 1, "batch_size": 128, "random_state": 0}
 FAMILIES = {
-    "conv1d": {"model": "conv1d", "frame": 32, "model_params": {"filters": (8, 8, 4)}},
+    "conv1d": {
+        "model": "conv1d",
+        "frame": 32,
+        "scoring": "windowed",  # the frame-by-frame path; the default is convolutional
+        "model_params": {"filters": (8, 8, 4)},
+    },
     # the chunked fully convolutional path, with event rules that must travel in the file
     "conv1d_convolutional": {
         "model": "conv1d",

@@ -9,7 +9,7 @@ from .base import MODELS, Autoencoder, build_model, register_model
 __all__ = ["MODELS", "Autoencoder", "available_models", "build_model", "register_model"]
 
 # One module per family; importing it registers its models.
-_FAMILIES = ("conv1d", "recurrent", "dense", "pca", "image")
+_FAMILIES = ("conv1d", "recurrent", "dense", "pca", "vae", "image")
 
 
 def _load_all() -> None:

@@ -14,9 +14,10 @@ import torch
 from torch import nn
 
 from ..errors import ParameterError
+from ..objectives import k_sparse
 from .base import Autoencoder, register_model
 
-__all__ = ["ACTIVATIONS", "DenseAE", "DenseConfig", "activation_layer"]
+__all__ = ["ACTIVATIONS", "DenseAE", "DenseConfig", "LinearAE", "LinearConfig", "activation_layer"]
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {
     "relu": nn.ReLU,
@@ -87,18 +88,24 @@ class DenseConfig:
         "sigmoid" for data scaled to [0, 1] (images with a BCE loss).
     dropout : float
         Dropout after every hidden activation except the bottleneck.
+    k_sparse : int or None
+        k-sparse autoencoder: keep only the ``k`` largest units of the code (training and
+        inference alike), zero the rest.
     """
 
     hidden: tuple[int, ...] = (64, 16)
     activation: str | None = "relu"
     output_activation: str | None = None
     dropout: float = 0.0
+    k_sparse: int | None = None
 
     def __post_init__(self) -> None:
         check_int_tuple("hidden", self.hidden)
         check_choice("activation", self.activation, (*ACTIVATIONS, None))
         check_choice("output_activation", self.output_activation, (None, "sigmoid"))
         check_dropout(self.dropout)
+        if self.k_sparse is not None:
+            check_int("k_sparse", self.k_sparse, 1)
 
 
 @register_model
@@ -148,8 +155,49 @@ class DenseAE(Autoencoder):
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """``(B, *input_shape)`` → latent ``(B, hidden[-1])``."""
-        return self.encoder(x.flatten(1))  # (B, D) -> (B, Z)
+        z = self.encoder(x.flatten(1))  # (B, D) -> (B, Z)
+        return z if self.config.k_sparse is None else k_sparse(z, self.config.k_sparse)
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         """Latent ``(B, hidden[-1])`` → reconstruction ``(B, *input_shape)``."""
         return self.decoder(z).reshape(-1, *self.input_shape)  # (B, D) -> (B, *input_shape)
+
+    def layer_stages(self) -> list[tuple[nn.Sequential, nn.Sequential]]:
+        """``(encoder block, decoder block)`` pairs, outermost first, for greedy pre-training.
+
+        Block ``i`` maps hidden layer ``i - 1`` (the flattened input for ``i = 0``) to hidden
+        layer ``i`` and back; the blocks share their modules with the model, so training a
+        stage trains the model's own layers (see :func:`seqae.training.pretrain_layerwise`).
+        """
+        enc, dec = _split_at_linear(self.encoder), _split_at_linear(self.decoder)
+        return list(zip(enc, reversed(dec), strict=True))
+
+
+def _split_at_linear(stack: nn.Sequential) -> list[nn.Sequential]:
+    """Cut a Sequential into blocks that each start with a Linear layer."""
+    starts = [i for i, layer in enumerate(stack) if isinstance(layer, nn.Linear)]
+    return [stack[a:b] for a, b in zip(starts, [*starts[1:], len(stack)], strict=True)]
+
+
+@dataclass(frozen=True)
+class LinearConfig(DenseConfig):
+    """:class:`DenseConfig` with linear defaults: one bottleneck layer, no activation."""
+
+    hidden: tuple[int, ...] = (8,)
+    activation: str | None = None
+
+
+@register_model
+class LinearAE(DenseAE):
+    """Linear autoencoder: at its optimum it spans the same subspace as PCA.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from seqae.models import build_model
+    >>> build_model("linear", (1, 8, 8), {"hidden": (4,)}).encode(torch.zeros(2, 1, 8, 8)).shape
+    torch.Size([2, 4])
+    """
+
+    name = "linear"
+    Config = LinearConfig

@@ -1,0 +1,326 @@
+"""Images through the one core: every autoencoder variant on digits novelty detection, the
+Detector's image path (scores per image and pixel, reconstruction, embeddings, save/load), the
+linear AE = PCA check, layer-wise pre-training, VAE sampling and transfer learning."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from seqae.datasets import load_digits
+from sklearn.decomposition import PCA
+from sklearn.metrics import roc_auc_score
+
+from seqae import Detector
+from seqae.errors import DataError, ParameterError
+from seqae.images import ImageDetectionResult, as_images
+from seqae.models import available_models, build_model
+from seqae.models.classifier import make_classifier
+from seqae.training import TrainConfig, pretrain_layerwise, train
+
+FAST = {"epochs": 40, "batch_size": 32, "learning_rate": 3e-3, "patience": 0, "random_state": 0}
+IMAGE = {"scaler": "minmax", **FAST}
+# Every variant: a model and its training options (denoising, sparse, ... are options).
+VARIANTS = {
+    "dense_bce": {
+        "model": "dense",
+        "model_params": {"hidden": (32, 8), "output_activation": "sigmoid"},
+        "train_params": {"loss": "bce"},
+    },
+    "linear": {"model": "linear", "model_params": {"hidden": (8,)}},
+    "deep": {"model": "dense", "model_params": {"hidden": (48, 32, 16, 8)}},
+    "stacked": {
+        "model": "dense",
+        "model_params": {"hidden": (32, 16, 8)},
+        "train_params": {"layerwise_epochs": 10},
+    },
+    "conv2d": {"model": "conv2d", "model_params": {"filters": (16, 32), "latent_dim": 16}},
+    "conv2d_nearest": {
+        "model": "conv2d",
+        "model_params": {"filters": (16, 32), "latent_dim": 16, "upsampling": "nearest"},
+    },
+    "denoising": {
+        "model": "dense",
+        "model_params": {"hidden": (32, 8)},
+        "train_params": {"noise_std": 0.2, "mask_fraction": 0.1},
+    },
+    "sparse_l1": {
+        "model": "dense",
+        "model_params": {"hidden": (64,)},
+        "train_params": {"l1_activity": 1e-3},
+    },
+    "k_sparse": {"model": "dense", "model_params": {"hidden": (64,), "k_sparse": 10}},
+    "contractive": {
+        "model": "dense",
+        "model_params": {"hidden": (32, 8)},
+        "train_params": {"contractive": 1e-3},
+    },
+    "vae": {"model": "vae", "model_params": {"hidden": (32, 8)}, "train_params": {"beta": 0.5}},
+    "conv2d_vae": {
+        "model": "conv2d_vae",
+        "model_params": {"filters": (16, 32), "latent_dim": 8},
+        "train_params": {"beta": 0.5},
+    },
+}
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_thread():
+    # Tiny models on a shared 2-core machine: one thread avoids oversubscription stalls.
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+@pytest.fixture(scope="module")
+def digits():
+    """Train on digits 0-4; test on held-out 0-4 (normal) and on 5-9 (novel)."""
+    data = load_digits()
+    rng = np.random.default_rng(0)
+    normal = rng.permutation(np.flatnonzero(data.labels < 5))
+    novel = rng.permutation(np.flatnonzero(data.labels >= 5))[:300]
+    train_idx, test_normal = normal[:600], normal[600:]
+    test_idx = np.concatenate([test_normal, novel])
+    y = np.r_[np.zeros(len(test_normal)), np.ones(len(novel))]
+    return data, data.images[train_idx], data.images[test_idx], y
+
+
+@pytest.fixture(scope="module")
+def conv_detector(digits):
+    _, train_x, _, _ = digits
+    return Detector(**IMAGE, **VARIANTS["conv2d"]).fit(train_x)
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_each_variant_detects_novel_digits(digits, variant):
+    _, train_x, test_x, y = digits
+    det = Detector(**IMAGE, **VARIANTS[variant]).fit(train_x)
+    scores = det.score_samples(test_x)
+    assert scores.shape == (len(test_x),)
+    assert np.isfinite(scores).all()
+    auc = roc_auc_score(y, scores)
+    assert auc > 0.8, f"{variant}: AUC-ROC {auc:.3f} (chance is 0.5)"
+
+
+def test_vae_negative_elbo_scores_novel_digits(digits):
+    _, train_x, test_x, y = digits
+    params = {"hidden": (64, 8), "output_activation": "sigmoid"}
+    train_params = {"loss": "bce", "beta": 1.0}
+    det = Detector(**IMAGE, model="vae", model_params=params, train_params=train_params)
+    det.fit(train_x)
+    scaled = (test_x[:, None] - det.scaler_["center"][0]) / det.scaler_["scale"][0]
+    x = torch.from_numpy(scaled.astype(np.float32))
+    with torch.no_grad():
+        elbo = det.model_.negative_elbo(x, loss="bce", beta=1.0).numpy()
+        recon_only = det.model_.negative_elbo(x, loss="bce", beta=0.0).numpy()
+    assert elbo.shape == (len(test_x),)
+    assert (elbo > recon_only).all()  # the KL term is positive
+    assert roc_auc_score(y, elbo) > 0.8
+
+
+def test_linear_autoencoder_matches_pca(digits):
+    data = digits[0]
+    x = (data.images / 16.0).astype(np.float32)[:, None]  # (N, 1, 8, 8) in [0, 1]
+    k = 8
+    pca = PCA(k).fit(x.reshape(len(x), -1))
+    recon = pca.inverse_transform(pca.transform(x.reshape(len(x), -1)))
+    pca_mse = float(np.mean((recon - x.reshape(len(x), -1)) ** 2))
+    torch.manual_seed(0)
+    model = build_model("linear", (1, 8, 8), {"hidden": (k,)})
+    config = TrainConfig(
+        epochs=300, batch_size=256, learning_rate=1e-2, validation_split=0, patience=0
+    )
+    train(model, x, config)
+    with torch.no_grad():
+        ae_mse = float(((model(torch.from_numpy(x)) - torch.from_numpy(x)) ** 2).mean())
+    # PCA is the optimum of a linear code of size k: the AE reaches it, and cannot beat it.
+    assert ae_mse >= pca_mse * (1 - 1e-3)
+    assert ae_mse <= pca_mse * 1.05, (ae_mse, pca_mse)
+
+
+def test_image_detector_outputs(conv_detector, digits):
+    _, _, test_x, _ = digits
+    det = conv_detector
+    result = det.detect(test_x[:20], reconstruction=True)
+    assert isinstance(result, ImageDetectionResult)
+    assert result.pixel_scores.shape == (20, 8, 8)
+    np.testing.assert_allclose(result.pixel_scores.mean(axis=(1, 2)), result.scores, rtol=1e-6)
+    np.testing.assert_allclose(result.raw_scores, result.scores * det.threshold_)
+    np.testing.assert_array_equal(result.labels, (result.scores >= 1.0).astype(np.int8))
+    np.testing.assert_array_equal(det.predict(test_x[:20]), result.labels)
+    assert result.reconstruction.shape == (20, 1, 8, 8)
+    # the reconstruction is in the data's units: its error, scaled, is the raw score
+    scale = det.scaler_["scale"][0]
+    error = ((result.reconstruction[:, 0] - test_x[:20]) / scale) ** 2
+    np.testing.assert_allclose(error.mean(axis=(1, 2)), result.raw_scores, rtol=1e-4)
+    np.testing.assert_allclose(det.reconstruct(test_x[:20]), result.reconstruction, rtol=1e-6)
+    # (N, H, W) and (N, 1, H, W) are the same images
+    np.testing.assert_allclose(det.score_samples(test_x[:20, None]), result.scores, rtol=1e-6)
+    # the training threshold: about 1% of training images above the line (pot with risk 1e-3
+    # on 600 images is a high line; only check it is a sensible, finite quantile)
+    assert 0 < det.threshold_ < np.inf
+    assert (det.train_scores_ >= 1.0).mean() < 0.1
+
+
+def test_transform_returns_codes_for_every_kind(conv_detector, digits):
+    _, train_x, test_x, _ = digits
+    assert conv_detector.transform(test_x[:10]).shape == (10, 16)
+    vae = Detector(**{**IMAGE, "epochs": 2}, model="vae", model_params={"hidden": (16, 4)})
+    codes = vae.fit(train_x).transform(test_x[:10])
+    assert codes.shape == (10, 4)
+    with torch.no_grad():
+        scaled = (test_x[:10, None] - vae.scaler_["center"][0]) / vae.scaler_["scale"][0]
+        mean, _ = vae.model_.encode_stats(torch.from_numpy(scaled.astype(np.float32)))
+    np.testing.assert_allclose(codes, mean.numpy(), rtol=1e-5, atol=1e-6)
+    # sequences: one code per frame
+    stream = np.random.default_rng(0).normal(size=(300, 2)).astype(np.float32)
+    seq = Detector(model="dense", frame=16, step=4, epochs=1, random_state=0).fit(stream)
+    assert seq.transform(stream).shape == ((300 - 16) // 4 + 1, 16)
+    np.testing.assert_allclose(
+        seq.reconstruct(stream), seq.detect(stream, reconstruction=True).reconstruction
+    )
+    assert seq.reconstruct(stream).shape == stream.shape
+
+
+def test_denoising_autoencoder_cleans_noisy_images(digits):
+    _, train_x, test_x, y = digits
+    clean = test_x[y == 0]  # held-out images of the trained digits
+    det = Detector(**IMAGE, **VARIANTS["denoising"]).fit(train_x)
+    rng = np.random.default_rng(1)
+    noisy = clean + rng.normal(0, 4.0, clean.shape).astype(np.float32)
+    cleaned = det.reconstruct(noisy)[:, 0]
+    assert np.mean((cleaned - clean) ** 2) < 0.5 * np.mean((noisy - clean) ** 2)
+
+
+@pytest.mark.parametrize("name", ["model", "model.safetensors"])
+def test_image_detector_save_load(conv_detector, digits, tmp_path, name):
+    _, _, test_x, _ = digits
+    conv_detector.save(tmp_path / name)
+    loaded = Detector.load(tmp_path / name)
+    np.testing.assert_allclose(
+        loaded.score_samples(test_x), conv_detector.score_samples(test_x), rtol=1e-6
+    )
+    assert loaded.transform(test_x[:3]).shape == (3, 16)
+    with pytest.raises(DataError, match="images"):
+        loaded.score_samples(np.zeros((100, 1), dtype=np.float32))
+
+
+def test_image_input_errors(conv_detector):
+    with pytest.raises(DataError, match=r"model takes \(1, 8, 8\)"):
+        conv_detector.score_samples(np.zeros((2, 7, 7), dtype=np.float32))
+    bad = np.zeros((3, 8, 8), dtype=np.float32)
+    bad[2, 1, 1] = np.nan
+    with pytest.raises(DataError, match="image 2"):
+        conv_detector.score_samples(bad)
+    with pytest.raises(DataError, match=r"\(N, H, W\)"):
+        as_images(np.zeros((2, 2, 2, 2, 2)))
+    with pytest.raises(DataError, match="images"):
+        Detector(model="conv2d", epochs=1).fit(np.zeros((100, 3), dtype=np.float32))
+
+
+@pytest.mark.parametrize("shape", [(1, 8, 8), (1, 28, 28), (3, 7, 5), (2, 1, 1)])
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("conv2d", {"filters": (4, 8, 8)}),
+        ("conv2d", {"filters": (4, 8), "latent_dim": None, "upsampling": "nearest"}),
+        ("conv2d_vae", {"filters": (4,), "latent_dim": 3}),
+        ("vae", {"hidden": (8, 3)}),
+        ("linear", {}),
+    ],
+)
+def test_image_models_keep_any_shape(name, params, shape):
+    model = build_model(name, shape, params).train()
+    x = torch.rand(3, *shape)
+    recon, extras = model.forward_train(x)
+    assert recon.shape == x.shape
+    assert model.eval()(x).shape == x.shape
+    assert extras["latent"].shape[0] == 3
+
+
+def test_registry_and_config_errors():
+    assert {"conv2d", "conv2d_vae", "vae", "linear", "dense"} <= set(available_models())
+    with pytest.raises(ParameterError, match="kernel_size must be odd"):
+        build_model("conv2d", (1, 8, 8), {"kernel_size": 4})
+    with pytest.raises(ParameterError, match=r"\(channels, height, width\)"):
+        build_model("conv2d", (8, 8))
+    with pytest.raises(ParameterError, match="latent_dim"):
+        build_model("conv2d_vae", (1, 8, 8), {"latent_dim": None})
+    with pytest.raises(ParameterError, match="k_sparse"):
+        build_model("vae", (1, 8, 8), {"k_sparse": 2})
+    with pytest.raises(ParameterError, match="scaler"):
+        Detector(scaler="minmix").fit(np.zeros((10, 8, 8)))
+
+
+@pytest.mark.parametrize("name", ["dense", "conv2d"])
+def test_k_sparse_keeps_exactly_k_units(name):
+    model = build_model(name, (1, 8, 8), {"k_sparse": 3})
+    torch.nn.init.constant_(list(model.parameters())[-1], 0.0)
+    code = model.encode(torch.rand(5, 1, 8, 8) + 0.1)
+    assert ((code != 0).sum(dim=1) <= 3).all()
+    assert ((code != 0).sum(dim=1) >= 1).all()
+
+
+def test_vae_sample_and_deterministic_inference():
+    vae = build_model("conv2d_vae", (1, 8, 8), {"latent_dim": 4, "output_activation": "sigmoid"})
+    samples = vae.sample(6, generator=torch.Generator().manual_seed(0))
+    again = vae.sample(6, generator=torch.Generator().manual_seed(0))
+    assert samples.shape == (6, 1, 8, 8)
+    torch.testing.assert_close(samples, again)
+    assert ((samples >= 0) & (samples <= 1)).all()
+    x = torch.rand(4, 1, 8, 8)
+    vae.eval()
+    torch.testing.assert_close(vae(x), vae(x))
+    vae.train()
+    a, b = vae.forward_train(x)[0], vae.forward_train(x)[0]
+    assert not torch.equal(a, b)  # training samples the code
+    with pytest.raises(ParameterError, match="n must be"):
+        vae.sample(0)
+
+
+def test_layerwise_pretraining_trains_each_stage_then_fine_tunes(digits):
+    data = digits[0]
+    x = (data.images[:400] / 16.0).astype(np.float32)[:, None]
+    torch.manual_seed(0)
+    model = build_model("dense", (1, 8, 8), {"hidden": (32, 16)})
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    config = TrainConfig(epochs=3, layerwise_epochs=5, batch_size=32, validation_split=0)
+    histories = pretrain_layerwise(model, x, config)
+    assert len(histories) == 2
+    for h in histories:
+        assert len(h.epochs) == 5
+        assert h.epochs[-1]["train_loss"] < h.epochs[0]["train_loss"]
+    after = model.state_dict()
+    assert all(not torch.equal(before[k], after[k]) for k in before)  # every layer trained
+    history = train(model, x, config)  # pre-training, then end-to-end fine-tuning
+    assert len(history.epochs) == 3
+    with pytest.raises(ParameterError, match="layer_stages"):
+        train(build_model("conv2d", (1, 8, 8)), x, config)
+
+
+def test_pretrained_encoder_helps_with_few_labels(digits):
+    data = digits[0]
+    rng = np.random.default_rng(0)
+    order = rng.permutation(len(data.images))
+    unlabeled, labeled, test = order[:1000], order[1000:1050], order[1100:]
+    params = {"model": "dense", "model_params": {"hidden": (64, 16)}, **IMAGE}
+    pretrained = Detector(**params).fit(data.images[unlabeled])
+    config = TrainConfig(epochs=60, batch_size=25, learning_rate=1e-2, loss="cross_entropy")
+    config.validation_split, config.patience = 0.0, 0
+    accuracy = {}
+    for name, source in (("pretrained", pretrained), ("random", Detector(**params))):
+        if name == "random":  # same architecture and scaler, untrained weights
+            source = Detector(**{**params, "epochs": 1, "learning_rate": 1e-9})
+            source.fit(data.images[unlabeled])
+        clf = make_classifier(source, 10, freeze=True)
+        train(clf, data.images[labeled, None], config, targets=data.labels[labeled])
+        accuracy[name] = np.mean(clf.predict(data.images[test, None]) == data.labels[test])
+    assert accuracy["pretrained"] > 0.6
+    assert accuracy["pretrained"] > accuracy["random"] + 0.05, accuracy
+    # fine-tuning trains the encoder copy, and leaves the detector's own model alone
+    clf = make_classifier(pretrained, 10, freeze=False, hidden=32)
+    weight = pretrained.model_.encoder[0].weight.detach().clone()
+    train(clf, data.images[labeled, None], config, targets=data.labels[labeled])
+    assert not torch.equal(clf.autoencoder.encoder[0].weight, weight)
+    torch.testing.assert_close(pretrained.model_.encoder[0].weight, weight)
