@@ -8,12 +8,19 @@ Input: CSV on stdin (or ``--input FILE``), a header naming the channels (any ord
 such as a time stamp are ignored), then one row per timestep. Output: one JSON line per alarm
 (``--all``: per timestep) with the timestep's index, score and the channel contributing most.
 
-How it works: a ring buffer holds the last ``frame`` rows; every new row completes a frame,
-which onnxruntime scores at once (batch 1). The per-timestep errors of overlapping frames are
-averaged as they arrive, exactly as :meth:`OnnxDetector.score_samples` folds them, so a
-timestep's score is final ``frame - 1`` rows later and equals the offline score. (For an
-immediate but rougher signal, use the newest frame's ``window_score``.) Event rules
-(``min_event_length``, ``merge_gap``) need hindsight and are left to the consumer.
+How it works, for the two ways a model scores (the file's metadata says which):
+
+- windowed (step 1, mean fold): a ring buffer holds the last ``frame`` rows; every new row
+  completes a frame, which onnxruntime scores at once (batch 1). The per-timestep errors of
+  overlapping frames are averaged as they arrive, exactly as
+  :meth:`OnnxDetector.score_samples` folds them, so a timestep's score is final ``frame - 1``
+  rows later and equals the offline score.
+- convolutional (the fully convolutional conv1d, the default for it): a buffer holds the last
+  ``2 * halo + stride`` rows; every ``stride`` new rows, the graph runs once over that buffer
+  and the ``stride`` timesteps in its middle become final, ``halo`` rows late, equal to the
+  offline chunked pass (chunks start at multiples of the stride with the same halo).
+
+Event rules (``min_event_length``, ``merge_gap``) need hindsight and are left to the consumer.
 """
 
 from __future__ import annotations
@@ -83,6 +90,57 @@ class StreamScorer:
         return t, float(contributions.sum()), contributions
 
 
+class ConvolutionalStreamScorer:
+    """Score one row at a time with a fully convolutional model: ``stride`` rows per graph run.
+
+    Each :meth:`push` returns the timesteps whose score became final.
+    """
+
+    def __init__(self, detector: OnnxDetector) -> None:
+        meta = detector.metadata
+        if meta["scoring"] != "convolutional":
+            raise ValueError(f"needs a convolutional model, got scoring={meta['scoring']!r}")
+        self.detector = detector
+        self.stride, self.halo = int(meta["total_stride"]), int(meta["halo"])
+        self._rows: list[np.ndarray] = []  # raw rows from timestep `_first` on
+        self._first = 0
+        self.n_rows = 0
+        self.n_done = 0  # timesteps returned
+
+    def push(self, row: np.ndarray) -> list[tuple[int, float, np.ndarray]]:
+        """Add one row ``(C,)``; return the ``(timestep, score, contributions)`` made final."""
+        self._rows.append(row)
+        self.n_rows += 1
+        if self.n_rows < self.n_done + self.stride + self.halo:
+            return []
+        return self._score(self.n_done + self.stride)
+
+    def flush(self) -> list[tuple[int, float, np.ndarray]]:
+        """At the end of the stream: the timesteps still waiting for later rows."""
+        return self._score(self.n_rows, at_end=True) if self.n_done < self.n_rows else []
+
+    def _score(self, end: int, at_end: bool = False) -> list[tuple[int, float, np.ndarray]]:
+        lo = max(0, self.n_done - self.halo)  # a multiple of the stride, as offline
+        hi = self.n_rows if at_end else end + self.halo
+        x = np.stack(self._rows[lo - self._first : hi - self._first])
+        errors = self.detector.score_frames(x[None])["channel_error"][0]  # (hi - lo, C)
+        results = [
+            (t, float(errors[t - lo].sum()), errors[t - lo]) for t in range(self.n_done, end)
+        ]
+        self.n_done = end
+        keep = max(0, end - self.halo)
+        del self._rows[: keep - self._first]
+        self._first = keep
+        return results
+
+
+def make_scorer(detector: OnnxDetector) -> StreamScorer | ConvolutionalStreamScorer:
+    """The row-by-row scorer that matches how the model scores offline."""
+    if detector.metadata["scoring"] == "convolutional":
+        return ConvolutionalStreamScorer(detector)
+    return StreamScorer(detector)
+
+
 def read_rows(lines: Iterable[str], channels: list[str]) -> Iterator[np.ndarray]:
     """Rows of a CSV with a header, as float32 arrays in the model's channel order."""
     reader = csv.reader(lines)
@@ -106,7 +164,7 @@ def read_rows(lines: Iterable[str], channels: list[str]) -> Iterator[np.ndarray]
 def serve(model: str, source: TextIO, out: TextIO, *, every: bool = False) -> int:
     """Score every row of ``source``; write JSON lines to ``out``; return the alarm count."""
     detector = OnnxDetector(model, intra_op_num_threads=1)  # one frame per call: one thread
-    scorer = StreamScorer(detector)
+    scorer = make_scorer(detector)
     channels = detector.channels_
     alarms = 0
 

@@ -383,8 +383,9 @@ def _edge_service():
     return module
 
 
-def test_edge_service_streams_the_offline_scores(exported, stream):
-    _, path = exported("conv1d")
+@pytest.mark.parametrize("name", ["conv1d", "conv1d_convolutional"])
+def test_edge_service_streams_the_offline_scores(exported, stream, name):
+    _, path = exported(name)
     data = pd.DataFrame(stream.values[:200], columns=stream.channels)
     text = data[stream.channels[::-1]].assign(time=range(200)).to_csv(index=False)
     out = io.StringIO()
