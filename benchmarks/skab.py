@@ -55,7 +55,7 @@ DEFAULT_SEEDS = (0, 1, 2)
 _CONV1D: dict[str, Any] = {
     "model": "conv1d",
     "frame": 64,
-    "epochs": 30,
+    "epochs": 60,
     "threshold": "sigma",
     "sigma": 16.0,
     "min_event_length": 30,
@@ -400,7 +400,7 @@ DEV_CANDIDATES: dict[str, list[dict[str, Any]]] = {
         {"frame": 32},
         {"frame": 128},
         {"frame": 64, "model_params": {"filters": (16, 16, 8)}},
-        {"epochs": 60},
+        {"epochs": 30},
     ],
     "lstm": [{"frame": 32}],
     "dense": [{"frame": 32}, {"frame": 32, "model_params": {"hidden": (32, 8)}}],
