@@ -35,7 +35,7 @@ if (_root / "pyproject.toml").is_file() and (_root / "datasets").is_dir():
 
 _LAZY = {
     "Detector": ".detector",
-    "DetectionResult": ".detector",
+    "DetectionResult": ".results",
     "ImageDetectionResult": ".images",
     "OnnxDetector": ".runtime",
 }
