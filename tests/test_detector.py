@@ -118,7 +118,7 @@ def test_sklearn_params_and_clone():
     [
         ({"model": "transformer"}, "model must be one of"),
         ({"frame": 0}, "frame must be >= 1"),
-        ({"scaler": "minmax"}, "scaler must be"),
+        ({"scaler": "zscore"}, "scaler must be"),  # "minmax" is valid (images)
         ({"scoring": "fast"}, "scoring must be"),
         ({"validation_split": 1.5}, "validation_split"),
         ({"threshold": "magic"}, "magic"),
