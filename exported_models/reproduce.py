@@ -125,6 +125,12 @@ def _card(
     stream_call = ", ".join(f"{k}={v!r}" for k, v in STREAM.items())
     rows = "\n".join(f"| {k} | {v:.3f} |" for k, v in metrics.items())
     params = json.dumps(PARAMS, indent=1)
+    if meta["scoring"] == "convolutional":
+        lag = meta["halo"] + meta["total_stride"] - 1
+        how = "Scoring runs it over the whole stream in one pass (no overlapping windows)."
+    else:
+        lag = det.frame - 1
+        how = f"Scoring uses frames of {det.frame} timesteps, step {det.step}."
     return f"""# Model card: `{NAME}.onnx`
 
 A conv1d autoencoder that flags anomalies in a six-channel sensor stream, exported with
@@ -139,12 +145,12 @@ result = det.detect(rows)                # rows: (T, 6) array or a DataFrame wit
 result.scores, result.labels, result.events
 ```
 
-Streaming, one row at a time with a ring buffer of the last frame: `examples/edge_service.py`
+Streaming, one row at a time with a ring buffer: `examples/edge_service.py`
 (`python examples/edge_service.py exported_models/{NAME}.onnx < rows.csv`); its per-row scores
-equal the offline ones, {det.frame - 1} rows later.
+equal the offline ones, {lag} rows later.
 
 - Input `frames`: raw, unscaled float32 `(batch, length, 6)`; the length is dynamic (the model is
-  fully convolutional), scoring uses frames of {det.frame} timesteps, step {det.step}.
+  fully convolutional). {how}
 - Channels, in order: {", ".join(f"`{c}`" for c in meta["channels"])}.
 - Outputs: `reconstruction`, `timestep_error`, `channel_error`, `window_score`, already divided by
   the threshold: 1.0 is the alarm line, higher = more anomalous.
