@@ -22,7 +22,7 @@ from .results import DetectionResult
 from .scoring import ScoringHead, StreamScores, score_convolutional, score_windowed
 from .thresholds import best_f1_threshold, fit_threshold
 from .training import TrainConfig, select_device, train
-from .validation import Stream, as_stream, as_streams, match_channels
+from .validation import Stream, as_streams, stream_for_model
 from .windowing import WindowSet, check_frame_step
 
 __all__ = ["DetectionResult", "Detector"]
@@ -454,7 +454,7 @@ class Detector(BaseEstimator):
             raise DataError(
                 "this Detector was fitted on images; give (N, H, W) or (N, C, H, W) images"
             )
-        return match_channels(as_stream(X), self.channels_)
+        return stream_for_model(X, self.channels_)
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Anomaly score per timestep (per image for images), normalised so 1.0 is the alarm line

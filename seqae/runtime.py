@@ -29,7 +29,7 @@ from .errors import DataError, ModelFormatError, ParameterError
 from .events import describe_events, postprocess_labels
 from .images import ImageDetectionResult, as_images, score_image_batches
 from .results import DetectionResult
-from .validation import as_stream, match_channels
+from .validation import stream_for_model
 from .windowing import FoldAccumulator, FoldRule, frame_starts, gather_windows
 
 __all__ = [
@@ -609,7 +609,7 @@ class OnnxDetector:
     def _values(self, X: Any) -> Any:
         if self._images:
             raise DataError("this model was fitted on images; give (N, H, W) or (N, C, H, W)")
-        return match_channels(as_stream(X), self.channels_)
+        return stream_for_model(X, self.channels_)
 
     def _score_images(
         self, X: Any, reconstruction: bool = False

@@ -13,7 +13,14 @@ import numpy as np
 
 from .errors import DataError
 
-__all__ = ["Stream", "as_stream", "as_streams", "check_finite", "match_channels"]
+__all__ = [
+    "Stream",
+    "as_stream",
+    "as_streams",
+    "check_finite",
+    "match_channels",
+    "stream_for_model",
+]
 
 
 @dataclass(frozen=True)
@@ -132,3 +139,17 @@ def match_channels(stream: Stream, expected: Sequence[str], *, source: str = "X"
             f"{len(expected)}: {expected}"
         )
     return stream
+
+
+def stream_for_model(X: Any, channels: Sequence[str], *, source: str = "X") -> Stream:
+    """Validate ``X`` and match it to a fitted model's ``channels``.
+
+    A DataFrame that holds every fitted channel by name is cut to them first, so its other
+    columns (a time stamp, a label, a comment) may be of any type.
+    """
+    columns = getattr(X, "columns", None)
+    if columns is not None and hasattr(X, "iloc"):
+        names = [str(c) for c in columns]
+        if len(names) > len(channels) and all(c in names for c in channels):
+            X = X[[columns[names.index(c)] for c in channels]]
+    return match_channels(as_stream(X, source=source), channels, source=source)

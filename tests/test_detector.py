@@ -273,3 +273,14 @@ def test_set_threshold_moves_the_alarm_line(stream):
     for bad in (0, -1.0, float("nan"), "high", True):
         with pytest.raises(ParameterError, match="threshold must be"):
             det.set_threshold(bad)
+
+
+def test_dataframes_with_other_columns_are_cut_to_the_channels(stream):
+    frame = pd.DataFrame(stream.values, columns=list("abcd"))
+    named = Detector(frame=32, **FAST).fit(frame.iloc[:2000])
+    expected = named.score_samples(frame)
+    busy = frame[["d", "b"]].assign(time=[f"t{i}" for i in range(len(frame))], note="x")
+    busy = busy.join(frame[["a", "c"]])
+    np.testing.assert_array_equal(named.score_samples(busy), expected)
+    with pytest.raises(DataError, match="not numeric"):
+        named.score_samples(busy.drop(columns="a"))  # a channel missing: no cut, clear error
