@@ -148,6 +148,8 @@ def corrupt(
     noise_std: float = 0.0,
     mask_fraction: float = 0.0,
     generator: torch.Generator | None = None,
+    *,
+    mask_timesteps: bool = False,
 ) -> torch.Tensor:
     """Corrupted copy of ``x`` for denoising: Gaussian noise, then masking noise.
 
@@ -161,6 +163,9 @@ def corrupt(
         Probability that each value is set to zero (after the noise), in [0, 1).
     generator : torch.Generator, optional
         Source of randomness, on ``x``'s device; the global generator when None.
+    mask_timesteps : bool, default False
+        Mask whole timesteps (every channel of a ``(batch, frame, channels)`` frame at once,
+        as a sensor outage would) instead of single values.
 
     Returns
     -------
@@ -174,8 +179,13 @@ def corrupt(
     if noise_std > 0:
         noise = torch.randn(x.shape, generator=generator, device=x.device, dtype=x.dtype)
         x = x + noise_std * noise
+    if mask_timesteps and x.dim() != 3:
+        raise ParameterError(
+            f"mask_timesteps needs (batch, frame, channels) sequences, got shape {tuple(x.shape)}"
+        )
     if mask_fraction > 0:
-        keep = torch.rand(x.shape, generator=generator, device=x.device) >= mask_fraction
+        shape = (*x.shape[:-1], 1) if mask_timesteps else x.shape
+        keep = torch.rand(shape, generator=generator, device=x.device) >= mask_fraction
         x = x * keep
     return x
 

@@ -142,6 +142,9 @@ class TrainConfig:
     noise_std, mask_fraction : float
         Denoising: Gaussian noise added to, and a random fraction of values zeroed in, the
         input; the target stays the clean input.
+    mask_timesteps : bool
+        With ``mask_fraction``: zero whole timesteps of a sequence (all channels) instead of
+        single values.
     l1_activity : float
         Sparse autoencoder: weight of the L1 norm of ``extras["latent"]``.
     contractive : float
@@ -184,6 +187,7 @@ class TrainConfig:
     num_threads: int | None = None
     noise_std: float = 0.0
     mask_fraction: float = 0.0
+    mask_timesteps: bool = False
     l1_activity: float = 0.0
     contractive: float = 0.0
     beta: float = 1.0
@@ -221,6 +225,7 @@ class TrainConfig:
         _check("num_threads", self.num_threads, "integer", low=1, optional=True)
         _check("noise_std", self.noise_std, "number", low=0)
         _check("mask_fraction", self.mask_fraction, "number", low=0, high=1, high_open=True)
+        _check_choice("mask_timesteps", self.mask_timesteps, (False, True))
         _check("l1_activity", self.l1_activity, "number", low=0)
         _check("contractive", self.contractive, "number", low=0)
         _check("beta", self.beta, "number", low=0)
@@ -858,7 +863,17 @@ def _fit_gradient(
 
     def step(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         nonlocal values_per_sample
-        x_in = corrupt(x, config.noise_std, config.mask_fraction, noise) if denoise else x
+        x_in = (
+            corrupt(
+                x,
+                config.noise_std,
+                config.mask_fraction,
+                noise,
+                mask_timesteps=config.mask_timesteps,
+            )
+            if denoise
+            else x
+        )
         if cae:
             x_in = x_in.detach().requires_grad_(True)
         with _autocast(device, amp):

@@ -284,3 +284,10 @@ def test_dataframes_with_other_columns_are_cut_to_the_channels(stream):
     np.testing.assert_array_equal(named.score_samples(busy), expected)
     with pytest.raises(DataError, match="not numeric"):
         named.score_samples(busy.drop(columns="a"))  # a channel missing: no cut, clear error
+
+
+def test_denoising_with_masked_timesteps_trains_a_sequence_model(stream):
+    params = {"noise_std": 0.1, "mask_fraction": 0.2, "mask_timesteps": True}
+    det = Detector(frame=32, train_params=params, **{**FAST, "epochs": 2})
+    scores = det.fit(stream.values[:1500]).score_samples(stream.values[:3000])
+    assert np.isfinite(scores).all() and len(det.history_["epochs"]) == 2

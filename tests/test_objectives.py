@@ -212,3 +212,15 @@ def test_k_sparse_with_k_at_least_the_units_is_identity():
 def test_k_sparse_rejects_bad_k(k):
     with pytest.raises(ParameterError, match="k must be"):
         k_sparse(torch.zeros(2, 3), k)
+
+
+def test_timestep_masking_zeroes_whole_timesteps():
+    x = torch.ones(4, 50, 3)
+    y = corrupt(
+        x, mask_fraction=0.4, generator=torch.Generator().manual_seed(0), mask_timesteps=True
+    )
+    zero_rows = (y == 0).all(dim=-1)
+    assert ((y == 0).any(dim=-1) == zero_rows).all()  # a timestep is masked whole or not at all
+    assert 0.25 < zero_rows.float().mean() < 0.55
+    with pytest.raises(ParameterError, match="mask_timesteps"):
+        corrupt(torch.ones(2, 1, 8, 8), mask_fraction=0.1, mask_timesteps=True)
