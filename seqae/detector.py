@@ -14,7 +14,7 @@ from sklearn.base import BaseEstimator
 
 from . import __version__
 from .errors import DataError, ModelFormatError, NotFittedError, ParameterError
-from .events import describe_events, postprocess_labels
+from .events import postprocess_labels
 from .images import ImageDetectionResult, as_images, is_image_input, score_image_batches
 from .models import MODELS, available_models, build_model
 from .persistence import load_model_files, save_model_files
@@ -507,25 +507,15 @@ class Detector(BaseEstimator):
             )
         stream = self._stream(X)
         result = self._score(stream.values, reconstruction=reconstruction)
-        labels = self._labels(result.scores)
-        events = describe_events(
-            labels,
+        return DetectionResult.build(
             result.scores,
             result.contributions,
+            self._labels(result.scores),
             channels=self.channels_,
-            timestamps=stream.timestamps,
-            top_k=top_k,
-        )
-        return DetectionResult(
-            scores=result.scores,
-            raw_scores=result.scores * self.threshold_,
-            labels=labels,
-            contributions=result.contributions,
-            channels=list(self.channels_),
-            events=events,
             threshold=self.threshold_,
             timestamps=stream.timestamps,
             reconstruction=result.reconstruction,
+            top_k=top_k,
         )
 
     def reconstruct(self, X: Any) -> np.ndarray:

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from .events import Event
+from .events import Event, describe_events
 
 __all__ = ["DetectionResult"]
 
@@ -45,6 +45,35 @@ class DetectionResult:
     threshold: float
     timestamps: np.ndarray | None = None
     reconstruction: np.ndarray | None = field(default=None, repr=False)
+
+    @classmethod
+    def build(
+        cls,
+        scores: np.ndarray,
+        contributions: np.ndarray,
+        labels: np.ndarray,
+        *,
+        channels: list[str],
+        threshold: float,
+        timestamps: np.ndarray | None = None,
+        reconstruction: np.ndarray | None = None,
+        top_k: int = 3,
+    ) -> DetectionResult:
+        """Assemble a result from scored timesteps and their labels, describing the events."""
+        events = describe_events(
+            labels, scores, contributions, channels=channels, timestamps=timestamps, top_k=top_k
+        )
+        return cls(
+            scores=scores,
+            raw_scores=scores * threshold,
+            labels=labels,
+            contributions=contributions,
+            channels=list(channels),
+            events=events,
+            threshold=threshold,
+            timestamps=timestamps,
+            reconstruction=reconstruction,
+        )
 
     @property
     def n_anomalies(self) -> int:

@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from .errors import DataError, ModelFormatError, ParameterError
-from .events import describe_events, postprocess_labels
+from .events import postprocess_labels
 from .images import ImageDetectionResult, as_images, score_image_batches
 from .results import DetectionResult
 from .validation import stream_for_model
@@ -675,23 +675,13 @@ class OnnxDetector:
             )
         stream = self._values(X)
         scores, contributions, recon = self._score(stream.values, reconstruction)
-        labels = self._labels(scores)
-        events = describe_events(
-            labels,
+        return DetectionResult.build(
             scores,
             contributions,
+            self._labels(scores),
             channels=self.channels_,
-            timestamps=stream.timestamps,
-            top_k=top_k,
-        )
-        return DetectionResult(
-            scores=scores,
-            raw_scores=scores * self.threshold_,
-            labels=labels,
-            contributions=contributions,
-            channels=self.channels_,
-            events=events,
             threshold=self.threshold_,
             timestamps=stream.timestamps,
             reconstruction=recon,
+            top_k=top_k,
         )
