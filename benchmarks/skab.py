@@ -21,6 +21,8 @@ the anomaly-free run. The test labels are read only to score the final run.
 from __future__ import annotations
 
 import argparse
+import functools
+import itertools
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -42,6 +44,7 @@ from seqae.metrics import (
     pooled_scores,
     vus_pr,
 )
+from seqae.thresholds import fit_threshold
 
 TRAIN_ROWS = 400
 NAB_WINDOW = "60s"
@@ -51,19 +54,22 @@ VUS_MAX_WINDOW = 60
 DEFAULT_DATA = common.ROOT.parent / "shared" / "datasets" / "skab"
 DEFAULT_SEEDS = (0, 1, 2)
 
-#: The tuned conv1d detector (the target row); it scores with one convolutional pass.
+#: The tuned conv1d detector (the target row); it scores with one convolutional pass. Picked
+#: by the development protocol's rule (skab-dev-conv1d.md); see NOTES.
 _CONV1D: dict[str, Any] = {
     "model": "conv1d",
     "frame": 64,
     "epochs": 60,
     "threshold": "sigma",
-    "sigma": 16.0,
+    "sigma": 14.0,
     "min_event_length": 30,
     "merge_gap": 30,
 }
 #: Detector settings per seqae row; one configuration for all 34 files (see --dev).
 CONFIGS: dict[str, dict[str, Any]] = {
     "conv1d": _CONV1D,
+    # The previous round's pick (3-8 std synthetic faults, sigma lines only), for comparison.
+    "conv1d-sigma16": {**_CONV1D, "sigma": 16.0},
     "lstm": {
         "model": "lstm",
         "frame": 64,
@@ -96,6 +102,9 @@ CONFIGS: dict[str, dict[str, Any]] = {
     "conv1d-windowed": {**_CONV1D, "scoring": "windowed"},
     # What a user gets without settings: Detector(model="conv1d").
     "conv1d-defaults": {"model": "conv1d"},
+    # The default line with the event rules of the pick: a fixed comparison row, NOT chosen by
+    # the development rule (it breaks the rule's FAR budget on the anomaly-free run).
+    "conv1d-defaults-events": {"model": "conv1d", "min_event_length": 30, "merge_gap": 30},
 }
 PEERS = ("iforest", "pyod-ae")
 ALL_METHODS = (*CONFIGS, *PEERS)
@@ -117,6 +126,26 @@ PUBLISHED_NAB = (
     ("Conv-AE", 23.61, 21.54, 27.55, 82, 23),
     ("LSTM-AE", 23.51, 20.11, 25.91, 88, 69),
     ("MSET", 13.84, 10.22, 17.37, 96, 66),
+)
+#: What a reader must know about how the configuration was chosen (printed in the results).
+NOTES: tuple[str, ...] = (
+    "- Rule (unchanged from the previous round, fixed before this round's runs): the highest "
+    "synthetic-fault F1 among settings whose FAR on the unseen anomaly-free run is <= 10 %. "
+    "It picked sigma 14, min_event_length 30, merge_gap 30 on the configured architecture "
+    "(skab-dev-conv1d.md); no test label was read to choose it.",
+    "- Post-hoc, after the previous round's test results (conv1d sigma 16: F1 0.638, NAB 20.5) "
+    "had been seen: the development grid was widened from sigma lines only to sigma 4-20, "
+    "pot (risk 1e-2/1e-3/1e-4) and quantile (contamination 0.01/0.005) lines, each with "
+    "min_event_length 1/10/30 x merge_gap 0/10/30/60; and the synthetic faults were widened "
+    "from 3-8 to 1.5-8 training std (the previous diagnosis: 3-8 std faults are easier than "
+    "SKAB's). Both changes were made before this round's development run, and only once.",
+    "- pot and quantile lines lost on the rule's own terms: with 400 training rows POT has 8 "
+    "excesses (< 10) and falls back to the empirical quantile, a line that the anomaly-free "
+    "run's slow drift crosses: free FAR 45-95 % with any merging, and synthetic F1 <= 0.54 "
+    "for the pot/quantile settings within the FAR budget (skab-dev-conv1d.md).",
+    "- conv1d-sigma16 re-runs the previous preset for comparison; conv1d-defaults-events is "
+    "Detector() with the pick's event rules, a fixed comparison row that the rule did not "
+    "choose. The test labels were read only to score this one run.",
 )
 TARGETS = {"f1": 0.82, "far": 15.0, "mar": 25.0, "nab": 32.42}
 
@@ -366,12 +395,19 @@ def _anomaly_free_chunks(free: Any, n_chunks: int = 8) -> list[np.ndarray]:
     return [values[i * n : (i + 1) * n] for i in range(n_chunks)]
 
 
-def inject_fault(x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+#: Size of a synthetic fault in training standard deviations. Widened from (3, 8) to (1.5, 8)
+#: after the first test results (post-hoc, see NOTES): 3-8 std faults were easier than SKAB's.
+FAULT_STD = (1.5, 8.0)
+
+
+def inject_fault(
+    x: np.ndarray, rng: np.random.Generator, std_range: tuple[float, float] = FAULT_STD
+) -> tuple[np.ndarray, np.ndarray]:
     """A synthetic fault after row ``TRAIN_ROWS`` of ``x``: a step, a ramp or extra noise.
 
-    1-3 channels, 3-8 training standard deviations, starting 100-300 rows after the training
-    part and lasting 250-450 rows. These ranges are assumptions (SKAB's faults are valve
-    closures, leaks, imbalance, cavitation...), not read from any label.
+    1-3 channels, ``std_range`` training standard deviations, starting 100-300 rows after the
+    training part and lasting 250-450 rows. These ranges are assumptions (SKAB's faults are
+    valve closures, leaks, imbalance, cavitation...), not read from any label.
     """
     x = x.copy()
     sd = x[:TRAIN_ROWS].std(0)
@@ -379,7 +415,7 @@ def inject_fault(x: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, n
     end = min(len(x), start + int(rng.integers(250, 450)))
     kind = int(rng.integers(0, 3))
     channels = rng.choice(x.shape[1], size=int(rng.integers(1, 4)), replace=False)
-    size = rng.uniform(3, 8)
+    size = rng.uniform(*std_range)
     for c in channels:
         sign = rng.choice([-1.0, 1.0])
         if kind == 0:
@@ -406,13 +442,51 @@ DEV_CANDIDATES: dict[str, list[dict[str, Any]]] = {
     "dense": [{"frame": 32}, {"frame": 32, "model_params": {"hidden": (32, 8)}}],
     "pca": [{"frame": 64}, {"frame": 32, "model_params": {"n_components": 3}}],
 }
-DEV_SIGMAS = (8.0, 10.0, 12.0, 14.0, 16.0, 20.0)
-DEV_EVENTS = ((1, 0), (10, 10), (20, 20), (30, 30), (30, 10), (10, 30))
+#: Alarm lines the development protocol sweeps: three threshold families, each line fitted on
+#: the raw training scores of each fitted detector exactly as ``Detector.fit`` does.
+DEV_THRESHOLDS: tuple[dict[str, Any], ...] = (
+    *({"threshold": "sigma", "sigma": k} for k in (4.0, 6.0, 8.0, 10.0, 12.0, 14.0, 16.0, 20.0)),
+    *({"threshold": "pot", "risk": r} for r in (1e-2, 1e-3, 1e-4)),
+    *({"threshold": "quantile", "contamination": c} for c in (0.01, 0.005)),
+)
+#: (min_event_length, merge_gap) pairs swept on top of every line.
+DEV_EVENTS = tuple(itertools.product((1, 10, 30), (0, 10, 30, 60)))
 DEV_FAR_BUDGET = 10.0  # % false alarms on the unseen anomaly-free data
-_SWEPT = ("threshold", "sigma", "min_event_length", "merge_gap")
+_SWEPT = ("threshold", "sigma", "risk", "contamination", "min_event_length", "merge_gap")
 
 
-def _dev_units(params: dict[str, Any], free: Any, splits: Sequence[Split], seed: int) -> list:
+@functools.cache
+def _detector_defaults() -> dict[str, Any]:
+    from seqae import Detector
+
+    return Detector().get_params()
+
+
+def dev_line(train_raw: np.ndarray, setting: dict[str, Any]) -> float:
+    """The raw alarm line ``Detector(**setting).fit`` would draw from these training scores."""
+    d = {**_detector_defaults(), **setting}
+    return fit_threshold(
+        train_raw,
+        d["threshold"],
+        k=d["sigma"],
+        risk=d["risk"],
+        contamination=d["contamination"],
+    )
+
+
+def describe_line(setting: dict[str, Any]) -> str:
+    """``sigma 16``, ``pot 0.001``, ``quantile 0.01``: a threshold setting in a few words."""
+    key = {"sigma": "sigma", "pot": "risk", "quantile": "contamination"}[setting["threshold"]]
+    return f"{setting['threshold']} {setting[key]:g}"
+
+
+def _dev_units(
+    params: dict[str, Any],
+    free: Any,
+    splits: Sequence[Split],
+    seed: int,
+    fault_std: tuple[float, float] = FAULT_STD,
+) -> list:
     """Fit once per development file; keep raw training and raw evaluation scores."""
     from seqae import Detector
 
@@ -434,7 +508,7 @@ def _dev_units(params: dict[str, Any], free: Any, splits: Sequence[Split], seed:
             )
         )
         for _ in range(2):
-            x, y = inject_fault(chunk, rng)
+            x, y = inject_fault(chunk, rng, fault_std)
             units.append(
                 (
                     "synthetic",
@@ -458,31 +532,60 @@ def _dev_units(params: dict[str, Any], free: Any, splits: Sequence[Split], seed:
     return units
 
 
-def _dev_metrics(units: list, sigma: float, min_length: int, gap: int) -> dict[str, float]:
-    pairs: dict[str, list] = {"free": [], "synthetic": [], "holdout": []}
-    for kind, train_raw, y, raw in units:
-        line = train_raw.mean() + sigma * train_raw.std()  # as threshold="sigma" does
-        flags = postprocess_labels(
-            (raw >= line).astype(np.int8), min_length=min_length, merge_gap=gap
-        )
-        pairs[kind].append((y, flags))
-    free, syn, hold = (pooled_scores(pairs[k]) for k in ("free", "synthetic", "holdout"))
-    return {
-        "free_far": free["far"],
-        "holdout_far": hold["far"],
-        "synthetic_f1": syn["f1"],
-        "synthetic_far": syn["far"],
-        "synthetic_mar": syn["mar"],
-    }
+def _dev_sweep(units: list) -> list[dict[str, Any]]:
+    """Every line of :data:`DEV_THRESHOLDS` with every event rule of :data:`DEV_EVENTS`."""
+    rows = []
+    for setting in DEV_THRESHOLDS:
+        flagged = [
+            (kind, y, (raw >= dev_line(train_raw, setting)).astype(np.int8))
+            for kind, train_raw, y, raw in units
+        ]
+        for min_length, gap in DEV_EVENTS:
+            pairs: dict[str, list] = {"free": [], "synthetic": [], "holdout": []}
+            for kind, y, flags in flagged:
+                pairs[kind].append(
+                    (y, postprocess_labels(flags, min_length=min_length, merge_gap=gap))
+                )
+            free, syn, hold = (pooled_scores(pairs[k]) for k in ("free", "synthetic", "holdout"))
+            onsets = sum(
+                int(np.sum(np.diff(f.astype(np.int8), prepend=0) == 1)) for _, f in pairs["free"]
+            )
+            rows.append(
+                {
+                    **setting,
+                    "line": describe_line(setting),
+                    "min_event_length": min_length,
+                    "merge_gap": gap,
+                    "free_far": free["far"],
+                    "free_alarms": onsets / len(pairs["free"]),
+                    "holdout_far": hold["far"],
+                    "synthetic_f1": syn["f1"],
+                    "synthetic_far": syn["far"],
+                    "synthetic_mar": syn["mar"],
+                }
+            )
+    return rows
+
+
+def pick(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """The rule: highest synthetic F1 among rows with free FAR <= :data:`DEV_FAR_BUDGET`.
+
+    Ties go to the earlier row; with no row within the budget, the highest F1 of all.
+    """
+    ok = [r for r in rows if r["free_far"] <= DEV_FAR_BUDGET]
+    return max(ok or rows, key=lambda r: r["synthetic_f1"])
 
 
 def development(
-    free: Any, splits: Sequence[Split], models: Sequence[str], seeds: Sequence[int]
+    free: Any,
+    splits: Sequence[Split],
+    models: Sequence[str],
+    seeds: Sequence[int],
+    fault_std: tuple[float, float] = FAULT_STD,
 ) -> dict[str, Any]:
-    """Sweep the threshold and the event settings of each model on label-free data.
+    """Sweep the alarm line and the event rules of each model on label-free data.
 
-    Rule: the highest synthetic-fault F1 among settings whose false alarm rate on the unseen
-    anomaly-free data stays within :data:`DEV_FAR_BUDGET`.
+    The configuration of each model is then chosen by :func:`pick`.
     """
     out: dict[str, Any] = {}
     for name in models:
@@ -493,81 +596,77 @@ def development(
         rows = []
         for extra in [{}, *DEV_CANDIDATES.get(name, [])]:
             params = {**base, **extra}
-            units = [u for seed in seeds for u in _dev_units(params, free, splits, seed)]
-            for sigma in DEV_SIGMAS:
-                for min_length, gap in DEV_EVENTS:
-                    m = _dev_metrics(units, sigma, min_length, gap)
-                    rows.append(
-                        {
-                            "base": extra or "configured",
-                            "sigma": sigma,
-                            "min_event_length": min_length,
-                            "merge_gap": gap,
-                            **m,
-                        }
-                    )
-        ok = [r for r in rows if r["free_far"] <= DEV_FAR_BUDGET]
-        best = max(ok or rows, key=lambda r: r["synthetic_f1"])
+            units = [u for seed in seeds for u in _dev_units(params, free, splits, seed, fault_std)]
+            rows += [{"base": extra or "configured", **r} for r in _dev_sweep(units)]
         out[name] = {
             "base": base,
             "rows": rows,
-            "best": best,
+            "best": pick(rows),
             "configured": {k: configured[k] for k in _SWEPT if k in configured},
         }
     return out
 
 
-def development_markdown(dev: dict[str, Any], seeds: Sequence[int]) -> str:
+_DEV_HEADERS = [
+    "variant",
+    "line",
+    "min_event_length",
+    "merge_gap",
+    "free FAR %",
+    "free alarms / file",
+    "holdout FAR %",
+    "synthetic F1",
+    "synthetic FAR %",
+    "synthetic MAR %",
+]
+
+
+def _dev_table(rows: Sequence[dict[str, Any]]) -> str:
+    keys = ("line", "min_event_length", "merge_gap", "free_far", "free_alarms", "holdout_far")
+    keys += ("synthetic_f1", "synthetic_far", "synthetic_mar")
+    return common.table(
+        _DEV_HEADERS, [[str(r["base"]), *(r[k] for k in keys)] for r in rows], digits=2
+    )
+
+
+def development_markdown(
+    dev: dict[str, Any], seeds: Sequence[int], fault_std: tuple[float, float] = FAULT_STD
+) -> str:
+    lines = ", ".join(describe_line(t) for t in DEV_THRESHOLDS)
     parts = [
         "## Development protocol (no test labels)\n",
         "Fitted per file exactly like the benchmark, on data the test labels never touch:\n",
         "- *free*: the anomaly-free run cut in 8 files of ~1,175 rows; fit on the first 400, "
-        "FAR on the rest (all normal, with the slow drift of a long run).",
+        "FAR on the rest (all normal, with the slow drift of a long run); *free alarms / file*: "
+        "alarm events (onsets) per free file, a label-free proxy for NAB's false changepoints.",
         "- *holdout*: each labelled file's training part; fit on rows 0-255, FAR on rows "
         "256-399 (treated as normal; labels unused).",
         "- *synthetic*: two synthetic faults per anomaly-free file (step, ramp or noise on 1-3 "
-        "channels, 3-8 training std, 250-450 rows long), F1/FAR/MAR.",
-        f"\nRule: highest synthetic F1 with free FAR <= {DEV_FAR_BUDGET:g} %. "
+        f"channels, {fault_std[0]:g}-{fault_std[1]:g} training std, 250-450 rows long), "
+        "F1/FAR/MAR.",
+        f"\nLines swept: {lines}; event rules: min_event_length x merge_gap in "
+        f"{sorted({m for m, _ in DEV_EVENTS})} x {sorted({g for _, g in DEV_EVENTS})}. "
+        f"Rule: highest synthetic F1 with free FAR <= {DEV_FAR_BUDGET:g} %. "
         f"Seeds {list(seeds)}.\n",
     ]
     for name, d in dev.items():
         parts.append(f"### {name}\n\nBase: `{d['base']}`\n")
         within = [r for r in d["rows"] if r["free_far"] <= DEV_FAR_BUDGET] or d["rows"]
-        rows = sorted(within, key=lambda r: -r["synthetic_f1"])
+        ranked = sorted(within, key=lambda r: -r["synthetic_f1"])
         parts.append(f"Best 10 of {len(d['rows'])} settings within the FAR budget:\n")
+        parts.append(_dev_table(ranked[:10]))
+        best_each = [
+            pick([r for r in d["rows"] if r["threshold"] == family])
+            for family in dict.fromkeys(t["threshold"] for t in DEV_THRESHOLDS)
+        ]
         parts.append(
-            common.table(
-                [
-                    "variant",
-                    "sigma",
-                    "min_event_length",
-                    "merge_gap",
-                    "free FAR %",
-                    "holdout FAR %",
-                    "synthetic F1",
-                    "synthetic FAR %",
-                    "synthetic MAR %",
-                ],
-                [
-                    [
-                        str(r["base"]),
-                        r["sigma"],
-                        r["min_event_length"],
-                        r["merge_gap"],
-                        r["free_far"],
-                        r["holdout_far"],
-                        r["synthetic_f1"],
-                        r["synthetic_far"],
-                        r["synthetic_mar"],
-                    ]
-                    for r in rows[:10]
-                ],
-                digits=2,
-            )
+            "\nBest setting of each threshold family by the same rule (within the FAR budget "
+            "where the family has any setting within it):\n"
         )
+        parts.append(_dev_table(best_each))
         b = d["best"]
         parts.append(
-            f"\nRule picks variant {b['base']}, sigma {b['sigma']:g}, "
+            f"\nRule picks variant {b['base']}, {b['line']}, "
             f"min_event_length {b['min_event_length']}, "
             f"merge_gap {b['merge_gap']}; configured: {d['configured']}.\n"
         )
@@ -693,6 +792,8 @@ def markdown(report: dict[str, Any]) -> str:
         "- pyod-ae: PyOD AutoEncoder, defaults (contamination 0.1, 10 epochs), 16 standardised "
         "timesteps stacked per row",
     ]
+    if NOTES:
+        parts += [f"\n## How the {TARGET_METHOD} configuration was chosen\n", *NOTES]
     parts += _per_file_tables(report)
     if report.get("development"):
         parts += ["", development_markdown(report["development"], report["seeds"])]
@@ -738,6 +839,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="one seed (the first of --seeds)")
     p.add_argument("--files", nargs="+", help="only these files, e.g. valve1/0 other/2")
     p.add_argument("--dev", action="store_true", help="run the development protocol only")
+    p.add_argument(
+        "--fault-std",
+        nargs=2,
+        type=float,
+        default=list(FAULT_STD),
+        metavar=("LOW", "HIGH"),
+        help="size range of the --dev synthetic faults in training std",
+    )
     p.add_argument("--name", default=None, help="results file name (default skab / skab-dev)")
     p.add_argument("--no-write", action="store_true", help="print only")
     return p.parse_args(argv)
@@ -764,15 +873,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         "configs": {n: CONFIGS[n] for n in args.models if n in CONFIGS},
     }
     if args.dev:
-        dev = development(free, splits, args.models, seeds)
+        fault_std = (args.fault_std[0], args.fault_std[1])
+        dev = development(free, splits, args.models, seeds, fault_std)
         report["development"] = dev
+        report["fault_std"] = fault_std
         report["machine"] = common.machine()
         text = (
             common.header(
                 "SKAB development protocol", report["machine"], report["command"], report["date"]
             )
             + "\n"
-            + development_markdown(dev, seeds)
+            + development_markdown(dev, seeds, fault_std)
         )
         print(text)
         if not args.no_write:

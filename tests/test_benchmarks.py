@@ -196,3 +196,104 @@ def test_the_script_prints_every_table_on_one_file(monkeypatch, capsys):
     assert "- F1 >= 0.82:" in out and "- NAB standard > 32.42:" in out
     mean, spread = out.split("| seqae conv1d | ")[1].split(" |")[0].split(" ± ")
     assert 0.0 <= float(mean) <= 1.0 and float(spread) == 0.0  # one seed: no spread
+
+
+# ------------------------------------------------------------------ development protocol
+
+
+@pytest.mark.parametrize(
+    "setting",
+    [
+        {"threshold": "sigma", "sigma": 6.0},
+        {"threshold": "pot", "risk": 1e-2},
+        {"threshold": "pot", "risk": 1e-4},
+        {"threshold": "quantile", "contamination": 0.005},
+    ],
+)
+def test_dev_line_is_the_line_the_detector_draws(setting):
+    from seqae import Detector
+
+    x = np.random.default_rng(0).normal(size=(400, 3)).astype(np.float32)
+    plain = Detector(**TINY_PCA, random_state=0).fit(x)  # default line: pot 1e-3
+    tuned = Detector(**TINY_PCA, **setting, random_state=0).fit(x)
+    raw = plain.train_scores_ * plain.threshold_
+    assert skab.dev_line(raw, setting) == pytest.approx(tuned.threshold_, rel=1e-9)
+    assert skab.dev_line(raw, {"threshold": "pot"}) == pytest.approx(plain.threshold_, rel=1e-9)
+
+
+def test_synthetic_faults_stay_in_their_block_and_size_range():
+    x = np.random.default_rng(1).normal(size=(1200, 6)).astype(np.float32)
+    sd = x[: skab.TRAIN_ROWS].std(0)
+    steps = 0
+    for seed in range(30):
+        faulty, y = skab.inject_fault(x, np.random.default_rng(seed), std_range=(2.0, 2.5))
+        (where,) = np.nonzero(y)
+        start, end = int(where[0]), int(where[-1]) + 1
+        assert len(where) == end - start  # one block
+        assert 100 <= start - skab.TRAIN_ROWS < 300 and 250 <= end - start < 450
+        delta = (faulty - x).astype(np.float64)
+        assert not delta[y == 0].any()  # nothing changes outside the fault
+        changed = np.flatnonzero(np.abs(delta[start:end]).max(0) > 0)
+        assert 1 <= len(changed) <= 3
+        block = delta[start:end, changed] / sd[changed]
+        if np.allclose(block, block[0], atol=1e-4):  # a step: its size is the drawn size
+            steps += 1
+            assert np.all((np.abs(block[0]) >= 2.0 - 1e-4) & (np.abs(block[0]) <= 2.5 + 1e-4))
+    assert steps > 0
+
+
+def _dev_rows(free_far, f1):
+    return [{"free_far": a, "synthetic_f1": b} for a, b in zip(free_far, f1, strict=True)]
+
+
+def test_pick_takes_the_best_synthetic_f1_within_the_far_budget():
+    budget = skab.DEV_FAR_BUDGET
+    rows = _dev_rows([budget + 5, budget, budget / 2, 0.0], [0.95, 0.8, 0.85, 0.7])
+    assert skab.pick(rows) is rows[2]
+    over = _dev_rows([budget + 1, budget + 2], [0.6, 0.9])
+    assert skab.pick(over) is over[1]  # nothing within the budget: the best F1 of all
+
+
+def test_dev_sweep_applies_every_line_and_event_rule():
+    rng = np.random.default_rng(0)
+    train = rng.random(400)  # scores in [0, 1): every line lies below 10
+    free = np.zeros(800)
+    free[100:105] = free[130:135] = 10.0  # two short alarms 25 rows apart
+    fault = np.zeros(800)
+    fault[200:300] = 10.0
+    y = np.zeros(800, np.int8)
+    y[200:300] = 1
+    units = [
+        ("free", train, np.zeros(800, np.int8), free),
+        ("synthetic", train, y, fault),
+        ("holdout", train, np.zeros(144, np.int8), np.zeros(144)),
+    ]
+    rows = skab._dev_sweep(units)
+    assert len(rows) == len(skab.DEV_THRESHOLDS) * len(skab.DEV_EVENTS)
+    for r in rows:
+        merged = r["merge_gap"] >= 25
+        kept = r["min_event_length"] <= (35 if merged else 5)
+        assert r["free_alarms"] == (0 if not kept else 1 if merged else 2)
+        assert r["free_far"] == pytest.approx(0 if not kept else 100 * (35 if merged else 10) / 800)
+        assert r["synthetic_f1"] == 1.0 and r["holdout_far"] == 0.0
+    assert {r["line"] for r in rows} == {skab.describe_line(t) for t in skab.DEV_THRESHOLDS}
+
+
+@pytest.mark.slow
+@needs_skab
+def test_the_development_protocol_end_to_end(monkeypatch, capsys):
+    """``--dev`` on one file with a tiny PCA: every line swept, the rule's pick reported."""
+    monkeypatch.setattr(common, "apply_malloc_setting", lambda: False)
+    monkeypatch.setitem(skab.CONFIGS, "pca", TINY_PCA)
+    monkeypatch.setitem(skab.DEV_CANDIDATES, "pca", [])
+    code = skab.main(
+        ["--dev", "--files", "valve1/0", "--models", "pca", "--seeds", "0", "--no-write"]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    n_rows = len(skab.DEV_THRESHOLDS) * len(skab.DEV_EVENTS)
+    assert f"Best 10 of {n_rows} settings within the FAR budget" in out
+    assert "1.5-8 training std" in out
+    for family in ("| configured | sigma ", "| configured | pot ", "| configured | quantile "):
+        assert family in out.split("Best setting of each threshold family")[1]
+    assert "Rule picks variant configured, " in out
