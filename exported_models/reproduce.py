@@ -139,9 +139,10 @@ A conv1d autoencoder that flags anomalies in a six-channel sensor stream, export
 ## Use
 
 ```python
-from seqae.runtime import OnnxDetector   # numpy + onnxruntime only
+from seqae.runtime import OnnxDetector  # numpy + onnxruntime only
+
 det = OnnxDetector("exported_models/{NAME}.onnx")
-result = det.detect(rows)                # rows: (T, 6) array or a DataFrame with the channels
+result = det.detect(rows)  # rows: (T, 6) array or a DataFrame with the channels
 result.scores, result.labels, result.events
 ```
 
