@@ -28,6 +28,10 @@ DATASET_EXPORTS = {  # public name -> module inside datasets/
     "load_skab": "skab",
     "SkabExperiment": "skab",
     "load_nab": "nab",
+    "ImageSet": "images",
+    "load_digits": "images",
+    "load_mnist": "images",
+    "read_images": "images",
 }
 # modules that must stay importable without torch (DESIGN.md, "Rules of the house")
 TORCH_FREE = (
