@@ -114,6 +114,12 @@ def _summary(path: Path, config: dict[str, Any]) -> list[tuple[str, str]]:
             ("step", str(config.get("step"))),
             ("scoring", f"{config.get('scoring')}, fold {fold}"),
         ]
+    anomaly_score = config.get("anomaly_score", params.get("anomaly_score", "reconstruction"))
+    if anomaly_score == "elbo":
+        beta = config.get("beta")
+        items.append(("anomaly score", f"negative ELBO (reconstruction + KL, beta {beta:g})"))
+    else:
+        items.append(("anomaly score", "reconstruction error"))
     items.append(("threshold", f"{config.get('threshold'):.6g} (raw error at score 1.0)"))
     scaler = config.get("scaler")
     if isinstance(scaler, dict):

@@ -40,6 +40,7 @@ model the same way; scores are then per image:
 
 \b
   seqae train digits.npz --model conv2d --output digits-model/
+  seqae train digits.npz --model vae --anomaly-score elbo --output vae-model/
   seqae detect new-digits.npz --model digits-model/
 """
 
@@ -121,6 +122,16 @@ model the same way; scores are then per image:
     show_default=True,
     help="Score frame by frame, or in one fully convolutional pass (conv1d; much faster).",
 )
+@click.option(
+    "--anomaly-score",
+    "--score",
+    "anomaly_score",
+    type=click.Choice(["reconstruction", "elbo"]),
+    default="reconstruction",
+    show_default=True,
+    help="What a score measures: the reconstruction error, or the negative ELBO "
+    "(reconstruction + beta-weighted KL; variational models vae and conv2d_vae only).",
+)
 @click.option("--min-event-length", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--merge-gap", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option(
@@ -157,6 +168,7 @@ def train(data: Path, **params: Any) -> None:
         patience=params["patience"],
         contamination=params["contamination"],
         scoring=params["scoring"],
+        anomaly_score=params["anomaly_score"],
         min_event_length=params["min_event_length"],
         merge_gap=params["merge_gap"],
         train_params=extra,

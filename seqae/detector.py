@@ -16,7 +16,7 @@ from . import __version__
 from .errors import DataError, ModelFormatError, NotFittedError, ParameterError
 from .events import postprocess_labels
 from .images import ImageDetectionResult, as_images, is_image_input, score_image_batches
-from .models import MODELS, available_models, build_model
+from .models import MODELS, available_models, build_model, variational_models
 from .persistence import load_model_files, save_model_files
 from .results import DetectionResult
 from .scoring import ScoringHead, StreamScores, score_convolutional, score_windowed
@@ -30,6 +30,7 @@ __all__ = ["DetectionResult", "Detector"]
 _SCALERS = ("standard", "robust", "minmax", None)
 _SCORING = ("auto", "windowed", "convolutional")
 _FOLDS = ("mean", "max", "median")
+_ANOMALY_SCORES = ("reconstruction", "elbo")
 
 
 class Detector(BaseEstimator):
@@ -75,6 +76,14 @@ class Detector(BaseEstimator):
         e.g. 32 for the default conv1d, trains every position next to zero padding and can
         lose more). ``windowed`` scores frame by frame (step ``step``) and folds the
         overlapping frames. ``auto`` picks convolutional where the model allows it.
+    anomaly_score : {"reconstruction", "elbo"}, default "reconstruction"
+        What a score measures. ``"reconstruction"``: the reconstruction error. ``"elbo"``
+        (variational models only: ``"vae"``, ``"conv2d_vae"``): the negative ELBO, i.e. the
+        reconstruction error of the posterior mean plus ``beta`` (from ``train_params``,
+        default 1.0) times the KL divergence of the posterior from the prior, the KL divided
+        by the values per sample as in the training objective. The KL term is spread evenly
+        over the sample's timesteps (pixels) and channels, so contributions still sum to the
+        score; thresholds and normalisation work on it unchanged.
     fold : {"mean", "max", "median"}, default "mean"
         How overlapping frames combine into one score per timestep (windowed scoring).
     min_event_length : int, default 1
@@ -128,6 +137,7 @@ class Detector(BaseEstimator):
         model_params: dict[str, Any] | None = None,
         train_params: dict[str, Any] | None = None,
         scoring: str = "auto",
+        anomaly_score: str = "reconstruction",
         fold: str = "mean",
         min_event_length: int = 1,
         merge_gap: int = 0,
@@ -150,6 +160,7 @@ class Detector(BaseEstimator):
         self.model_params = model_params
         self.train_params = train_params
         self.scoring = scoring
+        self.anomaly_score = anomaly_score
         self.fold = fold
         self.min_event_length = min_event_length
         self.merge_gap = merge_gap
@@ -173,6 +184,7 @@ class Detector(BaseEstimator):
             raise ParameterError(f"scoring must be one of {_SCORING}, got {self.scoring!r}")
         if self.fold not in _FOLDS:
             raise ParameterError(f"fold must be one of {_FOLDS}, got {self.fold!r}")
+        self._check_anomaly_score()
         if not 0.0 <= self.validation_split < 1.0:
             raise ParameterError(
                 f"validation_split must be in [0, 1), got {self.validation_split!r}"
@@ -181,6 +193,23 @@ class Detector(BaseEstimator):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
                 raise ParameterError(f"{name} must be an integer >= {low}, got {value!r}")
+
+    def _check_anomaly_score(self) -> None:
+        """Raise ParameterError unless ``anomaly_score`` is known and fits the model family."""
+        if self.anomaly_score not in _ANOMALY_SCORES:
+            raise ParameterError(
+                f"anomaly_score must be one of {_ANOMALY_SCORES}, got {self.anomaly_score!r}"
+            )
+        if self.anomaly_score == "elbo" and self.model not in variational_models():
+            raise ParameterError(
+                f"anomaly_score='elbo' needs a variational model (one of "
+                f"{variational_models()}), got model={self.model!r}; use "
+                "anomaly_score='reconstruction' for it"
+            )
+
+    def _score_beta(self) -> float:
+        """The KL weight of ELBO scores: ``train_params["beta"]``, the training default else."""
+        return float((self.train_params or {}).get("beta", TrainConfig.beta))
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
@@ -405,6 +434,8 @@ class Detector(BaseEstimator):
             self.scaler_["scale"],
             threshold=threshold,
             channel_axis=1 if self._images() else -1,
+            elbo=self.anomaly_score == "elbo",
+            beta=self._score_beta(),
         )
         return head.to(self._device()).eval()
 
@@ -616,6 +647,8 @@ class Detector(BaseEstimator):
             "image_shape": getattr(self, "image_shape_", None),
             "fold": self.fold,
             "scoring": self._scoring_mode(),
+            "anomaly_score": self.anomaly_score,
+            "beta": self._score_beta() if self.anomaly_score == "elbo" else None,
             "history": self.history_,
             "training_summary": self.training_summary_,
         }
@@ -661,9 +694,10 @@ class Detector(BaseEstimator):
             det.input_kind_ = config.get("input_kind", "sequence")
             if det.input_kind_ == "image":
                 det.image_shape_ = [int(d) for d in config["image_shape"]]
+            det._check_anomaly_score()
+            det._head = det._make_head(det.threshold_)
         except (KeyError, TypeError, ValueError, RuntimeError, ParameterError) as exc:
             raise ModelFormatError(f"{path}: the model configuration is invalid ({exc})") from None
-        det._head = det._make_head(det.threshold_)
         det.train_scores_ = np.array([])
         return det
 

@@ -15,7 +15,9 @@ The batch axis is always dynamic; the length axis too when the model is fully co
 raw images ``(batch, channels, height, width)`` instead, and the same four outputs are per
 image: ``reconstruction`` ``(batch, C, H, W)``, ``timestep_error`` the per-pixel error
 ``(batch, H, W)``, ``channel_error`` ``(batch, C, H, W)`` and ``window_score`` the image's score
-``(batch,)``. Everything else the Detector knows
+``(batch,)``. A detector with ``anomaly_score="elbo"`` exports its ELBO head: the outputs
+then hold the negative ELBO (the KL term spread over the values) and the metadata says
+``anomaly_score: "elbo"`` with its ``beta``. Everything else the Detector knows
 goes into the file's ``metadata_props`` (see :mod:`seqae.runtime`, which reads it back), and the
 weights are embedded, so the ``.onnx`` file is all an edge service needs.
 
@@ -132,6 +134,8 @@ def export_onnx(
         scaler["scale"],
         config["threshold"],
         channel_axis=1 if images else -1,
+        elbo=config.get("anomaly_score", "reconstruction") == "elbo",
+        beta=config.get("beta") or 0.0,
     ).eval()
     dynamic = not images and bool(getattr(model, "fully_convolutional", False))
     shape = _sample_shape(config)
@@ -310,6 +314,8 @@ def _metadata(
             "threshold": config["threshold"],
             "fold": config["fold"],
             "scoring": config["scoring"],
+            "anomaly_score": config.get("anomaly_score", "reconstruction"),
+            "beta": config.get("beta"),
             "dynamic_length": dynamic,
             "total_stride": int(model.total_stride) if fully_conv else None,
             "halo": convolutional_halo(model) if fully_conv else None,

@@ -103,7 +103,8 @@ class ImageDetectionResult:
     scores : ndarray (N,)
         Normalised anomaly score per image; 1.0 is the alarm line, higher = more anomalous.
     raw_scores : ndarray (N,)
-        The reconstruction error behind ``scores`` (scaled units).
+        The reconstruction error behind ``scores`` (scaled units; the negative ELBO per value for a
+        detector with ``anomaly_score="elbo"``).
     labels : ndarray (N,) of int8
         1 for anomalous images.
     pixel_scores : ndarray (N, H, W)

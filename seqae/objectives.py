@@ -36,6 +36,7 @@ __all__ = [
     "corrupt",
     "k_sparse",
     "kl_divergence",
+    "kl_per_sample",
     "l1_activity",
     "reconstruction_loss",
 ]
@@ -86,9 +87,31 @@ def kl_divergence(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
     >>> kl_divergence(torch.tensor([[1.0]]), torch.tensor([[0.0]])).item()  # N(1, 1)
     0.5
     """
+    return kl_per_sample(mean, log_var).mean()
+
+
+def kl_per_sample(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:
+    """KL divergence of N(mean, exp(log_var)) from N(0, I) for each sample, summed over units.
+
+    Parameters
+    ----------
+    mean, log_var : Tensor of shape (B, ...)
+        The posterior's mean and log-variance, one row per sample.
+
+    Returns
+    -------
+    Tensor of shape (B,)
+        ``0.5 * sum(mean**2 + exp(log_var) - 1 - log_var)`` per sample, in float32.
+
+    Examples
+    --------
+    >>> import torch
+    >>> kl_per_sample(torch.tensor([[1.0], [0.0]]), torch.zeros(2, 1)).tolist()
+    [0.5, 0.0]
+    """
     mean, log_var = mean.float(), log_var.float()
     per_unit = mean.pow(2) + log_var.exp() - 1.0 - log_var
-    return 0.5 * per_unit.reshape(len(mean), -1).sum(1).mean()
+    return 0.5 * per_unit.flatten(1).sum(1)
 
 
 def l1_activity(latent: torch.Tensor) -> torch.Tensor:

@@ -2,7 +2,8 @@
 
 An edge service needs the ``.onnx`` file alone. The graph takes raw frames and contains the
 scaling, the autoencoder and the error computation; everything else the Detector knows (channel
-names and order, frame, step, fold rule, scoring path, event rules, threshold, training
+names and order, frame, step, fold rule, scoring path, anomaly score (reconstruction error or
+negative ELBO: computed inside the graph), event rules, threshold, training
 summary) travels in the file's ``metadata_props`` under keys ``seqae.<name>``, each value a JSON
 text. :class:`OnnxDetector` reads them back and scores a stream through the same windowing,
 folding and event code as :class:`seqae.Detector`, so both give the same scores and labels.
@@ -92,6 +93,8 @@ _ORDER = (
     "threshold",
     "fold",
     "scoring",
+    "anomaly_score",
+    "beta",
     "min_event_length",
     "merge_gap",
     "dynamic_length",

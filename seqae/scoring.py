@@ -7,10 +7,18 @@ exported file equals the Python score by construction.
 Units: the *raw* error of a timestep is the mean over channels of the squared reconstruction
 error in scaled units. Every output of the head is divided by the fitted raw threshold, so a
 score of 1.0 is the alarm line for every model, and per-channel contributions sum to the score.
+
+A variational model can score by its negative ELBO instead (``ScoringHead(..., elbo=True)``):
+the reconstruction error of the posterior mean plus ``beta`` times the KL divergence of the
+posterior from N(0, I), the KL divided by the values per sample as in the trainer's objective.
+The KL term is a per-sample quantity, so the head spreads it evenly over every value of the
+sample: the per-timestep (per-pixel) error still averages to the sample's score and the
+per-channel errors still sum to it.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -20,6 +28,7 @@ from torch import nn
 
 from .errors import ParameterError
 from .models.base import Autoencoder
+from .objectives import kl_per_sample
 from .windowing import FoldAccumulator, FoldRule, frame_starts, gather_windows
 
 __all__ = [
@@ -47,6 +56,20 @@ class ScoringHead(nn.Module):
         Raw error at the alarm line; outputs are divided by it.
     channel_axis : int
         Axis of the channels in the input: -1 for sequences, 1 for images.
+    elbo : bool, default False
+        Score by the negative ELBO instead of the reconstruction error alone: decode the
+        posterior mean (deterministic) and add ``beta * KL / n_values`` per sample, where the
+        KL comes from ``model.encode_stats`` and ``n_values`` is the number of values in one
+        sample, spread evenly over every timestep (pixel) and channel. Needs a variational
+        model (one with ``encode_stats``).
+    beta : float, default 1.0
+        Weight of the KL term with ``elbo=True`` (use the ``beta`` the model was trained with).
+
+    Raises
+    ------
+    ParameterError
+        ``elbo=True`` for a model without ``encode_stats``, or a negative or non-finite
+        ``beta``.
 
     Examples
     --------
@@ -65,10 +88,22 @@ class ScoringHead(nn.Module):
         scale: np.ndarray | list[float],
         threshold: float = 1.0,
         channel_axis: int = -1,
+        *,
+        elbo: bool = False,
+        beta: float = 1.0,
     ) -> None:
         super().__init__()
+        if elbo and not callable(getattr(model, "encode_stats", None)):
+            raise ParameterError(
+                f"ELBO scoring needs a variational model (with encode_stats), not {model.name!r}"
+            )
+        if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not 0 <= beta < math.inf:
+            raise ParameterError(f"beta must be a finite number >= 0, got {beta!r}")
         self.model = model
         self.channel_axis = channel_axis
+        self.elbo = bool(elbo)
+        self.beta = float(beta)
+        self._n_values = math.prod(model.input_shape)  # values per sample (VAEs: fixed shape)
         shape = [1] * (len(model.input_shape) + 1)
         shape[channel_axis] = -1
         self.register_buffer("center", torch.as_tensor(np.asarray(center), dtype=torch.float32))
@@ -82,9 +117,19 @@ class ScoringHead(nn.Module):
         center = self.center.reshape(self._bshape)
         scale = self.scale.reshape(self._bshape)
         scaled = (x - center) / scale  # (B, L, C) or (B, C, H, W)
-        recon = self.model(scaled)
         n_channels = x.shape[self.channel_axis]
+        if self.elbo:
+            mean, log_var = self.model.encode_stats(scaled)  # (B, Z) each
+            recon = self.model.decode(mean)  # the posterior mean: deterministic
+        else:
+            recon = self.model(scaled)
         channel_error = (recon - scaled) ** 2 / (n_channels * self.threshold)
+        if self.elbo:
+            # beta * KL per value of the sample (the trainer's scale), normalised, then shared
+            # equally by the sample's values: timestep errors still average to the score.
+            kl = self.beta * kl_per_sample(mean, log_var) / (self._n_values * self.threshold)
+            share = (kl / n_channels).reshape(-1, *([1] * (channel_error.dim() - 1)))
+            channel_error = channel_error + share.to(channel_error.dtype)
         timestep_error = channel_error.sum(dim=self.channel_axis)  # (B, L) or (B, H, W)
         window_score = timestep_error.flatten(1).mean(dim=1)  # (B,)
         return recon * scale + center, timestep_error, channel_error, window_score

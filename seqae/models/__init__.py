@@ -6,7 +6,14 @@ import importlib
 
 from .base import MODELS, Autoencoder, build_model, register_model
 
-__all__ = ["MODELS", "Autoencoder", "available_models", "build_model", "register_model"]
+__all__ = [
+    "MODELS",
+    "Autoencoder",
+    "available_models",
+    "build_model",
+    "register_model",
+    "variational_models",
+]
 
 # One module per family; importing it registers its models.
 _FAMILIES = ("conv1d", "recurrent", "dense", "pca", "vae", "image")
@@ -25,3 +32,19 @@ def available_models() -> list[str]:
     """Names accepted by :func:`build_model` and ``Detector(model=...)``."""
     _load_all()
     return sorted(MODELS)
+
+
+def variational_models() -> list[str]:
+    """Names of the variational models: those with ``encode_stats`` (mean and log-variance).
+
+    They can score by the negative ELBO (``Detector(anomaly_score="elbo")``).
+
+    Examples
+    --------
+    >>> variational_models()
+    ['conv2d_vae', 'vae']
+    """
+    _load_all()
+    return sorted(
+        name for name, cls in MODELS.items() if callable(getattr(cls, "encode_stats", None))
+    )

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ParameterError
+from ..objectives import kl_per_sample
 from .base import Autoencoder, register_model
 from .dense import DenseAE, DenseConfig, check_input_shape
 
@@ -83,7 +84,7 @@ class VariationalMixin:
             nll = F.binary_cross_entropy(recon, x, reduction="none").flatten(1).sum(1)
         else:
             raise ParameterError(f"loss must be 'mse' or 'bce', got {loss!r}")
-        kl = 0.5 * (mean.pow(2) + log_var.exp() - 1.0 - log_var).sum(1)
+        kl = kl_per_sample(mean, log_var)
         return nll + beta * kl
 
 
