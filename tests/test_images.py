@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from seqae.datasets import load_digits
 from sklearn.decomposition import PCA
 from sklearn.metrics import roc_auc_score
 
@@ -64,26 +63,12 @@ VARIANTS = {
 }
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_thread():
-    # Tiny models on a shared 2-core machine: one thread avoids oversubscription stalls.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
-def digits():
-    """Train on digits 0-4; test on held-out 0-4 (normal) and on 5-9 (novel)."""
-    data = load_digits()
-    rng = np.random.default_rng(0)
-    normal = rng.permutation(np.flatnonzero(data.labels < 5))
-    novel = rng.permutation(np.flatnonzero(data.labels >= 5))[:300]
-    train_idx, test_normal = normal[:600], normal[600:]
-    test_idx = np.concatenate([test_normal, novel])
-    y = np.r_[np.zeros(len(test_normal)), np.ones(len(novel))]
-    return data, data.images[train_idx], data.images[test_idx], y
+def digits(digits_novelty):
+    return digits_novelty
 
 
 @pytest.fixture(scope="module")
