@@ -20,6 +20,8 @@ Variants (the conv1d detector of ``skab.CONFIGS["conv1d"]`` without its alarm se
 - ``per-channel-tail``: divided by its mean error on the last 80 training rows instead;
 - ``free-weights-P``: channel weights ``(1 / drift ratio) ** P``, the drift ratio being the
   median ratio of unseen-to-training error of that channel on the *other* anomaly-free chunks;
+- ``detrend-W``: every channel minus its trailing mean over ``W`` rows, before fitting and
+  scoring (slow drift removed, but a long fault fades from the input after about ``W`` rows);
 - ``holdout-*``: the model is fitted on the first 300 training rows and the line is drawn from
   its errors on the last 100 (out-of-sample calibration): a multiple of their median, 90 %
   quantile or maximum; ``insample-300`` is the sigma line of the same 300-row model.
@@ -43,48 +45,77 @@ from seqae.metrics import pooled_scores
 SIGMAS = (4, 6, 8, 10, 12, 14, 16, 20, 25, 30, 40, 50, 70)
 HOLDOUT_FIT = 300  # rows the holdout-* variants train on; the other 100 calibrate the line
 TAIL_ROWS = 80
+DETREND = (150, 400)  # trailing-mean widths of the detrend-* variants
 
 # A unit: (kind, train contributions (n, C), calibration contributions (m, C) or None,
 #          labels (T,), evaluation contributions (T, C)); kind is free / synthetic / holdout.
 Unit = tuple[str, np.ndarray, Any, np.ndarray, np.ndarray]
 
 
-def collect(seed: int, splits: Sequence[skab.Split], free: Any, fit_rows: int) -> list[Unit]:
+def collect(
+    seed: int, splits: Sequence[skab.Split], free: Any, fit_rows: int, detrend: int = 0
+) -> list[Unit]:
     """Raw per-channel errors of every development unit, for a model fitted on ``fit_rows``.
 
     The same units as ``skab._dev_units``: 8 anomaly-free chunks (each with 2 synthetic faults)
-    and a normal holdout of every training part (fit on 256 rows, score the next 144).
+    and a normal holdout of every training part (fit on 256 rows, score the next 144). With
+    ``detrend`` > 0 every channel first loses its trailing mean over that many rows (the rows
+    before a scored part included), so slow drift leaves the input.
     """
     from seqae import Detector
 
     params = {k: v for k, v in skab.CONFIGS["conv1d"].items() if k not in skab._SWEPT}
     rng = np.random.default_rng(1000 + seed)
 
-    def errors(det: Any, x: np.ndarray) -> np.ndarray:
-        return det.detect(x).contributions * det.threshold_
+    def prep(x: np.ndarray, history: np.ndarray | None = None) -> np.ndarray:
+        if not detrend:
+            return x
+        full = x if history is None else np.concatenate([history, x])
+        level = np.stack([trailing_mean(c, detrend) for c in full.T.astype(np.float64)], 1)
+        return (full - level)[len(full) - len(x) :].astype(np.float32)
+
+    def fitted(x: np.ndarray) -> Any:
+        return Detector(**params, random_state=seed).fit(prep(x))
+
+    def errors(det: Any, x: np.ndarray, history: np.ndarray | None = None) -> np.ndarray:
+        return det.detect(prep(x, history)).contributions * det.threshold_
 
     units: list[Unit] = []
     for chunk in skab._anomaly_free_chunks(free):
         train = chunk[: skab.TRAIN_ROWS]
-        det = Detector(**params, random_state=seed).fit(train[:fit_rows])
+        det = fitted(train[:fit_rows])
         whole = errors(det, train)
         fit_part, calib = whole[:fit_rows], whole[fit_rows:] if fit_rows < len(train) else None
         evaluate = chunk[skab.TRAIN_ROWS :]
         units.append(
-            ("free", fit_part, calib, np.zeros(len(evaluate), np.int8), errors(det, evaluate))
+            (
+                "free",
+                fit_part,
+                calib,
+                np.zeros(len(evaluate), np.int8),
+                errors(det, evaluate, train),
+            )
         )
         for _ in range(2):
             x, y = skab.inject_fault(chunk, rng)
             tail = x[skab.TRAIN_ROWS :]
-            units.append(("synthetic", fit_part, calib, y[skab.TRAIN_ROWS :], errors(det, tail)))
+            units.append(
+                ("synthetic", fit_part, calib, y[skab.TRAIN_ROWS :], errors(det, tail, train))
+            )
     cut = skab.TRAIN_ROWS - 144
     for split in splits:
         n = round(cut * fit_rows / skab.TRAIN_ROWS)
-        det = Detector(**params, random_state=seed).fit(split.train[:n])
+        det = fitted(split.train[:n])
         whole = errors(det, split.train[:cut])
         calib = whole[n:] if n < cut else None
         units.append(
-            ("holdout", whole[:n], calib, np.zeros(144, np.int8), errors(det, split.train[cut:]))
+            (
+                "holdout",
+                whole[:n],
+                calib,
+                np.zeros(144, np.int8),
+                errors(det, split.train[cut:], split.train[:cut]),
+            )
         )
     return units
 
@@ -171,6 +202,9 @@ def sweep(
 def run(seeds: Sequence[int], splits: Sequence[skab.Split], free: Any) -> dict[str, Any]:
     full = [u for s in seeds for u in collect(s, splits, free, skab.TRAIN_ROWS)]
     part = [u for s in seeds for u in collect(s, splits, free, HOLDOUT_FIT)]
+    detrended = {
+        w: [u for s in seeds for u in collect(s, splits, free, skab.TRAIN_ROWS, w)] for w in DETREND
+    }
     per_seed = 24 + len(splits)  # 8 chunks x (free + 2 synthetic), then the holdouts
     chunk_of = [i // 3 if i < 24 else -1 for _ in seeds for i in range(per_seed)]
     sigma_lines = [(f"sigma {k}", sigma_line(k)) for k in SIGMAS]
@@ -216,6 +250,7 @@ def run(seeds: Sequence[int], splits: Sequence[skab.Split], free: Any) -> dict[s
         ("per-channel-tail", full, per_channel(TAIL_ROWS), sigma_lines),
         ("free-weights-0.5", full, free_weighted(0.5), sigma_lines),
         ("free-weights-1", full, free_weighted(1.0), sigma_lines),
+        *((f"detrend-{w}", units, summed, sigma_lines) for w, units in detrended.items()),
         ("insample-300", part, summed, sigma_lines),
         ("holdout-calibrated", part, summed, calib_lines),
     ]
