@@ -297,3 +297,33 @@ def test_the_development_protocol_end_to_end(monkeypatch, capsys):
     for family in ("| configured | sigma ", "| configured | pot ", "| configured | quantile "):
         assert family in out.split("Best setting of each threshold family")[1]
     assert "Rule picks variant configured, " in out
+
+
+# ---------------------------------------------------------------- skab_variants.py
+
+variants = _load("skab_variants")
+
+
+def test_trailing_mean_matches_a_naive_loop():
+    x = np.random.default_rng(3).normal(size=50)
+    for width in (1, 4, 60):
+        naive = [x[max(0, i - width + 1) : i + 1].mean() for i in range(len(x))]
+        np.testing.assert_allclose(variants.trailing_mean(x, width), naive)
+
+
+def test_variant_sweep_keeps_the_far_budget_and_takes_the_best_f1():
+    rng = np.random.default_rng(0)
+    train = rng.random((300, 2))  # per-channel errors in [0, 1)
+    y = np.r_[np.zeros(200), np.ones(100)].astype(np.int8)
+    fault = np.r_[rng.random((200, 2)), rng.random((100, 2)) + 5.0]
+    drift = rng.random((300, 2)) + np.linspace(0, 4, 300)[:, None]  # normal, drifting
+    units = [
+        ("free", train, None, np.zeros(300, np.int8), drift),
+        ("synthetic", train, None, y, fault),
+        ("holdout", train, None, np.zeros(300, np.int8), rng.random((300, 2))),
+    ]
+    lines = [(f"sigma {k}", variants.sigma_line(k)) for k in (1, 20)]
+    best = variants.sweep(units, lambda i, e, unit: e.sum(1), lines)
+    # sigma 1 catches the fault but flags most of the drift; sigma 20 stays within budget
+    assert best["line"] == "sigma 20" and best["free_far"] <= skab.DEV_FAR_BUDGET
+    assert best["synthetic_f1"] == pytest.approx(1.0)
