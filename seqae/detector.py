@@ -528,11 +528,10 @@ class Detector(BaseEstimator):
             scores, pixels, recon = self._score_images(
                 self._check_images(X), reconstruction=reconstruction
             )
-            return ImageDetectionResult(
-                scores=scores,
-                raw_scores=scores * self.threshold_,
-                labels=self._labels(scores),
-                pixel_scores=pixels,
+            return ImageDetectionResult.build(
+                scores,
+                pixels,
+                self._labels(scores),
                 threshold=self.threshold_,
                 reconstruction=recon,
             )

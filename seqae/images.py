@@ -122,6 +122,26 @@ class ImageDetectionResult:
     threshold: float
     reconstruction: np.ndarray | None = field(default=None, repr=False)
 
+    @classmethod
+    def build(
+        cls,
+        scores: np.ndarray,
+        pixel_scores: np.ndarray,
+        labels: np.ndarray,
+        *,
+        threshold: float,
+        reconstruction: np.ndarray | None = None,
+    ) -> ImageDetectionResult:
+        """Assemble a result from scored images and their labels (raw scores from the line)."""
+        return cls(
+            scores=scores,
+            raw_scores=scores * threshold,
+            labels=labels,
+            pixel_scores=pixel_scores,
+            threshold=threshold,
+            reconstruction=reconstruction,
+        )
+
     @property
     def n_anomalies(self) -> int:
         """Number of images flagged."""

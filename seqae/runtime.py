@@ -668,11 +668,10 @@ class OnnxDetector:
         """
         if self._images:
             scores, pixels, images = self._score_images(X, reconstruction)
-            return ImageDetectionResult(
-                scores=scores,
-                raw_scores=scores * self.threshold_,
-                labels=self._labels(scores),
-                pixel_scores=pixels,
+            return ImageDetectionResult.build(
+                scores,
+                pixels,
+                self._labels(scores),
                 threshold=self.threshold_,
                 reconstruction=images,
             )
