@@ -25,7 +25,7 @@ import functools
 import itertools
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -480,6 +480,31 @@ def describe_line(setting: dict[str, Any]) -> str:
     return f"{setting['threshold']} {setting[key]:g}"
 
 
+def dev_files(
+    free: Any,
+    splits: Sequence[Split],
+    seed: int,
+    fault_std: tuple[float, float] = FAULT_STD,
+) -> Iterator[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
+    """Every development unit as ``(kind, training rows, evaluation rows, labels)``.
+
+    8 anomaly-free chunks (``free``: fit on the first 400 rows, score the rest), each followed by
+    2 synthetic faults injected into that chunk (``synthetic``, the same training rows object),
+    then every training part split into 256 rows to fit and 144 normal rows to score
+    (``holdout``). No SKAB test row is used.
+    """
+    rng = np.random.default_rng(1000 + seed)
+    for chunk in _anomaly_free_chunks(free):
+        train = chunk[:TRAIN_ROWS]
+        yield "free", train, chunk[TRAIN_ROWS:], np.zeros(len(chunk) - TRAIN_ROWS, np.int8)
+        for _ in range(2):
+            x, y = inject_fault(chunk, rng, fault_std)
+            yield "synthetic", train, x[TRAIN_ROWS:], y[TRAIN_ROWS:]
+    cut = TRAIN_ROWS - 144
+    for split in splits:
+        yield "holdout", split.train[:cut], split.train[cut:], np.zeros(TRAIN_ROWS - cut, np.int8)
+
+
 def _dev_units(
     params: dict[str, Any],
     free: Any,
@@ -490,45 +515,12 @@ def _dev_units(
     """Fit once per development file; keep raw training and raw evaluation scores."""
     from seqae import Detector
 
-    rng = np.random.default_rng(1000 + seed)
-    units = []
-
-    def fit(x: np.ndarray) -> Any:
-        return Detector(**params, random_state=seed).fit(x)
-
-    for chunk in _anomaly_free_chunks(free):
-        det = fit(chunk[:TRAIN_ROWS])
-        train_raw = det.train_scores_ * det.threshold_
-        units.append(
-            (
-                "free",
-                train_raw,
-                np.zeros(len(chunk) - TRAIN_ROWS, np.int8),
-                det.score_samples(chunk[TRAIN_ROWS:]) * det.threshold_,
-            )
-        )
-        for _ in range(2):
-            x, y = inject_fault(chunk, rng, fault_std)
-            units.append(
-                (
-                    "synthetic",
-                    train_raw,
-                    y[TRAIN_ROWS:],
-                    det.score_samples(x[TRAIN_ROWS:]) * det.threshold_,
-                )
-            )
-    cut = TRAIN_ROWS - 144  # fit on 256 training rows, score the next 144 (normal, unseen)
-    for split in splits:
-        det = fit(split.train[:cut])
-        train_raw = det.train_scores_ * det.threshold_
-        units.append(
-            (
-                "holdout",
-                train_raw,
-                np.zeros(TRAIN_ROWS - cut, np.int8),
-                det.score_samples(split.train[cut:]) * det.threshold_,
-            )
-        )
+    units, train_raw, fitted_on = [], None, None
+    for kind, train, evaluate, y in dev_files(free, splits, seed, fault_std):
+        if train is not fitted_on:  # synthetic units reuse their chunk's detector
+            det = Detector(**params, random_state=seed).fit(train)
+            train_raw, fitted_on = det.train_scores_ * det.threshold_, train
+        units.append((kind, train_raw, y, det.score_samples(evaluate) * det.threshold_))
     return units
 
 

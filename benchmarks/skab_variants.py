@@ -57,15 +57,14 @@ def collect(
 ) -> list[Unit]:
     """Raw per-channel errors of every development unit, for a model fitted on ``fit_rows``.
 
-    The same units as ``skab._dev_units``: 8 anomaly-free chunks (each with 2 synthetic faults)
-    and a normal holdout of every training part (fit on 256 rows, score the next 144). With
+    The units of :func:`skab.dev_files`, the model fitted on the first ``fit_rows / 400`` of
+    each training part (the rest, if any, is the calibration part). With
     ``detrend`` > 0 every channel first loses its trailing mean over that many rows (the rows
     before a scored part included), so slow drift leaves the input.
     """
     from seqae import Detector
 
     params = {k: v for k, v in skab.CONFIGS["conv1d"].items() if k not in skab._SWEPT}
-    rng = np.random.default_rng(1000 + seed)
 
     def prep(x: np.ndarray, history: np.ndarray | None = None) -> np.ndarray:
         if not detrend:
@@ -81,42 +80,15 @@ def collect(
         return det.detect(prep(x, history)).contributions * det.threshold_
 
     units: list[Unit] = []
-    for chunk in skab._anomaly_free_chunks(free):
-        train = chunk[: skab.TRAIN_ROWS]
-        det = fitted(train[:fit_rows])
-        whole = errors(det, train)
-        fit_part, calib = whole[:fit_rows], whole[fit_rows:] if fit_rows < len(train) else None
-        evaluate = chunk[skab.TRAIN_ROWS :]
-        units.append(
-            (
-                "free",
-                fit_part,
-                calib,
-                np.zeros(len(evaluate), np.int8),
-                errors(det, evaluate, train),
-            )
-        )
-        for _ in range(2):
-            x, y = skab.inject_fault(chunk, rng)
-            tail = x[skab.TRAIN_ROWS :]
-            units.append(
-                ("synthetic", fit_part, calib, y[skab.TRAIN_ROWS :], errors(det, tail, train))
-            )
-    cut = skab.TRAIN_ROWS - 144
-    for split in splits:
-        n = round(cut * fit_rows / skab.TRAIN_ROWS)
-        det = fitted(split.train[:n])
-        whole = errors(det, split.train[:cut])
-        calib = whole[n:] if n < cut else None
-        units.append(
-            (
-                "holdout",
-                whole[:n],
-                calib,
-                np.zeros(144, np.int8),
-                errors(det, split.train[cut:], split.train[:cut]),
-            )
-        )
+    fitted_on = None
+    for kind, train, evaluate, y in skab.dev_files(free, splits, seed):
+        if train is not fitted_on:  # synthetic units reuse their chunk's detector
+            n = round(len(train) * fit_rows / skab.TRAIN_ROWS)
+            det = fitted(train[:n])
+            whole = errors(det, train)
+            fit_part, calib = whole[:n], (whole[n:] if n < len(train) else None)
+            fitted_on = train
+        units.append((kind, fit_part, calib, y, errors(det, evaluate, train)))
     return units
 
 
