@@ -120,6 +120,10 @@ def _summary(path: Path, config: dict[str, Any]) -> list[tuple[str, str]]:
         items.append(("anomaly score", f"negative ELBO (reconstruction + KL, beta {beta:g})"))
     else:
         items.append(("anomaly score", "reconstruction error"))
+    weights = config.get("channel_weights")
+    if weights and len(weights) == len(channels):
+        shown = ", ".join(f"{c} {w:.3g}" for c, w in zip(channels, weights, strict=True))
+        items.append(("channel weights", shown))
     items.append(("threshold", f"{config.get('threshold'):.6g} (raw error at score 1.0)"))
     scaler = config.get("scaler")
     if isinstance(scaler, dict):

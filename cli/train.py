@@ -132,6 +132,15 @@ model the same way; scores are then per image:
     help="What a score measures: the reconstruction error, or the negative ELBO "
     "(reconstruction + beta-weighted KL; variational models vae and conv2d_vae only).",
 )
+@click.option(
+    "--channel-weight",
+    "channel_weight",
+    multiple=True,
+    metavar="NAME=W",
+    callback=lambda ctx, param, value: parse_channel_weights(value),
+    help="Weight of a channel's error in the score (default 1; repeat for more channels), "
+    "e.g. --channel-weight Thermocouple=0.1 to count a drifting sensor for less.",
+)
 @click.option("--min-event-length", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--merge-gap", type=click.IntRange(min=0), default=0, show_default=True)
 @click.option(
@@ -169,6 +178,7 @@ def train(data: Path, **params: Any) -> None:
         contamination=params["contamination"],
         scoring=params["scoring"],
         anomaly_score=params["anomaly_score"],
+        channel_weights=params["channel_weight"],
         min_event_length=params["min_event_length"],
         merge_gap=params["merge_gap"],
         train_params=extra,
@@ -204,6 +214,24 @@ def train(data: Path, **params: Any) -> None:
         )
     )
     click.echo(f"\nNext: seqae detect {'IMAGES.npz' if images else 'DATA.csv'} --model {output}")
+
+
+def parse_channel_weights(values: tuple[str, ...]) -> dict[str, float] | None:
+    """``("temp=0.5", ...)`` as ``{"temp": 0.5}``; None when none is given."""
+    weights: dict[str, float] = {}
+    for item in values:
+        name, sep, number = item.rpartition("=")
+        try:
+            weight = float(number)
+        except ValueError:
+            weight = float("nan")
+        if not sep or not name or not weight >= 0 or weight == float("inf"):
+            raise click.BadParameter(
+                f"expected NAME=W with W a finite number >= 0, got {item!r}",
+                param_hint="--channel-weight",
+            )
+        weights[name] = weight
+    return weights or None
 
 
 def prepare_output_folder(path: Path) -> Path:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import platform
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from typing import Any
 
@@ -19,7 +19,13 @@ from .images import ImageDetectionResult, as_images, is_image_input, score_image
 from .models import MODELS, available_models, build_model, variational_models
 from .persistence import load_model_files, save_model_files
 from .results import DetectionResult
-from .scoring import ScoringHead, StreamScores, score_convolutional, score_windowed
+from .scoring import (
+    ScoringHead,
+    StreamScores,
+    check_channel_weights,
+    score_convolutional,
+    score_windowed,
+)
 from .thresholds import best_f1_threshold, fit_threshold
 from .training import TrainConfig, select_device, train
 from .validation import Stream, as_streams, stream_for_model
@@ -84,6 +90,12 @@ class Detector(BaseEstimator):
         by the values per sample as in the training objective. The KL term is spread evenly
         over the sample's timesteps (pixels) and channels, so contributions still sum to the
         score; thresholds and normalisation work on it unchanged.
+    channel_weights : sequence of float or dict, optional
+        Weight of each channel's squared error in the score (default: all 1). A sequence gives
+        one weight per channel in order; a dict maps channel names to weights (unnamed
+        channels keep 1). Weights are rescaled to average 1 at fit time, so only their ratios
+        matter. Use it to count a channel that drifts in normal operation for less; the
+        ``benchmarks/skab.py`` row derives them from a separate anomaly-free recording.
     fold : {"mean", "max", "median"}, default "mean"
         How overlapping frames combine into one score per timestep (windowed scoring).
     min_event_length : int, default 1
@@ -106,6 +118,8 @@ class Detector(BaseEstimator):
     history_ : dict
     train_scores_ : ndarray
         Normalised scores of the training data.
+    channel_weights_ : list of float or None
+        The weights in use (averaging 1), or None for equal weights.
 
     Examples
     --------
@@ -138,6 +152,7 @@ class Detector(BaseEstimator):
         train_params: dict[str, Any] | None = None,
         scoring: str = "auto",
         anomaly_score: str = "reconstruction",
+        channel_weights: Sequence[float] | dict[str, float] | None = None,
         fold: str = "mean",
         min_event_length: int = 1,
         merge_gap: int = 0,
@@ -161,6 +176,7 @@ class Detector(BaseEstimator):
         self.train_params = train_params
         self.scoring = scoring
         self.anomaly_score = anomaly_score
+        self.channel_weights = channel_weights
         self.fold = fold
         self.min_event_length = min_event_length
         self.merge_gap = merge_gap
@@ -256,6 +272,7 @@ class Detector(BaseEstimator):
                     f"training recording {i} has {len(s.values)} timesteps, fewer than one frame "
                     f"of {self.frame}: use a smaller frame or more data"
                 )
+        weights = self._resolve_channel_weights(list(channels))
         center, scale = _fit_scaler(self.scaler, np.concatenate([s.values for s in streams]))
         scaled = [((s.values - center) / scale).astype(np.float32) for s in streams]
         train_parts, val_parts = self._split(scaled)
@@ -278,6 +295,7 @@ class Detector(BaseEstimator):
         self.model_ = model
         self.channels_ = list(channels)
         self.n_channels_ = len(channels)
+        self.channel_weights_ = weights
         self.scaler_ = {
             "kind": self.scaler,
             "center": center.astype(np.float64).tolist(),
@@ -301,6 +319,22 @@ class Detector(BaseEstimator):
         }
         return self
 
+    def _resolve_channel_weights(self, channels: list[str]) -> list[float] | None:
+        """``channel_weights`` as one weight per channel, averaging 1 (None: all equal)."""
+        w = self.channel_weights
+        if w is None:
+            return None
+        if isinstance(w, dict):
+            unknown = [name for name in w if name not in channels]
+            if unknown:
+                raise ParameterError(
+                    f"channel_weights names channels that are not in the data: {unknown}; "
+                    f"the channels are {channels}"
+                )
+            w = [w.get(name, 1.0) for name in channels]
+        arr = check_channel_weights(w, len(channels))
+        return (arr / arr.mean()).tolist()
+
     def _set_fitted_threshold(self, raw: np.ndarray) -> None:
         """Fit ``threshold_`` on raw training scores and move the scoring head's line to it."""
         self.threshold_ = float(
@@ -323,6 +357,7 @@ class Detector(BaseEstimator):
         """:meth:`fit` for images ``(N, H, W)`` or ``(N, C, H, W)``: no windows, a global scaler."""
         images = as_images(X)
         n, shape = len(images), images.shape[1:]
+        weights = self._resolve_channel_weights([f"channel_{i}" for i in range(shape[0])])
         center, scale = _fit_scaler(self.scaler, images.reshape(-1, 1))  # one global pair
         scaled = ((images - center[0]) / scale[0]).astype(np.float32)
         # Images have no time order: validate on a seeded random share.
@@ -345,6 +380,7 @@ class Detector(BaseEstimator):
         self.image_shape_ = [int(d) for d in shape]
         self.channels_ = [f"channel_{i}" for i in range(shape[0])]
         self.n_channels_ = shape[0]
+        self.channel_weights_ = weights
         self.scaler_ = {
             "kind": self.scaler,
             "center": [float(center[0])] * shape[0],
@@ -436,6 +472,7 @@ class Detector(BaseEstimator):
             channel_axis=1 if self._images() else -1,
             elbo=self.anomaly_score == "elbo",
             beta=self._score_beta(),
+            channel_weights=getattr(self, "channel_weights_", None),
         )
         return head.to(self._device()).eval()
 
@@ -648,6 +685,7 @@ class Detector(BaseEstimator):
             "scoring": self._scoring_mode(),
             "anomaly_score": self.anomaly_score,
             "beta": self._score_beta() if self.anomaly_score == "elbo" else None,
+            "channel_weights": self.channel_weights_,
             "history": self.history_,
             "training_summary": self.training_summary_,
         }
@@ -687,6 +725,7 @@ class Detector(BaseEstimator):
             det.n_channels_ = len(det.channels_)
             det.scaler_ = config["scaler"]
             det.threshold_ = float(config["threshold"])
+            det.channel_weights_ = config.get("channel_weights")
             det.history_ = config["history"]
             det.training_summary_ = config["training_summary"]
             det.device_ = str(select_device(device))

@@ -136,6 +136,7 @@ def export_onnx(
         channel_axis=1 if images else -1,
         elbo=config.get("anomaly_score", "reconstruction") == "elbo",
         beta=config.get("beta") or 0.0,
+        channel_weights=config.get("channel_weights"),
     ).eval()
     dynamic = not images and bool(getattr(model, "fully_convolutional", False))
     shape = _sample_shape(config)
@@ -316,6 +317,7 @@ def _metadata(
             "scoring": config["scoring"],
             "anomaly_score": config.get("anomaly_score", "reconstruction"),
             "beta": config.get("beta"),
+            "channel_weights": config.get("channel_weights"),
             "dynamic_length": dynamic,
             "total_stride": int(model.total_stride) if fully_conv else None,
             "halo": convolutional_halo(model) if fully_conv else None,

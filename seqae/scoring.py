@@ -5,8 +5,9 @@ error out. The Detector scores through it and the ONNX exporter exports it, so a
 exported file equals the Python score by construction.
 
 Units: the *raw* error of a timestep is the mean over channels of the squared reconstruction
-error in scaled units. Every output of the head is divided by the fitted raw threshold, so a
-score of 1.0 is the alarm line for every model, and per-channel contributions sum to the score.
+error in scaled units, each channel's multiplied by its weight (all 1 unless given). Every
+output of the head is divided by the fitted raw threshold, so a score of 1.0 is the alarm line
+for every model, and per-channel contributions sum to the score.
 
 A variational model can score by its negative ELBO instead (``ScoringHead(..., elbo=True)``):
 the reconstruction error of the posterior mean plus ``beta`` times the KL divergence of the
@@ -21,6 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import torch
@@ -64,12 +66,15 @@ class ScoringHead(nn.Module):
         model (one with ``encode_stats``).
     beta : float, default 1.0
         Weight of the KL term with ``elbo=True`` (use the ``beta`` the model was trained with).
+    channel_weights : array-like of shape (C,), optional
+        Each channel's squared error is multiplied by its weight (default: all 1), e.g. to
+        count a channel that drifts in normal operation for less.
 
     Raises
     ------
     ParameterError
-        ``elbo=True`` for a model without ``encode_stats``, or a negative or non-finite
-        ``beta``.
+        ``elbo=True`` for a model without ``encode_stats``, a negative or non-finite
+        ``beta``, or channel weights that are not ``C`` finite numbers >= 0 with one > 0.
 
     Examples
     --------
@@ -91,6 +96,7 @@ class ScoringHead(nn.Module):
         *,
         elbo: bool = False,
         beta: float = 1.0,
+        channel_weights: np.ndarray | list[float] | None = None,
     ) -> None:
         super().__init__()
         if elbo and not callable(getattr(model, "encode_stats", None)):
@@ -109,6 +115,11 @@ class ScoringHead(nn.Module):
         self.register_buffer("center", torch.as_tensor(np.asarray(center), dtype=torch.float32))
         self.register_buffer("scale", torch.as_tensor(np.asarray(scale), dtype=torch.float32))
         self.register_buffer("threshold", torch.tensor(float(threshold), dtype=torch.float32))
+        n = self.center.numel()
+        weights = (
+            np.ones(n) if channel_weights is None else check_channel_weights(channel_weights, n)
+        )
+        self.register_buffer("weights", torch.as_tensor(weights, dtype=torch.float32))
         self._bshape = shape
 
     def forward(
@@ -123,7 +134,8 @@ class ScoringHead(nn.Module):
             recon = self.model.decode(mean)  # the posterior mean: deterministic
         else:
             recon = self.model(scaled)
-        channel_error = (recon - scaled) ** 2 / (n_channels * self.threshold)
+        weights = self.weights.reshape(self._bshape)
+        channel_error = weights * (recon - scaled) ** 2 / (n_channels * self.threshold)
         if self.elbo:
             # beta * KL per value of the sample (the trainer's scale), normalised, then shared
             # equally by the sample's values: timestep errors still average to the score.
@@ -133,6 +145,34 @@ class ScoringHead(nn.Module):
         timestep_error = channel_error.sum(dim=self.channel_axis)  # (B, L) or (B, H, W)
         window_score = timestep_error.flatten(1).mean(dim=1)  # (B,)
         return recon * scale + center, timestep_error, channel_error, window_score
+
+
+def check_channel_weights(weights: Any, n_channels: int) -> np.ndarray:
+    """``weights`` as a float64 array of ``n_channels`` finite values >= 0, one of them > 0.
+
+    Raises
+    ------
+    ParameterError
+        Anything else, with what was expected.
+
+    Examples
+    --------
+    >>> check_channel_weights([1, 0.5], 2)
+    array([1. , 0.5])
+    """
+    try:
+        w = np.asarray(weights, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ParameterError(f"channel_weights must be numbers, got {weights!r}") from None
+    if w.shape != (n_channels,):
+        raise ParameterError(
+            f"channel_weights must have one weight per channel ({n_channels}), got shape {w.shape}"
+        )
+    if not np.all(np.isfinite(w)) or np.any(w < 0) or not np.any(w > 0):
+        raise ParameterError(
+            f"channel_weights must be finite numbers >= 0, at least one > 0, got {w.tolist()}"
+        )
+    return w
 
 
 @dataclass

@@ -442,3 +442,36 @@ def test_detect_refuses_to_overwrite_its_data(work, sensors, model):
     result = run("detect", copy, "--model", model, "--output", copy, code=2)
     assert "DATA itself" in result.stderr
     assert copy.read_bytes() == sensors.read_bytes()
+
+
+# ------------------------------------------------------------------ channel weights
+
+
+def test_train_takes_channel_weights_by_name_and_info_shows_them(work, sensors):
+    path = work / "weighted"
+    run(
+        "train", sensors, "--output", path, "--model", "dense", "--frame", 16, "--epochs", 1,
+        "--train-rows", 800, "--channel-weight", "sensor_2=0.5", "--channel-weight", "sensor_0=2",
+    )  # fmt: skip
+    det = Detector.load(path)
+    w = np.array([2.0, 1.0, 0.5])
+    np.testing.assert_allclose(det.channel_weights_, w / w.mean())
+    out = run("info", path).stdout
+    assert "channel weights" in out and "sensor_2 0.429" in out
+
+
+@pytest.mark.parametrize("bad", ["sensor_0", "=1", "sensor_0=-1", "sensor_0=x", "sensor_0=inf"])
+def test_a_malformed_channel_weight_is_a_usage_error(work, sensors, bad):
+    result = run(
+        "train", sensors, "--output", work / "cw-bad", *TINY, "--channel-weight", bad, code=2
+    )
+    assert "--channel-weight" in result.stderr
+    assert not (work / "cw-bad").exists()
+
+
+def test_a_channel_weight_for_an_unknown_channel_is_a_usage_error(work, sensors):
+    result = run(
+        "train", sensors, "--output", work / "bad2", *TINY, "--channel-weight", "nope=1", code=2
+    )
+    assert "nope" in result.stderr and "sensor_0" in result.stderr
+    assert not (work / "bad2").exists()

@@ -1,0 +1,80 @@
+"""Channel weights: each channel's squared error counts by its weight, in Python and in ONNX."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from seqae.datasets import make_sensor_stream
+from sklearn.base import clone
+
+from seqae import Detector
+from seqae.errors import ParameterError
+from seqae.scoring import check_channel_weights
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
+
+@pytest.fixture(scope="module")
+def stream() -> np.ndarray:
+    return make_sensor_stream(n_timesteps=1200, n_channels=3, random_state=0).values
+
+
+def fitted(x: np.ndarray, **kw) -> Detector:
+    return Detector(frame=32, epochs=2, random_state=0, **kw).fit(x[:600])
+
+
+def test_weights_scale_each_channel_error_and_average_one(stream):
+    plain, weighted = fitted(stream), fitted(stream, channel_weights=[4, 2, 0])
+    assert weighted.channel_weights_ == [2.0, 1.0, 0.0]  # rescaled to average 1
+    raw_plain = plain.detect(stream).contributions * plain.threshold_
+    raw_weighted = weighted.detect(stream).contributions * weighted.threshold_
+    np.testing.assert_allclose(raw_weighted, raw_plain * [2.0, 1.0, 0.0], rtol=1e-4, atol=1e-7)
+    result = weighted.detect(stream)
+    np.testing.assert_allclose(result.contributions.sum(1), result.scores, rtol=1e-5)
+    assert plain.channel_weights_ is None
+
+
+def test_a_dict_weighs_channels_by_name_and_others_keep_one(stream):
+    df = pd.DataFrame(stream, columns=["flow", "pressure", "temp"])
+    det = Detector(frame=32, epochs=1, random_state=0, channel_weights={"temp": 0.25})
+    det.fit(df.iloc[:600])
+    w = np.array([1.0, 1.0, 0.25])
+    np.testing.assert_allclose(det.channel_weights_, w / w.mean())
+    assert clone(det).get_params()["channel_weights"] == {"temp": 0.25}
+
+
+@pytest.mark.parametrize(
+    ("weights", "match"),
+    [
+        ([1.0, 1.0], "one weight per channel"),
+        ([1.0, -1.0, 1.0], ">= 0"),
+        ([0.0, 0.0, 0.0], "at least one > 0"),
+        ([1.0, float("nan"), 1.0], "finite"),
+        (["a", 1, 1], "numbers"),
+        ({"nope": 1.0}, "not in the data"),
+    ],
+)
+def test_bad_weights_are_refused_before_training(stream, weights, match):
+    det = Detector(frame=32, epochs=50, channel_weights=weights)
+    with pytest.raises(ParameterError, match=match):
+        det.fit(stream[:600])
+    assert not hasattr(det, "model_")
+
+
+def test_check_channel_weights_returns_floats():
+    assert check_channel_weights((1, 3), 2).tolist() == [1.0, 3.0]
+
+
+def test_weights_survive_save_load_and_onnx(stream, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from seqae.runtime import OnnxDetector
+
+    det = fitted(stream, channel_weights=[1.0, 0.5, 3.0])
+    det.save(tmp_path / "m")
+    back = Detector.load(tmp_path / "m")
+    assert back.channel_weights_ == det.channel_weights_
+    np.testing.assert_array_equal(back.score_samples(stream), det.score_samples(stream))
+    det.export_onnx(tmp_path / "m.onnx")
+    edge = OnnxDetector(tmp_path / "m.onnx")
+    np.testing.assert_allclose(edge.score_samples(stream), det.score_samples(stream), rtol=1e-4)
