@@ -54,9 +54,11 @@ VUS_MAX_WINDOW = 60
 DEFAULT_DATA = common.ROOT.parent / "shared" / "datasets" / "skab"
 DEFAULT_SEEDS = (0, 1, 2)
 
-#: The tuned conv1d detector (the target row); it scores with one convolutional pass. Picked
-#: by the development protocol's rule (skab-dev-conv1d.md); see NOTES.
-_CONV1D: dict[str, Any] = {
+#: Marks a row whose channel weights come from the anomaly-free run (:func:`free_run_weights`),
+#: computed per seed before the 34 files are scored.
+FREE_RUN_WEIGHTS = "anomaly-free run"
+#: The previous round's conv1d pick: summed error, equal weights (skab-dev-conv1d.md).
+_CONV1D_EQUAL: dict[str, Any] = {
     "model": "conv1d",
     "frame": 64,
     "epochs": 60,
@@ -65,11 +67,19 @@ _CONV1D: dict[str, Any] = {
     "min_event_length": 30,
     "merge_gap": 30,
 }
+#: The tuned conv1d detector (the target row): channels weighted by 1 / their drift on the
+#: anomaly-free run, and the alarm line and event rules that the development rule picked for
+#: that score (skab-variants.md, variant free-weights-1); see NOTES.
+_CONV1D: dict[str, Any] = {
+    **_CONV1D_EQUAL,
+    "channel_weights": FREE_RUN_WEIGHTS,
+    "sigma": 8.0,
+    "merge_gap": 60,
+}
 #: Detector settings per seqae row; one configuration for all 34 files (see --dev).
 CONFIGS: dict[str, dict[str, Any]] = {
     "conv1d": _CONV1D,
-    # The previous round's pick (3-8 std synthetic faults, sigma lines only), for comparison.
-    "conv1d-sigma16": {**_CONV1D, "sigma": 16.0},
+    "conv1d-equal-weights": _CONV1D_EQUAL,
     "lstm": {
         "model": "lstm",
         "frame": 64,
@@ -98,8 +108,8 @@ CONFIGS: dict[str, dict[str, Any]] = {
         "min_event_length": 30,
         "merge_gap": 30,
     },
-    # The same detector scored frame by frame (step 1) instead of in one convolutional pass.
-    "conv1d-windowed": {**_CONV1D, "scoring": "windowed"},
+    # The previous round's pick scored frame by frame (step 1), not in one convolutional pass.
+    "conv1d-windowed": {**_CONV1D_EQUAL, "scoring": "windowed"},
     # What a user gets without settings: Detector(model="conv1d").
     "conv1d-defaults": {"model": "conv1d"},
     # The default line with the event rules of the pick: a fixed comparison row, NOT chosen by
@@ -129,23 +139,28 @@ PUBLISHED_NAB = (
 )
 #: What a reader must know about how the configuration was chosen (printed in the results).
 NOTES: tuple[str, ...] = (
-    "- Rule (unchanged from the previous round, fixed before this round's runs): the highest "
-    "synthetic-fault F1 among settings whose FAR on the unseen anomaly-free run is <= 10 %. "
-    "It picked sigma 14, min_event_length 30, merge_gap 30 on the configured architecture "
-    "(skab-dev-conv1d.md); no test label was read to choose it.",
-    "- Post-hoc, after the previous round's test results (conv1d sigma 16: F1 0.638, NAB 20.5) "
-    "had been seen: the development grid was widened from sigma lines only to sigma 4-20, "
-    "pot (risk 1e-2/1e-3/1e-4) and quantile (contamination 0.01/0.005) lines, each with "
-    "min_event_length 1/10/30 x merge_gap 0/10/30/60; and the synthetic faults were widened "
-    "from 3-8 to 1.5-8 training std (the previous diagnosis: 3-8 std faults are easier than "
-    "SKAB's). Both changes were made before this round's development run, and only once.",
-    "- pot and quantile lines lost on the rule's own terms: with 400 training rows POT has 8 "
-    "excesses (< 10) and falls back to the empirical quantile, a line that the anomaly-free "
-    "run's slow drift crosses: free FAR 45-95 % with any merging, and synthetic F1 <= 0.54 "
-    "for the pot/quantile settings within the FAR budget (skab-dev-conv1d.md).",
-    "- conv1d-sigma16 re-runs the previous preset for comparison; conv1d-defaults-events is "
-    "Detector() with the pick's event rules, a fixed comparison row that the rule did not "
-    "choose. The test labels were read only to score this one run.",
+    "- Rule (unchanged since the first round, fixed before any test run): the highest "
+    "synthetic-fault F1 among settings whose FAR on the unseen anomaly-free run is <= 10 %.",
+    "- This round (the third look at the test labels): the score weights each channel's error "
+    "by 1 / its drift on the anomaly-free run (free_run_weights: median ratio of unseen to "
+    "training error over the run's 8 SKAB-sized chunks; no labelled file is read). "
+    "skab_variants.py judged 17 score and threshold variants by the rule on 6 seeds with 8 "
+    "synthetic faults per chunk (skab-variants.md); free-weights-1 scored highest: synthetic "
+    "F1 0.772 against 0.721 for equal weights, higher on 6 of 6 seeds, with sigma 8, "
+    "min_event_length 30, merge_gap 60. That is the conv1d row; the variants ran before this "
+    "test run, and the test labels were read only to score it.",
+    "- Post-hoc, on development data only: the variants runs use 8 synthetic faults per chunk, "
+    "not 2, after the equal-weight score's synthetic F1 moved from 0.77 (seeds 0-2) to 0.69 "
+    "(seeds 3-5) with 2, more than the differences being judged.",
+    "- Earlier rounds, for the record: round 1 picked sigma 16 (F1 0.638 on test); round 2, "
+    "after seeing it, widened the development grid (sigma 4-20, pot and quantile lines, "
+    "event rules) and the synthetic faults (3-8 to 1.5-8 training std), and picked sigma 14 "
+    "with events >= 30 rows merged within 30: conv1d-equal-weights, re-run here. pot and "
+    "quantile lines lose on the rule's own terms: with 400 training rows POT has 8 excesses "
+    "and falls back to the empirical quantile, which the anomaly-free run's drift crosses "
+    "(free FAR 45-95 %, skab-dev-conv1d.md).",
+    "- conv1d-defaults-events is Detector() with round 2's event rules, a fixed comparison "
+    "row that the rule did not choose.",
 )
 TARGETS = {"f1": 0.82, "far": 15.0, "mar": 25.0, "nab": 32.42}
 
@@ -286,9 +301,15 @@ def pyod_available() -> bool:
     return True
 
 
-def make_method(name: str, seed: int) -> Method:
+def make_method(name: str, seed: int, weights: list[float] | None = None) -> Method:
+    """The method ``name``; ``weights`` replace a :data:`FREE_RUN_WEIGHTS` marker."""
     if name in CONFIGS:
-        return SeqaeMethod(name, CONFIGS[name], seed)
+        params = dict(CONFIGS[name])
+        if params.get("channel_weights") == FREE_RUN_WEIGHTS:
+            if weights is None:
+                raise ValueError(f"{name} needs channel weights from the anomaly-free run")
+            params["channel_weights"] = weights
+        return SeqaeMethod(name, params, seed)
     if name == "iforest":
         return IsolationForestMethod(seed)
     if name == "pyod-ae":
@@ -369,13 +390,24 @@ def pool(splits: Sequence[Split], results: Sequence[FileResult]) -> dict[str, An
 
 
 def run_method(
-    name: str, splits: Sequence[Split], seed: int, progress: Callable[[str], None] | None = None
+    name: str,
+    splits: Sequence[Split],
+    seed: int,
+    progress: Callable[[str], None] | None = None,
+    free: Any = None,
 ) -> tuple[dict[str, Any], list[FileResult]]:
-    """One method, one seed, every file: pooled metrics and per-file results."""
+    """One method, one seed, every file: pooled metrics and per-file results.
+
+    ``free`` (the anomaly-free run) is needed by rows weighted by :data:`FREE_RUN_WEIGHTS`;
+    their weights are computed once per seed and their time counts in ``wall_s``.
+    """
     results = []
     t0 = time.perf_counter()
+    weights = None
+    if name in CONFIGS and CONFIGS[name].get("channel_weights") == FREE_RUN_WEIGHTS:
+        weights = free_run_weights(free, seed)
     for split in splits:
-        results.append(evaluate_file(split, make_method(name, seed)))
+        results.append(evaluate_file(split, make_method(name, seed, weights)))
         if progress is not None:
             progress(f"{name} seed {seed} {split.name}")
     pooled = pool(splits, results)
@@ -453,6 +485,29 @@ DEV_THRESHOLDS: tuple[dict[str, Any], ...] = (
 DEV_EVENTS = tuple(itertools.product((1, 10, 30), (0, 10, 30, 60)))
 DEV_FAR_BUDGET = 10.0  # % false alarms on the unseen anomaly-free data
 _SWEPT = ("threshold", "sigma", "risk", "contamination", "min_event_length", "merge_gap")
+#: Not part of the architecture the development runs fit (the weights are judged by
+#: skab_variants.py, on top of the equal-weight detector).
+_NOT_BASE = (*_SWEPT, "channel_weights")
+
+
+def free_run_weights(free: Any, seed: int) -> list[float]:
+    """Channel weights ``1 / median(unseen / training error)`` over the anomaly-free chunks.
+
+    For each of the 8 SKAB-sized chunks of the anomaly-free run, the equal-weight conv1d is
+    fitted on the first 400 rows; a channel's ratio is its mean error on the rest over its
+    mean error on those 400 rows. Channels that drift in normal operation get small weights.
+    No labelled file is read.
+    """
+    from seqae import Detector
+
+    params = {k: v for k, v in CONFIGS["conv1d"].items() if k not in _NOT_BASE}
+    ratios = []
+    for chunk in _anomaly_free_chunks(free):
+        det = Detector(**params, random_state=seed).fit(chunk[:TRAIN_ROWS])
+        train = det.detect(chunk[:TRAIN_ROWS]).contributions
+        unseen = det.detect(chunk[TRAIN_ROWS:]).contributions
+        ratios.append(unseen.mean(0) / train.mean(0))
+    return (1.0 / np.median(ratios, axis=0)).tolist()
 
 
 @functools.cache
@@ -485,11 +540,13 @@ def dev_files(
     splits: Sequence[Split],
     seed: int,
     fault_std: tuple[float, float] = FAULT_STD,
+    faults_per_chunk: int = 2,
 ) -> Iterator[tuple[str, np.ndarray, np.ndarray, np.ndarray]]:
     """Every development unit as ``(kind, training rows, evaluation rows, labels)``.
 
     8 anomaly-free chunks (``free``: fit on the first 400 rows, score the rest), each followed by
-    2 synthetic faults injected into that chunk (``synthetic``, the same training rows object),
+    ``faults_per_chunk`` synthetic faults injected into that chunk (``synthetic``, the same
+    training rows object),
     then every training part split into 256 rows to fit and 144 normal rows to score
     (``holdout``). No SKAB test row is used.
     """
@@ -497,7 +554,7 @@ def dev_files(
     for chunk in _anomaly_free_chunks(free):
         train = chunk[:TRAIN_ROWS]
         yield "free", train, chunk[TRAIN_ROWS:], np.zeros(len(chunk) - TRAIN_ROWS, np.int8)
-        for _ in range(2):
+        for _ in range(faults_per_chunk):
             x, y = inject_fault(chunk, rng, fault_std)
             yield "synthetic", train, x[TRAIN_ROWS:], y[TRAIN_ROWS:]
     cut = TRAIN_ROWS - 144
@@ -584,7 +641,7 @@ def development(
         if name not in DEV_CANDIDATES:  # variants of a tuned row are not tuned again
             continue
         configured = CONFIGS[name]
-        base = {k: v for k, v in configured.items() if k not in _SWEPT}
+        base = {k: v for k, v in configured.items() if k not in _NOT_BASE}
         rows = []
         for extra in [{}, *DEV_CANDIDATES.get(name, [])]:
             params = {**base, **extra}
@@ -890,7 +947,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             continue
         runs[name] = []
         for seed in seeds:
-            pooled, results = run_method(name, splits, seed)
+            pooled, results = run_method(name, splits, seed, free=free)
             runs[name].append(
                 {"seed": seed, "pooled": pooled, "files": [r.to_dict() for r in results]}
             )

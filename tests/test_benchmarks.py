@@ -327,3 +327,29 @@ def test_variant_sweep_keeps_the_far_budget_and_takes_the_best_f1():
     # sigma 1 catches the fault but flags most of the drift; sigma 20 stays within budget
     assert best["line"] == "sigma 20" and best["free_far"] <= skab.DEV_FAR_BUDGET
     assert best["synthetic_f1"] == pytest.approx(1.0)
+
+
+def test_hysteresis_starts_at_the_line_and_holds_down_to_the_release():
+    s = np.array([0.0, 0.5, 1.2, 0.6, 0.9, 0.3, 0.6, 0.8, 0.2])
+    # 0.5 before the start is under the line; the alarm holds through 0.6 and 0.9 (>= 0.4),
+    # ends at 0.3; the later 0.6/0.8 never reach the line, so they start nothing
+    assert variants.hysteresis(s, 1.0, 0.4).tolist() == [0, 0, 1, 1, 1, 0, 0, 0, 0]
+    np.testing.assert_array_equal(variants.hysteresis(s, 1.0, 1.0), (s >= 1.0).astype(np.int8))
+
+
+def test_variant_sweep_reports_the_chosen_setting_per_seed():
+    rng = np.random.default_rng(1)
+    train = rng.random((300, 2))
+    y = np.r_[np.zeros(200), np.ones(100)].astype(np.int8)
+    caught = np.r_[rng.random((200, 2)), rng.random((100, 2)) + 5.0]
+    missed = rng.random((300, 2))  # a fault under every line
+    units = [
+        ("free", train, None, np.zeros(300, np.int8), rng.random((300, 2))),
+        ("synthetic", train, None, y, caught),
+        ("free", train, None, np.zeros(300, np.int8), rng.random((300, 2))),
+        ("synthetic", train, None, y, missed),
+    ]
+    lines = [("sigma 20", variants.sigma_line(20))]
+    best = variants.sweep(units, lambda i, e, unit: e.sum(1), lines, groups=[0, 0, 1, 1])
+    assert best["synthetic_f1_by_group"][0] == pytest.approx(1.0)
+    assert best["synthetic_f1_by_group"][1] == 0.0
