@@ -25,7 +25,7 @@ import functools
 import itertools
 import sys
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -301,11 +301,16 @@ def pyod_available() -> bool:
     return True
 
 
+def needs_free_run_weights(name: str) -> bool:
+    """Whether the row ``name`` weights its channels by :func:`free_run_weights`."""
+    return name in CONFIGS and CONFIGS[name].get("channel_weights") == FREE_RUN_WEIGHTS
+
+
 def make_method(name: str, seed: int, weights: list[float] | None = None) -> Method:
     """The method ``name``; ``weights`` replace a :data:`FREE_RUN_WEIGHTS` marker."""
     if name in CONFIGS:
         params = dict(CONFIGS[name])
-        if params.get("channel_weights") == FREE_RUN_WEIGHTS:
+        if needs_free_run_weights(name):
             if weights is None:
                 raise ValueError(f"{name} needs channel weights from the anomaly-free run")
             params["channel_weights"] = weights
@@ -403,9 +408,7 @@ def run_method(
     """
     results = []
     t0 = time.perf_counter()
-    weights = None
-    if name in CONFIGS and CONFIGS[name].get("channel_weights") == FREE_RUN_WEIGHTS:
-        weights = free_run_weights(free, seed)
+    weights = free_run_weights(free, seed) if needs_free_run_weights(name) else None
     for split in splits:
         results.append(evaluate_file(split, make_method(name, seed, weights)))
         if progress is not None:
@@ -501,13 +504,22 @@ def free_run_weights(free: Any, seed: int) -> list[float]:
     from seqae import Detector
 
     params = {k: v for k, v in CONFIGS["conv1d"].items() if k not in _NOT_BASE}
-    ratios = []
+    pairs = []
     for chunk in _anomaly_free_chunks(free):
         det = Detector(**params, random_state=seed).fit(chunk[:TRAIN_ROWS])
         train = det.detect(chunk[:TRAIN_ROWS]).contributions
-        unseen = det.detect(chunk[TRAIN_ROWS:]).contributions
-        ratios.append(unseen.mean(0) / train.mean(0))
-    return (1.0 / np.median(ratios, axis=0)).tolist()
+        pairs.append((train, det.detect(chunk[TRAIN_ROWS:]).contributions))
+    return drift_weights(pairs).tolist()
+
+
+def drift_weights(pairs: Iterable[tuple[np.ndarray, np.ndarray]]) -> np.ndarray:
+    """``1 / median(unseen / training mean error)`` per channel, over ``(train, unseen)`` pairs.
+
+    Each pair holds one fit's per-channel errors ``(T, C)`` on its training rows and on unseen
+    normal rows; the median is over pairs.
+    """
+    ratios = [unseen.mean(0) / train.mean(0) for train, unseen in pairs]
+    return 1.0 / np.median(ratios, axis=0)
 
 
 @functools.cache

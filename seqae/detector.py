@@ -357,7 +357,8 @@ class Detector(BaseEstimator):
         """:meth:`fit` for images ``(N, H, W)`` or ``(N, C, H, W)``: no windows, a global scaler."""
         images = as_images(X)
         n, shape = len(images), images.shape[1:]
-        weights = self._resolve_channel_weights([f"channel_{i}" for i in range(shape[0])])
+        channels = [f"channel_{i}" for i in range(shape[0])]
+        weights = self._resolve_channel_weights(channels)
         center, scale = _fit_scaler(self.scaler, images.reshape(-1, 1))  # one global pair
         scaled = ((images - center[0]) / scale[0]).astype(np.float32)
         # Images have no time order: validate on a seeded random share.
@@ -378,7 +379,7 @@ class Detector(BaseEstimator):
         model.eval()
         self.model_ = model
         self.image_shape_ = [int(d) for d in shape]
-        self.channels_ = [f"channel_{i}" for i in range(shape[0])]
+        self.channels_ = channels
         self.n_channels_ = shape[0]
         self.channel_weights_ = weights
         self.scaler_ = {
@@ -472,7 +473,7 @@ class Detector(BaseEstimator):
             channel_axis=1 if self._images() else -1,
             elbo=self.anomaly_score == "elbo",
             beta=self._score_beta(),
-            channel_weights=getattr(self, "channel_weights_", None),
+            channel_weights=self.channel_weights_,
         )
         return head.to(self._device()).eval()
 

@@ -95,6 +95,7 @@ _ORDER = (
     "scoring",
     "anomaly_score",
     "beta",
+    "channel_weights",
     "min_event_length",
     "merge_gap",
     "dynamic_length",

@@ -36,6 +36,7 @@ from .windowing import FoldAccumulator, FoldRule, frame_starts, gather_windows
 __all__ = [
     "ScoringHead",
     "StreamScores",
+    "check_channel_weights",
     "convolutional_halo",
     "score_convolutional",
     "score_windowed",

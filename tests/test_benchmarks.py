@@ -353,3 +353,15 @@ def test_variant_sweep_reports_the_chosen_setting_per_seed():
     best = variants.sweep(units, lambda i, e, unit: e.sum(1), lines, groups=[0, 0, 1, 1])
     assert best["synthetic_f1_by_group"][0] == pytest.approx(1.0)
     assert best["synthetic_f1_by_group"][1] == 0.0
+
+
+def test_drift_weights_invert_the_median_unseen_to_training_ratio():
+    ones = np.ones((4, 2))
+    pairs = [(ones, np.tile([2.0, 4.0], (3, 1))), (ones, np.tile([4.0, 2.0], (3, 1)))]
+    pairs.append((ones, np.tile([8.0, 1.0], (3, 1))))
+    # per-channel ratios: [2, 4, 8] and [4, 2, 1] -> medians 4 and 2
+    np.testing.assert_allclose(skab.drift_weights(pairs), [0.25, 0.5])
+    # skab_variants leaves one chunk out and reads the anomaly-free units only
+    units = [("free", tr, None, None, ev) for tr, ev in pairs]
+    units.append(("synthetic", ones, None, None, np.full((3, 2), 100.0)))
+    np.testing.assert_allclose(variants.drift_weights(units, [0, 1, 2, 2], exclude=2), [1 / 3] * 2)
