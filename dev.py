@@ -29,7 +29,9 @@ STAMP = VENV / ".seqae-install-stamp"
 
 def run(*cmd: str | Path, check: bool = True) -> int:
     print("+", " ".join(str(c) for c in cmd), flush=True)
-    return subprocess.run([str(c) for c in cmd], cwd=ROOT, check=check).returncode
+    # The venv's bin/ first on PATH, as if activated: tests and the demo call `seqae` by name.
+    env = {**os.environ, "PATH": os.pathsep.join([str(BIN), os.environ.get("PATH", "")])}
+    return subprocess.run([str(c) for c in cmd], cwd=ROOT, check=check, env=env).returncode
 
 
 def _install_key() -> str:

@@ -142,8 +142,10 @@ def test_pure_modules_do_not_import_torch(module):
 
 
 def test_console_script_help(tmp_path):
-    exe = shutil.which("seqae")
-    assert exe is not None, "the seqae console script is not on PATH (pip install the package)"
+    # The script pip installed beside this interpreter (a venv's bin/), else the one on PATH:
+    # a fresh machine has no seqae on PATH unless the venv is activated.
+    exe = shutil.which("seqae", path=str(Path(sys.executable).parent)) or shutil.which("seqae")
+    assert exe is not None, "no seqae console script beside this Python or on PATH"
     proc = subprocess.run(
         [exe, "--help"], cwd=tmp_path, capture_output=True, text=True, timeout=120
     )
