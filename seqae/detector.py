@@ -13,8 +13,9 @@ import torch
 from sklearn.base import BaseEstimator
 
 from . import __version__
+from .baseline import N_BLOCKS, DriftBaseline, apply_baseline
 from .errors import DataError, ModelFormatError, NotFittedError, ParameterError
-from .events import postprocess_labels
+from .events import _is_number, postprocess_labels
 from .images import ImageDetectionResult, as_images, is_image_input, score_image_batches
 from .models import MODELS, available_models, build_model, variational_models
 from .persistence import load_model_files, save_model_files
@@ -37,6 +38,10 @@ _SCALERS = ("standard", "robust", "minmax", None)
 _SCORING = ("auto", "windowed", "convolutional")
 _FOLDS = ("mean", "max", "median")
 _ANOMALY_SCORES = ("reconstruction", "elbo")
+_CALIBRATIONS = ("holdout", "training")
+#: With ``channel_norm``, a channel's mean normal error counts as at least this share of the
+#: median channel's: a channel that was constant in training must not get an infinite weight.
+_NORM_FLOOR = 0.1
 
 
 class Detector(BaseEstimator):
@@ -67,6 +72,19 @@ class Detector(BaseEstimator):
         ``k`` of ``threshold="sigma"``.
     risk : float, default 1e-3
         False-alarm probability aimed at by ``threshold="pot"``.
+    calibration : {"holdout", "training"}, default "holdout"
+        Which scores place the alarm line. A model reconstructs the rows it was trained on
+        better than any unseen normal row, so a line fitted on them alone is too low.
+        ``"holdout"``: the last ``validation_split`` of each training recording is never
+        trained on; the line is fitted with ``threshold`` on the training scores and raised by
+        the ratio of the held-out rows' median score to the training rows' (when above 1).
+        ``"training"``: the training scores alone (as before 0.2).
+    channel_norm : bool, default False
+        Divide each channel's error by its mean error on the held-out rows (training rows
+        when none are held out), so every channel's normal error counts the same: a channel
+        the model reconstructs badly even when it is normal stops dominating the score and
+        the attribution. Folded into ``channel_weights_`` (multiplied with
+        ``channel_weights``), so saved models and ONNX exports carry it.
     epochs, batch_size, learning_rate, validation_split, patience
         Training settings (see :class:`seqae.training.TrainConfig`); the validation part is
         the end of each training recording, never shuffled across time.
@@ -96,6 +114,12 @@ class Detector(BaseEstimator):
         channels keep 1). Weights are rescaled to average 1 at fit time, so only their ratios
         matter. Use it to count a channel that drifts in normal operation for less; the
         ``benchmarks/skab.py`` row derives them from a separate anomaly-free recording.
+    drift_window : int or None, default 512
+        A drift-aware alarm line (:class:`seqae.baseline.DriftBaseline`): the typical score
+        level over the last ``drift_window`` timesteps is followed, and scores are divided by
+        how far it has risen above the held-out normal level, so slow drift of normal
+        operation stops raising alarms while faults, far faster, still do. Causal (only past
+        timesteps count), so streams scored in parts give the same scores. None turns it off.
     fold : {"mean", "max", "median"}, default "mean"
         How overlapping frames combine into one score per timestep (windowed scoring).
     min_event_length : int, default 1
@@ -143,6 +167,8 @@ class Detector(BaseEstimator):
         contamination: float = 0.01,
         sigma: float = 3.0,
         risk: float = 1e-3,
+        calibration: str = "holdout",
+        channel_norm: bool = False,
         epochs: int = 50,
         batch_size: int = 256,
         learning_rate: float = 1e-3,
@@ -153,6 +179,7 @@ class Detector(BaseEstimator):
         scoring: str = "auto",
         anomaly_score: str = "reconstruction",
         channel_weights: Sequence[float] | dict[str, float] | None = None,
+        drift_window: int | None = 512,
         fold: str = "mean",
         min_event_length: int = 1,
         merge_gap: int = 0,
@@ -167,6 +194,8 @@ class Detector(BaseEstimator):
         self.contamination = contamination
         self.sigma = sigma
         self.risk = risk
+        self.calibration = calibration
+        self.channel_norm = channel_norm
         self.epochs = epochs
         self.batch_size = batch_size
         self.learning_rate = learning_rate
@@ -177,6 +206,7 @@ class Detector(BaseEstimator):
         self.scoring = scoring
         self.anomaly_score = anomaly_score
         self.channel_weights = channel_weights
+        self.drift_window = drift_window
         self.fold = fold
         self.min_event_length = min_event_length
         self.merge_gap = merge_gap
@@ -198,6 +228,20 @@ class Detector(BaseEstimator):
             )
         if self.scoring not in _SCORING:
             raise ParameterError(f"scoring must be one of {_SCORING}, got {self.scoring!r}")
+        if self.calibration not in _CALIBRATIONS:
+            raise ParameterError(
+                f"calibration must be one of {_CALIBRATIONS}, got {self.calibration!r}"
+            )
+        if self.channel_norm not in (True, False):
+            raise ParameterError(f"channel_norm must be True or False, got {self.channel_norm!r}")
+        if self.drift_window is not None and (
+            isinstance(self.drift_window, bool)
+            or not isinstance(self.drift_window, (int, np.integer))
+            or self.drift_window < N_BLOCKS
+        ):
+            raise ParameterError(
+                f"drift_window must be None or an integer >= {N_BLOCKS}, got {self.drift_window!r}"
+            )
         if self.fold not in _FOLDS:
             raise ParameterError(f"fold must be one of {_FOLDS}, got {self.fold!r}")
         self._check_anomaly_score()
@@ -275,7 +319,9 @@ class Detector(BaseEstimator):
         weights = self._resolve_channel_weights(list(channels))
         center, scale = _fit_scaler(self.scaler, np.concatenate([s.values for s in streams]))
         scaled = [((s.values - center) / scale).astype(np.float32) for s in streams]
-        train_parts, val_parts = self._split(scaled)
+        train_parts, held_parts = self._split(scaled)
+        # Held-out tails validate the training where they fit a frame; all of them calibrate.
+        val_parts = [x for x in held_parts if len(x) >= self.frame]
 
         # Seed the weight initialisation too (the trainer seeds only its own loop), without
         # touching the caller's global RNG state.
@@ -304,8 +350,20 @@ class Detector(BaseEstimator):
         self.history_ = history.to_dict()
         self.device_ = history.device
         self._head = self._make_head(threshold=1.0)
-        raw = np.concatenate([self._score(s.values).scores for s in streams])
-        self._set_fitted_threshold(raw)
+        scored = [self._score(s.values) for s in streams]
+        contributions = np.concatenate([r.contributions for r in scored])
+        held = np.concatenate(
+            [np.arange(len(s.values)) >= len(t) for s, t in zip(streams, train_parts, strict=True)]
+        )
+        if self.channel_norm:
+            normal = contributions[held] if held.any() else contributions
+            contributions = contributions * self._normalise_channels(normal)
+        raw = contributions.sum(axis=1)
+        self._set_fitted_threshold(raw[~held], raw[held])
+        normal = raw[held] if held.any() else raw
+        self.drift_base_ = float(np.median(normal)) if self.drift_window else None
+        if self.drift_base_ is not None and not self.drift_base_ > 0:
+            self.drift_base_ = None  # a perfect fit of normal data: no level to follow
         self.train_scores_ = raw / self.threshold_
         self.training_summary_ = {
             "n_recordings": len(streams),
@@ -335,17 +393,48 @@ class Detector(BaseEstimator):
         arr = check_channel_weights(w, len(channels))
         return (arr / arr.mean()).tolist()
 
-    def _set_fitted_threshold(self, raw: np.ndarray) -> None:
-        """Fit ``threshold_`` on raw training scores and move the scoring head's line to it."""
-        self.threshold_ = float(
-            fit_threshold(
-                raw,
-                self.threshold,
-                contamination=self.contamination,
-                k=self.sigma,
-                risk=self.risk,
-            )
+    def _normalise_channels(self, contributions: np.ndarray) -> np.ndarray:
+        """Fold 1 / each channel's mean normal error into ``channel_weights_`` (mean 1).
+
+        Returns the factor by which each channel's contributions change.
+        """
+        error = contributions.mean(axis=0)
+        error = np.maximum(error, _NORM_FLOOR * np.median(error))
+        error = np.where(error > 0, error, 1.0)
+        old = np.ones(len(error)) if self.channel_weights_ is None else self.channel_weights_
+        new = np.asarray(old) / error
+        new = new / new.mean()
+        # Scores are linear in the weights: rescale what was scored instead of scoring again.
+        self.channel_weights_ = new.tolist()
+        self._head = self._make_head(threshold=1.0)
+        return new / np.asarray(old)
+
+    def _set_fitted_threshold(self, raw: np.ndarray, held: np.ndarray | None = None) -> None:
+        """Fit ``threshold_`` on raw training scores and move the scoring head's line to it.
+
+        ``held``: raw scores of held-out normal rows; with ``calibration="holdout"`` the line
+        rises by how much higher they run than the training scores (median ratio, >= 1).
+        """
+        fitted = (
+            raw if held is None or self.calibration == "holdout" else np.concatenate([raw, held])
         )
+        line = fit_threshold(
+            fitted,
+            self.threshold,
+            contamination=self.contamination,
+            k=self.sigma,
+            risk=self.risk,
+        )
+        if (
+            self.calibration == "holdout"
+            and held is not None
+            and len(held)
+            and not _is_number(self.threshold)
+        ):
+            base = float(np.median(raw))
+            if base > 0:
+                line *= max(1.0, float(np.median(held)) / base)
+        self.threshold_ = float(line)
         if not np.isfinite(self.threshold_) or self.threshold_ <= 0:
             raise DataError(
                 f"the fitted threshold is {self.threshold_!r}: the training data is reconstructed "
@@ -450,18 +539,19 @@ class Detector(BaseEstimator):
         )
 
     def _split(self, scaled: list[np.ndarray]) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Hold out the end of each recording for validation when it fits a frame."""
-        if self.validation_split == 0:
-            return scaled, []
-        train_parts, val_parts = [], []
+        """Hold out the end of each recording (``validation_split``) where a frame is left.
+
+        Returns the parts to train on and the held-out tails (possibly shorter than a frame;
+        empty where the recording is too short to spare any).
+        """
+        train_parts, held_parts = [], []
         for x in scaled:
             cut = round(len(x) * (1 - self.validation_split))
-            if cut >= self.frame and len(x) - cut >= self.frame:
-                train_parts.append(x[:cut])
-                val_parts.append(x[cut:])
-            else:
-                train_parts.append(x)
-        return train_parts, val_parts
+            if self.validation_split == 0 or cut < self.frame or cut == len(x):
+                cut = len(x)
+            train_parts.append(x[:cut])
+            held_parts.append(x[cut:])
+        return train_parts, held_parts
 
     # ------------------------------------------------------------------ scoring
     def _make_head(self, threshold: float) -> ScoringHead:
@@ -517,6 +607,19 @@ class Detector(BaseEstimator):
             reconstruction=reconstruction,
         )
 
+    def _drift(self) -> DriftBaseline | None:
+        """A fresh drift baseline for one stream (None when drift adjustment is off)."""
+        base = getattr(self, "drift_base_", None)
+        if base is None or self._images():
+            return None
+        return DriftBaseline(base / self.threshold_, self.drift_window)
+
+    def _score_stream(self, values: np.ndarray, *, reconstruction: bool = False) -> StreamScores:
+        """The detector's scores of one whole stream: the network's, then drift-adjusted."""
+        result = self._score(values, reconstruction=reconstruction)
+        scores, contributions = apply_baseline(self._drift(), result.scores, result.contributions)
+        return StreamScores(scores, contributions, result.reconstruction)
+
     def _stream(self, X: Any) -> Stream:
         self._check_fitted()
         if self._images():
@@ -530,7 +633,7 @@ class Detector(BaseEstimator):
         (higher = worse)."""
         if self._images():
             return self._score_images(self._check_images(X))[0]
-        return self._score(self._stream(X).values).scores
+        return self._score_stream(self._stream(X).values).scores
 
     def predict(self, X: Any) -> np.ndarray:
         """1 for anomalous timesteps, 0 otherwise (int8), after event post-processing."""
@@ -574,7 +677,7 @@ class Detector(BaseEstimator):
                 reconstruction=recon,
             )
         stream = self._stream(X)
-        result = self._score(stream.values, reconstruction=reconstruction)
+        result = self._score_stream(stream.values, reconstruction=reconstruction)
         return DetectionResult.build(
             result.scores,
             result.contributions,
@@ -687,6 +790,8 @@ class Detector(BaseEstimator):
             "anomaly_score": self.anomaly_score,
             "beta": self._score_beta() if self.anomaly_score == "elbo" else None,
             "channel_weights": self.channel_weights_,
+            "drift_window": self.drift_window if self._drift() is not None else None,
+            "drift_base": getattr(self, "drift_base_", None),
             "history": self.history_,
             "training_summary": self.training_summary_,
         }
@@ -727,6 +832,9 @@ class Detector(BaseEstimator):
             det.scaler_ = config["scaler"]
             det.threshold_ = float(config["threshold"])
             det.channel_weights_ = config.get("channel_weights")
+            # models saved before 0.2 have no drift baseline: they score as they always did
+            det.drift_base_ = config.get("drift_base")
+            det.drift_window = config.get("drift_window")
             det.history_ = config["history"]
             det.training_summary_ = config["training_summary"]
             det.device_ = str(select_device(device))

@@ -318,6 +318,8 @@ def _metadata(
             "anomaly_score": config.get("anomaly_score", "reconstruction"),
             "beta": config.get("beta"),
             "channel_weights": config.get("channel_weights"),
+            "drift_window": config.get("drift_window"),
+            "drift_base": config.get("drift_base"),
             "dynamic_length": dynamic,
             "total_stride": int(model.total_stride) if fully_conv else None,
             "halo": convolutional_halo(model) if fully_conv else None,

@@ -39,6 +39,7 @@ __all__ = [
     "kl_per_sample",
     "l1_activity",
     "reconstruction_loss",
+    "trimmed_loss",
 ]
 
 LOSSES = ("mse", "mae", "bce", "cross_entropy")
@@ -74,6 +75,38 @@ def reconstruction_loss(name: str, recon: torch.Tensor, target: torch.Tensor) ->
         with torch.autocast(recon.device.type, enabled=False):
             return F.binary_cross_entropy(recon, target)
     raise ParameterError(f"loss must be one of {', '.join(LOSSES)}, got {name!r}")
+
+
+def trimmed_loss(name: str, recon: torch.Tensor, target: torch.Tensor, trim: float) -> torch.Tensor:
+    """Reconstruction loss of the samples that fit best, dropping the worst ``trim`` share.
+
+    Robust training for data that may hold anomalies: the samples of a batch the model
+    reconstructs worst (likely the anomalous ones) give no gradient, so the model does not
+    learn to reconstruct them. ``trim=0`` is :func:`reconstruction_loss`.
+
+    Parameters
+    ----------
+    name : {"mse", "mae"}
+    recon, target : Tensor of shape (B, ...)
+    trim : float in [0, 1)
+        Share of the batch's samples left out (rounded down, always keeping one).
+
+    Examples
+    --------
+    >>> import torch
+    >>> x = torch.zeros(4, 3)
+    >>> recon = torch.tensor([[0.0] * 3, [1.0] * 3, [0.0] * 3, [9.0] * 3])
+    >>> trimmed_loss("mse", recon, x, trim=0.25).item()  # the 9s are dropped
+    0.3333333432674408
+    """
+    if trim <= 0:
+        return reconstruction_loss(name, recon, target)
+    if name not in ("mse", "mae"):
+        raise ParameterError(f"trimmed training needs loss 'mse' or 'mae', got {name!r}")
+    diff = recon.float() - target.float()
+    per_sample = (diff**2 if name == "mse" else diff.abs()).flatten(1).mean(dim=1)  # (B,)
+    keep = max(1, int(per_sample.numel() * (1.0 - trim)))
+    return torch.topk(per_sample, keep, largest=False, sorted=False).values.mean()
 
 
 def kl_divergence(mean: torch.Tensor, log_var: torch.Tensor) -> torch.Tensor:

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from .baseline import DriftBaseline, apply_baseline
 from .errors import DataError, ModelFormatError, ParameterError
 from .events import postprocess_labels
 from .images import ImageDetectionResult, as_images, score_image_batches
@@ -635,7 +636,19 @@ class OnnxDetector:
         """
         if self._images:
             return self._score_images(X)[0]
-        return self._score(self._values(X).values)[0]
+        return self._score_stream(self._values(X).values)[0]
+
+    def _score_stream(
+        self, values: np.ndarray, reconstruction: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """The whole stream's scores: the network's, then drift-adjusted as in the Detector."""
+        scores, contributions, recon = self._score(values, reconstruction)
+        base, window = self.metadata.get("drift_base"), self.metadata.get("drift_window")
+        baseline = (
+            None if base is None or not window else DriftBaseline(base / self.threshold_, window)
+        )
+        scores, contributions = apply_baseline(baseline, scores, contributions)
+        return scores, contributions, recon
 
     def predict(self, X: Any) -> np.ndarray:
         """1 for anomalous timesteps, 0 otherwise (int8), after event post-processing."""
@@ -677,7 +690,7 @@ class OnnxDetector:
                 reconstruction=images,
             )
         stream = self._values(X)
-        scores, contributions, recon = self._score(stream.values, reconstruction)
+        scores, contributions, recon = self._score_stream(stream.values, reconstruction)
         return DetectionResult.build(
             scores,
             contributions,

@@ -33,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from .baseline import apply_baseline
 from .errors import DataError, ParameterError
 from .events import Event, _event_sums, describe_events, labels_to_intervals
 from .scoring import StreamScores, convolutional_halo
@@ -169,6 +170,7 @@ class ChunkedScorer:
         self.n_done = 0  # timesteps returned
         self._finished = False
         self.source = "the stream"  # named in error messages
+        self._baseline = detector._drift()  # parts come in order: one baseline for the stream
 
     def push(self, values: np.ndarray) -> ScoredPart | None:
         """Add the next raw ``(n, C)`` chunk; return the timesteps that became final, if any."""
@@ -233,10 +235,13 @@ class ChunkedScorer:
         rows = np.concatenate(self._buffer) if len(self._buffer) > 1 else self._buffer[0]
         result = self._score(rows[lo - self._buffer_start : hi - self._buffer_start])
         keep = slice(self.n_done - lo, end - lo)
+        scores, contributions = apply_baseline(
+            self._baseline, result.scores[keep], result.contributions[keep]
+        )
         part = ScoredPart(
             self.n_done,
-            result.scores[keep],
-            result.contributions[keep],
+            scores,
+            contributions,
             None if result.reconstruction is None else result.reconstruction[keep],
         )
         self.n_done = end

@@ -37,6 +37,7 @@ from .objectives import (
     kl_divergence,
     l1_activity,
     reconstruction_loss,
+    trimmed_loss,
 )
 
 __all__ = [
@@ -153,6 +154,10 @@ class TrainConfig:
         Weight of the KL term when the model returns ``"mean"`` and ``"log_var"`` (a VAE).
         The KL is divided by the number of values per sample, so ``beta=1`` with ``bce`` is
         the per-value ELBO.
+    trim_fraction : float
+        Robust training for data that may hold anomalies: in every batch the samples the model
+        reconstructs worst, this share of them, give no gradient (:func:`seqae.objectives.
+        trimmed_loss`; ``mse`` and ``mae`` only). 0 trains on every sample.
     layerwise_epochs : int
         Stacked autoencoder: when > 0, first pre-train the model greedily, one layer pair at a
         time, for this many epochs each (:func:`pretrain_layerwise`), then fine-tune the
@@ -191,6 +196,7 @@ class TrainConfig:
     l1_activity: float = 0.0
     contractive: float = 0.0
     beta: float = 1.0
+    trim_fraction: float = 0.0
     layerwise_epochs: int = 0
 
     def __post_init__(self) -> None:
@@ -229,6 +235,11 @@ class TrainConfig:
         _check("l1_activity", self.l1_activity, "number", low=0)
         _check("contractive", self.contractive, "number", low=0)
         _check("beta", self.beta, "number", low=0)
+        _check("trim_fraction", self.trim_fraction, "number", low=0, high=1, high_open=True)
+        if self.trim_fraction and self.loss not in ("mse", "mae"):
+            raise ParameterError(
+                f"TrainConfig.trim_fraction needs loss 'mse' or 'mae', got loss={self.loss!r}"
+            )
         _check("layerwise_epochs", self.layerwise_epochs, "integer", low=0)
 
 
@@ -878,7 +889,7 @@ def _fit_gradient(
             x_in = x_in.detach().requires_grad_(True)
         with _autocast(device, amp):
             recon, extras = forward_train(x_in)
-            loss = reconstruction_loss(loss_name, recon, y)
+            loss = trimmed_loss(loss_name, recon, y, config.trim_fraction)
             if l1 or cae:
                 latent = _latent(extras)
                 if l1:

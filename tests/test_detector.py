@@ -82,7 +82,7 @@ def test_events_describe_alarms_with_channels(fitted, stream):
 
 def test_threshold_rules(stream):
     train = stream.values[:1500]
-    base = Detector(frame=32, **FAST)
+    base = Detector(frame=32, calibration="training", **FAST)
     q = clone(base).set_params(threshold="quantile", contamination=0.05).fit(train)
     assert np.mean(q.train_scores_ >= 1.0) == pytest.approx(0.05, abs=0.01)
     s = clone(base).set_params(threshold="sigma", sigma=2.0).fit(train)
@@ -90,6 +90,27 @@ def test_threshold_rules(stream):
     assert s.threshold_ == pytest.approx(raw.mean() + 2.0 * raw.std(), rel=1e-4)
     fixed = clone(base).set_params(threshold=0.5).fit(train)
     assert fixed.threshold_ == 0.5
+
+
+def test_holdout_calibration_raises_the_line_by_the_unseen_rows(stream):
+    """The line is the training rule's line times how much higher held-out rows score."""
+    train = stream.values[:1500]
+    held = Detector(frame=32, threshold="quantile", contamination=0.05, **FAST).fit(train)
+    raw = held.train_scores_ * held.threshold_
+    cut = round(len(train) * 0.9)  # validation_split 0.1: the tail is never trained on
+    fitted, unseen = raw[:cut], raw[cut:]
+    ratio = max(1.0, np.median(unseen) / np.median(fitted))
+    assert held.threshold_ == pytest.approx(np.quantile(fitted, 0.95) * ratio, rel=1e-6)
+    assert np.mean(unseen >= held.threshold_) < np.mean(unseen >= np.quantile(fitted, 0.95)) + 1e-9
+
+
+def test_channel_norm_equalises_normal_channel_errors(stream):
+    det = Detector(frame=32, channel_norm=True, **FAST).fit(stream.values[:1500])
+    result = det.detect(stream.values[1350:1500])  # the held-out tail: normal, unseen
+    shares = result.contributions.mean(axis=0)
+    assert np.mean(det.channel_weights_) == pytest.approx(1.0)
+    # each channel's mean error on the held-out rows was made equal (floors aside)
+    assert shares.max() / shares.min() < 3.0
 
 
 def test_calibrate_picks_best_f1(stream):

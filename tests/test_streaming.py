@@ -120,6 +120,7 @@ def test_parts_that_end_inside_events(stream, detectors, name):
     # Cut the stream so that parts end one step into, and one step before the end of, every
     # event: the event rules (min length, merge gap) must see across those borders.
     det = copy.deepcopy(detectors[name]).set_params(min_event_length=3, merge_gap=4)
+    det.set_threshold(0.5, relative=True)  # a lower line: enough events to cut through
     whole = det.detect(stream.values)
     # a part ends `lag` timesteps before the end of what was pushed (rounded down to the
     # stride on the convolutional path)
