@@ -86,8 +86,10 @@ def _config(path: Path) -> dict[str, Any]:
     if is_onnx(path):
         return dict(load_model(path).metadata)
     from seqae.persistence import load_model_files
+    from seqae.state import check_saved_config
 
     config, _ = load_model_files(path)
+    check_saved_config(config, str(path))
     return config
 
 
