@@ -656,7 +656,12 @@ class AtomicFiles:
         """A temporary path in ``target``'s folder; becomes ``target`` on success."""
         target = prepare_output(target, flag)
         context = atomic_path(target)
-        tmp = context.__enter__()
+        try:
+            tmp = context.__enter__()
+        except OSError as exc:
+            raise ParameterError(
+                f"{flag} {target}: cannot write there: {exc.strerror or exc}"
+            ) from None
         self._pending.append(context)
         return tmp
 

@@ -676,7 +676,10 @@ def _sort_by_time(table: _Table) -> _Table:
     if dup.any():
         i = int(np.argmax(dup)) + 1
         report["duplicate_timestamps"] = int(dup.sum())
-        report["first_duplicate"] = f"{table.times[i]} at row {int(table.rows[i])}"  # type: ignore[index]
+        stamp = table.times[i]  # type: ignore[index]
+        if isinstance(stamp, float) and stamp.is_integer():
+            stamp = int(stamp)  # epoch seconds, as written in the file
+        report["first_duplicate"] = f"{stamp} at row {int(table.rows[i])}"
     return table
 
 
