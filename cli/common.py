@@ -358,7 +358,7 @@ class DataOptions:
         status(f"reading {shown} ...")
         with contextlib.ExitStack() as stack:
             if str(path) == STDIO:
-                source = click.get_binary_stream("stdin")
+                source = sys.stdin.buffer
             else:
                 source = stack.enter_context(open(path, "rb"))
             with open(copy, "wb") as out:
@@ -552,11 +552,15 @@ def fit_detector(detector: Any, data: Any) -> float:
 
 
 # ----------------------------------------------------------------------------- progress
+def stderr_is_terminal() -> bool:
+    return sys.stderr.isatty()
+
+
 def on_terminal() -> bool:
     """Whether progress lines may go to stderr: a terminal, and no --quiet."""
     ctx = click.get_current_context(silent=True)
     quiet = ctx is not None and ctx.meta.get("seqae.quiet", False)
-    return sys.stderr.isatty() and not quiet
+    return stderr_is_terminal() and not quiet
 
 
 def status(message: str) -> None:

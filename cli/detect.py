@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -236,7 +237,7 @@ def score_file(
 ) -> Outcome:
     """Score ``path`` part by part (or from memory), handing every final part to ``on_part``
     with its rows of the time column as read (None without one)."""
-    from seqae.streaming import ChunkedDetector, ScoredPart
+    from seqae.results import ScoredPart  # torch-free: an .onnx model never imports torch
 
     start = time.perf_counter()
     truth_name = opts.truth_column(path)
@@ -260,6 +261,8 @@ def score_file(
             on_part(part, times.take(len(part)))
         scores, labels, events = result.scores, result.labels, result.events
     else:
+        from seqae.streaming import ChunkedDetector
+
         chunks = [source.whole] if source.whole is not None else opts.chunks(path, chunk_size)
         chunked = ChunkedDetector(detector, reconstruction=reconstruction, top_k=top_k)
 
@@ -554,7 +557,7 @@ def detect(ctx: click.Context, data: Path, **params: Any) -> None:
         writer = None
         if output is not None:
             writer = PartWriter(
-                out_tmp if out_tmp is not None else click.get_text_stream("stdout"),
+                out_tmp if out_tmp is not None else sys.stdout,
                 output_format(output, params["fmt"]),
                 list(source.detector.channels_),
                 contributions=params["channels"],
