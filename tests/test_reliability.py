@@ -101,6 +101,8 @@ def check(result: Any, code: int, fragment: str) -> None:
     )
     assert fragment in output, output
     assert "Traceback" not in output
+    # the command line names its flags, not the library's Python arguments
+    assert "nan_policy=" not in output and "columns=[" not in output
 
 
 # --------------------------------------------------------------------------- the corpus
@@ -187,6 +189,8 @@ CORPUS: dict[str, Case] = {
         "time goes back across a chunk border", "--chunk-size", "100",
     ),
     "named time column": data_case(GOOD, 0, "time column 'time'", "--time-column", "time"),
+    "only text columns": data_case(GOOD.replace(",0.", ",x0.").replace(",-0.", ",x-0."), 3,
+                                   "pass --columns A,B,... to choose the channels"),
     "unknown time column": data_case(GOOD, 3, "time column 'when' not found", "--time-column",
                                      "when"),
     # NaN policies
@@ -228,6 +232,11 @@ CORPUS: dict[str, Case] = {
                              "DATA itself", {"data.csv": GOOD}),
     "unwritable events": Case(["detect", "{good}", "--model", "{model}", "--events",
                                "/proc/events.json"], 2, "--events /proc/events.json: cannot write"),
+    "events to stdout": Case(["detect", "{good}", "--model", "{model}", "--events", "-"], 0,
+                             '"n_events"'),
+    "fixed alarm line when training": Case(["detect", "{good}", "--frame", "16", "--epochs", "1",
+                                            "--threshold", "0.5"], 0,
+                                           "alarm line: fixed at 0.5 (--threshold)"),
     "output to /dev/null": Case(["detect", "{good}", "--model", "{model}", "-o", "/dev/null"], 0,
                                 "wrote:     /dev/null"),
     "model to stdout": Case(["train", "{good}", "-o", "-", "--frame", "16"], 2,
