@@ -25,7 +25,7 @@ from seqae.errors import DataError, ModelFormatError, ParameterError, SeqaeError
 EXIT_ANOMALY = 1
 EXIT_USAGE = 2
 EXIT_DATA = 3
-EXIT_INTERRUPTED = 130  # 128 + the signal: 130 for Ctrl-C (SIGINT), 143 for SIGTERM
+EXIT_SIGNAL = 128  # + the signal: 130 for Ctrl-C (SIGINT), 143 for SIGTERM
 
 EXIT_CODES = f"""Exit codes:
   0  success
@@ -57,27 +57,17 @@ def library_default(name: str) -> Any:
 
 
 class LibraryDefault(click.Option):
-    """An option whose default is the Detector's parameter of the same name (or ``library``).
+    """An option whose default is the Detector's parameter of the same name.
 
-    The value stays None when not given (so scoring an .onnx file never imports torch); the
-    help shows the library's value.
+    The value stays None when not given, and the Detector built from the options then takes
+    its own default (so scoring an .onnx file never imports torch); the help shows it.
     """
-
-    def __init__(self, *args: Any, library: str | None = None, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.library = library or (self.name or "")
 
     def get_help_extra(self, ctx: click.Context) -> Any:
         extra = super().get_help_extra(ctx)
         if "default" not in extra:
-            extra["default"] = str(library_default(self.library))
+            extra["default"] = str(library_default(self.name or ""))
         return extra
-
-
-def or_library(params: dict[str, Any], name: str, library: str | None = None) -> Any:
-    """``params[name]``, or the Detector's default when the option was not given."""
-    value = params.get(name)
-    return library_default(library or name) if value is None else value
 
 
 FRAME_HELP = (
@@ -89,8 +79,6 @@ FRAME_HELP = (
 # --------------------------------------------------------------------------------- errors
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so every atomic output cleans up after itself."""
-
-    signal = signal.SIGTERM
 
 
 def _terminate(signum: int, frame: Any) -> None:
@@ -145,7 +133,8 @@ class SeqaeGroup(click.Group):
         except KeyboardInterrupt as exc:
             what = "Terminated" if isinstance(exc, Terminated) else "Interrupted"
             click.echo(f"\n{what}: no output file was written.", err=True)
-            ctx.exit(128 + (signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT))
+            number = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+            ctx.exit(EXIT_SIGNAL + number)
 
     def main(self, args: Sequence[str] | None = None, *a: Any, **kw: Any) -> Any:
         if args is None:  # a real command line (not a test runner): this process is ours
@@ -264,7 +253,6 @@ class DataOptions:
     labels: dict[str, list[str] | None] = field(default_factory=dict)  # per file, resolved
     model_channels: set[str] = field(default_factory=set)  # never taken as labels
     names: dict[str, str] = field(default_factory=dict)  # a copy of stdin -> "<stdin>"
-    reports: list[dict[str, Any]] = field(default_factory=list)  # what each read did
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> DataOptions:
