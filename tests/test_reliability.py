@@ -217,6 +217,9 @@ CORPUS: dict[str, Case] = {
                                "--label-column", "anomaly"),
     # stdin
     "stdin": Case(["detect", "-", "--model", "{model}"], 0, "data:      <stdin>", stdin=GOOD),
+    "evaluate from stdin": Case(["evaluate", "-", "--model", "{model}", "--label-column",
+                                 "anomaly"], 0, "<stdin> (300 rows, labels 'anomaly')",
+                                stdin=with_column("anomaly", "0").replace(",0\n", ",1\n", 5)),
     "empty stdin": Case(["detect", "-", "--model", "{model}"], 3, "<stdin>: the file is empty",
                         stdin=""),
     "stdin to stdout": Case(["detect", "-", "--model", "{model}", "-o", "-"], 0,
@@ -552,13 +555,13 @@ def _bash(script: str, cwd: Path) -> subprocess.CompletedProcess:
 
 
 PIPES = {
-    "stdin to stdout": ("cat {good} | seqae detect - --model {onnx} -o - | head -2",
+    "stdin to stdout": ("cat {good} | seqae detect - --model {onnx} -o - 2>/dev/null | head -2",
                         "time,score,label\n2024-01-01 00:00:00,"),
     "/dev/stdin": ("cat {good} | seqae detect /dev/stdin --model {onnx} | head -1",
                    "data:      /dev/stdin (300 rows"),
     "process substitution": ("seqae detect <(cat {good}) --model {onnx} | head -1",
                              "(300 rows, 2 channels)"),
-    "reader leaves early": ("seqae detect {good} --model {onnx} -o - | head -1; "
+    "reader leaves early": ("seqae detect {good} --model {onnx} -o - 2>/dev/null | head -1; "
                             "echo exit ${{PIPESTATUS[0]}}", "time,score,label\nexit 0"),
 }  # fmt: skip
 
