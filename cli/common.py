@@ -618,6 +618,12 @@ def prepare_output(path: str | os.PathLike, flag: str = "--output") -> Path:
         )
     if is_special_file(path):
         return path  # a device or pipe: written directly
+    return prepare_parent(path, flag)
+
+
+def prepare_parent(path: Path, flag: str = "--output") -> Path:
+    """Create the folder ``path`` (a link: its target) will be written in; refuse, naming
+    ``flag``, a folder that cannot be created or written."""
     real = Path(os.path.realpath(path))
     try:
         real.parent.mkdir(parents=True, exist_ok=True)
@@ -625,8 +631,13 @@ def prepare_output(path: str | os.PathLike, flag: str = "--output") -> Path:
         raise ParameterError(
             f"{flag} {path}: cannot create folder {real.parent}: {exc.strerror or exc}"
         ) from None
-    if not os.access(real.parent, os.W_OK | os.X_OK):
-        raise ParameterError(f"{flag} {path}: folder {real.parent} is not writable")
+    try:  # the real test (root passes os.access checks that the file system then refuses)
+        with tempfile.TemporaryFile(dir=real.parent):
+            pass
+    except OSError as exc:
+        raise ParameterError(
+            f"{flag} {path}: cannot write in folder {real.parent}: {exc.strerror or exc}"
+        ) from None
     return path
 
 

@@ -23,6 +23,7 @@ from .common import (
     is_image_data,
     pairs,
     prepare_output,
+    prepare_parent,
     read_image_data,
     seconds,
     training_detector,
@@ -240,5 +241,4 @@ def prepare_output_folder(path: Path) -> Path:
     """Create the parent folder of a model path (the save itself is atomic)."""
     if path.suffix == ".safetensors":
         return prepare_output(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+    return prepare_parent(path)

@@ -244,6 +244,8 @@ CORPUS: dict[str, Case] = {
                                 "wrote:     /dev/null"),
     "model to stdout": Case(["train", "{good}", "-o", "-", "--frame", "16"], 2,
                             "a model is a folder or a .safetensors file"),
+    "model under /proc": Case(["train", "{good}", "-o", "/proc/model", "--frame", "16"], 2,
+                              "--output /proc/model: cannot write in folder /proc"),
     "onnx to stdout": Case(["export", "{model}", "-o", "-"], 2, "not -"),
     # usage
     "conv1d frame": Case(["train", "{good}", "-o", "m", "--frame", "12", "--epochs", "1"], 2,
