@@ -88,10 +88,10 @@ def _terminate(signum: int, frame: Any) -> None:
 # Library messages speak Python (they serve Python callers); on the command line the same
 # advice names the flags.
 _FLAG_WORDS = (
+    (r"read_sensors\(\.\.\., (nan_policy='\w+')\)", r"\1"),
     (r"nan_policy='interpolate', 'ffill' or 'drop'", "--nan-policy interpolate, ffill or drop"),
     (r"nan_policy='(\w+)'", r"--nan-policy \1"),
     (r"nan_policy", "--nan-policy"),
-    (r"label_columns=\[?[^\]\s;,)]*\]?", "--label-column NAME"),
     (r"time_column=None", "--time-column none"),
     (r"columns=\[\.\.\.\]", "--columns A,B,..."),
     (r"threshold=<float>", "--threshold NUMBER"),

@@ -601,3 +601,21 @@ def test_scoring_with_an_onnx_file_never_imports_torch(good, onnx_model):
     )
     proc = subprocess.run([sys.executable, "-c", code], env=_env(), capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+@pytest.mark.parametrize(
+    "library, command_line",
+    [
+        ("use nan_policy='interpolate', 'ffill' or 'drop' to", "use --nan-policy interpolate, "
+         "ffill or drop to"),
+        ("fix it or use nan_policy='drop'", "fix it or use --nan-policy drop"),
+        ("e.g. read_sensors(..., nan_policy='ffill')", "e.g. --nan-policy ffill"),
+        ("pass time_column=None if", "pass --time-column none if"),
+        ("leave it out with columns=[...]", "leave it out with --columns A,B,..."),
+        ("or pass threshold=<float>", "or pass --threshold NUMBER"),
+    ],
+)  # fmt: skip
+def test_library_advice_is_given_as_flags(library, command_line):
+    from seqae.cli.common import flag_words
+
+    assert flag_words(library) == command_line
