@@ -4,6 +4,7 @@ the default detector, atomic outputs, progress on a terminal, and plain-text tab
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import os
 import re
@@ -49,11 +50,46 @@ STDIO = "-"  # DATA from standard input, --output to standard output
 def library_default(name: str) -> Any:
     """The default of ``Detector(name=...)``: the CLI's defaults are the library's.
 
-    Imports the Detector (and torch), so it is called only when training or showing help.
+    Read from the source of ``Detector.__init__`` when the default is a literal, so that
+    ``--help`` does not import torch (seconds); from the imported class otherwise.
     """
+    defaults = _literal_defaults()
+    if name in defaults:
+        return defaults[name]
     from seqae import Detector
 
     return inspect.signature(Detector).parameters[name].default
+
+
+@functools.cache
+def _literal_defaults() -> dict[str, Any]:
+    """``Detector.__init__``'s literal defaults, parsed from seqae/detector.py (not imported)."""
+    import ast
+    import importlib.util
+
+    spec = importlib.util.find_spec("seqae.detector")
+    if spec is None or not spec.origin:
+        return {}
+    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+    inits = [
+        f
+        for c in ast.walk(tree)
+        if isinstance(c, ast.ClassDef) and c.name == "Detector"
+        for f in c.body
+        if isinstance(f, ast.FunctionDef) and f.name == "__init__"
+    ]
+    if not inits:
+        return {}
+    args = inits[0].args
+    positional = args.args[len(args.args) - len(args.defaults) :]
+    keywords = zip(args.kwonlyargs, args.kw_defaults, strict=True)
+    pairs_ = [*zip(positional, args.defaults, strict=True)]
+    pairs_ += [(a, d) for a, d in keywords if d is not None]
+    found = {}
+    for arg, default in pairs_:
+        with contextlib.suppress(ValueError, TypeError, SyntaxError):
+            found[arg.arg] = ast.literal_eval(default)
+    return found
 
 
 class LibraryDefault(click.Option):

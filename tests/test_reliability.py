@@ -483,6 +483,15 @@ def _shown_default(command: str, option: str) -> str:
     return after.split("[default: ", 1)[1].split(";")[0].split("]")[0]
 
 
+def test_help_reads_every_default_the_detector_has_without_importing_it():
+    from seqae.cli.common import _literal_defaults, library_default
+
+    parameters = inspect.signature(Detector).parameters
+    assert set(_literal_defaults()) == set(parameters)  # every default is a literal today
+    for name, parameter in parameters.items():
+        assert library_default(name) == parameter.default, name
+
+
 @pytest.mark.parametrize("command", ["detect", "evaluate", "train"])
 def test_epochs_default_to_the_librarys(command):
     epochs = inspect.signature(Detector).parameters["epochs"].default
