@@ -4,8 +4,14 @@ the default detector, atomic outputs, progress on a terminal, and plain-text tab
 from __future__ import annotations
 
 import contextlib
+import functools
+import inspect
 import os
+import re
+import shutil
+import signal
 import sys
+import tempfile
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -14,34 +20,131 @@ from typing import Any
 
 import click
 
-from seqae._atomic import atomic_path
+from seqae._atomic import atomic_path, is_special_file
 from seqae.errors import DataError, ModelFormatError, ParameterError, SeqaeError
 
 EXIT_ANOMALY = 1
 EXIT_USAGE = 2
 EXIT_DATA = 3
-EXIT_INTERRUPTED = 130
+EXIT_SIGNAL = 128  # + the signal: 130 for Ctrl-C (SIGINT), 143 for SIGTERM
 
 EXIT_CODES = f"""Exit codes:
   0  success
   {EXIT_ANOMALY}  anomalies found (only with --fail-on-anomaly)
   {EXIT_USAGE}  usage error: a bad option or value, a missing file
   {EXIT_DATA}  data or model error: unreadable file, unknown column, channel mismatch, ...
---debug shows the traceback of an error."""
+  130/143  interrupted (Ctrl-C / SIGTERM); no output file is left behind
+--debug (anywhere on the line) shows the traceback of an error; --quiet hides progress."""
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 # Names (lower case) of 0/1 columns taken as ground-truth labels, not channels, by default.
 LABEL_NAMES = ("anomaly", "anomalies", "is_anomaly", "label", "labels", "changepoint")
 DEFAULT_CHUNK = 100_000
 
-# The detector ``seqae detect`` trains when given no model: Detector() defaults with fewer
-# epochs, and epochs capped at a sample of frames so a large file still trains in minutes.
-DEFAULT_EPOCHS = 10
-DEFAULT_PATIENCE = 3
+# The detector ``seqae detect`` trains when given no model: Detector() defaults, with each
+# epoch capped at a sample of frames so a large file still trains in minutes.
 DEFAULT_STEPS_PER_EPOCH = 200
+STDIO = "-"  # DATA from standard input, --output to standard output
+
+
+def library_default(name: str) -> Any:
+    """The default of ``Detector(name=...)``: the CLI's defaults are the library's.
+
+    Read from the source of ``Detector.__init__`` when the default is a literal, so that
+    ``--help`` does not import torch (seconds); from the imported class otherwise.
+    """
+    defaults = _literal_defaults()
+    if name in defaults:
+        return defaults[name]
+    from seqae import Detector
+
+    return inspect.signature(Detector).parameters[name].default
+
+
+@functools.cache
+def _literal_defaults() -> dict[str, Any]:
+    """``Detector.__init__``'s literal defaults, parsed from seqae/detector.py (not imported)."""
+    import ast
+    import importlib.util
+
+    spec = importlib.util.find_spec("seqae.detector")
+    if spec is None or not spec.origin:
+        return {}
+    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+    inits = [
+        f
+        for c in ast.walk(tree)
+        if isinstance(c, ast.ClassDef) and c.name == "Detector"
+        for f in c.body
+        if isinstance(f, ast.FunctionDef) and f.name == "__init__"
+    ]
+    if not inits:
+        return {}
+    args = inits[0].args
+    positional = args.args[len(args.args) - len(args.defaults) :]
+    keywords = zip(args.kwonlyargs, args.kw_defaults, strict=True)
+    pairs_ = [*zip(positional, args.defaults, strict=True)]
+    pairs_ += [(a, d) for a, d in keywords if d is not None]
+    found = {}
+    for arg, default in pairs_:
+        with contextlib.suppress(ValueError, TypeError, SyntaxError):
+            found[arg.arg] = ast.literal_eval(default)
+    return found
+
+
+class LibraryDefault(click.Option):
+    """An option whose default is the Detector's parameter of the same name.
+
+    The value stays None when not given, and the Detector built from the options then takes
+    its own default (so scoring an .onnx file never imports torch); the help shows it.
+    """
+
+    def get_help_extra(self, ctx: click.Context) -> Any:
+        extra = super().get_help_extra(ctx)
+        if "default" not in extra:
+            extra["default"] = str(library_default(self.name or ""))
+        return extra
+
+
+FRAME_HELP = (
+    "Timesteps per frame. conv1d (three stride-2 layers) needs a multiple of 8; the other "
+    "sequence models take any frame >= 2."
+)
 
 
 # --------------------------------------------------------------------------------- errors
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so every atomic output cleans up after itself."""
+
+
+def _terminate(signum: int, frame: Any) -> None:
+    raise Terminated()
+
+
+# Library messages speak Python (they serve Python callers); on the command line the same
+# advice names the flags.
+_FLAG_WORDS = (
+    (r"read_sensors\(\.\.\., (nan_policy='\w+')\)", r"\1"),
+    (r"nan_policy='interpolate', 'ffill' or 'drop'", "--nan-policy interpolate, ffill or drop"),
+    (r"nan_policy='(\w+)'", r"--nan-policy \1"),
+    (r"nan_policy", "--nan-policy"),
+    (r"time_column=None", "--time-column none"),
+    (r"columns=\[\.\.\.\]", "--columns A,B,..."),
+    (r"threshold=<float>", "--threshold NUMBER"),
+)
+
+
+def flag_words(message: str) -> str:
+    """A library message with Python arguments (``nan_policy='drop'``) as CLI flags."""
+    for pattern, flag in _FLAG_WORDS:
+        message = re.sub(pattern, flag, message)
+    return message
+
+
+def _debug(ctx: click.Context) -> bool:
+    return bool(ctx.params.get("debug") or ctx.meta.get("seqae.debug"))
+
+
 class SeqaeGroup(click.Group):
     """A click group that turns seqae errors into one line on stderr and an exit code."""
 
@@ -49,28 +152,59 @@ class SeqaeGroup(click.Group):
         try:
             return super().invoke(ctx)
         except SeqaeError as exc:
-            if ctx.params.get("debug"):
+            if _debug(ctx):
                 raise
-            click.echo(f"Error: {exc}", err=True)
+            click.echo(f"Error: {flag_words(str(exc))}", err=True)
             ctx.exit(EXIT_USAGE if isinstance(exc, ParameterError) else EXIT_DATA)
         except BrokenPipeError:  # `seqae detect ... | head`: the reader left; stop quietly
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())
             ctx.exit(0)
         except OSError as exc:  # the file system said no: a full disk, a read-only folder, ...
-            if ctx.params.get("debug"):
+            if _debug(ctx):
                 raise
             where = f"{exc.filename}: " if exc.filename else ""
             click.echo(f"Error: {where}{exc.strerror or exc}", err=True)
             ctx.exit(EXIT_DATA)
-        except KeyboardInterrupt:
-            click.echo("Interrupted: no output was written.", err=True)
-            ctx.exit(EXIT_INTERRUPTED)
+        except KeyboardInterrupt as exc:
+            what = "Terminated" if isinstance(exc, Terminated) else "Interrupted"
+            click.echo(f"\n{what}: no output file was written.", err=True)
+            number = signal.SIGTERM if isinstance(exc, Terminated) else signal.SIGINT
+            ctx.exit(EXIT_SIGNAL + number)
 
     def main(self, args: Sequence[str] | None = None, *a: Any, **kw: Any) -> Any:
         if args is None:  # a real command line (not a test runner): this process is ours
             _tune_malloc()
+            signal.signal(signal.SIGTERM, _terminate)
         return super().main(args, *a, **kw)
+
+
+def _set_flag(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    if value:
+        ctx.meta[f"seqae.{param.name}"] = True
+
+
+def global_options(f: Callable[..., Any]) -> Callable[..., Any]:
+    """``--debug`` and ``--quiet``: accepted before the command and after it alike."""
+    f = click.option(
+        "--quiet", "-q", is_flag=True, expose_value=False, callback=_set_flag,
+        help="No progress lines (they appear only on a terminal anyway).",
+    )(f)  # fmt: skip
+    return click.option(
+        "--debug", is_flag=True, expose_value=False, callback=_set_flag,
+        help="Show the full traceback of an error.",
+    )(f)  # fmt: skip
+
+
+def command(name: str, **kwargs: Any) -> Callable[[Callable[..., Any]], click.Command]:
+    """A ``seqae`` sub-command: shared context settings, exit codes, --debug and --quiet."""
+
+    def decorate(f: Callable[..., Any]) -> click.Command:
+        return click.command(name, context_settings=CONTEXT, epilog="\b\n" + EXIT_CODES, **kwargs)(
+            global_options(f)
+        )
+
+    return decorate
 
 
 def _tune_malloc() -> None:
@@ -105,8 +239,8 @@ def split_names(
 
 
 class ThresholdType(click.ParamType):
-    """``pot``, ``quantile``, ``sigma`` (how to fit while training) or a number > 0 (the alarm
-    line in score units: 1.0 is the line the model was fitted with)."""
+    """``pot``, ``quantile``, ``sigma`` (how to fit while training) or a number > 0: the alarm
+    line as a raw reconstruction error, as in ``Detector(threshold=0.5)``."""
 
     name = "pot|quantile|sigma|NUMBER"
     methods = ("pot", "quantile", "sigma")
@@ -124,6 +258,11 @@ class ThresholdType(click.ParamType):
 
 
 THRESHOLD = ThresholdType()
+THRESHOLD_HELP = (
+    "pot, quantile or sigma: how training fits the alarm line; or a number: the alarm line "
+    "itself, as a raw reconstruction error (what `seqae info` shows as threshold; the same "
+    "meaning as Detector(threshold=NUMBER)). Scores are divided by it, so 1.0 is the line."
+)
 
 
 def output_format(path: Path, given: str | None) -> str:
@@ -149,6 +288,7 @@ class DataOptions:
     nan_policy: str = "error"
     labels: dict[str, list[str] | None] = field(default_factory=dict)  # per file, resolved
     model_channels: set[str] = field(default_factory=set)  # never taken as labels
+    names: dict[str, str] = field(default_factory=dict)  # a copy of stdin -> "<stdin>"
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> DataOptions:
@@ -181,7 +321,13 @@ class DataOptions:
         from seqae.datasets import read_sensors
 
         try:
-            peek = read_sensors(path, time_column=self.time_column, nrows=500, nan_policy="ffill")
+            peek = read_sensors(
+                path,
+                time_column=self.time_column,
+                nrows=500,
+                nan_policy="ffill",
+                name=self.name(path),
+            )
         except SeqaeError:
             return None  # the real read reports the problem
         found = [
@@ -195,25 +341,55 @@ class DataOptions:
         found.sort(key=lambda name: LABEL_NAMES.index(name.lower()))
         return found or None
 
+    def name(self, path: str | os.PathLike) -> str:
+        """How messages call ``path`` (``<stdin>`` for a copy of standard input)."""
+        return self.names.get(str(path), str(path))
+
     def _kwargs(self, path: str | os.PathLike) -> dict[str, Any]:
         return {
             "time_column": self.time_column,
             "columns": self.columns,
             "label_columns": self.label_columns(path),
             "nan_policy": self.nan_policy,
+            "name": self.name(path),
         }
 
     def read(self, path: str | os.PathLike, nrows: int | None = None) -> Any:
         """The whole file (or its first ``nrows`` rows) as SensorData."""
         from seqae.datasets import read_sensors
 
-        return read_sensors(path, nrows=nrows, **self._kwargs(path))
+        status(f"reading {self.name(path)} ...")
+        data = read_sensors(path, nrows=nrows, **self._kwargs(path))
+        clear_status()
+        return data
 
     def chunks(self, path: str | os.PathLike, chunksize: int) -> Iterator[Any]:
         """The file as SensorData chunks of about ``chunksize`` rows."""
         from seqae.datasets import iter_sensor_chunks
 
         return iter_sensor_chunks(path, chunksize, **self._kwargs(path))
+
+    def local(self, ctx: click.Context, path: Path) -> Path:
+        """``path`` as a regular file: standard input (``-``), a pipe or a process
+        substitution is copied to a temporary file first (removed when the command ends),
+        as the reader goes over a file twice (its format, then its rows)."""
+        if str(path) != STDIO and (not path.exists() or path.is_file() or path.is_dir()):
+            return path
+        folder = Path(tempfile.mkdtemp(prefix="seqae-input-"))
+        ctx.call_on_close(lambda: shutil.rmtree(folder, ignore_errors=True))
+        copy = folder / "input"
+        shown = "<stdin>" if str(path) == STDIO else str(path)
+        status(f"reading {shown} ...")
+        with contextlib.ExitStack() as stack:
+            if str(path) == STDIO:
+                source = sys.stdin.buffer
+            else:
+                source = stack.enter_context(open(path, "rb"))
+            with open(copy, "wb") as out:
+                shutil.copyfileobj(source, out, 1 << 20)
+        clear_status()
+        self.names[str(copy)] = shown
+        return copy
 
 
 def data_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -252,6 +428,53 @@ def data_options(f: Callable[..., Any]) -> Callable[..., Any]:
     for option in reversed(options):
         f = option(f)
     return f
+
+
+def input_summary(reports: Sequence[dict[str, Any]], nan_policy: str) -> tuple[str, str | None]:
+    """What the reader did to the data: ``(summary line, warning or None)``.
+
+    ``reports`` are the :attr:`SensorData.report` of the parts read, in order. The warning
+    lists what changed the data (sorting, filled values, dropped rows) or may be wrong with it
+    (repeated time stamps).
+    """
+    total = {
+        key: sum(int(r.get(key) or 0) for r in reports)
+        for key in ("rows_read", "rows", "blank_rows", "rows_dropped", "values_filled",
+                    "rows_out_of_order", "duplicate_timestamps")
+    }  # fmt: skip
+    first = reports[0] if reports else {}
+    duplicate = next((r["first_duplicate"] for r in reports if r.get("first_duplicate")), None)
+    sorted_ = any(r.get("sorted_by_time") for r in reports)
+    parts = [f"{total['rows_read']:,} rows read, {total['rows']:,} kept"]
+    changes = []
+    if first.get("time_column"):
+        parts.append(f"time column {first['time_column']!r}")
+    if sorted_:
+        changes.append(f"sorted by time ({total['rows_out_of_order']:,} rows out of order)")
+    if total["duplicate_timestamps"]:
+        where = f", first {duplicate}" if duplicate else ""
+        changes.append(f"{total['duplicate_timestamps']:,} repeated time stamps{where}")
+    if total["values_filled"]:
+        filled = f"{total['values_filled']:,} missing values filled"
+        changes.append(f"{filled} (--nan-policy {nan_policy})")
+    if total["rows_dropped"]:
+        changes.append(f"{total['rows_dropped']:,} rows dropped (--nan-policy {nan_policy})")
+    if total["blank_rows"]:
+        parts.append(f"{total['blank_rows']:,} blank lines skipped")
+    if first.get("skipped_columns"):
+        parts.append("text columns left out: " + ", ".join(first["skipped_columns"]))
+    line = "; ".join(parts + changes) if changes else "; ".join(parts) + "; unchanged"
+    warning = None
+    if changes:
+        warning = "the input was changed or looks wrong: " + "; ".join(changes)
+        if sorted_:
+            warning += " (results follow the sorted order)"
+    return line, warning
+
+
+def warn(message: str) -> None:
+    """A warning line on stderr (always: it is about the results, not progress)."""
+    click.echo(f"Warning: {message}", err=True)
 
 
 # ------------------------------------------------------------------------------- images
@@ -310,45 +533,28 @@ def check_model_path(path: str | os.PathLike) -> None:
 
 
 def set_alarm_line(detector: Any, level: float) -> None:
-    """Move the alarm line to ``level`` in score units (1.0 = the fitted line).
+    """Put the alarm line at ``level``, a raw reconstruction error, as ``Detector(threshold=
+    level)`` and ``Detector.set_threshold(level)`` do (``seqae info`` shows the fitted one).
 
-    Scores stay normalised: after the move, 1.0 is the new line again.
+    Scores stay normalised: after the move, 1.0 is the new line.
     """
-    if level == 1.0:
-        return
     if not hasattr(detector, "set_threshold"):
         raise ParameterError("--threshold NUMBER works with seqae models, not exported .onnx files")
-    detector.set_threshold(level, relative=True)
+    detector.set_threshold(level)
 
 
 def training_detector(
-    *,
-    model: str = "conv1d",
-    frame: int | None = None,
-    step: int = 1,
-    epochs: int = DEFAULT_EPOCHS,
-    threshold: str = "pot",
-    seed: int | None = 0,
-    device: str | None = None,
-    **params: Any,
+    *, seed: int | None = 0, steps_per_epoch: int | None = None, **params: Any
 ) -> Any:
-    """The Detector the commands train: ``Detector()`` defaults with fewer epochs, a shorter
-    patience and at most DEFAULT_STEPS_PER_EPOCH batches per epoch. ``params`` that are not
-    None override any of them (``frame=None`` keeps the Detector's default frame)."""
+    """The Detector the commands train: ``Detector()`` defaults, overridden by the ``params``
+    that are not None, seeded by ``seed`` (reproducible runs), each epoch capped at
+    ``steps_per_epoch`` batches when given."""
     from seqae import Detector
 
-    kwargs: dict[str, Any] = {
-        "model": model,
-        "step": step,
-        "epochs": epochs,
-        "random_state": seed,
-        "device": device,
-        "threshold": threshold,
-        "patience": DEFAULT_PATIENCE,
-        "train_params": {"steps_per_epoch": DEFAULT_STEPS_PER_EPOCH},
-    }
-    overrides = {"frame": frame, **params}
-    kwargs.update({k: v for k, v in overrides.items() if v is not None})
+    kwargs: dict[str, Any] = {"random_state": seed}
+    if steps_per_epoch is not None:
+        kwargs["train_params"] = {"steps_per_epoch": steps_per_epoch}
+    kwargs.update({k: v for k, v in params.items() if v is not None})
     return Detector(**kwargs)
 
 
@@ -361,14 +567,35 @@ def fit_detector(detector: Any, data: Any) -> float:
             "give more rows or a smaller --frame"
         )
     start = time.perf_counter()
+    n = f"{len(images):,} images" if images is not None else f"{len(data.values):,} rows"
+    status(f"training {detector.model} on {n} ...")
     with EpochProgress() as progress:
         detector.fit(data if images is None else images, callback=progress)
+    clear_status()
     return time.perf_counter() - start
 
 
 # ----------------------------------------------------------------------------- progress
-def on_terminal() -> bool:
+def stderr_is_terminal() -> bool:
     return sys.stderr.isatty()
+
+
+def on_terminal() -> bool:
+    """Whether progress lines may go to stderr: a terminal, and no --quiet."""
+    ctx = click.get_current_context(silent=True)
+    quiet = ctx is not None and ctx.meta.get("seqae.quiet", False)
+    return stderr_is_terminal() and not quiet
+
+
+def status(message: str) -> None:
+    """One transient line on stderr (``reading data.csv ...``), on a terminal only."""
+    if on_terminal():
+        click.echo(f"\r{message}\033[K", err=True, nl=False)
+
+
+def clear_status() -> None:
+    if on_terminal():
+        click.echo("\r\033[K", err=True, nl=False)
 
 
 class EpochProgress:
@@ -418,12 +645,35 @@ class RowProgress:
 
 
 # ------------------------------------------------------------------------------ outputs
-def prepare_output(path: str | os.PathLike) -> Path:
-    """Check an output path and create its folder."""
+def prepare_output(path: str | os.PathLike, flag: str = "--output") -> Path:
+    """Check an output path (before any work is done) and create its folder."""
     path = Path(path)
     if path.is_dir():
-        raise ParameterError(f"{path} is a folder; give a file name such as {path / 'out.csv'}")
-    path.parent.mkdir(parents=True, exist_ok=True)
+        raise ParameterError(
+            f"{flag} {path} is a folder; give a file name such as {path / 'out.csv'}"
+        )
+    if is_special_file(path):
+        return path  # a device or pipe: written directly
+    return prepare_parent(path, flag)
+
+
+def prepare_parent(path: Path, flag: str = "--output") -> Path:
+    """Create the folder ``path`` (a link: its target) will be written in; refuse, naming
+    ``flag``, a folder that cannot be created or written."""
+    real = Path(os.path.realpath(path))
+    try:
+        real.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ParameterError(
+            f"{flag} {path}: cannot create folder {real.parent}: {exc.strerror or exc}"
+        ) from None
+    try:  # the real test (root passes os.access checks that the file system then refuses)
+        with tempfile.TemporaryFile(dir=real.parent):
+            pass
+    except OSError as exc:
+        raise ParameterError(
+            f"{flag} {path}: cannot write in folder {real.parent}: {exc.strerror or exc}"
+        ) from None
     return path
 
 
@@ -441,11 +691,16 @@ class AtomicFiles:
     def __init__(self) -> None:
         self._pending: list[Any] = []
 
-    def temp(self, target: str | os.PathLike) -> Path:
+    def temp(self, target: str | os.PathLike, flag: str = "--output") -> Path:
         """A temporary path in ``target``'s folder; becomes ``target`` on success."""
-        target = prepare_output(target)
+        target = prepare_output(target, flag)
         context = atomic_path(target)
-        tmp = context.__enter__()
+        try:
+            tmp = context.__enter__()
+        except OSError as exc:
+            raise ParameterError(
+                f"{flag} {target}: cannot write there: {exc.strerror or exc}"
+            ) from None
         self._pending.append(context)
         return tmp
 

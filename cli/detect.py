@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,19 +16,25 @@ import numpy as np
 from seqae.errors import DataError, ParameterError
 
 from .common import (
-    CONTEXT,
     DEFAULT_CHUNK,
-    DEFAULT_EPOCHS,
+    DEFAULT_STEPS_PER_EPOCH,
     EXIT_ANOMALY,
+    FRAME_HELP,
+    STDIO,
     THRESHOLD,
+    THRESHOLD_HELP,
     AtomicFiles,
     DataOptions,
+    LibraryDefault,
     RowProgress,
+    command,
     data_options,
     describe_images,
     fit_detector,
+    input_summary,
     is_image_data,
     is_onnx,
+    library_default,
     load_model,
     output_format,
     pairs,
@@ -36,6 +43,7 @@ from .common import (
     set_alarm_line,
     table,
     training_detector,
+    warn,
 )
 
 # Options that only make sense when the command trains its own detector.
@@ -64,30 +72,27 @@ def model_options(f: Callable[..., Any]) -> Callable[..., Any]:
             metavar="N",
             help="Train on the first N rows only (of DATA, or of --train).",
         ),
-        click.option(
-            "--frame",
-            type=click.IntRange(min=2),
-            help="Timesteps per frame when training [default: 64].",
-        ),
+        click.option("--frame", cls=LibraryDefault, type=click.IntRange(min=2), help=FRAME_HELP),
         click.option(
             "--epochs",
+            cls=LibraryDefault,
             type=click.IntRange(min=1),
-            default=DEFAULT_EPOCHS,
-            show_default=True,
-            help="Training epochs (at most, with early stopping).",
+            help="Training epochs (at most, with early stopping; as `seqae train`), each of at "
+            f"most {DEFAULT_STEPS_PER_EPOCH} batches of frames.",
         ),
         click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True),
         click.option(
             "--threshold",
             type=THRESHOLD,
-            help="pot, quantile or sigma: how training fits the alarm line [default: pot]; "
-            "a number: the alarm line in score units (1 = the fitted line, 2 = twice as high).",
+            help=THRESHOLD_HELP + " Training on DATA itself defaults to quantile (the top "
+            "--contamination of its scores), else to the library's default.",
         ),
         click.option(
             "--contamination",
+            cls=LibraryDefault,
             type=click.FloatRange(0, 0.5, min_open=True),
             help="Expected share of anomalies in the training data: sets the alarm line when "
-            "training on DATA itself (--threshold quantile) [default: 0.01].",
+            "training on DATA itself (--threshold quantile).",
         ),
         click.option(
             "--min-event-length",
@@ -152,10 +157,10 @@ def get_detector(ctx: click.Context, data: Path, opts: DataOptions, params: dict
         itself = params["train_path"] is None and not params["train_rows"]
         train_data = opts.read(train_path, nrows=params["train_rows"])
         threshold = params["threshold"]
-        if not isinstance(threshold, str):
+        if threshold is None:
             # Data that holds its own anomalies puts them in the tail of the training scores,
             # above any extreme-value line: there the alarm line is the expected share.
-            threshold = "quantile" if itself else "pot"
+            threshold = "quantile" if itself else library_default("threshold")
         detector = training_detector(
             frame=params["frame"],
             epochs=params["epochs"],
@@ -163,16 +168,18 @@ def get_detector(ctx: click.Context, data: Path, opts: DataOptions, params: dict
             device=params["device"],
             threshold=threshold,
             contamination=params["contamination"],
+            steps_per_epoch=DEFAULT_STEPS_PER_EPOCH,
         )
         took = fit_detector(detector, train_data)
         what = "the file itself" if params["train_path"] is None else str(train_path)
         if params["train_rows"]:
             what += f", first {len(train_data.values):,} rows"
-        line = (
-            f"top {detector.contamination:.2%} of the training scores"
-            if threshold == "quantile"
-            else f"{threshold} on the training scores"
-        )
+        if threshold == "quantile":
+            line = f"top {detector.contamination:.2%} of the training scores"
+        elif isinstance(threshold, str):
+            line = f"{threshold} on the training scores"
+        else:
+            line = f"fixed at {threshold:g} (--threshold)"
         epochs = len(detector.history_["epochs"])
         source = Source(
             detector,
@@ -180,7 +187,7 @@ def get_detector(ctx: click.Context, data: Path, opts: DataOptions, params: dict
             f"{seconds(took)}; alarm line: {line}",
             whole=train_data if itself else None,
         )
-    if isinstance(params["threshold"], float):
+    if isinstance(params["threshold"], float) and params["model_path"] is not None:
         set_alarm_line(source.detector, params["threshold"])
     rules = {
         name: params[name] for name in ("min_event_length", "merge_gap") if params[name] is not None
@@ -211,6 +218,7 @@ class Outcome:
     truth: np.ndarray | None
     truth_name: str | None
     seconds: float
+    reports: list[dict[str, Any]]
 
     @property
     def n_anomalies(self) -> int:
@@ -225,18 +233,23 @@ def score_file(
     chunk_size: int,
     reconstruction: bool = False,
     top_k: int = 3,
-    on_part: Callable[[Any], None] | None = None,
+    on_part: Callable[[Any, np.ndarray | None], None] | None = None,
 ) -> Outcome:
-    """Score ``path`` part by part (or from memory), handing every final part to ``on_part``."""
-    from seqae.streaming import ChunkedDetector, ScoredPart
+    """Score ``path`` part by part (or from memory), handing every final part to ``on_part``
+    with its rows of the time column as read (None without one)."""
+    from seqae.results import ScoredPart  # torch-free: an .onnx model never imports torch
 
     start = time.perf_counter()
     truth_name = opts.truth_column(path)
     truth: list[np.ndarray] = []
+    reports: list[dict[str, Any]] = []
+    times = TimeColumn()
     progress = RowProgress("scoring")
     detector = source.detector
     if is_onnx(getattr(detector, "path", "")):  # OnnxDetector: in memory, no torch
         data = source.whole if source.whole is not None else opts.read(path)
+        reports.append(data.report)
+        times.add(data)
         result = detector.detect(data, reconstruction=reconstruction, top_k=top_k)
         if truth_name:
             truth.append(data.labels[truth_name])
@@ -245,14 +258,18 @@ def score_file(
             0, result.scores, result.contributions, result.reconstruction, result.labels, timestamps
         )
         if on_part is not None:
-            on_part(part)
+            on_part(part, times.take(len(part)))
         scores, labels, events = result.scores, result.labels, result.events
     else:
+        from seqae.streaming import ChunkedDetector
+
         chunks = [source.whole] if source.whole is not None else opts.chunks(path, chunk_size)
         chunked = ChunkedDetector(detector, reconstruction=reconstruction, top_k=top_k)
 
         def read() -> Any:
             for chunk in chunks:
+                reports.append(chunk.report)
+                times.add(chunk)
                 if truth_name:
                     truth.append(chunk.labels[truth_name])
                 yield chunk
@@ -260,7 +277,7 @@ def score_file(
 
         for part in chunked.run(read()):
             if on_part is not None:
-                on_part(part)
+                on_part(part, times.take(len(part)))
         progress.close()
         scores, labels, events = chunked.scores, chunked.labels, chunked.events
     return Outcome(
@@ -272,7 +289,40 @@ def score_file(
         truth=np.concatenate(truth) if truth else None,
         truth_name=truth_name,
         seconds=time.perf_counter() - start,
+        reports=reports,
     )
+
+
+class TimeColumn:
+    """The time column as read, queued chunk by chunk and taken part by part, in order."""
+
+    def __init__(self) -> None:
+        self._parts: list[np.ndarray] = []
+        self._missing = False
+
+    def add(self, data: Any) -> None:
+        values = getattr(data, "time_values", None)
+        if values is None:
+            self._missing = True
+        else:
+            self._parts.append(as_written(values))
+
+    def take(self, n: int) -> np.ndarray | None:
+        if self._missing or not self._parts:
+            return None
+        pending = np.concatenate(self._parts) if len(self._parts) > 1 else self._parts[0]
+        self._parts = [pending[n:]]
+        return pending[:n]
+
+
+def as_written(values: np.ndarray) -> np.ndarray:
+    """A time column ready to write back unchanged: integers stay integers (never ``%.7g``),
+    other numbers keep every digit; text and zone-aware times are written as they are."""
+    if values.dtype.kind == "f":
+        if np.isfinite(values).all() and (values == np.round(values)).all():
+            return values.astype(np.int64)
+        return np.array([repr(float(v)) for v in values], dtype=object)
+    return values
 
 
 # ------------------------------------------------------------------------------ writing
@@ -281,7 +331,7 @@ class PartWriter:
 
     def __init__(
         self,
-        path: Path,
+        path: Path | Any,
         fmt: str,
         channels: list[str],
         *,
@@ -300,13 +350,19 @@ class PartWriter:
                     "--format parquet needs pyarrow: pip install pyarrow "
                     "(or pip install 'seqae[parquet]'), or write CSV or JSON"
                 ) from None
-        self._fh = None if fmt == "parquet" else open(path, "w", encoding="utf-8", newline="")
+        self._own = isinstance(path, (str, Path))  # else an open text stream (stdout)
+        if fmt == "parquet" or not self._own:
+            self._fh = None if fmt == "parquet" else path
+        else:
+            self._fh = open(path, "w", encoding="utf-8", newline="")
 
-    def frame(self, part: Any) -> Any:
+    def frame(self, part: Any, times: np.ndarray | None = None) -> Any:
         import pandas as pd
 
         columns: dict[str, Any] = {}
-        if part.timestamps is not None:
+        if times is not None:
+            columns["time"] = times
+        elif part.timestamps is not None:
             columns["time"] = part.timestamps
         else:
             columns["index"] = np.arange(part.start, part.stop)
@@ -320,8 +376,8 @@ class PartWriter:
                     columns[f"{prefix}_{name}"] = values[:, i]
         return pd.DataFrame(columns)
 
-    def write(self, part: Any) -> None:
-        df = self.frame(part)
+    def write(self, part: Any, times: np.ndarray | None = None) -> None:
+        df = self.frame(part, times)
         first = self.n_rows == 0
         if self.fmt == "csv":
             df.to_csv(self._fh, header=first, index=False, float_format="%.7g")
@@ -342,14 +398,17 @@ class PartWriter:
         if self._fh is not None:
             if self.fmt == "json":
                 self._fh.write("\n]\n" if self.n_rows else "[]\n")
-            self._fh.close()
+            if self._own:
+                self._fh.close()
+            else:
+                self._fh.flush()
         if self._parquet is not None:
             self._parquet.close()
 
 
-def events_document(outcome: Outcome, data: Path) -> str:
+def events_document(outcome: Outcome, data: str) -> str:
     doc = {
-        "source": str(data),
+        "source": data,
         "n_rows": outcome.n_rows,
         "channels": outcome.channels,
         "n_anomalies": outcome.n_anomalies,
@@ -415,31 +474,37 @@ autoencoder) on DATA itself, or on --train FILE, or on the first --train-rows N 
 quiet start, score everything). An autoencoder tolerates a small share of anomalies in its
 training data; the fewer, the sharper.
 
+DATA may be `-` (standard input; also /dev/stdin or a pipe); `--output -` (or `--events -`)
+writes CSV or JSON to standard output, and the summary then goes to stderr. The time column
+is written back as it was read. The summary says what the reader did to the data (rows
+sorted by time, repeated time stamps, values filled or rows dropped by --nan-policy), with a
+warning on stderr when it changed them.
+
 \b
 Examples:
   seqae detect sensors.csv
   seqae detect sensors.csv --train-rows 5000 --output scores.csv --events events.json
   seqae detect sensors.csv --model model/ --channels --output scores.parquet
   seqae detect sensors.csv --model model.onnx --fail-on-anomaly   # exit 1 on an alarm
+  cat sensors.csv | seqae detect - --model model/ -o - | head
 
 Images (.npy/.npz or a folder of PNG files) need --model (an image model from `seqae train`);
 --output then gets one row per image: index (and file name), score, label.
 """
 
 
-@click.command(
+@command(
     "detect",
     help=DETECT_HELP,
     short_help="Score a file: anomalies, events and the channels behind them.",
-    context_settings=CONTEXT,
 )
-@click.argument("data", type=click.Path(exists=True, path_type=Path))
+@click.argument("data", type=click.Path(exists=True, allow_dash=True, path_type=Path))
 @model_options
 @click.option(
     "--output",
     "-o",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write one row per timestep: time (or index), score, label, ...",
+    help="Write one row per timestep: time (or index), score, label, ...; - for stdout.",
 )
 @click.option(
     "--format",
@@ -459,7 +524,8 @@ Images (.npy/.npz or a folder of PNG files) need --model (an image model from `s
     "--events",
     "events_path",
     type=click.Path(dir_okay=False, path_type=Path),
-    help="Write the events as JSON: start, end, duration, peak and mean score, top channels.",
+    help="Write the events as JSON: start, end, duration, peak and mean score, top channels "
+    "(- for stdout).",
 )
 @click.option(
     "--top",
@@ -472,23 +538,27 @@ Images (.npy/.npz or a folder of PNG files) need --model (an image model from `s
 @click.pass_context
 def detect(ctx: click.Context, data: Path, **params: Any) -> None:
     start = time.perf_counter()
-    for name in ("output", "events_path"):
-        if params[name] is not None and params[name].resolve() == data.resolve():
-            raise click.BadParameter(
-                "is DATA itself; write the results to another file",
-                param_hint="--" + name.removesuffix("_path"),
-            )
+    output, events_path = params["output"], params["events_path"]
+    _check_outputs(data, params)
     opts = DataOptions.from_params(params)
     if is_image_data(data):
         _detect_images(ctx, data, opts, params, start)
         return
-    source = get_detector(ctx, data, opts, params)
+    shown = "<stdin>" if str(data) == STDIO else str(data)
+    local = opts.local(ctx, data)
+    to_stdout = STDIO in (str(output), str(events_path))
     with AtomicFiles() as files:
+        # Output paths are checked (and their temporary files made) before any work.
+        out_tmp = None if output is None or str(output) == STDIO else files.temp(output)
+        events_tmp = None
+        if events_path is not None and str(events_path) != STDIO:
+            events_tmp = files.temp(events_path, "--events")
+        source = get_detector(ctx, local, opts, params)
         writer = None
-        if params["output"] is not None:
+        if output is not None:
             writer = PartWriter(
-                files.temp(params["output"]),
-                output_format(params["output"], params["fmt"]),
+                out_tmp if out_tmp is not None else sys.stdout,
+                output_format(output, params["fmt"]),
                 list(source.detector.channels_),
                 contributions=params["channels"],
                 reconstruction=params["reconstruction"],
@@ -496,7 +566,7 @@ def detect(ctx: click.Context, data: Path, **params: Any) -> None:
         try:
             outcome = score_file(
                 source,
-                data,
+                local,
                 opts,
                 chunk_size=params["chunk_size"],
                 reconstruction=params["reconstruction"] and writer is not None,
@@ -505,13 +575,44 @@ def detect(ctx: click.Context, data: Path, **params: Any) -> None:
         finally:
             if writer is not None:
                 writer.close()
-        if params["events_path"] is not None:
-            files.temp(params["events_path"]).write_text(
-                events_document(outcome, data), encoding="utf-8"
-            )
-    _print_detect_summary(data, source, outcome, params, time.perf_counter() - start)
+        if events_path is not None:
+            document = events_document(outcome, shown)
+            if events_tmp is None:
+                click.echo(document, nl=False)
+            else:
+                events_tmp.write_text(document, encoding="utf-8")
+    summary, warning = input_summary(outcome.reports, opts.nan_policy)
+    if warning:
+        warn(warning)
+    _print_detect_summary(
+        shown, source, outcome, params, time.perf_counter() - start, summary, err=to_stdout
+    )
     if params["fail_on_anomaly"] and outcome.n_anomalies:
         ctx.exit(EXIT_ANOMALY)
+
+
+def _check_outputs(data: Path, params: dict[str, Any]) -> None:
+    """Refuse outputs that clash with DATA, with each other or with their format."""
+    output, events_path = params["output"], params["events_path"]
+    if str(output) == STDIO and str(events_path) == STDIO:
+        raise click.BadParameter(
+            "--output - and --events - both ask for stdout; send one of them to a file",
+            param_hint="--events",
+        )
+    if str(output) == STDIO and output_format(output, params["fmt"]) == "parquet":
+        raise click.BadParameter(
+            "Parquet cannot be written to stdout; use --format csv or json, or a file name",
+            param_hint="--output",
+        )
+    for name in ("output", "events_path"):
+        path = params[name]
+        if path is None or STDIO in (str(path), str(data)):
+            continue
+        if path.resolve() == data.resolve():
+            raise click.BadParameter(
+                "is DATA itself; write the results to another file",
+                param_hint="--" + name.removesuffix("_path"),
+            )
 
 
 def _detect_images(
@@ -532,7 +633,13 @@ def _detect_images(
     df = result.to_frame()
     if images.names is not None:
         df.insert(1, "name", images.names)
-    if params["output"] is not None:
+    to_stdout = str(params["output"]) == STDIO
+    if to_stdout:
+        if output_format(params["output"], params["fmt"]) == "json":
+            click.echo(df.to_json(orient="records", indent=1))
+        else:
+            click.echo(df.to_csv(index=False, float_format="%.7g"), nl=False)
+    elif params["output"] is not None:
         fmt = output_format(params["output"], params["fmt"])
         with AtomicFiles() as files:
             _write_table(df, files.temp(params["output"]), fmt)
@@ -546,8 +653,8 @@ def _detect_images(
     if params["output"] is not None:
         items.append(("wrote", str(params["output"])))
     items.append(("time", seconds(time.perf_counter() - start)))
-    click.echo(pairs(items))
-    if params["top"]:
+    click.echo(pairs(items), err=to_stdout)
+    if params["top"] and not to_stdout:
         top = df.sort_values("score", ascending=False).head(params["top"])
         columns = [c for c in ("image", "name", "score", "label") if c in top]
         rows = [
@@ -581,11 +688,19 @@ def _model_name(detector: Any) -> str:
 
 
 def _print_detect_summary(
-    data: Path, source: Source, outcome: Outcome, params: dict, took: float
+    data: str,
+    source: Source,
+    outcome: Outcome,
+    params: dict,
+    took: float,
+    summary: str,
+    *,
+    err: bool = False,
 ) -> None:
     share = outcome.n_anomalies / max(outcome.n_rows, 1)
     items = [
         ("data", f"{data} ({outcome.n_rows:,} rows, {len(outcome.channels)} channels)"),
+        ("input", summary),
         ("model", source.description),
         ("scored", f"{outcome.n_rows:,} rows in {seconds(outcome.seconds)}"),
         (
@@ -602,15 +717,19 @@ def _print_detect_summary(
                 f"{m['recall']:.3f}, F1 {m['f1']:.3f}, event F1 {m['event_f1']:.3f}",
             )
         )
-    written = [str(p) for p in (params["output"], params["events_path"]) if p is not None]
+    written = [
+        "stdout" if str(p) == STDIO else str(p)
+        for p in (params["output"], params["events_path"])
+        if p is not None
+    ]
     if written:
         items.append(("wrote", ", ".join(written)))
     items.append(("time", seconds(took)))
-    click.echo(pairs(items))
+    click.echo(pairs(items), err=err)
     if outcome.events and params["top"]:
         shown = min(params["top"], len(outcome.events))
-        click.echo(f"\nTop {shown} of {len(outcome.events):,} events by peak score:")
-        click.echo(events_table(outcome.events, params["top"]))
+        click.echo(f"\nTop {shown} of {len(outcome.events):,} events by peak score:", err=err)
+        click.echo(events_table(outcome.events, params["top"]), err=err)
 
 
 # ---------------------------------------------------------------------------- evaluate
@@ -628,23 +747,26 @@ Examples:
 """
 
 
-@click.command(
+@command(
     "evaluate",
     help=EVALUATE_HELP,
     short_help="Precision, recall, F1, FAR, AUC-PR, VUS-PR against known labels.",
-    context_settings=CONTEXT,
 )
-@click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument(
+    "data", type=click.Path(exists=True, dir_okay=False, allow_dash=True, path_type=Path)
+)
 @model_options
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @click.pass_context
 def evaluate(ctx: click.Context, data: Path, **params: Any) -> None:
     opts = DataOptions.from_params(params)
+    shown = "<stdin>" if str(data) == STDIO else str(data)
+    data = opts.local(ctx, data)
 
     def check_labels() -> None:
         if opts.truth_column(data) is None:
             raise click.UsageError(
-                f"no label column found in {data}: name the 0/1 column of true anomalies with "
+                f"no label column found in {shown}: name the 0/1 column of true anomalies with "
                 "--label-column NAME",
                 ctx=ctx,
             )
@@ -655,13 +777,17 @@ def evaluate(ctx: click.Context, data: Path, **params: Any) -> None:
     check_labels()
     outcome = score_file(source, data, opts, chunk_size=params["chunk_size"])
     result = _metrics(outcome)
+    summary, warning = input_summary(outcome.reports, opts.nan_policy)
+    if warning:
+        warn(warning)
     if params["as_json"]:
         click.echo(json.dumps(result, indent=2))
         return
     click.echo(
         pairs(
             [
-                ("data", f"{data} ({outcome.n_rows:,} rows, labels {outcome.truth_name!r})"),
+                ("data", f"{shown} ({outcome.n_rows:,} rows, labels {outcome.truth_name!r})"),
+                ("input", summary),
                 ("model", source.description),
                 (
                     "alarms",

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from .common import CONTEXT, pairs, prepare_output, split_names, table
+from .common import command, pairs, prepare_output, split_names, table
 
 GENERATE_HELP = """Write a synthetic multi-sensor CSV with labelled anomalies.
 
@@ -26,7 +26,7 @@ Examples:
 """
 
 
-@click.command("generate", help=GENERATE_HELP, context_settings=CONTEXT)
+@command("generate", help=GENERATE_HELP)
 @click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
 @click.option("--rows", type=click.IntRange(min=10), default=10_000, show_default=True)
 @click.option("--channels", type=click.IntRange(min=1), default=8, show_default=True)

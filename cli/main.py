@@ -10,7 +10,7 @@ import click
 
 from seqae import __version__
 
-from .common import CONTEXT, EXIT_CODES, SeqaeGroup
+from .common import CONTEXT, EXIT_CODES, SeqaeGroup, global_options
 from .detect import detect, evaluate
 from .generate import generate
 from .model import export, info
@@ -25,14 +25,16 @@ Quick start:
   seqae detect demo/sensors.csv --output demo/scores.csv --events demo/events.json
   seqae train normal.csv --output model/ && seqae detect new.csv --model model/
 
-Run `seqae COMMAND -h` for a command's options and examples.
+Run `seqae COMMAND -h` for a command's options and examples. DATA may be `-` (standard
+input) and `--output -` writes CSV or JSON to standard output. Progress (training epochs,
+rows scored) shows on a terminal only; --quiet hides it.
 """
 
 
 @click.group(cls=SeqaeGroup, help=HELP, epilog="\b\n" + EXIT_CODES, context_settings=CONTEXT)
 @click.version_option(__version__, "--version", "-V", prog_name="seqae")
-@click.option("--debug", is_flag=True, help="Show the full traceback of an error.")
-def cli(debug: bool) -> None:
+@global_options
+def cli() -> None:
     pass
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from .common import CONTEXT, check_model_path, is_onnx, load_model, pairs, prepare_output
+from .common import STDIO, check_model_path, command, is_onnx, load_model, pairs, prepare_output
 
 EXPORT_HELP = """Export a saved model to one self-contained ONNX file.
 
@@ -25,7 +25,7 @@ Examples:
 """
 
 
-@click.command("export", help=EXPORT_HELP, context_settings=CONTEXT)
+@command("export", help=EXPORT_HELP)
 @click.argument("model", type=click.Path(exists=True, path_type=Path))
 @click.option(
     "--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path),
@@ -42,6 +42,8 @@ def export(model: Path, output: Path, quantize: bool) -> None:
             "is already an .onnx file; give a saved model (folder or .safetensors)",
             param_hint="MODEL",
         )
+    if str(output) == STDIO:
+        raise click.BadParameter("give an .onnx file name, not -", param_hint="--output")
     if output.suffix.lower() != ".onnx":
         raise click.BadParameter(f"must end in .onnx, got {output.name!r}", param_hint="--output")
     detector = load_model(model)
@@ -70,7 +72,7 @@ Examples:
 """
 
 
-@click.command("info", help=INFO_HELP, context_settings=CONTEXT)
+@command("info", help=INFO_HELP)
 @click.argument("model", type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the full configuration as JSON.")
 def info(model: Path, as_json: bool) -> None:
@@ -86,8 +88,10 @@ def _config(path: Path) -> dict[str, Any]:
     if is_onnx(path):
         return dict(load_model(path).metadata)
     from seqae.persistence import load_model_files
+    from seqae.state import check_saved_config
 
     config, _ = load_model_files(path)
+    check_saved_config(config, str(path))
     return config
 
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from seqae.errors import SeqaeError
 
-from .common import CONTEXT, AtomicFiles, DataOptions, pairs
+from .common import AtomicFiles, DataOptions, command, pairs
 from .detect import get_detector, model_options
 
 PLOT_HELP = """Draw the channels with the anomalies shaded, and the score with its alarm line.
@@ -28,11 +28,10 @@ Examples:
 SHADE = {"color": "tab:red", "alpha": 0.2, "linewidth": 0}
 
 
-@click.command(
+@command(
     "plot",
     help=PLOT_HELP,
     short_help="Draw the channels, the anomalies and the score (needs matplotlib).",
-    context_settings=CONTEXT,
 )
 @click.argument("data", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @model_options

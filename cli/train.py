@@ -9,17 +9,25 @@ from typing import Any
 import click
 
 from .common import (
-    CONTEXT,
+    FRAME_HELP,
+    STDIO,
+    THRESHOLD,
+    THRESHOLD_HELP,
     DataOptions,
+    LibraryDefault,
+    command,
     data_options,
     describe_images,
     fit_detector,
+    input_summary,
     is_image_data,
     pairs,
     prepare_output,
+    prepare_parent,
     read_image_data,
     seconds,
     training_detector,
+    warn,
 )
 
 TRAIN_HELP = """Train a detector on (mostly) normal data and save it.
@@ -34,6 +42,10 @@ Examples:
   seqae train normal.csv --output model/ --model lstm --frame 32 --epochs 30
   seqae train sensors.csv --train-rows 5000 --output model.safetensors --device cuda
   seqae detect new.csv --model model/
+  cat normal.csv | seqae train - --output model/
+
+Every default below is the library's (`Detector()`'s), so the command line and Python train
+the same detector.
 
 Images (.npy/.npz arrays (N, H, W) or (N, C, H, W), or a folder of PNG files) train an image
 model the same way; scores are then per image:
@@ -45,8 +57,8 @@ model the same way; scores are then per image:
 """
 
 
-@click.command("train", help=TRAIN_HELP, context_settings=CONTEXT)
-@click.argument("data", type=click.Path(exists=True, path_type=Path))
+@command("train", help=TRAIN_HELP)
+@click.argument("data", type=click.Path(exists=True, allow_dash=True, path_type=Path))
 @click.option(
     "--output",
     "-o",
@@ -56,44 +68,32 @@ model the same way; scores are then per image:
 )
 @click.option(
     "--model",
+    cls=LibraryDefault,
     type=click.Choice(
         ["conv1d", "lstm", "gru", "dense", "pca", "linear", "vae", "conv2d", "conv2d_vae"]
     ),
-    default="conv1d",
-    show_default=True,
     help="Autoencoder family (conv2d, conv2d_vae: images only).",
 )
-@click.option(
-    "--frame",
-    type=click.IntRange(min=2),
-    default=64,
-    show_default=True,
-    help="Timesteps per frame.",
-)
+@click.option("--frame", cls=LibraryDefault, type=click.IntRange(min=2), help=FRAME_HELP)
 @click.option(
     "--step",
+    cls=LibraryDefault,
     type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
     help="Timesteps between frame starts (training and windowed scoring).",
 )
-@click.option("--epochs", type=click.IntRange(min=1), default=50, show_default=True)
-@click.option("--batch-size", type=click.IntRange(min=1), default=256, show_default=True)
-@click.option(
-    "--learning-rate", type=click.FloatRange(min=0, min_open=True), default=1e-3, show_default=True
-)
+@click.option("--epochs", cls=LibraryDefault, type=click.IntRange(min=1))
+@click.option("--batch-size", cls=LibraryDefault, type=click.IntRange(min=1))
+@click.option("--learning-rate", cls=LibraryDefault, type=click.FloatRange(min=0, min_open=True))
 @click.option(
     "--validation-split",
+    cls=LibraryDefault,
     type=click.FloatRange(0, 1, max_open=True),
-    default=0.1,
-    show_default=True,
     help="Share of the data's end held out to validate.",
 )
 @click.option(
     "--patience",
+    cls=LibraryDefault,
     type=click.IntRange(min=0),
-    default=5,
-    show_default=True,
     help="Epochs without improvement before stopping (0: never stop early).",
 )
 @click.option(
@@ -101,34 +101,26 @@ model the same way; scores are then per image:
     type=click.IntRange(min=1),
     help="Cap the batches per epoch (each epoch then samples fresh frames; for long data).",
 )
-@click.option(
-    "--threshold",
-    type=click.Choice(["pot", "quantile", "sigma"]),
-    default="pot",
-    show_default=True,
-    help="How the training scores set the alarm line.",
-)
+@click.option("--threshold", cls=LibraryDefault, type=THRESHOLD, help=THRESHOLD_HELP)
 @click.option(
     "--contamination",
+    cls=LibraryDefault,
     type=click.FloatRange(0, 0.5, min_open=True),
-    default=0.01,
-    show_default=True,
     help="Expected share of anomalies in the training data (--threshold quantile).",
 )
 @click.option(
     "--scoring",
+    cls=LibraryDefault,
     type=click.Choice(["windowed", "convolutional", "auto"]),
-    default="windowed",
-    show_default=True,
-    help="Score frame by frame, or in one fully convolutional pass (conv1d; much faster).",
+    help="Score frame by frame, in one fully convolutional pass (conv1d; much faster), or "
+    "auto: convolutional where the model allows it.",
 )
 @click.option(
     "--anomaly-score",
     "--score",
     "anomaly_score",
+    cls=LibraryDefault,
     type=click.Choice(["reconstruction", "elbo"]),
-    default="reconstruction",
-    show_default=True,
     help="What a score measures: the reconstruction error, or the negative ELBO "
     "(reconstruction + beta-weighted KL; variational models vae and conv2d_vae only).",
 )
@@ -141,8 +133,8 @@ model the same way; scores are then per image:
     help="Weight of a channel's error in the score (default 1; repeat for more channels), "
     "e.g. --channel-weight Thermocouple=0.1 to count a drifting sensor for less.",
 )
-@click.option("--min-event-length", type=click.IntRange(min=1), default=1, show_default=True)
-@click.option("--merge-gap", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--min-event-length", cls=LibraryDefault, type=click.IntRange(min=1))
+@click.option("--merge-gap", cls=LibraryDefault, type=click.IntRange(min=0))
 @click.option(
     "--train-rows", type=click.IntRange(min=1), metavar="N", help="Train on the first N rows only."
 )
@@ -153,16 +145,25 @@ model the same way; scores are then per image:
 )
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
 @data_options
-def train(data: Path, **params: Any) -> None:
+@click.pass_context
+def train(ctx: click.Context, data: Path, **params: Any) -> None:
     start = time.perf_counter()
     opts = DataOptions.from_params(params)
+    if str(params["output"]) == STDIO:
+        raise click.BadParameter(
+            "a model is a folder or a .safetensors file, not a stream: give a path",
+            param_hint="--output",
+        )
     output = prepare_output_folder(params["output"])
+    shown = "<stdin>" if str(data) == STDIO else str(data)
     images = is_image_data(data)
     if images:
         train_data = read_image_data(data, params["train_rows"])
     else:
-        train_data = opts.read(data, nrows=params["train_rows"])
-    extra = {"steps_per_epoch": params["steps_per_epoch"]} if params["steps_per_epoch"] else {}
+        train_data = opts.read(opts.local(ctx, data), nrows=params["train_rows"])
+        summary, warning = input_summary([train_data.report], opts.nan_policy)
+        if warning:
+            warn(warning)
     detector = training_detector(
         model=params["model"],
         frame=params["frame"],
@@ -181,7 +182,7 @@ def train(data: Path, **params: Any) -> None:
         channel_weights=params["channel_weight"],
         min_event_length=params["min_event_length"],
         merge_gap=params["merge_gap"],
-        train_params=extra,
+        steps_per_epoch=params["steps_per_epoch"],
     )
     took = fit_detector(detector, train_data)
     detector.save(output)
@@ -194,10 +195,12 @@ def train(data: Path, **params: Any) -> None:
     losses = f"train {last.get('train_loss', float('nan')):.4g}"
     if last.get("val_loss") is not None:
         losses += f", validation {last['val_loss']:.4g}"
+    line = detector.threshold if isinstance(detector.threshold, str) else "fixed, --threshold"
     click.echo(
         pairs(
             [
-                ("data", f"{data} ({rows})"),
+                ("data", f"{shown} ({rows})"),
+                *([] if images else [("input", summary)]),
                 ("channels", ", ".join(detector.channels_)),
                 ("model", f"{detector.model}, {shape}{n_params:,} parameters"),
                 (
@@ -206,7 +209,7 @@ def train(data: Path, **params: Any) -> None:
                     f"{history['best_epoch']} on {history['device']}",
                 ),
                 ("last loss", losses),
-                ("threshold", f"{detector.threshold_:.6g} ({detector.threshold})"),
+                ("threshold", f"{detector.threshold_:.6g} ({line})"),
                 ("trained in", seconds(took)),
                 ("saved", str(output)),
                 ("time", seconds(time.perf_counter() - start)),
@@ -238,5 +241,4 @@ def prepare_output_folder(path: Path) -> Path:
     """Create the parent folder of a model path (the save itself is atomic)."""
     if path.suffix == ".safetensors":
         return prepare_output(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
+    return prepare_parent(path)

@@ -78,6 +78,10 @@ class SensorData:
         ``duplicate_timestamps`` and ``first_duplicate``, ``skipped_columns``,
         ``time_column``, ``nan_policy``, ``format``; for CSV also ``separator``,
         ``encoding`` and ``compression``; for chunks ``first_row``.
+    time_values : numpy.ndarray or None
+        The time column as read, row for row with ``values`` (text as text, epoch integers as
+        integers, zone-aware times with their zone), so a writer can give it back unchanged;
+        None when the data has no time column or was built without it.
 
     Examples
     --------
@@ -93,6 +97,7 @@ class SensorData:
     labels: dict[str, np.ndarray] | None = None
     source: str = "<DataFrame>"
     report: dict[str, Any] = field(default_factory=dict)
+    time_values: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         if self.values.ndim != 2 or self.values.shape[1] != len(self.channels):
@@ -101,7 +106,10 @@ class SensorData:
                 f"{self.channels}, got {self.values.shape}"
             )
         n = self.values.shape[0]
-        lengths = {"timestamps": None if self.timestamps is None else len(self.timestamps)}
+        lengths = {
+            "timestamps": None if self.timestamps is None else len(self.timestamps),
+            "time_values": None if self.time_values is None else len(self.time_values),
+        }
         lengths.update({f"label {k!r}": len(v) for k, v in (self.labels or {}).items()})
         for what, length in lengths.items():
             if length is not None and length != n:
@@ -135,29 +143,46 @@ class _FileInfo:
     sep: str | None = None
     compression: str | None = None
     encoding: str = "utf-8"
+    name: str | None = None  # shown instead of the path
+
+    @property
+    def shown(self) -> str:
+        return self.name or str(self.path)
 
 
-def _inspect_file(path: str | os.PathLike[str], sep: str | None) -> _FileInfo:
-    """Check that ``path`` is a readable table and find its format, compression and separator."""
+def _inspect_file(
+    path: str | os.PathLike[str], sep: str | None, name: str | None = None
+) -> _FileInfo:
+    """Check that ``path`` is a readable table and find its format, compression and separator.
+
+    ``name`` stands for the path in messages (a copy of standard input, say).
+    """
     if not isinstance(path, (str, os.PathLike)):
         raise ParameterError(f"path must be a str or os.PathLike, got {type(path).__name__}")
     p = Path(path)
+    if not p.is_file() and p.exists() and not p.is_dir():
+        raise DataError(
+            f"{name or p}: is a pipe or device, not a file; seqae reads a file twice (to find "
+            "its format, then its rows): save it to a file first (the command line does this "
+            "for '-' and /dev/stdin)"
+        )
+    shown = name or p
     if not p.exists():
-        raise DataError(f"{p}: file not found")
+        raise DataError(f"{shown}: file not found")
     if p.is_dir():
-        raise DataError(f"{p}: is a directory, expected a CSV or Parquet file")
+        raise DataError(f"{shown}: is a directory, expected a CSV or Parquet file")
     try:
         with open(p, "rb") as fh:
             magic = fh.read(8)
     except OSError as e:
-        raise DataError(f"{p}: cannot read the file: {e.strerror or e}") from e
+        raise DataError(f"{shown}: cannot read the file: {e.strerror or e}") from e
     if not magic:
-        raise DataError(f"{p}: the file is empty, expected a header line and data rows")
+        raise DataError(f"{shown}: the file is empty, expected a header line and data rows")
     if magic.startswith(b"PAR1") or p.suffix.lower() in (".parquet", ".pq"):
-        return _FileInfo(p, "parquet")
+        return _FileInfo(p, "parquet", name=name)
     if magic.startswith(b"PK\x03\x04"):
         raise DataError(
-            f"{p}: is a zip archive (an Excel .xlsx?), not a CSV file; "
+            f"{shown}: is a zip archive (an Excel .xlsx?), not a CSV file; "
             "export it as CSV or Parquet, or unzip it"
         )
     compression = next((name for m, name in _MAGIC if magic.startswith(m)), None)
@@ -166,12 +191,13 @@ def _inspect_file(path: str | os.PathLike[str], sep: str | None) -> _FileInfo:
         with opener(p, "rb") as fh:
             head = fh.read(_SNIFF_BYTES)
     except (OSError, EOFError, lzma.LZMAError) as e:
-        raise DataError(f"{p}: cannot decompress the {compression} file: {e}") from e
+        raise DataError(f"{shown}: cannot decompress the {compression} file: {e}") from e
     if not head.strip():
-        raise DataError(f"{p}: the file is empty, expected a header line and data rows")
+        raise DataError(f"{shown}: the file is empty, expected a header line and data rows")
     if b"\x00" in head:
         raise DataError(
-            f"{p}: is a binary file, not a text CSV; seqae reads CSV (optionally .gz) or Parquet"
+            f"{shown}: is a binary file, not a text CSV; "
+            "seqae reads CSV (optionally .gz) or Parquet"
         )
     if len(head) == _SNIFF_BYTES:  # drop a line (and a UTF-8 sequence) cut by the limit
         head = head[: head.rfind(b"\n") + 1] or head
@@ -183,7 +209,7 @@ def _inspect_file(path: str | os.PathLike[str], sep: str | None) -> _FileInfo:
         sep = _sniff_separator(text)
     elif not isinstance(sep, str) or not sep:
         raise ParameterError(f"sep must be a non-empty string or None, got {sep!r}")
-    return _FileInfo(p, "csv", sep, compression, encoding)
+    return _FileInfo(p, "csv", sep, compression, encoding, name)
 
 
 def _sniff_separator(text: str) -> str:
@@ -216,7 +242,7 @@ def _csv_reader_kwargs(info: _FileInfo) -> dict[str, Any]:
 
 def _parse_error(info: _FileInfo, e: Exception) -> DataError:
     detail = str(e).strip().replace("Error tokenizing data. C error: ", "")
-    return DataError(f"{info.path}: cannot parse as CSV with separator {info.sep!r}: {detail}")
+    return DataError(f"{info.shown}: cannot parse as CSV with separator {info.sep!r}: {detail}")
 
 
 _CSV_ERRORS = (pd.errors.ParserError, pd.errors.EmptyDataError, OSError, EOFError, ValueError)
@@ -228,7 +254,7 @@ def _read_parquet(info: _FileInfo, nrows: int | None = None, chunksize: int | No
         import pyarrow.parquet as pq
     except ImportError as e:
         raise DataError(
-            f"{info.path}: reading Parquet needs pyarrow: pip install pyarrow "
+            f"{info.shown}: reading Parquet needs pyarrow: pip install pyarrow "
             "(or pip install 'seqae[parquet]')"
         ) from e
     try:
@@ -240,7 +266,7 @@ def _read_parquet(info: _FileInfo, nrows: int | None = None, chunksize: int | No
             return pf.schema_arrow.empty_table().to_pandas() if batch is None else batch.to_pandas()
         return pf.read().to_pandas()
     except (OSError, ValueError) as e:  # pyarrow.ArrowInvalid is a ValueError
-        raise DataError(f"{info.path}: cannot read as Parquet: {e}") from e
+        raise DataError(f"{info.shown}: cannot read as Parquet: {e}") from e
 
 
 # --------------------------------------------------------------------------- column roles
@@ -295,10 +321,25 @@ def _scalar(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
+_THOUSANDS = re.compile(r"\s*[-+]?\d{1,3}(,\d{3})+(\.\d*)?\s*")
+
+
 def _decimal_comma_hint(value: Any) -> str:
-    if isinstance(value, str) and re.fullmatch(r"\s*[-+]?\d+,\d+\s*", value):
-        return " (a decimal comma? write numbers with a decimal point)"
+    if not isinstance(value, str):
+        return ""
+    if _THOUSANDS.fullmatch(value) and "." in value:
+        plain = value.strip().replace(",", "")
+        return f" (a thousands separator? write {plain}, without separators)"
+    if re.fullmatch(r"\s*[-+]?\d+,\d+\s*", value):
+        return " (a decimal comma or a thousands separator? write numbers with a decimal point)"
     return ""
+
+
+def _first_text(series: pd.Series) -> Any:
+    """The first value that is not a number (the one to show in a message), else the first."""
+    valid = series.dropna()
+    text = valid[pd.to_numeric(valid, errors="coerce").isna()]
+    return _scalar(text.iloc[0]) if len(text) else _first_value(series)
 
 
 def _is_text_datetime(series: pd.Series) -> bool:
@@ -331,8 +372,17 @@ def _mostly_numeric_error(df: pd.DataFrame, name: str, origin: _Origin, row0: in
     sample = s.dropna().iloc[:1000]
     if len(sample) == 0:
         return
-    if pd.to_numeric(sample, errors="coerce").notna().mean() >= 0.9:
+    numbers = pd.to_numeric(sample, errors="coerce").notna()
+    if numbers.mean() >= 0.9:
         _to_numbers(s, name, origin, np.arange(row0, row0 + len(s)))  # raises, naming it
+    separated = sample.astype(str).str.fullmatch(_THOUSANDS.pattern)
+    if (numbers | separated).mean() >= 0.9 and separated.any():
+        i = int(np.argmax(separated.to_numpy()))
+        value = _scalar(sample.iloc[i])
+        raise origin.error(
+            f"column {name!r} is not numeric: {origin.at(row0 + s.index.get_loc(sample.index[i]))}"
+            f" has {value!r}; expected a number{_decimal_comma_hint(value)}"
+        )
 
 
 def _resolve_spec(
@@ -345,9 +395,9 @@ def _resolve_spec(
 ) -> _Spec:
     labels = _as_names(label_columns, "label_columns")
     chosen = _as_names(columns, "columns")
-    if origin.has_lines and all(_parses_as_number(c) for c in df.columns):
+    if origin.has_lines and _header_is_data(list(df.columns)):
         raise origin.error(
-            f"the first line holds numbers ({', '.join(map(str, df.columns[:4]))}), "
+            f"the first line holds data ({', '.join(map(str, df.columns[:4]))}), "
             "not column names: add a header line naming the columns"
         )
     if labels is not None and (missing := [c for c in labels if c not in df.columns]):
@@ -405,13 +455,28 @@ def _no_channels_error(df: pd.DataFrame, origin: _Origin, time: Any, skipped: li
             "no numeric sensor columns; expected a header line and numeric columns separated "
             "by ',', ';' or tab"
         )
-    examples = {c: _first_value(df[c]) for c in skipped}
+    examples = {c: _first_text(df[c]) for c in skipped}
     described = ", ".join(f"{c!r} (e.g. {v!r})" for c, v in examples.items()) or "none"
     hint = next((h for v in examples.values() if (h := _decimal_comma_hint(v))), "")
     return origin.error(
         f"no numeric sensor columns; time column: {None if time is None else repr(time)}, "
         f"non-numeric columns: {described}{hint}; pass columns=[...] to choose the channels"
     )
+
+
+def _header_is_data(names: list[str]) -> bool:
+    """Whether a header line is a data row: numbers only, or a date/time and then numbers."""
+
+    def number(name: str) -> bool:  # pandas renames a repeated "0.5" to "0.5.1"
+        return _parses_as_number(name) or _parses_as_number(re.sub(r"\.\d+$", "", name))
+
+    if all(number(n) for n in names):
+        return True
+    first, rest = names[0], names[1:]
+    if not rest or not all(number(n) for n in rest) or not _DATE_LIKE.search(first):
+        return False
+    parsed = _to_datetime(pd.Series([re.sub(r"\.\d+$", "", first)]))
+    return parsed is not None and not parsed.isna().any()
 
 
 def _parses_as_number(name: Any) -> bool:
@@ -507,6 +572,7 @@ class _Table:
     labels: dict[str, np.ndarray] | None
     rows: np.ndarray
     report: dict[str, Any]
+    raw_times: np.ndarray | None = None  # the time column as read, for writing back
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -518,6 +584,7 @@ class _Table:
             None if self.labels is None else {k: v[index] for k, v in self.labels.items()},
             self.rows[index],
             self.report,
+            None if self.raw_times is None else self.raw_times[index],
         )
 
 
@@ -531,6 +598,7 @@ def _concat(a: _Table, b: _Table) -> _Table:
         labels,
         np.concatenate([a.rows, b.rows]),
         b.report,
+        None if a.raw_times is None else np.concatenate([a.raw_times, b.raw_times]),
     )
 
 
@@ -552,18 +620,20 @@ def _build_table(
     labels = None
     if spec.labels is not None:
         labels = {name: _to_labels(df[name], name, origin, rows) for name in spec.labels}
-    times = None
+    times = raw_times = None
     if spec.time is _INDEX:
         times = _parse_time(df.index.to_series(), "index", origin, rows)
+        raw_times = df.index.to_numpy()
     elif spec.time is not None:
         times = _parse_time(df[spec.time], spec.time, origin, rows)
+        raw_times = df[spec.time].to_numpy()
 
     nan, inf = np.isnan(values), np.isinf(values)
     report["nan_counts"] = {c: int(n) for c, n in zip(spec.channels, nan.sum(0), strict=True) if n}
     report["inf_counts"] = {c: int(n) for c, n in zip(spec.channels, inf.sum(0), strict=True) if n}
     bad_rows = (nan | inf).any(axis=1)
     no_time = np.zeros(len(values), bool) if times is None else np.asarray(times.isna())
-    table = _Table(values, times, labels, rows, report)
+    table = _Table(values, times, labels, rows, report, raw_times)
 
     if policy == "drop":
         drop = bad_rows | no_time
@@ -606,7 +676,10 @@ def _sort_by_time(table: _Table) -> _Table:
     if dup.any():
         i = int(np.argmax(dup)) + 1
         report["duplicate_timestamps"] = int(dup.sum())
-        report["first_duplicate"] = f"{table.times[i]} at row {int(table.rows[i])}"  # type: ignore[index]
+        stamp = table.times[i]  # type: ignore[index]
+        if isinstance(stamp, float) and stamp.is_integer():
+            stamp = int(stamp)  # epoch seconds, as written in the file
+        report["first_duplicate"] = f"{stamp} at row {int(table.rows[i])}"
     return table
 
 
@@ -699,6 +772,7 @@ def _to_sensor_data(table: _Table, spec: _Spec, origin: _Origin, extra: dict) ->
         labels=table.labels,
         source=origin.source,
         report=report,
+        time_values=table.raw_times,
     )
 
 
@@ -826,6 +900,7 @@ def read_sensors(
     nan_policy: NanPolicy = "error",
     sep: str | None = None,
     nrows: int | None = None,
+    name: str | None = None,
 ) -> SensorData:
     """Read a sensor table from CSV or Parquet into a validated float32 ``(T, C)`` array.
 
@@ -853,6 +928,8 @@ def read_sensors(
         CSV separator; by default sniffed among ``,`` ``;`` and tab from the first 64 KB.
     nrows : int, optional
         Read only the first ``nrows`` data rows.
+    name : str, optional
+        What messages and :attr:`SensorData.source` call the file (default: ``path``).
 
     Returns
     -------
@@ -878,7 +955,7 @@ def read_sensors(
     """
     _check_count(nrows, "nrows", allow_none=True)
     _check_policy(nan_policy)
-    info = _inspect_file(path, sep)
+    info = _inspect_file(path, sep, name)
     if info.kind == "parquet":
         df = _read_parquet(info, nrows=nrows)
     else:
@@ -891,7 +968,7 @@ def read_sensors(
             raise _parse_error(info, e) from e
     return _frame_to_data(
         df,
-        _Origin(str(info.path), has_lines=info.kind == "csv"),
+        _Origin(info.shown, has_lines=info.kind == "csv"),
         time_column=time_column,
         columns=columns,
         label_columns=label_columns,
@@ -923,6 +1000,7 @@ def iter_sensor_chunks(
     label_columns: str | Sequence[str] | None = None,
     nan_policy: NanPolicy = "error",
     sep: str | None = None,
+    name: str | None = None,
 ) -> Iterator[SensorData]:
     """Read a large CSV or Parquet file as a sequence of :class:`SensorData` chunks.
 
@@ -940,7 +1018,7 @@ def iter_sensor_chunks(
         As in :func:`read_sensors`.
     chunksize : int
         Rows per raw chunk.
-    time_column, columns, label_columns, nan_policy, sep
+    time_column, columns, label_columns, nan_policy, sep, name
         As in :func:`read_sensors`.
 
     Yields
@@ -959,8 +1037,8 @@ def iter_sensor_chunks(
     """
     _check_count(chunksize, "chunksize", allow_none=False)
     _check_policy(nan_policy)
-    info = _inspect_file(path, sep)
-    origin = _Origin(str(info.path), has_lines=info.kind == "csv")
+    info = _inspect_file(path, sep, name)
+    origin = _Origin(info.shown, has_lines=info.kind == "csv")
     extra = _file_extra(info, nan_policy)
     return _iter_chunks(
         info, chunksize, origin, extra, time_column, columns, label_columns, nan_policy

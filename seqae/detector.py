@@ -27,6 +27,7 @@ from .scoring import (
     score_convolutional,
     score_windowed,
 )
+from .state import check_saved_config
 from .thresholds import best_f1_threshold, fit_threshold
 from .training import TrainConfig, select_device, train
 from .validation import Stream, as_streams, stream_for_model
@@ -800,7 +801,13 @@ class Detector(BaseEstimator):
         """Save to a folder (config.json + weights.safetensors) or one ``.safetensors`` file.
 
         The write is atomic; nothing is pickled.
+
+        Raises
+        ------
+        NotFittedError
+            The detector has not been fitted (or loaded) yet.
         """
+        self._check_fitted()
         tensors = {k: v.detach().cpu().numpy() for k, v in self.model_.state_dict().items()}
         save_model_files(path, self.to_config(), tensors)
 
@@ -814,6 +821,7 @@ class Detector(BaseEstimator):
             The file is missing, corrupted, tampered with, or from a newer format.
         """
         config, tensors = load_model_files(path)
+        check_saved_config(config, str(path))
         try:
             params = dict(config["params"])
             params["device"] = device

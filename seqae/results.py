@@ -9,7 +9,7 @@ import numpy as np
 
 from .events import Event, describe_events
 
-__all__ = ["DetectionResult"]
+__all__ = ["DetectionResult", "ScoredPart"]
 
 
 @dataclass
@@ -97,3 +97,39 @@ class DetectionResult:
             for i, name in enumerate(self.channels):
                 columns[f"reconstruction_{name}"] = self.reconstruction[:, i]
         return pd.DataFrame(columns)
+
+
+@dataclass
+class ScoredPart:
+    """Consecutive final timesteps ``start, start + 1, ...`` of a stream scored in chunks.
+
+    Attributes
+    ----------
+    start : int
+        Index of the first timestep in the whole stream.
+    scores : ndarray (n,)
+        Normalised scores (1.0 = the alarm line).
+    contributions : ndarray (n, C)
+        Per-channel shares of the scores.
+    reconstruction : ndarray (n, C) or None
+        The reconstructed signal in the data's units, when asked for.
+    labels : ndarray (n,) of int8 or None
+        Alarm labels after the event rules (set by :class:`ChunkedDetector`).
+    timestamps : ndarray (n,) or None
+        The data's time stamps, when it has them (set by :class:`ChunkedDetector`).
+    """
+
+    start: int
+    scores: np.ndarray
+    contributions: np.ndarray
+    reconstruction: np.ndarray | None = None
+    labels: np.ndarray | None = None
+    timestamps: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    @property
+    def stop(self) -> int:
+        """Index one past the last timestep."""
+        return self.start + len(self.scores)

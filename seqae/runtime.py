@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -31,6 +30,7 @@ from .errors import DataError, ModelFormatError, ParameterError
 from .events import postprocess_labels
 from .images import ImageDetectionResult, as_images, score_image_batches
 from .results import DetectionResult
+from .state import check_fitted_state
 from .validation import stream_for_model
 from .windowing import FoldAccumulator, FoldRule, frame_starts, gather_windows
 
@@ -184,14 +184,8 @@ def _check_consistent(meta: dict[str, Any], where: str) -> None:
     def bad(what: str) -> ModelFormatError:
         return ModelFormatError(f"{where}: inconsistent metadata: {what}")
 
+    check_fitted_state(meta, where)
     n = len(meta["channels"])
-    if n == 0 or not all(isinstance(c, str) for c in meta["channels"]):
-        raise bad(f"channels must be a non-empty list of names, got {meta['channels']!r}")
-    scaler = meta["scaler"]
-    for part in ("center", "scale"):
-        values = scaler.get(part)
-        if not isinstance(values, list) or len(values) != n:
-            raise bad(f"scaler {part} must hold {n} numbers (one per channel), got {values!r}")
     if meta["kind"] not in ("sequence", "image"):
         raise bad(f"kind must be 'sequence' or 'image', got {meta['kind']!r}")
     if meta["kind"] == "image":
@@ -201,10 +195,6 @@ def _check_consistent(meta: dict[str, Any], where: str) -> None:
             raise bad(f"image_shape must be [{n}, height, width] (channels first), got {shape!r}")
         if meta["scoring"] != "image":
             raise bad(f"an image model scores per image (scoring 'image'), got {meta['scoring']!r}")
-    if meta["frame"] < 1 or not 1 <= meta["step"] <= meta["frame"]:
-        raise bad(f"frame={meta['frame']} and step={meta['step']} (need 1 <= step <= frame)")
-    if not (math.isfinite(meta["threshold"]) and meta["threshold"] > 0):
-        raise bad(f"threshold must be a positive number, got {meta['threshold']!r}")
     if meta["fold"] not in ("mean", "max", "median"):
         raise bad(f"fold must be 'mean', 'max' or 'median', got {meta['fold']!r}")
     if meta["kind"] == "sequence" and meta["scoring"] not in ("windowed", "convolutional"):

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -36,6 +35,7 @@ import numpy as np
 from .baseline import apply_baseline
 from .errors import DataError, ParameterError
 from .events import Event, _event_sums, describe_events, labels_to_intervals
+from .results import ScoredPart
 from .scoring import StreamScores, convolutional_halo
 from .validation import as_stream, match_channels
 
@@ -47,42 +47,6 @@ __all__ = ["ChunkedDetector", "ChunkedScorer", "ScoredPart"]
 # Score once at least this many new timesteps are final, so the re-scored overlap stays small
 # whatever the size of the chunks pushed.
 MIN_PART = 4096
-
-
-@dataclass
-class ScoredPart:
-    """Consecutive final timesteps ``start, start + 1, ...`` of a stream scored in chunks.
-
-    Attributes
-    ----------
-    start : int
-        Index of the first timestep in the whole stream.
-    scores : ndarray (n,)
-        Normalised scores (1.0 = the alarm line).
-    contributions : ndarray (n, C)
-        Per-channel shares of the scores.
-    reconstruction : ndarray (n, C) or None
-        The reconstructed signal in the data's units, when asked for.
-    labels : ndarray (n,) of int8 or None
-        Alarm labels after the event rules (set by :class:`ChunkedDetector`).
-    timestamps : ndarray (n,) or None
-        The data's time stamps, when it has them (set by :class:`ChunkedDetector`).
-    """
-
-    start: int
-    scores: np.ndarray
-    contributions: np.ndarray
-    reconstruction: np.ndarray | None = None
-    labels: np.ndarray | None = None
-    timestamps: np.ndarray | None = None
-
-    def __len__(self) -> int:
-        return len(self.scores)
-
-    @property
-    def stop(self) -> int:
-        """Index one past the last timestep."""
-        return self.start + len(self.scores)
 
 
 def _concat(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:

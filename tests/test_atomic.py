@@ -50,3 +50,44 @@ def test_a_failure_leaves_the_old_target_and_no_temporary(tmp_path, folder):
         raise RuntimeError("interrupted")
     assert os.listdir(tmp_path) == ["out"]
     assert (target / "keep.txt" if folder else target).read_text() == "old"
+
+
+def test_a_link_is_written_through_and_stays_a_link(tmp_path):
+    real = tmp_path / "real" / "out.csv"
+    real.parent.mkdir()
+    real.write_text("old")
+    link = tmp_path / "link.csv"
+    link.symlink_to(real)
+    atomic_write_bytes(link, b"new")
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    assert real.read_text() == "new"
+    assert sorted(os.listdir(real.parent)) == ["out.csv"]  # the temporary was renamed there
+
+
+def test_a_dangling_link_creates_its_target(tmp_path):
+    link = tmp_path / "link.csv"
+    link.symlink_to(tmp_path / "made.csv")
+    atomic_write_bytes(link, b"x")
+    assert link.is_symlink() and (tmp_path / "made.csv").read_bytes() == b"x"
+
+
+def test_a_special_file_is_written_directly_never_replaced(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # so the writer's open does not block
+    try:
+        atomic_write_bytes(fifo, b"through the pipe")
+        assert os.read(reader, 100) == b"through the pipe"
+    finally:
+        os.close(reader)
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    assert os.listdir(tmp_path) == ["pipe"]
+    atomic_write_bytes("/dev/null", b"gone")
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+
+
+def test_a_model_folder_is_not_saved_over_a_special_file():
+    from seqae.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="special file"), atomic_path("/dev/null", folder=True):
+        pass

@@ -234,10 +234,11 @@ def test_fail_on_anomaly_sets_the_exit_code(sensors, model, whole):
     assert "0 rows" in out.stdout
 
 
-def test_threshold_number_moves_the_alarm_line(work, sensors, model, whole):
-    _, expected = whole
+def test_threshold_number_is_the_raw_alarm_line_as_in_the_library(work, sensors, model, whole):
+    det, expected = whole
     out = work / "doubled.csv"
-    run("detect", sensors, "--model", model, "--threshold", 2, "--output", out)
+    line = 2 * det.threshold_  # a raw error, as Detector(threshold=...) and set_threshold take
+    run("detect", sensors, "--model", model, "--threshold", repr(line), "--output", out)
     df = pd.read_csv(out)
     np.testing.assert_allclose(df["score"], expected.scores / 2, rtol=1e-6, atol=1e-7)
     np.testing.assert_array_equal(df["label"], (expected.scores >= 2).astype(int))

@@ -345,7 +345,7 @@ def test_foreign_and_newer_files_are_refused(exported, tmp_path):
     with pytest.raises(ModelFormatError, match="'channels' is missing"):
         OnnxDetector(missing)
     wrong = _edit_metadata(path, tmp_path / "wrong.onnx", channels=["a", "b", "c"])
-    with pytest.raises(ModelFormatError, match="center must hold 3 numbers"):
+    with pytest.raises(ModelFormatError, match=r"field 'scaler\.center' must hold 3 numbers"):
         OnnxDetector(wrong)
     three = {"kind": "standard", "center": [0.0] * 3, "scale": [1.0] * 3}
     narrow = _edit_metadata(path, tmp_path / "narrow.onnx", channels=["a", "b", "c"], scaler=three)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import doctest
 import gzip
+import os
 import sys
 import time
 import zipfile
@@ -490,7 +491,7 @@ def test_no_numeric_channels(tmp_path):
 
 
 def test_headerless_numbers(tmp_path):
-    with pytest.raises(DataError, match=r"n\.csv: the first line holds numbers"):
+    with pytest.raises(DataError, match=r"n\.csv: the first line holds data"):
         read_sensors(write(tmp_path, "n.csv", "1,2\n3,4\n"))
 
 
@@ -692,3 +693,39 @@ def test_a_million_rows_parse_in_a_few_seconds(tmp_path):
     elapsed = time.perf_counter() - start
     assert data.values.shape == (1_000_000, 8)
     assert elapsed < 10, f"reading 1,000,000 x 8 took {elapsed:.1f} s"
+
+
+# ------------------------------------------------------------------ issue 13
+
+
+def test_a_headerless_file_with_a_time_column_is_refused(tmp_path):
+    path = tmp_path / "h.csv"
+    path.write_text("2024-01-01 00:00:00,0.0095,1.5\n2024-01-01 00:00:01,0.0200,1.6\n")
+    with pytest.raises(DataError, match=r"h\.csv: the first line holds data \(2024-01-01"):
+        read_sensors(path)
+
+
+def test_thousands_separators_get_a_hint(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text('time,price,b\n2024-01-01,"1,308.71",1\n2024-01-02,999.5,2\n')
+    hint = r"row 1 .* '1,308.71'.*thousands separator\? write 1308.71"
+    with pytest.raises(DataError, match=hint):
+        read_sensors(path)
+
+
+def test_time_values_keep_the_column_as_read_in_the_sorted_order(tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text("time,a\n1704067202,1\n1704067200,2\n1704067201,3\n")
+    data = read_sensors(path)
+    assert data.time_values.dtype.kind == "i"
+    assert data.time_values.tolist() == [1704067200, 1704067201, 1704067202]
+    assert data.values[:, 0].tolist() == [2, 3, 1] and data.report["sorted_by_time"]
+    chunks = list(iter_sensor_chunks(tmp_path / "e.csv", 10))
+    assert chunks[0].time_values.tolist() == data.time_values.tolist()
+
+
+def test_a_pipe_is_refused_with_a_true_message(tmp_path):
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    with pytest.raises(DataError, match="is a pipe or device, not a file"):
+        read_sensors(fifo)
