@@ -104,6 +104,16 @@ def check_fitted_state(
         if not all(_is_number(w) and math.isfinite(w) and w >= 0 for w in weights):
             raise bad("channel_weights", "must hold finite numbers >= 0", weights)
 
+    # The drift-aware line (seqae.baseline): both fields or neither (files before 0.2 lack both).
+    base, window = state.get("drift_base"), state.get("drift_window")
+    if (base is None) != (window is None):
+        raise bad("drift_window", "and 'drift_base' must be both null or both set", window)
+    if base is not None:
+        if not _is_number(base) or not math.isfinite(base) or base <= 0:
+            raise bad("drift_base", "must be null or a finite number > 0", base)
+        if not _is_int(window) or window < 16:
+            raise bad("drift_window", "must be null or an integer >= 16", window)
+
     if "image" in (state.get("input_kind"), state.get("kind")):
         return
     frame, step = state.get("frame"), state.get("step")

@@ -330,6 +330,11 @@ CONFIG_FAULTS: dict[str, tuple[Any, str]] = {
                                  "'channel_weights'"),
     "channel weights negative": (lambda c: c.update(channel_weights=[1.0, -2.0]),
                                  "'channel_weights'"),
+    "drift base negative": (lambda c: c.update(drift_base=-0.1, drift_window=512),
+                            "'drift_base'"),
+    "drift window tiny": (lambda c: c.update(drift_base=0.1, drift_window=3), "'drift_window'"),
+    "drift base without window": (lambda c: c.update(drift_base=0.1, drift_window=None),
+                                  "'drift_window'"),
 }  # fmt: skip
 
 
@@ -400,6 +405,7 @@ ONNX_FAULTS: dict[str, tuple[Any, str]] = {
     "frame differs from params": (lambda m: m["seqae.params"].update(frame=32), "'frame'"),
     "channel weights short": (lambda m: m.update({"seqae.channel_weights": [1.0]}),
                               "'channel_weights'"),
+    "drift base zero": (lambda m: m.update({"seqae.drift_base": 0.0}), "'drift_base'"),
 }  # fmt: skip
 
 
