@@ -486,9 +486,15 @@ class ChunkedDetector:
         self._open = bool(len(part) and part.labels[-1])
 
     def _top_channels(self, sums: np.ndarray) -> tuple[tuple[str, float], ...]:
-        """The ``top_k`` channels by share of the event's summed contributions (as
-        :func:`seqae.events.describe_events` ranks them)."""
-        total = sums.sum()
-        shares = sums / total if total > 0 else np.zeros_like(sums)
-        order = np.argsort(-shares, kind="stable")[: self.top_k]
-        return tuple((self.channels[j], float(shares[j])) for j in order)
+        return top_channels(sums, self.channels, self.top_k)
+
+
+def top_channels(
+    sums: np.ndarray, channels: list[str], top_k: int
+) -> tuple[tuple[str, float], ...]:
+    """The ``top_k`` channels by share of an event's summed contributions ``sums`` (C,), ranked
+    as :func:`seqae.events.describe_events` ranks them."""
+    total = sums.sum()
+    shares = sums / total if total > 0 else np.zeros_like(sums)
+    order = np.argsort(-shares, kind="stable")[:top_k]
+    return tuple((channels[j], float(shares[j])) for j in order)
