@@ -3,19 +3,22 @@
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import time
 
 import numpy as np
 import pandas as pd
 import pytest
-from seqae import Detector
 from seqae.datasets import make_sensor_stream
+
+from seqae import Detector
 from seqae.errors import DataError, ParameterError
 
 dask = pytest.importorskip("dask", reason="needs the dask extra: pip install 'seqae[dask]'")
 distributed = pytest.importorskip("distributed", reason="needs the dask extra")
 import dask.array as da  # noqa: E402
 import dask.dataframe as dd  # noqa: E402
+
 from seqae import distributed as sd  # noqa: E402
 
 N_ROWS = 6000
@@ -26,9 +29,12 @@ BORDERS = (1500, 3000, 4702)
 
 @pytest.fixture(scope="module")
 def cluster():
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         yield cluster, client
 
 
@@ -62,7 +68,7 @@ def models(stream, tmp_path_factory):
 
 def _chunks(n: int) -> tuple[int, ...]:
     edges = (0, *BORDERS, n)
-    return tuple(b - a for a, b in zip(edges[:-1], edges[1:], strict=True))
+    return tuple(b - a for a, b in itertools.pairwise(edges))
 
 
 @pytest.mark.parametrize("name", ["conv1d", "lstm", "lstm.onnx"])
@@ -126,9 +132,8 @@ def _fleet(n_units: int, rows: int) -> pd.DataFrame:
     frames = []
     for u in range(n_units):
         s = make_sensor_stream(n_timesteps=rows, n_channels=3, n_anomalies=1, random_state=u)
-        frames.append(
-            pd.DataFrame(s.values, columns=["a", "b", "c"]).assign(unit=f"unit{u:02d}", t=range(rows))
-        )
+        frame = pd.DataFrame(s.values, columns=["a", "b", "c"])
+        frames.append(frame.assign(unit=f"unit{u:02d}", t=range(rows)))
     # interleave the units in time, as a fleet's log would be
     return pd.concat(frames).sort_values(["t", "unit"], ignore_index=True)
 
@@ -160,9 +165,12 @@ def test_fleet_survives_a_killed_worker(models, tmp_path):
     fleet = _fleet(20, 1500)
     units = {u: g.sort_values("t")[["a", "b", "c"]] for u, g in fleet.groupby("unit")}
     path = models / "lstm"  # windowed step-3 scoring: slow enough to be mid-run
-    with distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
-    ) as cluster, distributed.Client(cluster) as client:
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
         done_at_kill = []
 
         def progress(done, total):
