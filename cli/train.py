@@ -152,8 +152,27 @@ model the same way; scores are then per image:
     help="Where to train [default: cuda > mps > cpu].",
 )
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option(
+    "--distributed",
+    is_flag=True,
+    help="Train data-parallel with torch DDP across the processes torchrun starts "
+    "(see the example above).",
+)
 @data_options
 def train(data: Path, **params: Any) -> None:
+    if not params["distributed"]:
+        return _train(data, params)
+    from seqae.training import close_distributed, init_distributed
+
+    backend = "gloo" if params["device"] == "cpu" else None
+    rank, _, device = init_distributed(backend)
+    try:
+        _train(data, {**params, "device": device}, rank=rank)
+    finally:
+        close_distributed()
+
+
+def _train(data: Path, params: dict[str, Any], rank: int = 0) -> None:
     start = time.perf_counter()
     opts = DataOptions.from_params(params)
     output = prepare_output_folder(params["output"])
@@ -162,7 +181,11 @@ def train(data: Path, **params: Any) -> None:
         train_data = read_image_data(data, params["train_rows"])
     else:
         train_data = opts.read(data, nrows=params["train_rows"])
-    extra = {"steps_per_epoch": params["steps_per_epoch"]} if params["steps_per_epoch"] else {}
+    extra: dict[str, Any] = {}
+    if params["steps_per_epoch"]:
+        extra["steps_per_epoch"] = params["steps_per_epoch"]
+    if params["distributed"]:
+        extra["distributed"] = True
     detector = training_detector(
         model=params["model"],
         frame=params["frame"],
@@ -184,6 +207,8 @@ def train(data: Path, **params: Any) -> None:
         train_params=extra,
     )
     took = fit_detector(detector, train_data)
+    if rank != 0:  # every process holds the same model: rank 0 saves it and reports
+        return
     detector.save(output)
     history = detector.history_
     last = history["epochs"][-1] if history["epochs"] else {}
