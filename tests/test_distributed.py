@@ -229,3 +229,70 @@ def test_overlap_rule_is_the_streaming_one(models):
     assert dataclasses.astuple(ov) == dataclasses.astuple(
         Overlap.of(sd.load_model(models / "lstm"))
     )
+
+
+def test_cli_fleet_score_stream_and_train(models, stream, tmp_path):
+    from click.testing import CliRunner
+    from seqae.cli.main import cli
+
+    units = tmp_path / "units"
+    units.mkdir()
+    fleet = _fleet(3, 300)
+    for unit, rows in fleet.groupby("unit"):
+        rows.sort_values("t")[["a", "b", "c"]].to_csv(units / f"{unit}.csv", index=False)
+    runner = CliRunner()
+    out = tmp_path / "scores"
+    got = runner.invoke(
+        cli, ["fleet", "score", str(units), "-m", str(models / "lstm.onnx"), "-o", str(out)]
+    )
+    assert got.exit_code == 0, got.output
+    assert "3 scored" in got.output
+    assert sorted(p.name for p in out.iterdir()) == [
+        "summary.json",
+        "unit00.parquet",
+        "unit01.parquet",
+        "unit02.parquet",
+    ]
+    big = tmp_path / "big.parquet"
+    stream.rename_axis("time").reset_index().to_parquet(big, row_group_size=1500)
+    got = runner.invoke(
+        cli,
+        [
+            "fleet",
+            "stream",
+            str(big),
+            "-m",
+            str(models / "conv1d"),
+            "-o",
+            str(tmp_path / "s"),
+            "--time-column",
+            "time",
+            "--fail-on-anomaly",
+        ],
+    )
+    assert got.exit_code == 1, got.output  # anomalies found, as asked
+    rows = pd.concat(pd.read_parquet(f) for f in sorted((tmp_path / "s").glob("part-*.parquet")))
+    whole = sd.load_model(models / "conv1d").score_samples(stream)
+    np.testing.assert_allclose(rows["score"], whole, atol=1e-6)
+    got = runner.invoke(
+        cli,
+        [
+            "fleet",
+            "train",
+            str(units),
+            "-o",
+            str(tmp_path / "m"),
+            "--model",
+            "dense",
+            "--frame",
+            "16",
+            "--epochs",
+            "1",
+        ],
+    )
+    assert got.exit_code == 0, got.output
+    assert sorted(p.name for p in (tmp_path / "m").iterdir()) == ["unit00", "unit01", "unit02"]
+    got = runner.invoke(
+        cli, ["fleet", "score", str(units), "-m", str(tmp_path / "nowhere"), "-o", str(out)]
+    )
+    assert got.exit_code == 3 and "no such model" in got.output
