@@ -493,7 +493,10 @@ def score_stream(
             continue
         lo, hi = max(0, first - depth), min(total, end + depth)
         pieces = []
-        for j in range(len(parts)):  # the partitions that hold rows [lo, hi)
+        # the partitions that hold rows [lo, hi)
+        j_lo = int(np.searchsorted(bounds, lo, side="right")) - 1
+        j_hi = int(np.searchsorted(bounds, hi, side="left"))
+        for j in range(j_lo, j_hi):
             a, b = int(bounds[j]), int(bounds[j + 1])
             if b <= lo or a >= hi or a == b:
                 continue

@@ -296,3 +296,16 @@ def test_cli_fleet_score_stream_and_train(models, stream, tmp_path):
         cli, ["fleet", "score", str(units), "-m", str(tmp_path / "nowhere"), "-o", str(out)]
     )
     assert got.exit_code == 3 and "no such model" in got.output
+
+
+@pytest.mark.parametrize("name", ["conv1d", "lstm.onnx"])
+def test_stream_with_tiny_partitions(models, stream, name):
+    # partitions shorter than the overlap: a partition's context spans several neighbours
+    chunks = (7, 3, 1, 1489, 2, 1498, 5, 2995)
+    assert sum(chunks) == N_ROWS
+    x = da.from_array(stream.to_numpy(), chunks=(chunks, 3))
+    result = sd.score_stream(x, models / name)
+    whole = sd.load_model(models / name).detect(stream)
+    np.testing.assert_allclose(result.frame["score"], whole.scores, atol=1e-6)
+    np.testing.assert_array_equal(result.frame["label"], whole.labels)
+    assert [(e.start, e.end) for e in result.events] == [(e.start, e.end) for e in whole.events]
