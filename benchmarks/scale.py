@@ -75,6 +75,7 @@ def _write_units(folder: Path, n_units: int, rows: int) -> list[Path]:
 
 
 def fleet(args: argparse.Namespace, work: Path, model: Path) -> dict[str, Any]:
+    import torch
     from distributed import Client, LocalCluster
 
     from seqae import distributed as sd
@@ -95,20 +96,28 @@ def fleet(args: argparse.Namespace, work: Path, model: Path) -> dict[str, Any]:
     pairs = []
     try:
         for r in range(args.repeats):
-            out = work / f"loop{r}"
-            out.mkdir()
-            t0 = time.perf_counter()
-            for path in files:  # the same task function, one unit after another
-                sd._score_unit(str(model), "cpu", path.stem, path, str(out), 3)
-            loop = time.perf_counter() - t0
-            shutil.rmtree(out)
+            row: dict[str, float] = {}
+            modes = [("loop", None), ("loop_1thread", 1)]
+            for mode, threads in modes if r % 2 == 0 else modes[::-1]:  # alternate the order
+                out = work / f"{mode}{r}"
+                out.mkdir()
+                previous = torch.get_num_threads()
+                torch.set_num_threads(threads or previous)
+                t0 = time.perf_counter()
+                for path in files:  # the same task function, one unit after another
+                    sd._score_unit(str(model), "cpu", path.stem, path, str(out), 3)
+                row[f"{mode}_s"] = time.perf_counter() - t0
+                torch.set_num_threads(previous)
+                shutil.rmtree(out)
             t0 = time.perf_counter()
             summary = sd.score_fleet(data, model, work / f"dask{r}", client=client)
-            dask = time.perf_counter() - t0
+            row["dask_s"] = time.perf_counter() - t0
             assert len(summary) == args.units
             shutil.rmtree(work / f"dask{r}")
-            pairs.append({"loop_s": loop, "dask_s": dask, "ratio": loop / dask})
-            print(f"fleet pair {r}: loop {loop:.1f} s, dask {dask:.1f} s", flush=True)
+            row["ratio"] = row["loop_s"] / row["dask_s"]
+            row["ratio_1thread"] = row["loop_1thread_s"] / row["dask_s"]
+            pairs.append(row)
+            print(f"fleet round {r}: {row}", flush=True)
     finally:
         client.close()
         cluster.close()
@@ -120,7 +129,14 @@ def fleet(args: argparse.Namespace, work: Path, model: Path) -> dict[str, Any]:
         "prepare_s": prepare,
         "cluster_startup_s": startup,
         "pairs": pairs,
+        "measured": _when(),
     }
+
+
+def _when() -> str:
+    """When, and how busy the machine was (sections may come from different runs)."""
+    load = " / ".join(f"{x:.1f}" for x in os.getloadavg())
+    return f"{common.now()}, load average {load}"
 
 
 # ------------------------------------------------------------------------------ stream
@@ -180,7 +196,7 @@ def stream(args: argparse.Namespace, work: Path, model: Path) -> list[dict[str, 
         if proc.returncode != 0:
             raise RuntimeError(f"stream child failed:\n{proc.stderr[-3000:]}")
         line = next(x for x in proc.stdout.splitlines() if x.startswith(RESULT_TAG))
-        results.append(json.loads(line[len(RESULT_TAG) :]))
+        results.append({**json.loads(line[len(RESULT_TAG) :]), "measured": _when()})
         print(f"stream {rows:,} rows: {results[-1]}", flush=True)
     return results
 
@@ -216,22 +232,51 @@ def ddp(work: Path) -> dict[str, Any]:
 # ------------------------------------------------------------------------------ report
 def report(info: dict[str, Any], args: argparse.Namespace, res: dict[str, Any]) -> str:
     md = [common.header("seqae scale", info, common.command_line(), common.now())]
-    f = res["fleet"]
+    if "fleet" in res:
+        _fleet_report(md, res["fleet"])
+    if "stream" in res:
+        _stream_report(md, res["stream"])
+    if "ddp" in res:
+        _ddp_report(md, res["ddp"])
+    if args.note:
+        md.append(f"\n{args.note}\n")
+    return "\n".join(md)
+
+
+def _fleet_report(md: list[str], f: dict[str, Any]) -> None:
     md.append(
         f"\n## Fleet scoring: {f['units']} units x {f['rows_per_unit']:,} rows x {f['channels']} "
         "channels, one shared conv1d model\n\nEach run reads every unit's Parquet file, scores "
         "it (convolutional path) and writes `<unit>.parquet` (score, label, 8 contributions). "
-        f"Dask: a LocalCluster of 2 worker processes x 1 thread (started, and the model "
-        f"loaded on each worker, in {f['cluster_startup_s']:.1f} s, not counted). Loop: the same "
-        "task function in one "
-        "process (torch's default threads).\n"
+        "Dask: a LocalCluster of 2 worker processes x 1 thread (started, and the model loaded "
+        f"on each worker, in {f['cluster_startup_s']:.1f} s, not counted). Loop: the same task "
+        "function in one process, with torch's default threads and with one thread (the two "
+        "loops swap order every round), then Dask.\n"
     )
-    rows = [(i + 1, p["loop_s"], p["dask_s"], p["ratio"]) for i, p in enumerate(f["pairs"])]
-    md.append(common.table(["pair", "loop s", "Dask s", "loop / Dask"], rows, digits=2))
+    if "measured" in f:
+        md.append(f"Measured {f['measured']}.\n")
+    rows = [
+        (
+            i + 1,
+            p["loop_s"],
+            p.get("loop_1thread_s"),
+            p["dask_s"],
+            p["ratio"],
+            p.get("ratio_1thread"),
+        )
+        for i, p in enumerate(f["pairs"])
+    ]
+    heads = ["round", "loop s", "loop s (1 torch thread)", "Dask s", "loop / Dask"]
+    md.append(common.table([*heads, "loop 1 thread / Dask"], rows, digits=2))
+
+
+def _stream_report(md: list[str], stream: list[dict[str, Any]]) -> None:
     md.append(
         "\n## One long stream on Dask (8 channels, partitions of 1,000,000 rows, in-process "
         "threads, Parquet out)\n"
     )
+    when = {s.get("measured", "") for s in stream} - {""}
+    md.append(f"Measured {', '.join(sorted(when))}.\n" if when else "")
     rows = [
         (
             s["rows"],
@@ -241,7 +286,7 @@ def report(info: dict[str, Any], args: argparse.Namespace, res: dict[str, Any]) 
             s["peak_rss_mib"],
             s["written_mib"],
         )
-        for s in res["stream"]
+        for s in stream
     ]
     md.append(
         common.table(
@@ -250,7 +295,9 @@ def report(info: dict[str, Any], args: argparse.Namespace, res: dict[str, Any]) 
             digits=1,
         )
     )
-    d = res["ddp"]
+
+
+def _ddp_report(md: list[str], d: dict[str, Any]) -> None:
     md.append("\n## DDP training on one GPU vs the CPU\n")
     if d["measured"]:
         md.append(
@@ -262,9 +309,6 @@ def report(info: dict[str, Any], args: argparse.Namespace, res: dict[str, Any]) 
         )
     else:
         md.append(f"Not measured: {d['why']}.")
-    if args.note:
-        md.append(f"\n{args.note}\n")
-    return "\n".join(md)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -280,6 +324,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--repeats", type=int, default=2, help="loop/Dask pairs")
     parser.add_argument("--note", default="", help="a line added to the results file")
     parser.add_argument("--name", default="scale", help="results file name")
+    parser.add_argument(
+        "--sections",
+        nargs="+",
+        choices=("fleet", "stream", "ddp"),
+        default=["fleet", "stream", "ddp"],
+        help="run only these; the others keep the results file's previous numbers",
+    )
     args = parser.parse_args(argv)
     args.units = args.units or (20 if args.quick else 100)
     args.rows = args.rows or (20_000 if args.quick else 100_000)
@@ -290,12 +341,19 @@ def main(argv: list[str] | None = None) -> int:
 
     info = common.machine()
     work = Path(tempfile.mkdtemp(prefix="seqae-scale-"))
+    previous = common.RESULTS / f"{args.name}.json"
+    res = json.loads(previous.read_text()) if previous.exists() else {}
     try:
         model = _fit_model(work)
-        res = {"fleet": fleet(args, work, model), "stream": stream(args, work, model)}
-        res["ddp"] = ddp(work)
+        if "fleet" in args.sections:
+            res["fleet"] = fleet(args, work, model)
+        if "stream" in args.sections:
+            res["stream"] = stream(args, work, model)
+        if "ddp" in args.sections:
+            res["ddp"] = ddp(work)
     finally:
         shutil.rmtree(work, ignore_errors=True)
+    res = {k: res[k] for k in ("fleet", "stream", "ddp") if k in res}
     data = {"machine": info, "args": vars(args), **res}
     path = common.write_results(args.name, report(info, args, res), data)
     print(f"wrote {path}")
