@@ -312,3 +312,31 @@ def test_stream_with_tiny_partitions(models, stream, name):
     np.testing.assert_allclose(result.frame["score"], whole.scores, atol=1e-6)
     np.testing.assert_array_equal(result.frame["label"], whole.labels)
     assert [(e.start, e.end) for e in result.events] == [(e.start, e.end) for e in whole.events]
+
+
+def test_onnx_partition_scoring_needs_no_torch(models, stream, tmp_path):
+    # what a Spark executor or Dask worker with only onnxruntime runs
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    data = tmp_path / "rows.npy"
+    np.save(data, stream.to_numpy()[:2000])
+    code = (
+        "import sys, numpy as np\n"
+        "from seqae import distributed as sd\n"
+        f"det = sd.load_model({str(models / 'lstm.onnx')!r})\n"
+        f"x = np.load({str(data)!r})\n"
+        "s, labels, c, _ = sd._score_range(det, x, 0, 500, 1500, 2000, source='part')\n"
+        "assert np.allclose(s, det.score_samples(x)[500:1500], atol=1e-6)\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    root = str(Path(__file__).resolve().parents[1])
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        env={"PYTHONPATH": root, "PATH": ""},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
