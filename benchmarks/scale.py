@@ -75,6 +75,7 @@ def _write_units(folder: Path, n_units: int, rows: int) -> list[Path]:
 
 
 def fleet(args: argparse.Namespace, work: Path, model: Path) -> dict[str, Any]:
+    import dask
     import torch
     from distributed import Client, LocalCluster
 
@@ -85,9 +86,13 @@ def fleet(args: argparse.Namespace, work: Path, model: Path) -> dict[str, Any]:
     files = _write_units(data, args.units, args.rows)
     prepare = time.perf_counter() - t0
     t0 = time.perf_counter()
-    cluster = LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-    )
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ"))
+    if args.glibc_workers:  # distributed's MALLOC_TRIM_THRESHOLD_=65536 off: as the loop runs
+        environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+        cluster = LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+        )
     client = Client(cluster)
     client.run(lambda: __import__("torch").set_num_threads(1))
     client.run(sd.load_model, str(model))  # each worker loads the model once, before the clock
@@ -129,6 +134,7 @@ def fleet(args: argparse.Namespace, work: Path, model: Path) -> dict[str, Any]:
         "prepare_s": prepare,
         "cluster_startup_s": startup,
         "pairs": pairs,
+        "worker_environ": environ,
         "measured": _when(),
     }
 
@@ -255,6 +261,9 @@ def _fleet_report(md: list[str], f: dict[str, Any]) -> None:
     )
     if "measured" in f:
         md.append(f"Measured {f['measured']}.\n")
+    if "worker_environ" in f:
+        env = ", ".join(f"{k}={v}" for k, v in f["worker_environ"].items())
+        md.append(f"Dask workers' environment (distributed's pre-spawn-environ): {env}.\n")
     rows = [
         (
             i + 1,
@@ -322,6 +331,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rows", type=int, help="rows per unit (default 100,000; quick 20,000)")
     parser.add_argument("--stream-rows", type=int, nargs="+", help="stream lengths")
     parser.add_argument("--repeats", type=int, default=2, help="loop/Dask pairs")
+    parser.add_argument(
+        "--glibc-workers",
+        action="store_true",
+        help="start Dask workers without distributed's MALLOC_TRIM_THRESHOLD_=65536",
+    )
     parser.add_argument("--note", default="", help="a line added to the results file")
     parser.add_argument("--name", default="scale", help="results file name")
     parser.add_argument(
