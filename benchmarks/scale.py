@@ -91,7 +91,7 @@ def fleet(args: argparse.Namespace, work: Path, model: Path) -> dict[str, Any]:
         environ.pop("MALLOC_TRIM_THRESHOLD_", None)
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
         cluster = LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         )
     client = Client(cluster)
     client.run(lambda: __import__("torch").set_num_threads(1))

@@ -32,7 +32,7 @@ BORDERS = (1500, 3000, 4702)
 def cluster():
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
@@ -170,7 +170,7 @@ def test_fleet_survives_a_killed_worker(models, tmp_path):
     path = models / "lstm"  # windowed step-3 scoring: slow enough to be mid-run
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=False, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
