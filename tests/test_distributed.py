@@ -49,15 +49,13 @@ def stream():
 
 
 def _fit(kind: str, stream: pd.DataFrame, **params) -> Detector:
-    torch = pytest.importorskip("torch")
-    torch.set_num_threads(1)
     # event rules that look past a partition border
     det = Detector(model=kind, epochs=1, random_state=0, min_event_length=3, merge_gap=4, **params)
     return det.fit(stream.iloc[:1200])
 
 
 @pytest.fixture(scope="module")
-def models(stream, tmp_path_factory):
+def models(stream, tmp_path_factory, one_torch_thread):
     folder = tmp_path_factory.mktemp("models")
     conv = _fit("conv1d", stream, frame=32)
     conv.save(folder / "conv1d")
