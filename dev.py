@@ -53,7 +53,7 @@ def setup() -> None:
     probe = "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '2.13.0')"
     if subprocess.run([str(PY), "-c", probe], capture_output=True).returncode != 0:
         run(*pip, TORCH)
-    run(*pip, "-e", ".[dev,plot]", "--config-settings", "editable_mode=strict")
+    run(*pip, "-e", ".[dev,plot,dask]", "--config-settings", "editable_mode=strict")
     STAMP.write_text(key)
 
 

@@ -544,16 +544,22 @@ def set_alarm_line(detector: Any, level: float) -> None:
 
 
 def training_detector(
-    *, seed: int | None = 0, steps_per_epoch: int | None = None, **params: Any
+    *,
+    seed: int | None = 0,
+    steps_per_epoch: int | None = None,
+    distributed: bool = False,
+    **params: Any,
 ) -> Any:
     """The Detector the commands train: ``Detector()`` defaults, overridden by the ``params``
     that are not None, seeded by ``seed`` (reproducible runs), each epoch capped at
-    ``steps_per_epoch`` batches when given."""
+    ``steps_per_epoch`` batches when given, data-parallel under torchrun with
+    ``distributed``."""
     from seqae import Detector
 
     kwargs: dict[str, Any] = {"random_state": seed}
-    if steps_per_epoch is not None:
-        kwargs["train_params"] = {"steps_per_epoch": steps_per_epoch}
+    extra = {"steps_per_epoch": steps_per_epoch, "distributed": distributed or None}
+    if any(v is not None for v in extra.values()):
+        kwargs["train_params"] = {k: v for k, v in extra.items() if v is not None}
     kwargs.update({k: v for k, v in params.items() if v is not None})
     return Detector(**kwargs)
 

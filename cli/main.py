@@ -12,6 +12,7 @@ from seqae import __version__
 
 from .common import CONTEXT, EXIT_CODES, SeqaeGroup, global_options
 from .detect import detect, evaluate
+from .fleet import fleet
 from .generate import generate
 from .model import export, info
 from .plot import plot
@@ -38,7 +39,7 @@ def cli() -> None:
     pass
 
 
-for command in (detect, train, evaluate, export, info, plot, generate):
+for command in (detect, train, evaluate, export, info, plot, generate, fleet):
     cli.add_command(command)
 
 

@@ -144,9 +144,28 @@ model the same way; scores are then per image:
     help="Where to train [default: cuda > mps > cpu].",
 )
 @click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option(
+    "--distributed",
+    is_flag=True,
+    help="Train data-parallel with torch DDP across the processes torchrun starts "
+    "(see the example above).",
+)
 @data_options
 @click.pass_context
 def train(ctx: click.Context, data: Path, **params: Any) -> None:
+    if not params["distributed"]:
+        return _train(ctx, data, params)
+    from seqae.training import close_distributed, init_distributed
+
+    backend = "gloo" if params["device"] == "cpu" else None
+    rank, _, device = init_distributed(backend)
+    try:
+        _train(ctx, data, {**params, "device": device}, rank=rank)
+    finally:
+        close_distributed()
+
+
+def _train(ctx: click.Context, data: Path, params: dict[str, Any], rank: int = 0) -> None:
     start = time.perf_counter()
     opts = DataOptions.from_params(params)
     if str(params["output"]) == STDIO:
@@ -183,8 +202,11 @@ def train(ctx: click.Context, data: Path, **params: Any) -> None:
         min_event_length=params["min_event_length"],
         merge_gap=params["merge_gap"],
         steps_per_epoch=params["steps_per_epoch"],
+        distributed=params["distributed"],
     )
     took = fit_detector(detector, train_data)
+    if rank != 0:  # every process holds the same model: rank 0 saves it and reports
+        return
     detector.save(output)
     history = detector.history_
     last = history["epochs"][-1] if history["epochs"] else {}

@@ -628,16 +628,19 @@ class OnnxDetector:
             return self._score_images(X)[0]
         return self._score_stream(self._values(X).values)[0]
 
+    def _drift(self) -> DriftBaseline | None:
+        """A fresh drift baseline for one stream, as the Detector's (None when off)."""
+        base, window = self.metadata.get("drift_base"), self.metadata.get("drift_window")
+        if base is None or not window or self._images:
+            return None
+        return DriftBaseline(base / self.threshold_, window)
+
     def _score_stream(
         self, values: np.ndarray, reconstruction: bool = False
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         """The whole stream's scores: the network's, then drift-adjusted as in the Detector."""
         scores, contributions, recon = self._score(values, reconstruction)
-        base, window = self.metadata.get("drift_base"), self.metadata.get("drift_window")
-        baseline = (
-            None if base is None or not window else DriftBaseline(base / self.threshold_, window)
-        )
-        scores, contributions = apply_baseline(baseline, scores, contributions)
+        scores, contributions = apply_baseline(self._drift(), scores, contributions)
         return scores, contributions, recon
 
     def predict(self, X: Any) -> np.ndarray:

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -36,17 +37,114 @@ from .baseline import apply_baseline
 from .errors import DataError, ParameterError
 from .events import Event, _event_sums, describe_events, labels_to_intervals
 from .results import ScoredPart
-from .scoring import StreamScores, convolutional_halo
 from .validation import as_stream, match_channels
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # scoring imports torch; an OnnxDetector's overlap needs none
     from .detector import Detector
+    from .scoring import StreamScores
 
-__all__ = ["ChunkedDetector", "ChunkedScorer", "ScoredPart"]
+__all__ = ["ChunkedDetector", "ChunkedScorer", "Overlap", "ScoredPart"]
 
 # Score once at least this many new timesteps are final, so the re-scored overlap stays small
 # whatever the size of the chunks pushed.
 MIN_PART = 4096
+
+
+@dataclass(frozen=True)
+class Overlap:
+    """Which raw rows score a range of timesteps exactly as one pass over the whole stream.
+
+    The one statement of the overlap rule, used by :class:`ChunkedScorer` (a file in chunks)
+    and by :mod:`seqae.distributed` (a Dask stream in partitions).
+
+    Parameters
+    ----------
+    mode : {"windowed", "convolutional"}
+        The detector's scoring path.
+    frame, step : int
+        Frame length and step of windowed scoring (frames start on the global grid
+        ``0, step, 2*step, ...``, plus the end-aligned tail frame of the whole stream).
+    stride, halo : int
+        Convolutional scoring: the model's total stride (segment starts must be multiples of
+        it) and the context each side needs (a multiple of ``stride``).
+
+    Examples
+    --------
+    >>> ov = Overlap("windowed", frame=16, step=4)
+    >>> ov.rows(100, 200)  # raw rows whose frames give timesteps [100, 200) their final scores
+    (88, 212)
+    >>> ov.rows(100, 200, total=210)  # the stream ends at 210: its tail frame is needed too
+    (88, 210)
+    >>> Overlap("convolutional", frame=64, step=1, stride=8, halo=48).rows(100, 200)
+    (48, 248)
+    """
+
+    mode: str
+    frame: int
+    step: int
+    stride: int = 1
+    halo: int = 0
+
+    @classmethod
+    def of(cls, detector: Any) -> Overlap:
+        """The overlap of a fitted ``Detector`` or ``OnnxDetector``."""
+        meta = getattr(detector, "metadata", None)
+        if meta is not None:  # OnnxDetector: everything is in the file's metadata
+            if meta["scoring"] == "convolutional":
+                return cls("convolutional", meta["frame"], meta["step"])._conv(
+                    meta["total_stride"], meta["halo"]
+                )
+            return cls(meta["scoring"], meta["frame"], meta["step"])
+        detector._check_fitted()
+        mode = detector._scoring_mode()
+        if mode == "convolutional":
+            from .scoring import convolutional_halo
+
+            model = detector.model_
+            return cls(mode, detector.frame, detector.step)._conv(
+                int(model.total_stride), convolutional_halo(model)
+            )
+        return cls(mode, detector.frame, detector.step)
+
+    def _conv(self, stride: int, halo: int) -> Overlap:
+        return dataclasses.replace(self, stride=int(stride), halo=int(halo))
+
+    @property
+    def depth(self) -> int:
+        """Rows either side of a range that :meth:`rows` may need (at most)."""
+        if self.mode == "windowed":
+            return self.frame
+        return self.halo + self.stride
+
+    def start(self, first: int) -> int:
+        """Where the raw rows needed to score timesteps from ``first`` on begin."""
+        if self.mode == "windowed":
+            # the first grid frame that reaches ``first``
+            return max(0, -(-(first - self.frame + 1) // self.step) * self.step)
+        # a multiple of the stride, at least ``halo`` before ``first``
+        return max(0, (first - self.halo) // self.stride * self.stride)
+
+    def last_final(self, n_seen: int) -> int:
+        """One past the last timestep that rows after ``n_seen`` cannot change."""
+        if self.mode == "windowed":
+            return n_seen - self.frame
+        return (n_seen - self.halo) // self.stride * self.stride
+
+    def rows(self, first: int, end: int, total: int | None = None) -> tuple[int, int]:
+        """Raw rows ``[lo, hi)`` whose scores on ``[first, end)`` equal a whole-stream pass.
+
+        ``total`` is the stream's length when known; the range then may reach the end (the
+        tail frame of windowed scoring is known only there). Without it, ``end`` must be at
+        most :meth:`last_final` of the rows available.
+        """
+        lo = self.start(first)
+        if self.mode == "windowed":
+            if total is not None and end > total - self.frame:
+                return lo, total
+            # the last grid frame that starts before ``end``; no tail frame inside the range
+            return lo, (end - 1) // self.step * self.step + self.frame
+        hi = end + self.halo
+        return lo, hi if total is None else min(total, hi)
 
 
 def _concat(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
@@ -121,11 +219,9 @@ class ChunkedScorer:
         self.detector = detector
         self.reconstruction = reconstruction
         self.min_part = int(min_part)
-        self.mode = detector._scoring_mode()
+        self.overlap = Overlap.of(detector)
+        self.mode = self.overlap.mode
         self.n_channels = detector.n_channels_
-        if self.mode == "convolutional":
-            self._stride = int(detector.model_.total_stride)
-            self._halo = convolutional_halo(detector.model_)
         # raw rows from stream index `_buffer_start` on, as pushed (joined only to score, so
         # many small chunks do not copy the buffer again and again)
         self._buffer: list[np.ndarray] = []
@@ -173,29 +269,10 @@ class ChunkedScorer:
 
     def _final_end(self) -> int:
         """One past the last timestep that no later data can change."""
-        if self.mode == "windowed":
-            return max(self.n_done, self.n_seen - self.detector.frame)
-        end = (self.n_seen - self._halo) // self._stride * self._stride
-        return max(self.n_done, end)
-
-    def _segment_start(self, first: int) -> int:
-        """Where the raw data needed to score timesteps from ``first`` on begins."""
-        if self.mode == "windowed":
-            frame, step = self.detector.frame, self.detector.step
-            # the first grid frame that reaches ``first``
-            return max(0, -(-(first - frame + 1) // step) * step)
-        return max(0, first - self._halo)
+        return max(self.n_done, self.overlap.last_final(self.n_seen))
 
     def _score_until(self, end: int, *, at_end: bool) -> ScoredPart:
-        det = self.detector
-        lo = self._segment_start(self.n_done)
-        if at_end:
-            hi = self.n_seen
-        elif self.mode == "windowed":
-            # the last grid frame that starts before ``end``; the tail frame never appears here
-            hi = (end - 1) // det.step * det.step + det.frame
-        else:
-            hi = end + self._halo
+        lo, hi = self.overlap.rows(self.n_done, end, self.n_seen if at_end else None)
         rows = np.concatenate(self._buffer) if len(self._buffer) > 1 else self._buffer[0]
         result = self._score(rows[lo - self._buffer_start : hi - self._buffer_start])
         keep = slice(self.n_done - lo, end - lo)
@@ -209,7 +286,7 @@ class ChunkedScorer:
             None if result.reconstruction is None else result.reconstruction[keep],
         )
         self.n_done = end
-        drop = self._segment_start(end) - self._buffer_start
+        drop = self.overlap.start(end) - self._buffer_start
         self._buffer = [rows[drop:].copy()]
         self._buffer_start += drop
         return part
@@ -379,9 +456,15 @@ class ChunkedDetector:
         self._open = bool(len(part) and part.labels[-1])
 
     def _top_channels(self, sums: np.ndarray) -> tuple[tuple[str, float], ...]:
-        """The ``top_k`` channels by share of the event's summed contributions (as
-        :func:`seqae.events.describe_events` ranks them)."""
-        total = sums.sum()
-        shares = sums / total if total > 0 else np.zeros_like(sums)
-        order = np.argsort(-shares, kind="stable")[: self.top_k]
-        return tuple((self.channels[j], float(shares[j])) for j in order)
+        return top_channels(sums, self.channels, self.top_k)
+
+
+def top_channels(
+    sums: np.ndarray, channels: list[str], top_k: int
+) -> tuple[tuple[str, float], ...]:
+    """The ``top_k`` channels by share of an event's summed contributions ``sums`` (C,), ranked
+    as :func:`seqae.events.describe_events` ranks them."""
+    total = sums.sum()
+    shares = sums / total if total > 0 else np.zeros_like(sums)
+    order = np.argsort(-shares, kind="stable")[:top_k]
+    return tuple((channels[j], float(shares[j])) for j in order)

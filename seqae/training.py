@@ -46,6 +46,8 @@ __all__ = [
     "History",
     "ProgressEvent",
     "TrainConfig",
+    "close_distributed",
+    "init_distributed",
     "pretrain_layerwise",
     "select_device",
     "train",
@@ -162,6 +164,16 @@ class TrainConfig:
         Stacked autoencoder: when > 0, first pre-train the model greedily, one layer pair at a
         time, for this many epochs each (:func:`pretrain_layerwise`), then fine-tune the
         whole model end to end for ``epochs``. Needs a model with ``layer_stages()`` (dense).
+    distributed : bool or None
+        Data-parallel training across the processes of a ``torch.distributed`` process group
+        (launched by ``torchrun``, joined with :func:`init_distributed`). Every process draws
+        the same global batches of ``batch_size`` windows and trains on its share of each (a
+        distributed sampler over windows); ``DistributedDataParallel`` all-reduces the
+        gradients, so each step equals a one-process step on the whole batch up to float
+        rounding. Training and validation losses are all-reduced, so every process stops at
+        the same epoch with the same weights. Only rank 0 writes checkpoints and calls the
+        progress callback. None: on when a process group of more than one process is
+        initialised. Not with ``contractive`` (its double backward is not data-parallel).
 
     Examples
     --------
@@ -198,6 +210,7 @@ class TrainConfig:
     beta: float = 1.0
     trim_fraction: float = 0.0
     layerwise_epochs: int = 0
+    distributed: bool | None = None
 
     def __post_init__(self) -> None:
         self.validate()
@@ -241,6 +254,7 @@ class TrainConfig:
                 f"TrainConfig.trim_fraction needs loss 'mse' or 'mae', got loss={self.loss!r}"
             )
         _check("layerwise_epochs", self.layerwise_epochs, "integer", low=0)
+        _check_choice("distributed", self.distributed, (None, True, False))
 
 
 @dataclass(frozen=True)
@@ -531,6 +545,119 @@ class _ToDevice:
 
 
 # ---------------------------------------------------------------------------------------------
+# distributed (torchrun)
+
+
+@dataclass(frozen=True)
+class _World:
+    """This process's place in a data-parallel run (rank 0 of 1 when not distributed)."""
+
+    rank: int = 0
+    size: int = 1
+
+    @property
+    def active(self) -> bool:
+        return self.size > 1
+
+
+def _world(config: TrainConfig) -> _World:
+    import torch.distributed as dist
+
+    ready = dist.is_available() and dist.is_initialized()
+    if config.distributed is False or (config.distributed is None and not ready):
+        return _World()
+    if not ready:
+        raise ParameterError(
+            "TrainConfig.distributed=True needs a torch.distributed process group: launch "
+            "with torchrun and call seqae.training.init_distributed() first (seqae train "
+            "--distributed does)"
+        )
+    return _World(dist.get_rank(), dist.get_world_size())
+
+
+def init_distributed(backend: str | None = None) -> tuple[int, int, str]:
+    """Join the process group that ``torchrun`` describes in the environment.
+
+    Parameters
+    ----------
+    backend : str, optional
+        ``"nccl"`` (CUDA) or ``"gloo"`` (CPU); default: nccl when CUDA is available.
+
+    Returns
+    -------
+    (rank, world_size, device)
+        ``device`` is ``"cuda:<LOCAL_RANK>"`` (made current) with CUDA, else ``"cpu"``.
+
+    Raises
+    ------
+    ParameterError
+        Not started by torchrun (no ``RANK`` / ``WORLD_SIZE`` / ``MASTER_ADDR`` in the
+        environment).
+
+    Examples
+    --------
+    Under ``torchrun --nproc_per_node 2 script.py``::
+
+        rank, world, device = init_distributed()
+        det = Detector(device=device, train_params={"distributed": True}).fit(x)
+        if rank == 0:
+            det.save("model/")
+        close_distributed()
+    """
+    import os
+
+    import torch.distributed as dist
+
+    missing = [k for k in ("RANK", "WORLD_SIZE", "MASTER_ADDR") if k not in os.environ]
+    if missing:
+        raise ParameterError(
+            f"distributed training needs the environment torchrun sets (missing "
+            f"{', '.join(missing)}): launch it as torchrun --nproc_per_node N -m seqae.cli.main "
+            "train ... --distributed"
+        )
+    cuda = torch.cuda.is_available() and backend != "gloo"
+    device = "cpu"
+    if cuda:
+        local = int(os.environ.get("LOCAL_RANK", "0"))
+        torch.cuda.set_device(local)
+        device = f"cuda:{local}"
+    if not dist.is_initialized():
+        dist.init_process_group(backend or ("nccl" if cuda else "gloo"))
+    return dist.get_rank(), dist.get_world_size(), device
+
+
+def close_distributed() -> None:
+    """Leave the process group joined by :func:`init_distributed` (nothing if none)."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
+
+
+def _sum_over_ranks(values: list[float], world: _World, device: torch.device) -> list[float]:
+    """``values`` summed over every process (unchanged when not distributed)."""
+    if not world.active:
+        return values
+    import torch.distributed as dist
+
+    t = torch.tensor(values, dtype=torch.float64, device=device)
+    dist.all_reduce(t)
+    return t.tolist()
+
+
+class _TrainForward(nn.Module):
+    """``model.forward_train`` as a module's forward, so DDP can wrap it."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        forward_train = getattr(self.model, "forward_train", None)
+        return forward_train(x) if forward_train is not None else (self.model(x), {})
+
+
+# ---------------------------------------------------------------------------------------------
 # training
 
 
@@ -658,20 +785,26 @@ def _evaluate(
     to_x: _ToDevice,
     to_y: _ToDevice,
     amp: torch.dtype | None,
+    world: _World = _World(),
 ) -> float:
-    """Mean reconstruction loss of ``data`` in eval mode, in order, without gradients."""
+    """Mean reconstruction loss of ``data`` in eval mode, in order, without gradients.
+
+    Distributed, each process evaluates every ``world.size``-th sample and the sums are
+    all-reduced: every process gets the loss of the whole set."""
     model.eval()
     device = to_x.device
     total = torch.zeros((), device=device)
+    mine = np.arange(world.rank, len(data), world.size)
     with torch.no_grad():
-        for start in range(0, len(data), batch_size):
-            idx = np.arange(start, min(start + batch_size, len(data)))
+        for start in range(0, len(mine), batch_size):
+            idx = mine[start : start + batch_size]
             x = to_x(_gather(data.x, idx, np.float32))
             y = x if data.y is None else to_y(_gather(data.y, idx, _target_dtype(loss)))
             with _autocast(device, amp):
                 recon = model(x)
             total += reconstruction_loss(loss, recon, y) * len(idx)
-    return total.item() / len(data)
+    loss_sum, count = _sum_over_ranks([total.item(), float(len(mine))], world, device)
+    return loss_sum / count
 
 
 def _epoch_plan(n_train: int, config: TrainConfig) -> tuple[int, int]:
@@ -772,7 +905,10 @@ def train(
     _check_samples(model, train_data, "inputs", config.loss)
     if val_data is not None:
         _check_samples(model, val_data, "validation inputs", config.loss)
-    checkpoints = _checkpoint_dir(config)
+    world = _world(config)
+    checkpoints = _checkpoint_dir(config) if world.rank == 0 else None
+    if world.rank != 0:  # one voice: rank 0 reports progress
+        callback = None
     # Stream, event and RNG calls act on the current CUDA device: make it the training one.
     current = torch.cuda.device(device) if device.type == "cuda" else contextlib.nullcontext()
     with _torch_threads(config.num_threads), current, _seeded(config.random_state, device):
@@ -791,6 +927,7 @@ def train(
                 progress_every,
                 checkpoints,
                 start,
+                world,
             )
     model.eval()
     history.seconds = time.perf_counter() - start
@@ -851,6 +988,7 @@ def _fit_gradient(
     progress_every: int,
     checkpoints: Path | None,
     start: float,
+    world: _World = _World(),
 ) -> History:
     model.to(device)
     params = [p for p in model.parameters() if p.requires_grad]
@@ -859,20 +997,41 @@ def _fit_gradient(
             f"model {getattr(model, 'name', type(model).__name__)!r} has no trainable "
             "parameters and is not closed-form"
         )
+    if world.active and config.contractive > 0:
+        raise ParameterError("TrainConfig.contractive does not train distributed: set it to 0")
+    if world.active and config.batch_size < world.size:
+        raise ParameterError(
+            f"TrainConfig.batch_size ({config.batch_size}) is the global batch: it must be >= "
+            f"the number of processes ({world.size})"
+        )
     optimizer = _make_optimizer(config, params)
     amp = _autocast_dtype(config, device)
     scaler = torch.amp.GradScaler("cuda") if amp == torch.float16 else None
-    rng = np.random.default_rng(config.random_state)
+    seed = config.random_state
+    if world.active and seed is None:  # every process must draw the same batches
+        seed = int(
+            _sum_over_ranks(
+                [float(np.random.default_rng().integers(2**31)) * (world.rank == 0)], world, device
+            )[0]
+        )
+    rng = np.random.default_rng(seed)
     noise = torch.Generator(device=device)
-    noise.manual_seed(int(rng.integers(2**63 - 1)))
+    noise.manual_seed(int(rng.integers(2**63 - 1)) + world.rank)
     to_x, to_y = _ToDevice(device, config.batch_size), _ToDevice(device, config.batch_size)
     y_dtype = _target_dtype(config.loss)
     forward_train = getattr(model, "forward_train", None) or (lambda x: (model(x), {}))
+    if world.active:
+        from torch.nn.parallel import DistributedDataParallel
+
+        cuda_ids = None
+        if device.type == "cuda":
+            cuda_ids = [device.index if device.index is not None else torch.cuda.current_device()]
+        forward_train = DistributedDataParallel(_TrainForward(model), device_ids=cuda_ids)
     denoise = config.noise_std > 0 or config.mask_fraction > 0
     loss_name, l1, cae, beta = config.loss, config.l1_activity, config.contractive, config.beta
     values_per_sample: int | None = None
 
-    def step(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    def step(x: torch.Tensor, y: torch.Tensor, weight: float = 1.0) -> torch.Tensor:
         nonlocal values_per_sample
         x_in = (
             corrupt(
@@ -901,6 +1060,9 @@ def _fit_gradient(
                 kl = kl_divergence(extras["mean"], extras["log_var"])
                 loss = loss + beta * kl / values_per_sample
         optimizer.zero_grad(set_to_none=True)
+        mean_loss = loss.detach()
+        if weight != 1.0:  # this process's share of the global batch (distributed)
+            loss = loss * weight
         if scaler is not None:
             scaler.scale(loss).backward()
             if config.clip_grad_norm is not None:
@@ -913,7 +1075,7 @@ def _fit_gradient(
             if config.clip_grad_norm is not None:
                 nn.utils.clip_grad_norm_(params, config.clip_grad_norm)
             optimizer.step()
-        return loss.detach()
+        return mean_loss
 
     history = _history(device, train_data, val_data, amp)
     n_draw, n_steps = _epoch_plan(len(train_data), config)
@@ -928,13 +1090,22 @@ def _fit_gradient(
         else:
             order = rng.permutation(len(train_data))
         total = torch.zeros((), device=device)  # sum of batch losses × batch sizes
+        n_seen = 0
         for i in range(n_steps):
-            idx = order[i * bs : (i + 1) * bs]
+            idx, weight = order[i * bs : (i + 1) * bs], 1.0
+            if world.active:
+                # DDP averages the processes' gradients: weigh each share by its size, so the
+                # step is the one of the mean loss over the whole global batch
+                mine = idx[world.rank :: world.size]
+                weight = len(mine) * world.size / len(idx)
+                idx = mine if len(mine) else idx[:1]  # an empty share still joins the all-reduce
             x = to_x(_gather(train_data.x, idx, np.float32))
             y = x if train_data.y is None else to_y(_gather(train_data.y, idx, y_dtype))
-            total.add_(step(x, y), alpha=len(idx))
+            n_used = len(idx) if weight > 0 else 0
+            total.add_(step(x, y, weight), alpha=n_used)
+            n_seen += n_used
             if callback is not None and (i + 1) % progress_every == 0 and i + 1 < n_steps:
-                so_far = total.item() / min((i + 1) * bs, n_draw)
+                so_far = total.item() / max(n_seen, 1)
                 callback(
                     ProgressEvent(
                         epoch,
@@ -947,7 +1118,8 @@ def _fit_gradient(
                         False,
                     )
                 )
-        train_loss = total.item() / n_draw
+        loss_sum, count = _sum_over_ranks([total.item(), float(n_seen)], world, device)
+        train_loss = loss_sum / count
         if not math.isfinite(train_loss):
             raise DataError(
                 f"the training loss became {train_loss} in epoch {epoch}: check the data for "
@@ -955,7 +1127,7 @@ def _fit_gradient(
             )
         val_loss = None
         if val_data is not None:
-            val_loss = _evaluate(model, val_data, loss_name, bs, to_x, to_y, amp)
+            val_loss = _evaluate(model, val_data, loss_name, bs, to_x, to_y, amp, world)
         monitored = train_loss if val_loss is None else val_loss
         improved = monitored < history.best_loss - config.min_delta
         if improved:

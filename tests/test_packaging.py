@@ -41,6 +41,8 @@ TORCH_FREE = (
     "seqae.events",
     "seqae.metrics",
     "seqae.thresholds",
+    "seqae.streaming",  # the overlap rule, also on Spark executors that have only onnxruntime
+    "seqae.distributed",
     "seqae.datasets.sensors",
     "seqae.datasets.synthetic",
 )
