@@ -815,7 +815,9 @@ def describe(ds: str, by_method: dict[str, list[dict[str, Any]]], max_fit_rows: 
     if first is None:
         return ""
     n_rows = sum(e["tp"] + e["fp"] + e["tn"] + e["fn"] for e in first["series"])
-    cap = f" (training parts capped at their last {max_fit_rows:,} rows)" if max_fit_rows else ""
+    cap = ""
+    if max_fit_rows:
+        cap = f" (training parts longer than {max_fit_rows:,} rows cut to their last ones)"
     return (
         f"{len(first['series'])} series, {n_rows:,} scored rows, "
         f"{first['summary']['fit_rows']:,} fitted rows{cap}; time = fit + score s per series."
@@ -841,7 +843,7 @@ def seqae_source() -> str:
         ).stdout.strip()
     except OSError:
         head = ""
-    return f"{where} (repository HEAD {head or 'unknown'})"
+    return f"{where} (repository HEAD {head or 'unknown'} at the start of the run)"
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -874,6 +876,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
+    source = seqae_source()  # now: HEAD may move while a long run goes on
     skipped = [f"{ds}: no folder at {data / ds}" for ds in args.datasets if not available(ds, data)]
     datasets = [ds for ds in args.datasets if available(ds, data)]
     methods = list(args.methods)
@@ -888,7 +891,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         "date": common.now(),
         "command": common.command_line(),
         "machine": common.machine(),
-        "seqae_source": seqae_source(),
+        "seqae_source": source,
         "seeds": seeds,
         "quick": args.quick,
         "max_fit_rows": args.max_fit_rows,
