@@ -11,10 +11,7 @@ How the level is measured, in one pass and causally (a timestep is adjusted by t
 the stream is cut into blocks of ``window // 16`` timesteps; each block's median score is one
 sample of the level; a block's level is the ``quantile`` (0.25) of the medians of the 16 blocks
 before it. A fault therefore has to fill three quarters of a window before it is taken for the
-new normal, while single spikes never move the level. The level is followed up to ``MAX_RISE``
-(8) times the normal level and no further: drift that large is rare, while a lasting fault (a
-closed valve, a failed feed) lifts the score far more and must stay flagged after the window
-has filled with it. The history starts filled with the fitted
+new normal, while single spikes never move the level. The history starts filled with the fitted
 ``base``, as if the stream had been running at the held-out level before its first timestep.
 
 The state carries across calls, so a stream scored part by part gives the same result as one
@@ -40,14 +37,12 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .errors import ParameterError
 
-__all__ = ["MAX_RISE", "N_BLOCKS", "QUANTILE", "DriftBaseline", "apply_baseline"]
+__all__ = ["N_BLOCKS", "QUANTILE", "DriftBaseline", "apply_baseline"]
 
 #: Blocks per window: the level is re-measured every ``window // N_BLOCKS`` timesteps.
 N_BLOCKS = 16
 #: Which quantile of the block medians is the level.
 QUANTILE = 0.25
-#: The level is followed up to this multiple of the normal level: scores are divided by 8 at most.
-MAX_RISE = 8.0
 
 
 class DriftBaseline:
@@ -69,8 +64,6 @@ class DriftBaseline:
     >>> adjusted = baseline.adjust(np.full(200, 0.4))  # the level rises 4x and stays
     >>> float(adjusted[0]), float(adjusted[-1])  # new at first; then the level follows
     (0.4, 0.1)
-    >>> float(baseline.adjust(np.full(200, 8.0))[-1])  # a 80x rise: followed up to 8x only
-    1.0
     """
 
     def __init__(self, base: float, window: int) -> None:
@@ -114,7 +107,7 @@ class DriftBaseline:
         history = np.concatenate([self._stats, medians])
         # block j's level: the quantile of the N_BLOCKS medians before it (history[j : j + N])
         level = np.quantile(sliding_window_view(history, N_BLOCKS), QUANTILE, axis=1)
-        per_block = self.base / np.clip(level, self.base, MAX_RISE * self.base)
+        per_block = self.base / np.maximum(level, self.base)
         first = len(self._pending)
         self._stats = history[-N_BLOCKS:]
         self._pending = s[n_full * self.block :]
