@@ -1,7 +1,7 @@
 """Set up a development environment and run seqae's main jobs. Needs only Python >= 3.10.
 
     python dev.py demo    # venv + install, generate sensors.csv, seqae detect on it
-    python dev.py test    # venv + install, run the whole test suite
+    python dev.py test    # venv + install, run the tests (the slow ones too with --all)
     python dev.py setup   # venv + install only
 
 The virtual environment lives in ``.venv/``. torch is pinned to 2.13.0 there (on CI machines a
@@ -69,7 +69,12 @@ def demo() -> int:
 
 
 def test(args: list[str]) -> int:
+    """pytest with ``args``; the tests marked slow only with ``--all`` (as CI runs them)."""
     setup()
+    if "--all" in args:
+        args = [a for a in args if a != "--all"]
+    else:
+        args = ["-m", "not slow", *args]
     return run(PY, "-m", "pytest", *args, check=False)
 
 

@@ -96,6 +96,16 @@ WIDTH = 16  # window of the window-based peers (pyod-ae, kmeans)
 CANDIDATES: dict[str, dict[str, Any]] = {
     "default": {},
     "pca": {"model": "pca"},
+    # the levers of the default one by one (suite-rounds.md, rounds 2 and 2b)
+    "v0.1": {
+        "calibration": "training",
+        "drift_window": None,
+        "channel_norm": False,
+        "epochs": 50,
+        "steps_per_epoch": None,
+    },
+    "no-drift": {"drift_window": None},
+    "no-norm": {"channel_norm": False},
 }
 PEERS = ("pyod-ae", "iforest", "kmeans")
 ALL_METHODS = (*CANDIDATES, *PEERS)

@@ -41,9 +41,6 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 LABEL_NAMES = ("anomaly", "anomalies", "is_anomaly", "label", "labels", "changepoint")
 DEFAULT_CHUNK = 100_000
 
-# The detector ``seqae detect`` trains when given no model: Detector() defaults, with each
-# epoch capped at a sample of frames so a large file still trains in minutes.
-DEFAULT_STEPS_PER_EPOCH = 200
 STDIO = "-"  # DATA from standard input, --output to standard output
 
 
@@ -552,14 +549,15 @@ def training_detector(
 ) -> Any:
     """The Detector the commands train: ``Detector()`` defaults, overridden by the ``params``
     that are not None, seeded by ``seed`` (reproducible runs), each epoch capped at
-    ``steps_per_epoch`` batches when given, data-parallel under torchrun with
+    ``steps_per_epoch`` batches when given (0: no cap), data-parallel under torchrun with
     ``distributed``."""
     from seqae import Detector
 
     kwargs: dict[str, Any] = {"random_state": seed}
-    extra = {"steps_per_epoch": steps_per_epoch, "distributed": distributed or None}
-    if any(v is not None for v in extra.values()):
-        kwargs["train_params"] = {k: v for k, v in extra.items() if v is not None}
+    if steps_per_epoch is not None:
+        kwargs["steps_per_epoch"] = steps_per_epoch or None
+    if distributed:
+        kwargs["train_params"] = {"distributed": True}
     kwargs.update({k: v for k, v in params.items() if v is not None})
     return Detector(**kwargs)
 

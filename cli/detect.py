@@ -17,7 +17,6 @@ from seqae.errors import DataError, ParameterError
 
 from .common import (
     DEFAULT_CHUNK,
-    DEFAULT_STEPS_PER_EPOCH,
     EXIT_ANOMALY,
     FRAME_HELP,
     STDIO,
@@ -78,21 +77,20 @@ def model_options(f: Callable[..., Any]) -> Callable[..., Any]:
             cls=LibraryDefault,
             type=click.IntRange(min=1),
             help="Training epochs (at most, with early stopping; as `seqae train`), each of at "
-            f"most {DEFAULT_STEPS_PER_EPOCH} batches of frames.",
+            "most the library's steps_per_epoch batches of frames.",
         ),
         click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True),
         click.option(
             "--threshold",
             type=THRESHOLD,
-            help=THRESHOLD_HELP + " Training on DATA itself defaults to quantile (the top "
-            "--contamination of its scores), else to the library's default.",
+            help=THRESHOLD_HELP + " Default: the library's (pot on held-out training rows, "
+            "followed by the drift-aware line), also when training on DATA itself.",
         ),
         click.option(
             "--contamination",
             cls=LibraryDefault,
             type=click.FloatRange(0, 0.5, min_open=True),
-            help="Expected share of anomalies in the training data: sets the alarm line when "
-            "training on DATA itself (--threshold quantile).",
+            help="Expected share of anomalies in the training data (for --threshold quantile).",
         ),
         click.option(
             "--min-event-length",
@@ -156,11 +154,7 @@ def get_detector(ctx: click.Context, data: Path, opts: DataOptions, params: dict
         train_path = params["train_path"] or data
         itself = params["train_path"] is None and not params["train_rows"]
         train_data = opts.read(train_path, nrows=params["train_rows"])
-        threshold = params["threshold"]
-        if threshold is None:
-            # Data that holds its own anomalies puts them in the tail of the training scores,
-            # above any extreme-value line: there the alarm line is the expected share.
-            threshold = "quantile" if itself else library_default("threshold")
+        threshold = params["threshold"] or library_default("threshold")
         detector = training_detector(
             frame=params["frame"],
             epochs=params["epochs"],
@@ -168,7 +162,6 @@ def get_detector(ctx: click.Context, data: Path, opts: DataOptions, params: dict
             device=params["device"],
             threshold=threshold,
             contamination=params["contamination"],
-            steps_per_epoch=DEFAULT_STEPS_PER_EPOCH,
         )
         took = fit_detector(detector, train_data)
         what = "the file itself" if params["train_path"] is None else str(train_path)
@@ -177,7 +170,9 @@ def get_detector(ctx: click.Context, data: Path, opts: DataOptions, params: dict
         if threshold == "quantile":
             line = f"top {detector.contamination:.2%} of the training scores"
         elif isinstance(threshold, str):
-            line = f"{threshold} on the training scores"
+            line = f"{threshold} on the training scores, raised by the held-out ones"
+            if detector.drift_window:
+                line += f"; drift-aware over {detector.drift_window} rows"
         else:
             line = f"fixed at {threshold:g} (--threshold)"
         epochs = len(detector.history_["epochs"])

@@ -98,8 +98,10 @@ model the same way; scores are then per image:
 )
 @click.option(
     "--steps-per-epoch",
-    type=click.IntRange(min=1),
-    help="Cap the batches per epoch (each epoch then samples fresh frames; for long data).",
+    cls=LibraryDefault,
+    type=click.IntRange(min=0),
+    help="The training budget: at most this many batches per epoch, each epoch a fresh "
+    "random sample of frames (0: every frame, every epoch).",
 )
 @click.option("--threshold", cls=LibraryDefault, type=THRESHOLD, help=THRESHOLD_HELP)
 @click.option(
@@ -123,6 +125,13 @@ model the same way; scores are then per image:
     type=click.Choice(["reconstruction", "elbo"]),
     help="What a score measures: the reconstruction error, or the negative ELBO "
     "(reconstruction + beta-weighted KL; variational models vae and conv2d_vae only).",
+)
+@click.option(
+    "--channel-norm/--no-channel-norm",
+    cls=LibraryDefault,
+    default=None,
+    help="Divide each channel's error by its mean on held-out normal rows, so every channel's "
+    "normal error counts the same.",
 )
 @click.option(
     "--channel-weight",
@@ -199,6 +208,7 @@ def _train(ctx: click.Context, data: Path, params: dict[str, Any], rank: int = 0
         scoring=params["scoring"],
         anomaly_score=params["anomaly_score"],
         channel_weights=params["channel_weight"],
+        channel_norm=params["channel_norm"],
         min_event_length=params["min_event_length"],
         merge_gap=params["merge_gap"],
         steps_per_epoch=params["steps_per_epoch"],

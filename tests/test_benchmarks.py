@@ -365,3 +365,181 @@ def test_drift_weights_invert_the_median_unseen_to_training_ratio():
     units = [("free", tr, None, None, ev) for tr, ev in pairs]
     units.append(("synthetic", ones, None, None, np.full((3, 2), 100.0)))
     np.testing.assert_allclose(variants.drift_weights(units, [0, 1, 2, 2], exclude=2), [1 / 3] * 2)
+
+
+# ---------------------------------------------------------- speed.py --peers (issue 14)
+
+speed = _load("speed")
+
+#: The three --peers workloads' shapes, tiny: SKAB rows, a univariate stream, 8 channels.
+TINY_PEERS = {
+    "skab-valve1-0": {"source": "skab", "file": "valve1/0", "fit": [0, 200], "score": [200, 300]},
+    "univariate": {
+        "source": "stream",
+        "rows": 500,
+        "channels": 1,
+        "fit": [0, 200],
+        "score": [200, None],
+        "warm": True,
+    },
+    "sensors": {
+        "source": "stream",
+        "rows": 600,
+        "channels": 8,
+        "fit": [0, 200],
+        "score": [0, None],
+    },
+}
+PEER_SIDE = [
+    "seqae",
+    pytest.param(
+        "pyod",
+        marks=pytest.mark.skipif(
+            not speed.pyod_available(), reason="pyod is not installed: no PyOD side to time"
+        ),
+    ),
+]
+
+
+@pytest.mark.parametrize("side", PEER_SIDE)
+def test_peer_child_task_times_fit_and_score(side, one_torch_thread):
+    records = {}
+    for name, workload in TINY_PEERS.items():
+        if workload["source"] == "skab" and not (SKAB_PATH / "valve1" / "0.csv").is_file():
+            continue  # the SKAB shape needs the shared data; the streams need nothing
+        r = speed.task_peer(side, workload)
+        assert r["side"] == side
+        for key in ("seconds", "fit_s", "score_s"):
+            assert np.isfinite(r[key]) and r[key] > 0, (name, key, r[key])
+        assert r["seconds"] == pytest.approx(r["fit_s"] + r["score_s"])
+        stop = workload["score"][1] or workload.get("rows")
+        assert r["rows_fit"] == 200 and r["rows_scored"] == stop - workload["score"][0]
+        assert r["n_scores"] == r["rows_scored"] and r["scores_finite"]
+        assert r["channels"] == workload.get("channels", 8) and r["torch_threads"] == 1
+        assert ("warm_seconds" in r) == bool(workload.get("warm"))
+        if "warm_seconds" in r:
+            assert r["warm_seconds"] == pytest.approx(r["warm_fit_s"] + r["warm_score_s"])
+            assert r["warm_fit_s"] > 0 and r["warm_score_s"] > 0
+        records[name] = r
+    if side == "seqae":  # the library's defaults, whatever they are
+        from seqae import Detector
+
+        assert records["univariate"]["details"]["frame"] == Detector().frame
+    else:
+        assert records["univariate"]["details"]["window"] == 16
+    # the record goes through the orchestrator's summary and table like a child's
+    children = {side: [{**records["sensors"], "child_wall_s": 2 * records["sensors"]["seconds"]}]}
+    summary = speed.peer_summary(children)
+    assert summary[side]["median_s"] == records["sensors"]["seconds"]
+
+
+def _peer_record(side, seconds, rows_fit=400, rows_scored=100):
+    return {
+        "side": side,
+        "seconds": seconds,
+        "fit_s": 0.75 * seconds,
+        "score_s": 0.25 * seconds,
+        "rows_fit": rows_fit,
+        "rows_scored": rows_scored,
+        "channels": 8,
+        "n_scores": rows_scored,
+        "scores_finite": True,
+        "torch_threads": 2,
+        "details": {"model": "conv1d"} if side == "seqae" else {"window": 16},
+        "child_wall_s": seconds + 3.0,
+        "packages_imported_while_timed": ["numba"] if side == "pyod" else [],
+        "warm_seconds": seconds / 2,
+        "warm_fit_s": seconds / 4,
+        "warm_score_s": seconds / 4,
+    }
+
+
+def _peer_result(seqae_s, pyod_s):
+    children = {
+        "seqae": [_peer_record("seqae", s) for s in seqae_s],
+        "pyod": [_peer_record("pyod", s) for s in pyod_s],
+    }
+    return {
+        "workload": {},
+        "rounds": len(seqae_s),
+        "load_avg_before": [0.5, 0.5, 0.5],
+        "load_avg_after": [0.7, 0.6, 0.5],
+        "children": children,
+        "summary": speed.peer_summary(children),
+    }
+
+
+def test_peer_summary_and_markdown_have_a_row_per_workload():
+    res = {
+        "skab-valve1-0": _peer_result([1.0, 3.0, 2.0], [4.0, 5.0, 6.0]),
+        "univariate": _peer_result([2.0, 2.0, 9.0], [1.0, 1.0, 1.0]),
+        "sensors-200k": _peer_result([1.0], [1.0]),
+    }
+    s = res["skab-valve1-0"]["summary"]
+    assert (s["seqae"]["min_s"], s["seqae"]["median_s"], s["seqae"]["max_s"]) == (1.0, 2.0, 3.0)
+    assert s["ratio"] == pytest.approx(2.0 / 5.0) and s["met"] is True
+    assert s["seqae"]["child_wall_s"] == 5.0 and s["pyod"]["fit_s"] == 3.75
+    assert res["univariate"]["summary"]["met"] is False
+    assert res["sensors-200k"]["summary"]["met"] is True  # equal is not slower
+    report = {
+        "date": "2026-12-02T01:00:00+00:00",
+        "command": "python benchmarks/speed.py --peers",
+        "machine": common.machine(),
+        "results": {"peers": res},
+    }
+    md = speed.peers_markdown(report)
+    rows = [line for line in md.splitlines() if line.startswith("| ")]
+    for name in res:
+        assert sum(line.startswith(f"| {name} | 400 | 100 | 8 |") for line in rows) == 1
+        assert sum(line.startswith(f"| {name} | seqae |") for line in rows) == 1
+        assert sum(line.startswith(f"| {name} | pyod |") for line in rows) == 1
+    assert "| 1.000 / **2.000** / 3.000 | 4.000 / **5.000** / 6.000 | 0.400 | met |" in md
+    assert "- univariate, median fit + score seqae / PyOD <= 1: 2.000 — missed" in md
+    assert "torch threads in the children: 2" in md and "0.50 to 0.70" in md
+    assert "| 0.500 / **1.000** / 1.500 | 2.000 / **2.500** / 3.000 | 0.400 |" in md  # warm
+    assert "| skab-valve1-0 | pyod | 3.750 | 1.250 | 8.00 | 3 | window 16 | numba |" in md
+    # a run without pyod still gets its row, marked as not measured
+    no_pyod = {"seqae": [_peer_record("seqae", 1.0)]}
+    s = speed.peer_summary(no_pyod)
+    assert s["pyod"] == {"missing": "pyod is not installed"} and s["met"] is None
+
+
+def test_interleaved_alternates_sides_and_times_each_child(monkeypatch):
+    calls = []
+
+    def fake_child(spec, tuned):
+        calls.append((spec.get("side"), tuned))
+        return {"ok": True}
+
+    monkeypatch.setattr(speed, "run_child", fake_child)
+    sides = {"seqae": ({"side": "seqae"}, False), "pyod": ({"side": "pyod"}, False)}
+    out = speed.interleaved({"task": "peer"}, 3, sides, alternate=True)
+    assert [c[0] for c in calls] == ["seqae", "pyod", "pyod", "seqae", "seqae", "pyod"]
+    assert len(out["seqae"]) == len(out["pyod"]) == 3
+    assert all(r["child_wall_s"] >= 0 for rs in out.values() for r in rs)
+    calls.clear()  # the allocator comparison the rest of speed.py runs is unchanged
+    out = speed.interleaved({"task": "score"}, 2)
+    assert calls == [(None, False), (None, True), (None, False), (None, True)]
+    assert list(out) == ["default", "tuned"]
+
+
+def test_peers_flag_only_runs_the_comparison(monkeypatch, capsys):
+    args = speed.parse_args(["--peers", "--rounds", "2"])
+    assert args.peers and args.rounds == 2
+    assert speed.parse_args([]).peers is False  # the default run is the full benchmark
+    seen = []
+
+    def fake_interleaved(spec, rounds, sides=None, alternate=False):
+        seen.append((spec["workload"]["fit"], rounds, sorted(sides), alternate))
+        return {s: [_peer_record(s, 1.0)] for s in sides}
+
+    monkeypatch.setattr(speed, "interleaved", fake_interleaved)
+    monkeypatch.setattr(speed, "pyod_available", lambda: True)
+    assert speed.main(["--peers", "--rounds", "2", "--no-write"]) == 0
+    assert [s[0] for s in seen] == [w["fit"] for w in speed.PEER_WORKLOADS.values()]
+    assert {s[1] for s in seen} == {2} and all(s[3] for s in seen)
+    assert all(s[2] == ["pyod", "seqae"] for s in seen)
+    assert speed.PEER_WORKLOADS["sensors-200k"]["fit"] == [0, 20_000]
+    assert speed.PEER_WORKLOADS["univariate"]["score"] == [750, None]
+    out = capsys.readouterr().out
+    assert "## Fit + score seconds" in out and "## Training" not in out

@@ -21,7 +21,8 @@ def stream() -> np.ndarray:
 
 
 def fitted(x: np.ndarray, **kw) -> Detector:
-    return Detector(frame=32, epochs=2, random_state=0, **kw).fit(x[:600])
+    # channel_norm=False: the weights under test alone (channel_norm multiplies its own in)
+    return Detector(frame=32, epochs=2, random_state=0, channel_norm=False, **kw).fit(x[:600])
 
 
 def test_weights_scale_each_channel_error_and_average_one(stream):
@@ -39,7 +40,9 @@ def test_weights_scale_each_channel_error_and_average_one(stream):
 
 def test_a_dict_weighs_channels_by_name_and_others_keep_one(stream):
     df = pd.DataFrame(stream, columns=["flow", "pressure", "temp"])
-    det = Detector(frame=32, epochs=1, random_state=0, channel_weights={"temp": 0.25})
+    det = Detector(
+        frame=32, epochs=1, random_state=0, channel_norm=False, channel_weights={"temp": 0.25}
+    )
     det.fit(df.iloc[:600])
     w = np.array([1.0, 1.0, 0.25])
     np.testing.assert_allclose(det.channel_weights_, w / w.mean())

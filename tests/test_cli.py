@@ -257,11 +257,12 @@ def test_detect_trains_on_the_file_itself(work, sensors):
     out = work / "self.csv"
     result = run("detect", sensors, *TINY, "--output", out)
     assert "trained here on the file itself" in result.stdout
-    assert "conv1d" in result.stdout and "top 1.00% of the training scores" in result.stdout
+    assert "conv1d" in result.stdout and "pot on the training scores" in result.stdout
+    assert "drift-aware over 512 rows" in result.stdout  # the library's line, no CLI policy
     df = pd.read_csv(out)
     assert len(df) == ROWS and np.isfinite(df["score"]).all()
-    # the alarm line sits at the contamination quantile of the data's own scores
-    assert 0.003 < df["label"].mean() < 0.03
+    # no fixed share of the file is flagged: the line adapts to what the scores do
+    assert df["label"].mean() < 0.05
 
 
 def test_detect_trains_on_the_first_rows_or_another_file(work, sensors):
@@ -453,6 +454,7 @@ def test_train_takes_channel_weights_by_name_and_info_shows_them(work, sensors):
     run(
         "train", sensors, "--output", path, "--model", "dense", "--frame", 16, "--epochs", 1,
         "--train-rows", 800, "--channel-weight", "sensor_2=0.5", "--channel-weight", "sensor_0=2",
+        "--no-channel-norm",
     )  # fmt: skip
     det = Detector.load(path)
     w = np.array([2.0, 1.0, 0.5])

@@ -141,7 +141,13 @@ def test_graph_outputs_match_scoring_head(exported, random_data, name, batch):
     starts = rng.integers(0, len(random_data) - det.frame, batch)
     frames = np.stack([random_data[s : s + det.frame] for s in starts])
     got = OnnxDetector(path).score_frames(frames)
-    head = ScoringHead(det.model_, det.scaler_["center"], det.scaler_["scale"], det.threshold_)
+    head = ScoringHead(
+        det.model_,
+        det.scaler_["center"],
+        det.scaler_["scale"],
+        det.threshold_,
+        channel_weights=det.channel_weights_,
+    )
     with torch.inference_mode():
         want = [t.numpy() for t in head.eval()(torch.from_numpy(frames))]
     for key, w in zip(OUTPUT_NAMES, want, strict=True):
@@ -155,7 +161,13 @@ def test_conv1d_takes_any_length(exported, random_data, length):
     onnx_det = OnnxDetector(path)
     frames = np.stack([random_data[:length], random_data[-length:]])
     got = onnx_det.score_frames(frames)
-    head = ScoringHead(det.model_, det.scaler_["center"], det.scaler_["scale"], det.threshold_)
+    head = ScoringHead(
+        det.model_,
+        det.scaler_["center"],
+        det.scaler_["scale"],
+        det.threshold_,
+        channel_weights=det.channel_weights_,
+    )
     with torch.inference_mode():
         want = head.eval()(torch.from_numpy(frames))[1].numpy()
     assert got["timestep_error"].shape == (2, length)
@@ -348,7 +360,9 @@ def test_foreign_and_newer_files_are_refused(exported, tmp_path):
     with pytest.raises(ModelFormatError, match=r"field 'scaler\.center' must hold 3 numbers"):
         OnnxDetector(wrong)
     three = {"kind": "standard", "center": [0.0] * 3, "scale": [1.0] * 3}
-    narrow = _edit_metadata(path, tmp_path / "narrow.onnx", channels=["a", "b", "c"], scaler=three)
+    narrow = _edit_metadata(
+        path, tmp_path / "narrow.onnx", channels=["a", "b", "c"], scaler=three, channel_weights=None
+    )
     with pytest.raises(ModelFormatError, match="axis 2 is 3"):
         OnnxDetector(narrow)
     # the edit helper itself keeps a file loadable when nothing is changed

@@ -18,7 +18,7 @@ from seqae.streaming import ChunkedDetector, ChunkedScorer
 
 FAST = {"epochs": 2, "batch_size": 128, "random_state": 0}
 # A low alarm line (5 % of the training scores above it) gives many events to compare.
-ALARMS = {"threshold": "quantile", "contamination": 0.05}
+ALARMS = {"threshold": "quantile", "contamination": 0.05, "calibration": "training"}
 CASES = {
     "conv1d-convolutional": {
         "model": "conv1d",
