@@ -144,6 +144,8 @@ def test_sequence_vae_contributions_sum_to_elbo_scores(stream):
         epochs=2,
         batch_size=64,
         random_state=0,
+        channel_norm=False,  # the plain ELBO arithmetic: no channel weights,
+        drift_window=None,  # no drift-aware rescaling
     ).fit(stream.values[:800])
     test = stream.values[800:]
     result = det.detect(test)
