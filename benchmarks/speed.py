@@ -3,6 +3,7 @@
     python benchmarks/speed.py                 # every model, CPU (and GPU when there is one)
     python benchmarks/speed.py --quick         # fewer repeats, smaller streams
     python benchmarks/speed.py --models conv1d --no-cli
+    python benchmarks/speed.py --peers         # only: seqae's defaults against PyOD's AutoEncoder
 
 Every measurement runs in a fresh child process, once with glibc's default allocator settings
 and once with ``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_`` raised (see DESIGN.md),
@@ -18,6 +19,16 @@ peak resident set (VmHWM, reset before each call) over its resident set before t
   batches of 1,024 frames (throughput).
 - CLI: ``seqae detect`` on a 1,000,000-row, 8-channel CSV with a saved conv1d model, parsing
   and writing included.
+
+``--peers`` runs only the side-by-side comparison of issue 14 and writes ``speed-peers.md`` /
+``.json``: the default ``Detector(random_state=0)``'s ``fit`` + ``score_samples`` against PyOD's
+AutoEncoder with its defaults on 16-step stacked, standardised windows (``skab.py``'s
+``PyodAutoEncoderMethod``; scores through ``decision_function`` only, as ``score_samples`` gives
+scores only), on one SKAB file, a univariate stream and 200,000 x 8 rows. Each fit + score runs
+in a fresh child process (default allocator settings, torch's default threads for both), the two
+sides interleaved for ``--rounds`` rounds, the order swapped every other round; the time is taken
+inside the child from just before ``fit`` to just after scoring (imports and data loading
+excluded), and the child's whole wall time is reported beside it.
 """
 
 from __future__ import annotations
@@ -46,6 +57,62 @@ TARGETS = {
     "cli_seconds": 10.0,
 }
 RESULT_TAG = "SPEED-RESULT "
+
+#: The shared datasets folder beside the checkout (SKAB under ``skab/``).
+SHARED_DATASETS = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+PEER_SIDES = ("seqae", "pyod")
+#: ``--peers`` workloads: where the rows come from, the ``[start, stop)`` rows fitted and scored
+#: (``None``: to the end), and whether a second, warm fit + score follows in the same child
+#: (not on 200,000 rows, to keep the run short: there the one-off costs are a smaller share).
+PEER_WORKLOADS: dict[str, dict[str, Any]] = {
+    "skab-valve1-0": {
+        "source": "skab",
+        "file": "valve1/0",
+        "fit": [0, 400],
+        "score": [400, None],
+        "warm": True,
+    },
+    "univariate": {
+        "source": "stream",
+        "rows": 5_750,
+        "channels": 1,
+        "fit": [0, 750],
+        "score": [750, None],
+        "warm": True,
+    },
+    "sensors-200k": {
+        "source": "stream",
+        "rows": 200_000,
+        "channels": 8,
+        "fit": [0, 20_000],
+        "score": [0, None],
+    },
+}
+#: ``--peers --quick``: the same three shapes, smaller (for trying the script out).
+PEER_QUICK_WORKLOADS: dict[str, dict[str, Any]] = {
+    "skab-valve1-0": {
+        "source": "skab",
+        "file": "valve1/0",
+        "fit": [0, 400],
+        "score": [400, 800],
+        "warm": True,
+    },
+    "univariate": {
+        "source": "stream",
+        "rows": 1_750,
+        "channels": 1,
+        "fit": [0, 750],
+        "score": [750, None],
+        "warm": True,
+    },
+    "sensors-200k": {
+        "source": "stream",
+        "rows": 10_000,
+        "channels": 8,
+        "fit": [0, 1_000],
+        "score": [0, None],
+    },
+}
 
 
 # ------------------------------------------------------------------------- child process
@@ -198,8 +265,112 @@ def task_onnx(model: str, repeats: int, n_single: int) -> dict[str, Any]:
     }
 
 
+def peer_data(workload: dict[str, Any]) -> tuple[Any, Any]:
+    """The rows a ``--peers`` workload fits and scores."""
+    if workload["source"] == "skab":
+        import pandas as pd
+
+        path = SHARED_DATASETS / "skab" / f"{workload['file']}.csv"
+        frame = pd.read_csv(path, sep=";", index_col="datetime")
+        values = frame.drop(columns=["anomaly", "changepoint"]).to_numpy()
+    elif workload["source"] == "stream":
+        from seqae.datasets import make_sensor_stream
+
+        values = make_sensor_stream(workload["rows"], workload["channels"], random_state=0).values
+    else:
+        raise ValueError(f"unknown workload source {workload['source']!r}")
+    return values[slice(*workload["fit"])], values[slice(*workload["score"])]
+
+
+def _peer_once(side: str, train: Any, test: Any) -> tuple[float, float, Any, dict[str, Any]]:
+    """Fit ``side`` on ``train``, score ``test``: fit and score seconds, scores, settings."""
+    if side == "seqae":
+        from seqae import Detector
+
+        det = Detector(random_state=0)  # the library's defaults
+        t0 = time.perf_counter()
+        det.fit(train)
+        t1 = time.perf_counter()
+        scores = det.score_samples(test)
+        t2 = time.perf_counter()
+        h = det.history_
+        details = {
+            "model": det.model,
+            "frame": det.frame,
+            "epochs_run": len(h["epochs"]),
+            "max_epochs": det.epochs,
+            "stopped_early": h["stopped_early"],
+            "scoring": det._scoring_mode(),
+        }
+    elif side == "pyod":
+        import skab  # benchmarks/ is on sys.path (above)
+
+        method = skab.PyodAutoEncoderMethod(seed=0)
+        t0 = time.perf_counter()
+        method.fit(train)
+        t1 = time.perf_counter()
+        # scores only, like score_samples (PyOD's predict would score a second time)
+        scores = method.model.decision_function(
+            skab.stacked_windows(method.scale(test), method.width)
+        )
+        t2 = time.perf_counter()
+        m = method.model
+        details = {
+            "window": method.width,
+            "epoch_num": m.epoch_num,
+            "batch_size": m.batch_size,
+            "hidden_neuron_list": list(m.hidden_neuron_list),
+        }
+    else:
+        raise ValueError(f"unknown side {side!r}")
+    return t1 - t0, t2 - t1, scores, details
+
+
+def task_peer(side: str, workload: dict[str, Any]) -> dict[str, Any]:
+    """One fit + score of ``side`` on ``workload``, timed without imports or data loading.
+
+    With ``workload["warm"]`` a second fit + score follows in the same process (a new model on
+    the same rows): the one-off costs of a fresh process (lazy imports inside the libraries,
+    numba's compilation in PyOD's scoring, first-call set-up) are in the first only.
+    """
+    import numpy as np
+    import torch
+
+    train, test = peer_data(workload)
+    if side == "seqae":
+        import seqae.detector  # noqa: F401  (imported here, not inside the timed fit)
+    elif side == "pyod":
+        import pyod.models.auto_encoder  # noqa: F401
+        import skab  # noqa: F401
+    before = set(sys.modules)
+    fit_s, score_s, scores, details = _peer_once(side, train, test)
+    scores = np.asarray(scores)
+    lazy = sorted(set(sys.modules) - before)
+    record: dict[str, Any] = {
+        "side": side,
+        "seconds": fit_s + score_s,
+        "fit_s": fit_s,
+        "score_s": score_s,
+        "rows_fit": len(train),
+        "rows_scored": len(test),
+        "channels": int(train.shape[1]),
+        "n_scores": int(scores.shape[0]),
+        "scores_finite": bool(np.isfinite(scores).all()),
+        "torch_threads": torch.get_num_threads(),
+        "modules_imported_while_timed": len(lazy),
+        "packages_imported_while_timed": sorted({m.split(".")[0] for m in lazy}),
+        "details": details,
+    }
+    if workload.get("warm"):
+        fit_s, score_s, _, _ = _peer_once(side, train, test)
+        record.update(warm_seconds=fit_s + score_s, warm_fit_s=fit_s, warm_score_s=score_s)
+    return record
+
+
 def child(spec: dict[str, Any]) -> dict[str, Any]:
     kind = spec["task"]
+    if kind == "peer":
+        return task_peer(spec["side"], spec["workload"])
     if kind == "train":
         return task_train(spec["model"], spec["device"], spec["repeats"], spec["steps"])
     if kind == "score":
@@ -231,12 +402,28 @@ def run_child(spec: dict[str, Any], tuned: bool) -> dict[str, Any]:
     return {"error": " / ".join(tail) or f"exit code {proc.returncode}"}
 
 
-def interleaved(spec: dict[str, Any], rounds: int) -> dict[str, list[dict[str, Any]]]:
-    """Children alternating default and tuned allocator settings."""
-    out: dict[str, list[dict[str, Any]]] = {"default": [], "tuned": []}
-    for _ in range(rounds):
-        for setting in ("default", "tuned"):
-            out[setting].append(run_child(spec, setting == "tuned"))
+def interleaved(
+    spec: dict[str, Any],
+    rounds: int,
+    sides: dict[str, tuple[dict[str, Any], bool]] | None = None,
+    alternate: bool = False,
+) -> dict[str, list[dict[str, Any]]]:
+    """Children alternating default and tuned allocator settings, or the given ``sides``.
+
+    ``sides`` maps a name to (what it adds to ``spec``, tuned allocator or not); ``alternate``
+    swaps the order every other round (A B, B A, ...) so that neither side always runs first.
+    Each record gets ``child_wall_s``: the child's whole wall time, start and imports included.
+    """
+    sides = sides or {"default": ({}, False), "tuned": ({}, True)}
+    out: dict[str, list[dict[str, Any]]] = {name: [] for name in sides}
+    for r in range(rounds):
+        names = list(sides)
+        for name in reversed(names) if alternate and r % 2 else names:
+            extra, tuned = sides[name]
+            t0 = time.perf_counter()
+            record = run_child({**spec, **extra}, tuned)
+            record["child_wall_s"] = time.perf_counter() - t0
+            out[name].append(record)
     return out
 
 
@@ -335,6 +522,100 @@ def run_all(args: argparse.Namespace, devices: list[str]) -> dict[str, Any]:
         results["cli"] = cli_detect(args.rows, rounds)
         print(f"cli: {results['cli']}", flush=True)
     return results
+
+
+def pyod_available() -> bool:
+    import importlib.util
+
+    return importlib.util.find_spec("pyod") is not None
+
+
+def run_peers(args: argparse.Namespace, done: Any = None) -> dict[str, Any]:
+    """``--peers``: each workload's seqae and PyOD children, interleaved, and their summary.
+
+    ``done(results)`` is called after each workload (the results files are written then, so a
+    run cut short keeps the workloads it finished).
+    """
+    workloads = PEER_QUICK_WORKLOADS if args.quick else PEER_WORKLOADS
+    rounds = args.rounds or (1 if args.quick else 5)
+    names = [s for s in PEER_SIDES if s != "pyod" or pyod_available()]
+    sides = {name: ({"side": name}, False) for name in names}
+    out: dict[str, Any] = {}
+    for name, workload in workloads.items():
+        load_before = list(os.getloadavg())
+        children = interleaved({"task": "peer", "workload": workload}, rounds, sides, True)
+        out[name] = {
+            "workload": workload,
+            "rounds": rounds,
+            "load_avg_before": load_before,
+            "load_avg_after": list(os.getloadavg()),
+            "children": children,
+            "summary": peer_summary(children),
+        }
+        print(f"{name}: {_peer_line(out[name]['summary'])}", flush=True)
+        if done is not None:
+            done(out)
+    return out
+
+
+def peer_summary(children: dict[str, list[dict[str, Any]]]) -> dict[str, Any]:
+    """Min / median / max of each side's fit + score seconds, and the median ratio."""
+    out: dict[str, Any] = {}
+    for side in PEER_SIDES:
+        runs = [c for c in children.get(side, []) if "error" not in c]
+        errors = [c["error"] for c in children.get(side, []) if "error" in c]
+        if side not in children:
+            out[side] = {"missing": "pyod is not installed"}
+            continue
+        if not runs:
+            out[side] = {"error": errors[0] if errors else "no runs"}
+            continue
+        secs = [c["seconds"] for c in runs]
+        out[side] = {
+            "runs": len(runs),
+            "errors": errors,
+            "min_s": min(secs),
+            "median_s": statistics.median(secs),
+            "max_s": max(secs),
+            "fit_s": statistics.median(c["fit_s"] for c in runs),
+            "score_s": statistics.median(c["score_s"] for c in runs),
+            "child_wall_s": statistics.median(c["child_wall_s"] for c in runs),
+            "rows_fit": runs[0]["rows_fit"],
+            "rows_scored": runs[0]["rows_scored"],
+            "channels": runs[0]["channels"],
+            "torch_threads": sorted({c["torch_threads"] for c in runs}),
+            "scores_finite": all(c["scores_finite"] for c in runs),
+            "packages_imported_while_timed": sorted(
+                {p for c in runs for p in c.get("packages_imported_while_timed", [])}
+            ),
+            "details": runs[0]["details"],
+        }
+        warm = [c["warm_seconds"] for c in runs if "warm_seconds" in c]
+        if warm:
+            out[side].update(
+                warm_min_s=min(warm),
+                warm_median_s=statistics.median(warm),
+                warm_max_s=max(warm),
+                warm_fit_s=statistics.median(c["warm_fit_s"] for c in runs),
+                warm_score_s=statistics.median(c["warm_score_s"] for c in runs),
+            )
+    for prefix in ("", "warm_"):
+        a, b = out["seqae"].get(f"{prefix}median_s"), out["pyod"].get(f"{prefix}median_s")
+        out[f"{prefix}ratio"] = a / b if a is not None and b else None
+    out["met"] = out["ratio"] <= 1.0 if out["ratio"] is not None else None
+    return out
+
+
+def _peer_line(summary: dict[str, Any]) -> str:
+    parts = []
+    for side in PEER_SIDES:
+        s = summary[side]
+        if "median_s" in s:
+            parts.append(f"{side} median {s['median_s']:.3f} s")
+        else:
+            parts.append(f"{side} {s.get('error') or s.get('missing')}")
+    ratio = summary["ratio"]
+    return "  ".join(parts) + (f"  ratio {ratio:.3f}" if ratio is not None else "")
 
 
 def _summary_line(children: dict[str, list[dict[str, Any]]], *keys: str) -> str:
@@ -450,6 +731,161 @@ def markdown(report: dict[str, Any]) -> str:
     return "\n".join(parts)
 
 
+def _spread(s: dict[str, Any], prefix: str = "") -> str:
+    if f"{prefix}median_s" not in s:
+        return s.get("error") or s.get("missing") or "–"
+    low, mid, high = (s[f"{prefix}{k}_s"] for k in ("min", "median", "max"))
+    return f"{low:.3f} / **{mid:.3f}** / {high:.3f}"
+
+
+def peers_markdown(report: dict[str, Any]) -> str:
+    """``speed-peers.md``: one row per workload, then the split into fit and score."""
+    res, info = report["results"]["peers"], report["machine"]
+    threads = sorted({t for r in res.values() for s in PEER_SIDES for t in _threads(r, s)})
+    loads = [r[k][0] for r in res.values() for k in ("load_avg_before", "load_avg_after")]
+    rounds = sorted({r["rounds"] for r in res.values()})
+    parts = [
+        common.header(
+            "seqae against PyOD's AutoEncoder: fit + score time",
+            info,
+            report["command"],
+            report["date"],
+        ),
+        "The default `Detector(random_state=0)` (`fit` + `score_samples`) against PyOD's "
+        "`AutoEncoder` with its defaults on 16-step stacked windows, standardised with the "
+        "training rows' mean and std (`benchmarks/skab.py`'s `PyodAutoEncoderMethod`; scored "
+        "with `decision_function` only, since `score_samples` gives scores only). Every fit + "
+        "score runs in a fresh child process with the default allocator settings; the two sides "
+        f"interleaved for {', '.join(map(str, rounds))} round(s), the order swapped every other "
+        "round. Seconds are taken inside the child from just before `fit` to just after "
+        "scoring (imports and data loading excluded); *child s* is the child's whole wall time "
+        "(interpreter start, imports, data loading included). torch threads in the children: "
+        f"{', '.join(map(str, threads)) or '–'} (torch's default, the same for both sides; the "
+        f"parent's: {info.get('torch_threads')}). 1-minute load average over the run: "
+        f"{min(loads):.2f} to {max(loads):.2f}.\n",
+        "## Fit + score seconds (min / **median** / max)\n",
+        common.table(
+            [
+                "workload",
+                "rows fitted",
+                "rows scored",
+                "channels",
+                "seqae s",
+                "PyOD AE s",
+                "median ratio seqae / PyOD",
+                "target: ratio <= 1",
+            ],
+            [
+                [
+                    name,
+                    _first(r["summary"], "rows_fit"),
+                    _first(r["summary"], "rows_scored"),
+                    _first(r["summary"], "channels"),
+                    _spread(r["summary"]["seqae"]),
+                    _spread(r["summary"]["pyod"]),
+                    common.fmt(r["summary"]["ratio"], 3),
+                    {True: "met", False: "missed", None: "not measured"}[r["summary"]["met"]],
+                ]
+                for name, r in res.items()
+            ],
+        ),
+        "\n## Medians split into fit and score\n",
+        common.table(
+            [
+                "workload",
+                "side",
+                "fit s",
+                "score s",
+                "child s",
+                "runs",
+                "settings",
+                "imported while timed",
+            ],
+            [
+                [
+                    name,
+                    side,
+                    common.fmt(s.get("fit_s"), 3),
+                    common.fmt(s.get("score_s"), 3),
+                    common.fmt(s.get("child_wall_s"), 2),
+                    common.fmt(s.get("runs")),
+                    _settings(s.get("details") or {}),
+                    ", ".join(s.get("packages_imported_while_timed", [])) or "–",
+                ]
+                for name, r in res.items()
+                for side in PEER_SIDES
+                for s in [r["summary"][side]]
+            ],
+        ),
+        "\n*imported while timed*: packages the libraries imported lazily inside `fit` or "
+        "scoring (the first fit + score in a fresh process pays for them, and for numba's "
+        "compilation of PyOD's distance function).\n",
+    ]
+    warm = {n: r for n, r in res.items() if r["summary"].get("warm_ratio") is not None}
+    if warm:
+        parts += [
+            "## Second fit + score in the same child (warm), min / **median** / max\n",
+            "A new model on the same rows after the first: one-off costs of a fresh process "
+            "left out. Not run on the 200,000-row workload.\n",
+            common.table(
+                [
+                    "workload",
+                    "seqae s",
+                    "PyOD AE s",
+                    "median ratio seqae / PyOD",
+                    "seqae fit / score s",
+                    "PyOD fit / score s",
+                ],
+                [
+                    [
+                        name,
+                        _spread(r["summary"]["seqae"], "warm_"),
+                        _spread(r["summary"]["pyod"], "warm_"),
+                        common.fmt(r["summary"]["warm_ratio"], 3),
+                        _fit_score(r["summary"]["seqae"]),
+                        _fit_score(r["summary"]["pyod"]),
+                    ]
+                    for name, r in warm.items()
+                ],
+            ),
+            "",
+        ]
+    parts.append("## Targets (this machine)\n")
+    for name, r in res.items():
+        ratio = r["summary"]["ratio"]
+        if ratio is None:
+            parts.append(f"- {name}: not measured")
+        else:
+            verdict = "met" if ratio <= 1 else f"missed (seqae {ratio - 1:.0%} slower)"
+            if r["summary"].get("warm_ratio") is not None:
+                verdict += (
+                    f"; second fit + score in the same child {r['summary']['warm_ratio']:.3f}"
+                )
+            parts.append(f"- {name}, median fit + score seqae / PyOD <= 1: {ratio:.3f} — {verdict}")
+    return "\n".join(parts)
+
+
+def _fit_score(s: dict[str, Any]) -> str:
+    return f"{s['warm_fit_s']:.3f} / {s['warm_score_s']:.3f}"
+
+
+def _threads(result: dict[str, Any], side: str) -> list[int]:
+    return result["summary"][side].get("torch_threads", [])
+
+
+def _first(summary: dict[str, Any], key: str) -> Any:
+    for side in PEER_SIDES:
+        if key in summary[side]:
+            return summary[side][key]
+    return None
+
+
+def _settings(details: dict[str, Any]) -> str:
+    return ", ".join(
+        f"{k} {'/'.join(map(str, v)) if isinstance(v, list) else v}" for k, v in details.items()
+    )
+
+
 def targets_lines(report: dict[str, Any]) -> list[str]:
     res, lines = report["results"], []
 
@@ -514,6 +950,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--no-cli", action="store_true")
     p.add_argument("--name", default=None, help="results file name (default speed / speed-gpu)")
     p.add_argument("--no-write", action="store_true", help="print only")
+    p.add_argument(
+        "--peers", action="store_true", help="only seqae's defaults against PyOD's AutoEncoder"
+    )
+    p.add_argument("--rounds", type=int, help="--peers: children per side (default 5)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -525,6 +965,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     import torch
 
+    if args.peers:
+        return main_peers(args)
     devices = ["cpu"]
     if args.device in ("auto", "cuda") and torch.cuda.is_available():
         devices.append("cuda")
@@ -542,6 +984,29 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not args.no_write:
         name = args.name or ("speed-gpu" if "cuda" in devices else "speed")
         path = common.write_results(name, text, report)
+        print(f"\nwrote {path} and {path.with_suffix('.json')}")
+    return 0
+
+
+def main_peers(args: argparse.Namespace) -> int:
+    t0 = time.perf_counter()
+    report: dict[str, Any] = {"date": common.now(), "command": common.command_line()}
+    report["load_avg_start"] = list(os.getloadavg())
+
+    def finish(results: dict[str, Any]) -> str:
+        report["results"] = {"peers": results}
+        report["machine"] = common.machine()
+        report["wall_s"] = time.perf_counter() - t0
+        text = peers_markdown(report)
+        if not args.no_write:
+            common.write_results(args.name or "speed-peers", text, report)
+        return text
+
+    text = finish(run_peers(args, done=finish))
+    print()
+    print(text)
+    if not args.no_write:
+        path = common.RESULTS / f"{args.name or 'speed-peers'}.md"
         print(f"\nwrote {path} and {path.with_suffix('.json')}")
     return 0
 
