@@ -51,7 +51,7 @@ def run(*args: Any) -> subprocess.CompletedProcess:
 
 def events_of(path: Path) -> list[tuple[int, int]]:
     """``(start, end)`` row ranges of the events that ``seqae detect --events`` wrote."""
-    return [(int(e["start"]), int(e["end"])) for e in json.loads(path.read_text())]
+    return [(int(e["start"]), int(e["end"])) for e in json.loads(path.read_text())["events"]]
 
 
 def one_seed(seed: int, folder: Path) -> dict[str, Any]:

@@ -46,7 +46,7 @@ from .common import (
 )
 
 # Options that only make sense when the command trains its own detector.
-TRAINING_ONLY = ("train_path", "train_rows", "frame", "epochs", "seed", "contamination")
+TRAINING_ONLY = ("train_path", "train_rows", "frame", "epochs", "patience", "seed", "contamination")
 
 
 def model_options(f: Callable[..., Any]) -> Callable[..., Any]:
@@ -78,6 +78,12 @@ def model_options(f: Callable[..., Any]) -> Callable[..., Any]:
             type=click.IntRange(min=1),
             help="Training epochs (at most, with early stopping; as `seqae train`), each of at "
             "most the library's steps_per_epoch batches of frames.",
+        ),
+        click.option(
+            "--patience",
+            cls=LibraryDefault,
+            type=click.IntRange(min=0),
+            help="Epochs without improvement before training stops (0: never stop early).",
         ),
         click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True),
         click.option(
@@ -158,6 +164,7 @@ def get_detector(ctx: click.Context, data: Path, opts: DataOptions, params: dict
         detector = training_detector(
             frame=params["frame"],
             epochs=params["epochs"],
+            patience=params["patience"],
             seed=params["seed"],
             device=params["device"],
             threshold=threshold,

@@ -724,6 +724,11 @@ def score_fleet(
     return summary.sort_values("unit", ignore_index=True)
 
 
+#: torch seeds weights and batches through its process-wide RNG: two fits in threads of one
+#: worker would interleave on it and neither would be reproducible, so they take turns.
+_FIT_LOCK = threading.Lock()
+
+
 def _fit_unit(params: dict[str, Any], data: Any, path: str) -> str:
     from .detector import Detector
 
@@ -731,7 +736,9 @@ def _fit_unit(params: dict[str, Any], data: Any, path: str) -> str:
         data = [_read_unit(d) for d in data]
     else:
         data = _read_unit(data)
-    Detector(**params).fit(data).save(path)
+    with _FIT_LOCK:
+        detector = Detector(**params).fit(data)
+    detector.save(path)
     return path
 
 

@@ -81,15 +81,18 @@ def test_torchrun_two_cpu_processes_match_one(tmp_path):
     # last-bit differences grow: measured here, losses agree to ~1e-5 relative after 60 steps,
     # per-timestep raw errors to 0.12 % at most (median 0.02 %). The test allows 1e-4 on the
     # loss and 1 % per timestep: a real mistake (a missed all-reduce, a half batch, another
-    # seed) moves them by tens of percent.
+    # seed) moves them by tens of percent. With channel_norm the per-channel weights come from
+    # those errors too, so the smallest scores (1 % of the median) get a small absolute floor.
     for got, want in zip(ddp.history_["epochs"], single.history_["epochs"], strict=True):
         assert got["train_loss"] == pytest.approx(want["train_loss"], rel=1e-4)
         assert got["val_loss"] == pytest.approx(want["val_loss"], rel=1e-4)
     x = stream.values
+    want = single.score_samples(x) * single.threshold_
     np.testing.assert_allclose(
         ddp.score_samples(x) * ddp.threshold_,
-        single.score_samples(x) * single.threshold_,
+        want,
         rtol=1e-2,
+        atol=1e-2 * float(np.median(want)),
     )
 
 

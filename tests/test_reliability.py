@@ -548,7 +548,8 @@ def _env() -> dict[str, str]:
 def test_a_signal_leaves_no_temporary_file(sig, tmp_path, good):
     out = tmp_path / "out.csv"
     proc = subprocess.Popen(
-        [*SEQAE, "detect", str(good), "--frame", "16", "--epochs", "100000", "-o", str(out)],
+        [*SEQAE, "detect", str(good), "--frame", "16", "--epochs", "100000", "--patience", "0",
+         "-o", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), text=True,
     )  # fmt: skip
     deadline = time.monotonic() + 60
