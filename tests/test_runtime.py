@@ -141,18 +141,23 @@ def test_graph_outputs_match_scoring_head(exported, random_data, name, batch):
     starts = rng.integers(0, len(random_data) - det.frame, batch)
     frames = np.stack([random_data[s : s + det.frame] for s in starts])
     got = OnnxDetector(path).score_frames(frames)
-    head = ScoringHead(
+    head = fresh_head(det)
+    with torch.inference_mode():
+        want = [t.numpy() for t in head.eval()(torch.from_numpy(frames))]
+    for key, w in zip(OUTPUT_NAMES, want, strict=True):
+        assert_same_scores(got[key], w)
+    np.testing.assert_allclose(got["window_score"], got["timestep_error"].mean(1), rtol=1e-5)
+
+
+def fresh_head(det) -> ScoringHead:
+    """A scoring head built anew from the detector's fitted state (not the detector's own)."""
+    return ScoringHead(
         det.model_,
         det.scaler_["center"],
         det.scaler_["scale"],
         det.threshold_,
         channel_weights=det.channel_weights_,
     )
-    with torch.inference_mode():
-        want = [t.numpy() for t in head.eval()(torch.from_numpy(frames))]
-    for key, w in zip(OUTPUT_NAMES, want, strict=True):
-        assert_same_scores(got[key], w)
-    np.testing.assert_allclose(got["window_score"], got["timestep_error"].mean(1), rtol=1e-5)
 
 
 @pytest.mark.parametrize("length", [1, 5, 33, 100, 257])
@@ -161,13 +166,7 @@ def test_conv1d_takes_any_length(exported, random_data, length):
     onnx_det = OnnxDetector(path)
     frames = np.stack([random_data[:length], random_data[-length:]])
     got = onnx_det.score_frames(frames)
-    head = ScoringHead(
-        det.model_,
-        det.scaler_["center"],
-        det.scaler_["scale"],
-        det.threshold_,
-        channel_weights=det.channel_weights_,
-    )
+    head = fresh_head(det)
     with torch.inference_mode():
         want = head.eval()(torch.from_numpy(frames))[1].numpy()
     assert got["timestep_error"].shape == (2, length)
