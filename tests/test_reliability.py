@@ -551,6 +551,9 @@ def test_a_signal_leaves_no_temporary_file(sig, tmp_path, good):
         [*SEQAE, "detect", str(good), "--frame", "16", "--epochs", "100000", "--patience", "0",
          "-o", str(out)],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=_env(), text=True,
+        # a shell without job control starts background jobs with Ctrl-C ignored, and the child
+        # would inherit that: give it the default, as a terminal would
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     deadline = time.monotonic() + 60
     while not list(tmp_path.glob(".out.csv.*.tmp")) and time.monotonic() < deadline:
