@@ -555,13 +555,18 @@ def test_a_signal_leaves_no_temporary_file(sig, tmp_path, good):
         # would inherit that: give it the default, as a terminal would
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
-    deadline = time.monotonic() + 60
-    while not list(tmp_path.glob(".out.csv.*.tmp")) and time.monotonic() < deadline:
-        time.sleep(0.05)  # the temporary output exists from before the training starts
-    assert list(tmp_path.glob(".out.csv.*.tmp")), "the output was not prepared before work"
-    time.sleep(0.5)
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmp_path.glob(".out.csv.*.tmp")) and time.monotonic() < deadline:
+            time.sleep(0.05)  # the temporary output exists from before the training starts
+        assert list(tmp_path.glob(".out.csv.*.tmp")), "the output was not prepared before work"
+        time.sleep(0.5)
+        proc.send_signal(sig)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:  # a failed check must not leave the endless training running
+            proc.kill()
+            proc.communicate()
     assert proc.returncode == 128 + sig, err
     assert "no output file was written" in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
