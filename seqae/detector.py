@@ -363,13 +363,12 @@ class Detector(BaseEstimator):
         held = np.concatenate(
             [np.arange(len(s.values)) >= len(t) for s, t in zip(streams, train_parts, strict=True)]
         )
+        normal = held if held.any() else np.ones_like(held)  # unseen rows, else all of them
         if self.channel_norm:
-            normal = contributions[held] if held.any() else contributions
-            contributions = contributions * self._normalise_channels(normal)
+            contributions = contributions * self._normalise_channels(contributions[normal])
         raw = contributions.sum(axis=1)
         self._set_fitted_threshold(raw[~held], raw[held])
-        normal = raw[held] if held.any() else raw
-        self.drift_base_ = float(np.median(normal)) if self.drift_window else None
+        self.drift_base_ = float(np.median(raw[normal])) if self.drift_window else None
         if self.drift_base_ is not None and not self.drift_base_ > 0:
             self.drift_base_ = None  # a perfect fit of normal data: no level to follow
         self.train_scores_ = raw / self.threshold_
