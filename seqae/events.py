@@ -21,6 +21,7 @@ __all__ = [
     "intervals_to_labels",
     "labels_to_intervals",
     "postprocess_labels",
+    "top_channels",
 ]
 
 
@@ -266,6 +267,8 @@ def describe_events(
     channels: Sequence[str] | None = None,
     timestamps: Any = None,
     top_k: int = 3,
+    *,
+    event_sums: Any = None,
 ) -> list[Event]:
     """Summarise every event (run of 1s) in ``labels``.
 
@@ -285,6 +288,10 @@ def describe_events(
         ``start_time`` / ``end_time``.
     top_k : int, default 3
         How many channels to list per event.
+    event_sums : array_like of shape (k, C), optional
+        Each event's summed per-channel contributions, in place of ``contributions``: for a
+        stream scored in parts, whose ``(n, C)`` contributions were never all in memory
+        (see :class:`seqae.streaming.ChunkedDetector`).
 
     Returns
     -------
@@ -306,8 +313,9 @@ def describe_events(
     _check_same_length(labels=y, scores=s)
     iv = labels_to_intervals(y)
 
-    shares = None
-    names: list[str] = []
+    sums = None
+    if contributions is not None and event_sums is not None:
+        raise ParameterError("give contributions or event_sums, not both")
     if contributions is not None:
         c = np.asarray(contributions, dtype=np.float64)
         if c.ndim == 1:
@@ -315,20 +323,25 @@ def describe_events(
         if c.ndim != 2:
             raise DataError(f"contributions must be shaped (n, channels), got shape {c.shape}")
         _check_same_length(scores=s, contributions=c)
-        if not np.isfinite(c).all() or (c < 0).any():
-            raise DataError("contributions must be finite and non-negative")
+        _check_contributions(c)
+        sums = _event_sums(c, iv) if len(iv) else np.zeros((0, c.shape[1]))
+    elif event_sums is not None:
+        sums = np.asarray(event_sums, dtype=np.float64)
+        if sums.ndim != 2 or len(sums) != len(iv):
+            raise DataError(
+                f"event_sums must be shaped ({len(iv)} events, channels), got shape {sums.shape}"
+            )
+        _check_contributions(sums)
+    names: list[str] = []
+    if sums is not None:
         if channels is None:
-            names = [f"channel_{i}" for i in range(c.shape[1])]
+            names = [f"channel_{i}" for i in range(sums.shape[1])]
         else:
             names = [str(ch) for ch in channels]
-            if len(names) != c.shape[1]:
+            if len(names) != sums.shape[1]:
                 raise DataError(
-                    f"got {len(names)} channel names for {c.shape[1]} contribution columns"
+                    f"got {len(names)} channel names for {sums.shape[1]} contribution columns"
                 )
-        if len(iv):
-            sums = _event_sums(c, iv)
-            total = sums.sum(axis=1, keepdims=True)
-            shares = np.divide(sums, total, out=np.zeros_like(sums), where=total > 0)
 
     times = None
     if timestamps is not None:
@@ -341,10 +354,7 @@ def describe_events(
     for i, (a, b) in enumerate(iv.tolist()):
         seg = s[a:b]
         peak = int(np.argmax(seg))
-        top: tuple[tuple[str, float], ...] = ()
-        if shares is not None and top_k > 0:
-            order = np.argsort(-shares[i], kind="stable")[:top_k]
-            top = tuple((names[j], float(shares[i, j])) for j in order)
+        top = () if sums is None or top_k == 0 else top_channels(sums[i], names, top_k)
         events.append(
             Event(
                 start=a,
@@ -358,6 +368,29 @@ def describe_events(
             )
         )
     return events
+
+
+def top_channels(
+    sums: np.ndarray, channels: Sequence[str], top_k: int
+) -> tuple[tuple[str, float], ...]:
+    """The ``top_k`` channels by share of one event's summed contributions ``sums`` (C,).
+
+    Ties keep the channel order; an event without any contribution gives every share 0.
+
+    Examples
+    --------
+    >>> top_channels(np.array([1.0, 3.0, 0.0]), ["a", "b", "c"], 2)
+    (('b', 0.75), ('a', 0.25))
+    """
+    total = sums.sum()
+    shares = sums / total if total > 0 else np.zeros_like(sums)
+    order = np.argsort(-shares, kind="stable")[:top_k]
+    return tuple((channels[j], float(shares[j])) for j in order)
+
+
+def _check_contributions(values: np.ndarray) -> None:
+    if not np.isfinite(values).all() or (values < 0).any():
+        raise DataError("contributions must be finite and non-negative")
 
 
 def _event_sums(values: np.ndarray, intervals: np.ndarray) -> np.ndarray:
