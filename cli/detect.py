@@ -220,21 +220,19 @@ def _describe(detector: Any) -> str:
 
 @dataclass
 class Outcome:
-    """What scoring one file found (the (T,) arrays; the (T, C) ones went to the output)."""
+    """What scoring one file found (the (T, C) arrays went to the output; the (T,) ones are
+    kept when asked for or when the file has a truth column to compare with)."""
 
     n_rows: int
+    n_anomalies: int
     channels: list[str]
-    scores: np.ndarray
-    labels: np.ndarray
+    scores: np.ndarray | None
+    labels: np.ndarray | None
     events: list[Any]
     truth: np.ndarray | None
     truth_name: str | None
     seconds: float
     reports: list[dict[str, Any]]
-
-    @property
-    def n_anomalies(self) -> int:
-        return int(self.labels.sum())
 
 
 def score_file(
@@ -246,6 +244,7 @@ def score_file(
     reconstruction: bool = False,
     top_k: int = 3,
     on_part: Callable[[Any, np.ndarray | None], None] | None = None,
+    keep_scores: bool = False,
 ) -> Outcome:
     """Score ``path`` part by part (or take the detection of DATA made while training on it),
     handing every final part to ``on_part`` with its rows of the time column as read (None
@@ -272,8 +271,9 @@ def score_file(
             progress.update(n_read)
 
     def hand_on(part: Any) -> None:
+        stamps = times.take(len(part))  # taken even when unused: it must not pile up
         if on_part is not None:
-            on_part(part, times.take(len(part)))
+            on_part(part, stamps)
 
     if source.result is not None:  # scored while training on it
         data, result = source.whole, source.result
@@ -291,10 +291,12 @@ def score_file(
             on_part=hand_on,
             reconstruction=reconstruction,
             top_k=top_k,
+            keep=keep_scores or truth_name is not None,  # else memory stays flat
         )
     progress.close()
     return Outcome(
-        n_rows=len(result.scores),
+        n_rows=len(result.labels) if result.labels is not None else result.n_rows,
+        n_anomalies=int(result.labels.sum()) if result.labels is not None else result.n_anomalies,
         channels=list(source.detector.channels_),
         scores=result.scores,
         labels=result.labels,
@@ -788,7 +790,7 @@ def evaluate(ctx: click.Context, data: Path, **params: Any) -> None:
         check_labels()  # before training, not after
     source = get_detector(ctx, data, opts, params)
     check_labels()
-    outcome = score_file(source, data, opts, chunk_size=params["chunk_size"])
+    outcome = score_file(source, data, opts, chunk_size=params["chunk_size"], keep_scores=True)
     result = _metrics(outcome)
     summary, warning = input_summary(outcome.reports, opts.nan_policy)
     if warning:

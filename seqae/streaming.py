@@ -45,7 +45,7 @@ import numpy as np
 from .base import StreamDetector, StreamScores
 from .baseline import apply_baseline
 from .errors import DataError, ModelFormatError, ParameterError
-from .events import Event, _event_sums, describe_events, labels_to_intervals
+from .events import Event, EventBuilder
 from .results import ScoredPart
 from .validation import as_stream, match_channels
 
@@ -305,8 +305,9 @@ class ChunkedDetector:
 
     Each :meth:`push` returns the timesteps whose scores *and labels* became final, as a
     :class:`ScoredPart`; write it out and drop it. After :meth:`finish`, :attr:`events`
-    describes the whole stream, and :attr:`scores`, :attr:`labels` and :attr:`timestamps` hold
-    its ``(T,)`` arrays.
+    describes the whole stream (built part by part: each event keeps only its running numbers),
+    :attr:`n_anomalies` counts the flagged timesteps, and, with ``keep=True``, :attr:`scores`,
+    :attr:`labels` and :attr:`timestamps` hold the stream's ``(T,)`` arrays.
 
     Parameters
     ----------
@@ -318,6 +319,10 @@ class ChunkedDetector:
         Channels listed per event.
     min_part : int, default 4096
         See :class:`ChunkedScorer`.
+    keep : bool, default True
+        Keep the ``(T,)`` scores, labels and time stamps (a few bytes per timestep). With
+        False memory does not grow with the stream at all; :attr:`scores`, :attr:`labels`
+        and :attr:`timestamps` stay None.
 
     Examples
     --------
@@ -340,9 +345,11 @@ class ChunkedDetector:
         reconstruction: bool = False,
         top_k: int = 3,
         min_part: int = MIN_PART,
+        keep: bool = True,
     ) -> None:
         self.detector = detector
         self.top_k = top_k
+        self.keep = bool(keep)
         self.scorer = ChunkedScorer(detector, reconstruction=reconstruction, min_part=min_part)
         self.channels = list(detector.channels_)
         # labels of timestep t depend on the raw alarms within this distance of t
@@ -350,13 +357,17 @@ class ChunkedDetector:
         self._pending: ScoredPart | None = None  # scored, not yet labelled
         self._times: list[np.ndarray] = []  # time stamps of timesteps not yet scored
         self._has_times: bool | None = None
-        self._scores: list[np.ndarray] = []  # (T,) pieces: everything labelled so far
         self._recent = np.zeros(0)  # the last `context` labelled scores
+        self._builder = EventBuilder(self.channels, top_k=top_k)
+        self.n_anomalies = 0  # timesteps flagged so far
+        # with keep: (T,) pieces of everything labelled so far
+        self._scores: list[np.ndarray] = []
         self._labels: list[np.ndarray] = []
         self._stamps: list[np.ndarray] = []
-        self._event_sums: list[np.ndarray] = []  # (k, C) per-channel sums, one row per event
-        self._open = False  # the last event reaches the last labelled timestep
         self.events: list[Event] | None = None
+        self.scores: np.ndarray | None = None
+        self.labels: np.ndarray | None = None
+        self.timestamps: np.ndarray | None = None
 
     @property
     def n_seen(self) -> int:
@@ -388,24 +399,13 @@ class ChunkedDetector:
     def finish(self) -> ScoredPart | None:
         """The stream has ended: return the remaining timesteps and describe the events."""
         part = self._label(self.scorer.finish(), at_end=True)
-        if not self._scores:
+        if self._builder.n_seen == 0:
             raise DataError(f"{self.scorer.source}: no data, the stream has no rows")
-        scores, labels = np.concatenate(self._scores), np.concatenate(self._labels)
-        timestamps = np.concatenate(self._stamps) if self._has_times else None
-        sums = (
-            np.concatenate(self._event_sums)
-            if self._event_sums
-            else np.zeros((0, len(self.channels)))
-        )
-        self.events = describe_events(
-            labels,
-            scores,
-            channels=self.channels,
-            timestamps=timestamps,
-            top_k=self.top_k,
-            event_sums=sums,
-        )
-        self.scores, self.labels, self.timestamps = scores, labels, timestamps
+        self.events = self._builder.events()
+        if self.keep:
+            self.scores, self.labels = np.concatenate(self._scores), np.concatenate(self._labels)
+            self.timestamps = np.concatenate(self._stamps) if self._has_times else None
+            self._scores, self._labels, self._stamps = [], [], []
         return part
 
     def run(self, chunks: Iterable[Any]) -> Iterator[ScoredPart]:
@@ -417,11 +417,6 @@ class ChunkedDetector:
         part = self.finish()
         if part is not None:
             yield part
-
-    @property
-    def n_anomalies(self) -> int:
-        """Timesteps flagged so far."""
-        return int(sum(int(labels.sum()) for labels in self._labels))
 
     def _label(self, scored: ScoredPart | None, *, at_end: bool) -> ScoredPart | None:
         if scored is not None:
@@ -444,63 +439,49 @@ class ChunkedDetector:
         self._pending = _slice(pending, n_ready, len(pending))
         self._pending.labels = None
         self._recent = window[: len(self._recent) + n_ready][-self.context :]
-        self._scores.append(ready.scores)
-        self._labels.append(ready.labels)
-        if ready.timestamps is not None:
-            self._stamps.append(ready.timestamps)
-        self._add_event_sums(ready)
+        self.n_anomalies += int(ready.labels.sum())
+        self._builder.add(ready.labels, ready.scores, ready.contributions, ready.timestamps)
+        if self.keep:
+            self._scores.append(ready.scores)
+            self._labels.append(ready.labels)
+            if ready.timestamps is not None:
+                self._stamps.append(ready.timestamps)
         return ready
-
-    def _add_event_sums(self, part: ScoredPart) -> None:
-        intervals = labels_to_intervals(part.labels)
-        if len(intervals):
-            sums = _event_sums(part.contributions.astype(np.float64), intervals)
-            if self._open and intervals[0, 0] == 0:  # the open event goes on
-                self._event_sums[-1][-1] += sums[0]
-                sums = sums[1:]
-            if len(sums):
-                self._event_sums.append(sums)
-        self._open = bool(len(part) and part.labels[-1])
 
 
 # ------------------------------------------------------------------------------ library entry
 @dataclass
 class StreamResult:
-    """What :func:`detect_file` finds in a stream: its ``(T,)`` arrays and its events.
+    """What :func:`detect_file` finds in a stream: its events, counts and ``(T,)`` arrays.
 
     The ``(T, C)`` contributions and reconstruction are not kept: they went, part by part, to
     ``on_part``.
 
     Attributes
     ----------
-    scores : ndarray (T,)
-        Normalised anomaly score per timestep; 1.0 is the alarm line.
-    labels : ndarray (T,) of int8
-        1 where an alarm is raised (after the event rules).
+    n_rows, n_anomalies : int
+        Timesteps scored, and flagged.
     events : list of Event
         As :attr:`seqae.DetectionResult.events`.
     channels : list of str
     threshold : float
         The raw alarm line (``scores * threshold`` are raw errors).
+    scores : ndarray (T,) or None
+        Normalised anomaly score per timestep (1.0 is the alarm line); None with
+        ``keep=False``.
+    labels : ndarray (T,) of int8 or None
+        1 where an alarm is raised (after the event rules); None with ``keep=False``.
     timestamps : ndarray (T,) or None
     """
 
-    scores: np.ndarray
-    labels: np.ndarray
+    n_rows: int
+    n_anomalies: int
     events: list[Event]
     channels: list[str]
     threshold: float
+    scores: np.ndarray | None = field(default=None, repr=False)
+    labels: np.ndarray | None = field(default=None, repr=False)
     timestamps: np.ndarray | None = field(default=None, repr=False)
-
-    @property
-    def n_rows(self) -> int:
-        """Timesteps scored."""
-        return len(self.scores)
-
-    @property
-    def n_anomalies(self) -> int:
-        """Timesteps flagged."""
-        return int(self.labels.sum())
 
 
 def load_detector(model: Any) -> StreamDetector:
@@ -615,6 +596,7 @@ def detect_file(
     on_part: Callable[[ScoredPart], None] | None = None,
     reconstruction: bool = False,
     top_k: int = 3,
+    keep: bool = True,
     **read_options: Any,
 ) -> StreamResult:
     """Scores, labels and events of a file too large for memory, read and scored in chunks.
@@ -637,6 +619,9 @@ def detect_file(
         Give the parts the reconstructed signal too.
     top_k : int, default 3
         Channels listed per event.
+    keep : bool, default True
+        Keep the ``(T,)`` scores, labels and time stamps in the result (a few bytes per row).
+        False: memory does not grow with the file at all (the events and counts remain).
     **read_options
         Passed to :func:`~seqae.datasets.iter_sensor_chunks` (``time_column``, ``columns``,
         ``label_columns``, ``nan_policy``, ...).
@@ -662,15 +647,17 @@ def detect_file(
     True
     """
     det = load_detector(detector)
-    chunked = ChunkedDetector(det, reconstruction=reconstruction, top_k=top_k)
+    chunked = ChunkedDetector(det, reconstruction=reconstruction, top_k=top_k, keep=keep)
     for part in chunked.run(_chunks(path, chunk_size, read_options)):
         if on_part is not None:
             on_part(part)
     return StreamResult(
-        scores=chunked.scores,
-        labels=chunked.labels,
+        n_rows=chunked.n_seen,
+        n_anomalies=chunked.n_anomalies,
         events=chunked.events or [],
         channels=list(det.channels_),
         threshold=float(det.threshold_),
+        scores=chunked.scores,
+        labels=chunked.labels,
         timestamps=chunked.timestamps,
     )

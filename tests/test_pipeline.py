@@ -221,3 +221,41 @@ def test_fit_detect_equals_fit_then_detect(stream):
     np.testing.assert_allclose(one.reconstruction, want.reconstruction, rtol=1e-5, atol=1e-5)
     with pytest.raises(seqae.DataError, match="one stream"):
         Detector(**kw).fit_detect([stream.values[:1000], stream.values[1000:2000]])
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_events_built_part_by_part_equal_the_whole(seed):
+    from seqae.events import EventBuilder, describe_events
+
+    rng = np.random.default_rng(seed)
+    n = 400
+    labels = (rng.random(n) < 0.3).astype(np.int8)
+    labels[:3], labels[-2:] = 1, 1  # events at both ends
+    scores, contributions = rng.random(n), rng.random((n, 3))
+    times = np.datetime64("2024-01-01") + np.arange(n).astype("timedelta64[m]")
+    want = describe_events(labels, scores, contributions, ["a", "b", "c"], times, top_k=2)
+    builder = EventBuilder(["a", "b", "c"], top_k=2)
+    cuts = np.sort(rng.choice(np.arange(1, n), size=12, replace=False))
+    for lo, hi in zip([0, *cuts], [*cuts, n], strict=True):
+        builder.add(labels[lo:hi], scores[lo:hi], contributions[lo:hi], times[lo:hi])
+    got = builder.events()
+    assert len(got) == len(want) > 10
+    for g, w in zip(got, want, strict=True):
+        assert (g.start, g.end, g.peak_index, g.start_time, g.end_time) == (
+            w.start, w.end, w.peak_index, w.start_time, w.end_time
+        )  # fmt: skip
+        np.testing.assert_allclose([g.peak_score, g.mean_score], [w.peak_score, w.mean_score])
+        assert [c for c, _ in g.top_channels] == [c for c, _ in w.top_channels]
+        np.testing.assert_allclose([s for _, s in g.top_channels], [s for _, s in w.top_channels])
+
+
+def test_detect_file_without_keeping_the_rows(models, csv, stream):
+    """keep=False: the same events and counts, and no per-row arrays held."""
+    det = OnnxDetector(models["dense.onnx"])
+    want = det.detect(stream.values)
+    got = detect_file(det, csv, chunk_size=CHUNK, label_columns="anomaly", keep=False)
+    assert got.scores is None and got.labels is None and got.timestamps is None
+    assert (got.n_rows, got.n_anomalies) == (ROWS, want.n_anomalies)
+    assert [(e.start, e.end, e.peak_index) for e in got.events] == [
+        (e.start, e.end, e.peak_index) for e in want.events
+    ]
