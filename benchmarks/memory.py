@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -153,16 +154,14 @@ def main() -> None:
         common.header("Peak memory of seqae detect (issue 15)", info, command, when)
         + f"- Each run: `{cli}` in a fresh process, M a saved conv1d Detector (frame {FRAME}) "
         "or its ONNX export; peak RSS by getrusage(RUSAGE_CHILDREN) of a wrapper process.\n"
-        + "- The machine is shared with other work (2 cores, other agents' jobs running): "
-        "timings are indicative; peak RSS is not affected by the load.\n\n"
-        + table
-        + "\n\n"
-        + verdict
-        + "\n"
+        + f"- Environment: OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}. The "
+        "machine is shared with other work (2 cores, other jobs running): timings are "
+        "indicative; peak RSS hardly depends on the load.\n\n" + table + "\n\n" + verdict + "\n"
     )
     print("\n" + markdown)
     if not args.no_write:
         data = {"date": when, "machine": info, "command": command, "cli": cli}
+        data["omp_num_threads"] = os.environ.get("OMP_NUM_THREADS")
         data.update(runs=rows_out, summary=summary, target_growth=TARGET_GROWTH)
         print(common.write_results("memory", markdown, data))
 

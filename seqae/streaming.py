@@ -15,10 +15,11 @@ contributions of the timesteps that no later data can change:
 
 :class:`ChunkedDetector` adds labels and events. The event rules (``min_event_length``,
 ``merge_gap``) look a bounded distance around each timestep, so the labels of a timestep are
-final ``min_event_length + merge_gap + 1`` timesteps after its score. The ``(T,)`` scores, labels
-and timestamps of the whole stream are kept (a few bytes per timestep) to describe the events
-at the end; the ``(T, C)`` contributions and reconstruction are never all held: each part is
-handed to the caller and forgotten, and every event keeps only its per-channel sums.
+final ``min_event_length + merge_gap + 1`` timesteps after its score. Events are described as
+the parts come (:class:`seqae.events.EventBuilder`: each keeps only its running peak, sums and
+times); the ``(T, C)`` contributions and reconstruction are never all held: each part is handed
+to the caller and forgotten. The ``(T,)`` scores, labels and timestamps are kept for the caller
+(a few bytes per timestep) unless ``keep=False``: then memory does not grow with the stream.
 
 Results equal :meth:`seqae.Detector.detect` on the whole stream up to float rounding (the model
 sees the frames in other batches). Any :class:`seqae.base.StreamDetector` streams: a
