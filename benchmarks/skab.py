@@ -555,7 +555,9 @@ def dev_line(train_raw: np.ndarray, setting: dict[str, Any]) -> float:
 
 def describe_line(setting: dict[str, Any]) -> str:
     """``sigma 16``, ``pot 0.001``, ``quantile 0.01``: a threshold setting in a few words."""
-    key = {"sigma": "sigma", "pot": "risk", "quantile": "contamination"}[setting["threshold"]]
+    key = {"sigma": "sigma", "robust": "risk", "pot": "risk", "quantile": "contamination"}[
+        setting["threshold"]
+    ]
     return f"{setting['threshold']} {setting[key]:g}"
 
 

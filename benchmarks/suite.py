@@ -106,6 +106,10 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     },
     "no-drift": {"drift_window": None},
     "no-norm": {"channel_norm": False},
+    # round 3: the robust tail line and one frame of merge gap (suite-rounds.md)
+    "gap": {"merge_gap": 64},
+    "robust": {"threshold": "robust"},
+    "robust-gap": {"threshold": "robust", "merge_gap": 64},
 }
 PEERS = ("pyod-ae", "iforest", "kmeans")
 ALL_METHODS = (*CANDIDATES, *PEERS)

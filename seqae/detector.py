@@ -58,16 +58,18 @@ class Detector(StreamDetector, BaseEstimator):
         Timesteps between frame starts, for training and for windowed scoring.
     scaler : {"standard", "robust", "minmax", None}, default "standard"
         Per-channel scaling fitted on the training data (one global pair for images).
-    threshold : {"pot", "quantile", "sigma"} or float, default "pot"
-        How training scores become the alarm line: peaks-over-threshold (extreme value theory),
-        the ``1 - contamination`` quantile, mean + ``sigma`` standard deviations, or a fixed raw
-        error value.
+    threshold : {"robust", "pot", "quantile", "sigma"} or float, default "robust"
+        How training scores become the alarm line: an exponential tail fitted to the body of
+        the scores and extrapolated to ``risk`` (a few per cent of anomalies in the training
+        data do not move it; :func:`seqae.thresholds.robust_threshold`), peaks-over-threshold
+        (extreme value theory, fitted on the top 2 %), the ``1 - contamination`` quantile,
+        mean + ``sigma`` standard deviations, or a fixed raw error value.
     contamination : float, default 0.01
         Expected share of anomalous training timesteps (for ``threshold="quantile"``).
     sigma : float, default 3.0
         ``k`` of ``threshold="sigma"``.
     risk : float, default 1e-3
-        False-alarm probability aimed at by ``threshold="pot"``.
+        False-alarm probability aimed at by ``threshold="robust"`` and ``"pot"``.
     calibration : {"holdout", "training"}, default "holdout"
         Which scores place the alarm line. A model reconstructs the rows it was trained on
         better than any unseen normal row, so a line fitted on them alone is too low.
@@ -125,8 +127,9 @@ class Detector(StreamDetector, BaseEstimator):
         How overlapping frames combine into one score per timestep (windowed scoring).
     min_event_length : int, default 1
         Alarms shorter than this many timesteps are dropped.
-    merge_gap : int, default 0
-        Alarms separated by at most this many normal timesteps are merged.
+    merge_gap : int, default 64
+        Alarms separated by at most this many normal timesteps are merged into one event
+        (the default frame: alarms less than a frame apart are read from overlapping data).
     device : str, optional
         ``"cuda"``, ``"mps"`` or ``"cpu"``; default: the best available.
     random_state : int, optional
@@ -164,7 +167,7 @@ class Detector(StreamDetector, BaseEstimator):
         step: int = 1,
         *,
         scaler: str | None = "standard",
-        threshold: str | float = "pot",
+        threshold: str | float = "robust",
         contamination: float = 0.01,
         sigma: float = 3.0,
         risk: float = 1e-3,
@@ -184,7 +187,7 @@ class Detector(StreamDetector, BaseEstimator):
         drift_window: int | None = 512,
         fold: str = "mean",
         min_event_length: int = 1,
-        merge_gap: int = 0,
+        merge_gap: int = 64,
         device: str | None = None,
         random_state: int | None = None,
     ) -> None:

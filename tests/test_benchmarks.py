@@ -215,11 +215,11 @@ def test_dev_line_is_the_line_the_detector_draws(setting):
 
     x = np.random.default_rng(0).normal(size=(400, 3)).astype(np.float32)
     in_sample = {"calibration": "training"}  # as the development rounds drew their lines
-    plain = Detector(**TINY_PCA, **in_sample, random_state=0).fit(x)  # default line: pot 1e-3
+    plain = Detector(**TINY_PCA, **in_sample, random_state=0).fit(x)  # default: robust 1e-3
     tuned = Detector(**TINY_PCA, **in_sample, **setting, random_state=0).fit(x)
     raw = plain.train_scores_ * plain.threshold_
     assert skab.dev_line(raw, setting) == pytest.approx(tuned.threshold_, rel=1e-9)
-    assert skab.dev_line(raw, {"threshold": "pot"}) == pytest.approx(plain.threshold_, rel=1e-9)
+    assert skab.dev_line(raw, {"threshold": "robust"}) == pytest.approx(plain.threshold_, rel=1e-9)
 
 
 def test_synthetic_faults_stay_in_their_block_and_size_range():

@@ -284,7 +284,7 @@ def test_windowed_and_convolutional_paths_agree(stream):
 
 
 def test_set_threshold_moves_the_alarm_line(stream):
-    det = Detector(frame=32, **FAST).fit(stream.values[:2000])
+    det = Detector(frame=32, merge_gap=0, **FAST).fit(stream.values[:2000])  # rows, not events
     scores = det.score_samples(stream.values)
     raw = scores * det.threshold_
     det.set_threshold(2.0, relative=True)

@@ -17,6 +17,7 @@ from seqae.thresholds import (
     fit_threshold,
     pot_threshold,
     quantile_threshold,
+    robust_threshold,
     sigma_threshold,
 )
 
@@ -183,13 +184,14 @@ def test_fit_threshold_dispatches():
     assert fit_threshold(x, "quantile", contamination=0.05) == quantile_threshold(x, 0.05)
     assert fit_threshold(x, "sigma", k=2.0) == sigma_threshold(x, 2.0)
     assert fit_threshold(x, "pot", risk=1e-3) == pot_threshold(x, risk=1e-3)
+    assert fit_threshold(x, "robust", risk=1e-3) == robust_threshold(x, risk=1e-3)
     assert fit_threshold(x, 1.25) == 1.25
     assert fit_threshold(x, np.float32(2.0)) == 2.0
 
 
 @pytest.mark.parametrize("bad", ["POT", "iqr", None, True, math.nan])
 def test_fit_threshold_rejects_bad_methods(bad):
-    with pytest.raises(ParameterError, match=r"'pot', 'quantile', 'sigma'|finite"):
+    with pytest.raises(ParameterError, match=r"'robust', 'pot', 'quantile', 'sigma'|finite"):
         fit_threshold([1.0, 2.0], bad)
 
 
@@ -200,3 +202,35 @@ def test_fit_threshold_checks_parameters_and_data():
         fit_threshold([1.0, 2.0], "sigma", k=-1)
     with pytest.raises(DataError, match="all NaN"):
         fit_threshold([np.nan], 1.0)
+
+
+@pytest.mark.parametrize("risk", [1e-2, 1e-3, 1e-4])
+def test_robust_threshold_is_the_tail_quantile_of_exponential_scores(risk):
+    x = np.random.default_rng(0).exponential(2.0, size=200_000)
+    assert robust_threshold(x, risk=risk) == pytest.approx(-2.0 * math.log(risk), rel=0.05)
+
+
+@pytest.mark.parametrize("share", [0.005, 0.01, 0.03])
+def test_robust_threshold_is_not_moved_by_a_few_anomalies(share):
+    """Anomalies in the training scores become the POT line; the robust line barely moves."""
+    rng = np.random.default_rng(1)
+    clean = rng.exponential(size=50_000)
+    dirty = np.concatenate([clean, rng.uniform(30, 60, size=int(share * len(clean)))])
+    assert robust_threshold(dirty) < 1.35 * robust_threshold(clean)
+    assert pot_threshold(dirty) > 25  # what the peaks-over-threshold line does with them
+
+
+def test_robust_threshold_falls_back_to_pot_without_a_body():
+    few = np.random.default_rng(2).exponential(size=50)
+    assert robust_threshold(few) == pot_threshold(few)
+    flat = np.concatenate([np.zeros(990), np.arange(1.0, 11.0)])  # no spread in the body
+    assert robust_threshold(flat) == pot_threshold(flat)
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [({"risk": 0.5}, "risk"), ({"risk": 0.0}, "risk"), ({"body": (0.9, 0.8)}, r"body\[1\]")],
+)
+def test_robust_threshold_checks_its_parameters(kwargs, match):
+    with pytest.raises(ParameterError, match=match):
+        robust_threshold(np.arange(1000.0), **kwargs)
