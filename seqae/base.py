@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .baseline import DriftBaseline, apply_baseline
+from .baseline import Attribution, DriftBaseline, StreamTracker
 from .errors import DataError, ParameterError
 from .events import postprocess_labels
 from .images import ImageDetectionResult
@@ -203,13 +203,14 @@ class StreamDetector:
 
     - the attributes ``channels_``, ``n_channels_`` and ``threshold_`` (the raw alarm line);
     - :meth:`_runner` (the network as a ``run`` callable), :meth:`_scoring_spec`,
-      :meth:`_event_rules`, :meth:`_drift_params`, :meth:`_images`, :meth:`_check_fitted`,
+      :meth:`_event_rules`, :meth:`_drift_params`, :meth:`_channel_weights`, :meth:`_images`,
+      :meth:`_check_fitted`,
       :meth:`_stream` (input to a validated stream) and, for image models,
       :meth:`_image_scores`.
 
     In return it gets :meth:`score_samples`, :meth:`predict` and :meth:`detect`, and works
     with :mod:`seqae.streaming` (files in chunks) and :mod:`seqae.distributed`, which use
-    only the methods above plus :meth:`_score`, :meth:`_drift` and :meth:`_labels`.
+    only the methods above plus :meth:`_score`, :meth:`_tracker` and :meth:`_labels`.
 
     Examples
     --------
@@ -261,6 +262,10 @@ class StreamDetector:
         """``(base, window)`` of the drift-aware line, ``base`` as a raw error (None: off)."""
         return None, None
 
+    def _channel_weights(self) -> list[float] | None:
+        """The channel weights inside the network's errors (None: all 1)."""
+        return None
+
     def _stream(self, X: Any) -> Stream:
         """``X`` as a validated stream in the model's channel order."""
         raise NotImplementedError
@@ -309,6 +314,12 @@ class StreamDetector:
             return None
         return DriftBaseline(base / self.threshold_, window)
 
+    def _tracker(self) -> StreamTracker:
+        """A fresh :class:`~seqae.baseline.StreamTracker` for one stream: the drift-aware line
+        and the channel attribution over one frame."""
+        window = self._scoring_spec().frame
+        return StreamTracker(self._drift(), Attribution(self._channel_weights(), window))
+
     def _score_stream(
         self,
         values: np.ndarray,
@@ -321,8 +332,8 @@ class StreamDetector:
         return self._adjust(result)
 
     def _adjust(self, result: StreamScores) -> StreamScores:
-        """Network scores of one whole stream, drift-adjusted."""
-        scores, contributions = apply_baseline(self._drift(), result.scores, result.contributions)
+        """Network scores of one whole stream, drift-adjusted and attributed."""
+        scores, contributions = self._tracker().apply(result.scores, result.contributions)
         return StreamScores(scores, contributions, result.reconstruction)
 
     def _labels(self, scores: np.ndarray) -> np.ndarray:

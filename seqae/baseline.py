@@ -37,7 +37,14 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from .errors import ParameterError
 
-__all__ = ["N_BLOCKS", "QUANTILE", "DriftBaseline", "apply_baseline"]
+__all__ = [
+    "N_BLOCKS",
+    "QUANTILE",
+    "Attribution",
+    "DriftBaseline",
+    "StreamTracker",
+    "apply_baseline",
+]
 
 #: Blocks per window: the level is re-measured every ``window // N_BLOCKS`` timesteps.
 N_BLOCKS = 16
@@ -130,3 +137,131 @@ def apply_baseline(
         return scores, contributions
     factors = baseline.factors(scores)
     return scores * factors, contributions * factors[:, None]
+
+
+class Attribution:
+    """Which channels an alarm comes from: each channel's recent error, in its own units.
+
+    A score is the sum of per-channel errors weighted for detection (``channel_norm`` makes a
+    channel's usual error count the same as any other's). For saying *which sensor* is off,
+    the weights are taken back out, so each channel's error is in the units its data was
+    scaled to, and the errors are averaged over the last ``window`` timesteps (one frame) so
+    that the answer follows the fault rather than the noise of single rows. The shares of
+    those averages split each timestep's score: contributions still sum to the score.
+
+    Stateful, like :class:`DriftBaseline`: a stream given in parts is attributed as in one pass.
+
+    Parameters
+    ----------
+    weights : array-like of shape (C,) or None
+        The channel weights inside the scores (None: all 1). A weight of 0 gives a share of 0.
+    window : int
+        Timesteps averaged (>= 1).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> att = Attribution(weights=[1.0, 4.0], window=2)
+    >>> contributions = np.array([[1.0, 4.0], [3.0, 4.0]])  # unweighted errors 1, 1 then 3, 1
+    >>> att.apply(contributions.sum(1), contributions).round(2).tolist()  # shares 1:1, 2:1
+    [[2.5, 2.5], [4.67, 2.33]]
+    """
+
+    def __init__(self, weights: Any, window: int) -> None:
+        if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
+            raise ParameterError(f"attribution window must be an integer >= 1, got {window!r}")
+        self.window = int(window)
+        self._inverse = None
+        if weights is not None:
+            w = np.asarray(weights, dtype=np.float64)
+            self._inverse = np.divide(1.0, w, out=np.zeros_like(w), where=w > 0)
+        self._recent: np.ndarray | None = None  # the last window - 1 unweighted error rows
+
+    def _errors(self, contributions: np.ndarray) -> np.ndarray:
+        errors = np.asarray(contributions, dtype=np.float64)
+        return errors if self._inverse is None else errors * self._inverse
+
+    def warm_up(self, contributions: Any) -> None:
+        """Read the rows before the first one to attribute (their shares are not needed)."""
+        self._smoothed(self._errors(contributions))
+
+    def _smoothed(self, errors: np.ndarray) -> np.ndarray:
+        """Trailing means of ``errors`` over ``window`` rows, the carried rows included."""
+        n_channels = errors.shape[1]
+        recent = self._recent if self._recent is not None else np.zeros((0, n_channels))
+        rows = np.concatenate([recent, errors])
+        sums = np.concatenate([np.zeros((1, n_channels)), np.cumsum(rows, axis=0)])
+        end = np.arange(len(recent) + 1, len(rows) + 1)
+        first = np.maximum(end - self.window, 0)
+        self._recent = rows[-(self.window - 1) :] if self.window > 1 else rows[:0]
+        return (sums[end] - sums[first]) / (end - first)[:, None]
+
+    def apply(self, scores: Any, contributions: Any) -> np.ndarray:
+        """The next part's contributions: ``scores`` split by the channels' recent shares."""
+        scores = np.asarray(scores, dtype=np.float64)
+        smoothed = self._smoothed(self._errors(contributions))
+        total = smoothed.sum(axis=1, keepdims=True)
+        shares = np.divide(smoothed, total, out=np.zeros_like(smoothed), where=total > 0)
+        return scores[:, None] * shares
+
+
+class StreamTracker:
+    """What a stream carries from one part to the next after the network.
+
+    The drift-aware line (:class:`DriftBaseline`, optional) and the channel attribution
+    (:class:`Attribution`), applied together to consecutive parts of one stream.
+
+    Parameters
+    ----------
+    drift : DriftBaseline or None
+    attribution : Attribution
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> contributions = rng.exponential(0.05, (3000, 2)) * np.linspace(1, 3, 3000)[:, None]
+    >>> scores = contributions.sum(1)
+    >>> def tracker():
+    ...     return StreamTracker(DriftBaseline(0.1, 256), Attribution(None, 64))
+    >>> whole = tracker().apply(scores, contributions)
+    >>> part = tracker()
+    >>> first = part.warm_up_from(2000)
+    >>> part.warm_up(scores[first:2000], contributions[first:2000])
+    >>> rest = part.apply(scores[2000:], contributions[2000:])
+    >>> bool(np.allclose(rest[0], whole[0][2000:]) and np.allclose(rest[1], whole[1][2000:]))
+    True
+    """
+
+    def __init__(self, drift: DriftBaseline | None, attribution: Attribution) -> None:
+        self.drift = drift
+        self.attribution = attribution
+
+    @property
+    def context(self) -> int:
+        """At most how many rows before a timestep its adjusted values depend on."""
+        drift = 0 if self.drift is None else self.drift.block * (N_BLOCKS + 1)
+        return max(drift, self.attribution.window - 1)
+
+    def warm_up_from(self, start: int) -> int:
+        """Where a fresh tracker must start reading to continue a stream at index ``start``."""
+        first = max(0, int(start) - (self.attribution.window - 1))
+        if self.drift is not None:  # the drift needs whole blocks, counted from the stream start
+            first = min(
+                first // self.drift.block * self.drift.block, self.drift.warm_up_from(start)
+            )
+        return first
+
+    def warm_up(self, scores: Any, contributions: Any) -> None:
+        """Read the rows from :meth:`warm_up_from` up to the first one to adjust."""
+        if self.drift is not None:
+            self.drift.factors(scores)
+        self.attribution.warm_up(contributions)
+
+    def apply(self, scores: Any, contributions: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The next part's ``(scores (n,), contributions (n, C))``: drift-adjusted scores,
+        split over the channels by :class:`Attribution` (contributions sum to the scores)."""
+        scores = np.asarray(scores, dtype=np.float64)
+        if self.drift is not None:
+            scores = scores * self.drift.factors(scores)
+        return scores, self.attribution.apply(scores, contributions)

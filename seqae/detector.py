@@ -687,6 +687,9 @@ class Detector(StreamDetector, BaseEstimator):
     def _drift_params(self) -> tuple[float | None, int | None]:
         return getattr(self, "drift_base_", None), self.drift_window
 
+    def _channel_weights(self) -> list[float] | None:
+        return self.channel_weights_
+
     def _image_scores(
         self, X: Any, reconstruction: bool = False
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:

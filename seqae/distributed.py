@@ -40,7 +40,6 @@ import numpy as np
 import pandas as pd
 
 from ._atomic import atomic_path
-from .baseline import N_BLOCKS, apply_baseline
 from .errors import DataError, ModelFormatError, ParameterError
 from .events import Event, _iso, labels_to_intervals, top_channels
 from .streaming import Overlap
@@ -137,9 +136,8 @@ def _score_values(det: Any, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 
 def _drift_context(det: Any) -> int:
-    """Rows of raw scores the drift-aware line needs before a timestep (0 when it is off)."""
-    baseline = det._drift()
-    return 0 if baseline is None else baseline.block * (N_BLOCKS + 1)
+    """Rows of raw scores the drift-aware line and the attribution need before a timestep."""
+    return det._tracker().context
 
 
 def _event_context(det: Any) -> int:
@@ -336,9 +334,9 @@ def _score_range(
     labelling the whole stream, then cutting ``[first, end)``."""
     ctx = _event_context(det)
     s_first, s_end = max(0, first - ctx), min(total, end + ctx)  # labels need scores around
-    # the drift-aware line reads the raw scores from `d_first` on (see DriftBaseline)
-    baseline = det._drift()
-    d_first = s_first if baseline is None else baseline.warm_up_from(s_first)
+    # the drift-aware line and the attribution read the raw scores from `d_first` on
+    tracker = det._tracker()
+    d_first = tracker.warm_up_from(s_first)
     lo, hi = Overlap.of(det).rows(d_first, s_end, total)
     if lo < offset or hi > offset + len(data):
         raise DataError(
@@ -352,12 +350,12 @@ def _score_range(
     )
     stream = stream_for_model(part, det.channels_, source=source)
     scores, contributions = _score_values(det, stream.values)
-    if baseline is not None:
-        baseline.factors(scores[d_first - lo : s_first - lo])  # warm up; factors discarded
-        adjusted = apply_baseline(
-            baseline, scores[s_first - lo : s_end - lo], contributions[s_first - lo : s_end - lo]
-        )
-        scores[s_first - lo : s_end - lo], contributions[s_first - lo : s_end - lo] = adjusted
+    warm = slice(d_first - lo, s_first - lo)
+    tracker.warm_up(scores[warm], contributions[warm])
+    adjusted = tracker.apply(
+        scores[s_first - lo : s_end - lo], contributions[s_first - lo : s_end - lo]
+    )
+    scores[s_first - lo : s_end - lo], contributions[s_first - lo : s_end - lo] = adjusted
     labels = det._labels(scores[s_first - lo : s_end - lo])[first - s_first : end - s_first]
     keep = slice(first - lo, end - lo)
     stamps = None if stream.timestamps is None else np.asarray(stream.timestamps)[keep]

@@ -525,6 +525,9 @@ class OnnxDetector(StreamDetector):
     def _drift_params(self) -> tuple[float | None, int | None]:
         return self.metadata.get("drift_base"), self.metadata.get("drift_window")
 
+    def _channel_weights(self) -> list[float] | None:
+        return self.metadata.get("channel_weights")
+
     def _stream(self, X: Any) -> Stream:
         if self._images():
             raise DataError("this model was fitted on images; give (N, H, W) or (N, C, H, W)")

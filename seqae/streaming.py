@@ -44,7 +44,6 @@ from typing import Any
 import numpy as np
 
 from .base import StreamDetector, StreamScores
-from .baseline import apply_baseline
 from .errors import DataError, ModelFormatError, ParameterError
 from .events import Event, EventBuilder
 from .results import ScoredPart
@@ -235,7 +234,7 @@ class ChunkedScorer:
         self.n_done = 0  # timesteps returned
         self._finished = False
         self.source = "the stream"  # named in error messages
-        self._baseline = detector._drift()  # parts come in order: one baseline for the stream
+        self._tracker = detector._tracker()  # parts come in order: one tracker for the stream
 
     def push(self, values: np.ndarray) -> ScoredPart | None:
         """Add the next raw ``(n, C)`` chunk; return the timesteps that became final, if any."""
@@ -281,9 +280,7 @@ class ChunkedScorer:
         rows = np.concatenate(self._buffer) if len(self._buffer) > 1 else self._buffer[0]
         result = self._score(rows[lo - self._buffer_start : hi - self._buffer_start])
         keep = slice(self.n_done - lo, end - lo)
-        scores, contributions = apply_baseline(
-            self._baseline, result.scores[keep], result.contributions[keep]
-        )
+        scores, contributions = self._tracker.apply(result.scores[keep], result.contributions[keep])
         part = ScoredPart(
             self.n_done,
             scores,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from seqae import Detector
-from seqae.baseline import N_BLOCKS, DriftBaseline, apply_baseline
+from seqae.baseline import N_BLOCKS, Attribution, DriftBaseline, StreamTracker, apply_baseline
 from seqae.errors import ParameterError
 from seqae.streaming import ChunkedScorer
 
@@ -111,3 +111,61 @@ def test_saved_and_exported_models_carry_the_baseline(drifting, tmp_path):
     det.export_onnx(tmp_path / "model.onnx")
     onnx = OnnxDetector(tmp_path / "model.onnx")
     assert np.allclose(onnx.score_samples(drifting), det.score_samples(drifting), rtol=1e-4)
+
+
+# ------------------------------------------------------------------------ attribution
+
+
+def _errors(n: int = 3000, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    contributions = rng.exponential(0.05, (n, 3)) * np.linspace(1, 4, n)[:, None]
+    return contributions.sum(1), contributions
+
+
+def test_attribution_in_random_parts_equals_one_pass():
+    scores, contributions = _errors()
+    whole = Attribution([1.0, 2.0, 0.5], 64).apply(scores, contributions)
+    att = Attribution([1.0, 2.0, 0.5], 64)
+    cuts = np.sort(np.random.default_rng(1).choice(np.arange(1, 3000), 12, replace=False))
+    parts = [
+        att.apply(scores[a:b], contributions[a:b])
+        for a, b in zip([0, *cuts], [*cuts, 3000], strict=True)
+    ]
+    np.testing.assert_allclose(np.concatenate(parts), whole, rtol=1e-12)
+    np.testing.assert_allclose(whole.sum(1), scores, rtol=1e-12)
+
+
+def test_attribution_names_the_channel_whose_own_error_rose():
+    """A heavily weighted channel's normal error does not outvote a fault on another one."""
+    rng = np.random.default_rng(2)
+    errors = rng.exponential(1.0, (400, 2))
+    errors[200:260, 1] *= 6.0  # channel 1's own error rises six-fold
+    weights = np.array([10.0, 1.0])  # channel 0's errors count ten times in the score
+    contributions = errors * weights
+    shares = Attribution(weights, 32).apply(contributions.sum(1), contributions)
+    assert (contributions[230:260].argmax(1) == 0).mean() > 0.4  # weighted: often channel 0
+    assert (shares[230:260].argmax(1) == 1).all()  # attributed: channel 1, every row
+
+
+@pytest.mark.parametrize("start", [0, 1, 63, 64, 500, 1234, 2999])
+@pytest.mark.parametrize("drift", [None, 256, 1024])
+def test_stream_tracker_continues_a_stream_exactly(start, drift):
+    scores, contributions = _errors()
+
+    def tracker() -> StreamTracker:
+        baseline = None if drift is None else DriftBaseline(0.1, drift)
+        return StreamTracker(baseline, Attribution(None, 64))
+
+    whole = tracker().apply(scores, contributions)
+    part = tracker()
+    first = part.warm_up_from(start)
+    assert 0 <= first <= max(0, start - 63) and start - first <= part.context + 64
+    part.warm_up(scores[first:start], contributions[first:start])
+    rest = part.apply(scores[start:], contributions[start:])
+    np.testing.assert_allclose(rest[0], whole[0][start:], rtol=1e-12)
+    np.testing.assert_allclose(rest[1], whole[1][start:], rtol=1e-9, atol=1e-15)
+
+
+def test_attribution_checks_its_window():
+    with pytest.raises(ParameterError, match="attribution window"):
+        Attribution(None, 0)

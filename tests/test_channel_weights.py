@@ -30,11 +30,20 @@ def test_weights_scale_each_channel_error_and_average_one(stream):
     plain = fitted(stream, drift_window=None)
     weighted = fitted(stream, drift_window=None, channel_weights=[4, 2, 0])
     assert weighted.channel_weights_ == [2.0, 1.0, 0.0]  # rescaled to average 1
-    raw_plain = plain.detect(stream).contributions * plain.threshold_
-    raw_weighted = weighted.detect(stream).contributions * weighted.threshold_
+    # the network's per-channel errors (before the attribution splits the scores)
+    raw_plain = plain._score(stream).contributions * plain.threshold_
+    raw_weighted = weighted._score(stream).contributions * weighted.threshold_
     np.testing.assert_allclose(raw_weighted, raw_plain * [2.0, 1.0, 0.0], rtol=1e-4, atol=1e-7)
     result = weighted.detect(stream)
     np.testing.assert_allclose(result.contributions.sum(1), result.scores, rtol=1e-5)
+    assert (result.contributions[:, 2] == 0).all()  # a weight of 0: never the channel named
+    # the attribution takes the weights back out: both name the same channels
+    shares = result.contributions[:, :2] / result.scores[:, None]
+    plain_result = plain.detect(stream)
+    plain_shares = (
+        plain_result.contributions[:, :2] / plain_result.contributions[:, :2].sum(1)[:, None]
+    )
+    np.testing.assert_allclose(shares / shares.sum(1)[:, None], plain_shares, atol=1e-4)
     assert plain.channel_weights_ is None
 
 
