@@ -27,7 +27,7 @@ from .scoring import (
     score_convolutional,
     score_windowed,
 )
-from .state import check_saved_config
+from .state import FittedState, json_ready
 from .thresholds import best_f1_threshold, fit_threshold
 from .training import TrainConfig, select_device, train
 from .validation import Stream, as_streams, stream_for_model
@@ -783,24 +783,26 @@ class Detector(BaseEstimator):
         return self.set_threshold(float(best))
 
     # ------------------------------------------------------------------ persistence
-    def to_config(self) -> dict[str, Any]:
-        """Everything needed to rebuild this fitted detector, as JSON-ready data."""
+    @property
+    def state_(self) -> FittedState:
+        """The fitted state (everything but the weights) that model files carry.
+
+        Raises
+        ------
+        NotFittedError
+            The detector has not been fitted (or loaded) yet.
+        """
         self._check_fitted()
-        return {
-            "seqae_version": __version__,
-            "torch_version": torch.__version__,
-            "numpy_version": np.__version__,
-            "python_version": platform.python_version(),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "params": _jsonable(self.get_params()),
-            "model": self.model_.get_spec(),
-            "scaler": self.scaler_,
-            "threshold": self.threshold_,
+        fields = {
+            "model": self.model_.name,
+            "model_spec": self.model_.get_spec(),
+            "input_kind": getattr(self, "input_kind_", "sequence"),
             "channels": self.channels_,
             "frame": self.frame,
             "step": self.step,
-            "input_kind": getattr(self, "input_kind_", "sequence"),
             "image_shape": getattr(self, "image_shape_", None),
+            "scaler": self.scaler_,
+            "threshold": self.threshold_,
             "fold": self.fold,
             "scoring": self._scoring_mode(),
             "anomaly_score": self.anomaly_score,
@@ -808,9 +810,23 @@ class Detector(BaseEstimator):
             "channel_weights": self.channel_weights_,
             "drift_window": self.drift_window if self._drift() is not None else None,
             "drift_base": getattr(self, "drift_base_", None),
+            "min_event_length": self.min_event_length,
+            "merge_gap": self.merge_gap,
+            "params": self.get_params(),
             "history": self.history_,
             "training_summary": self.training_summary_,
+            "seqae_version": __version__,
+            "torch_version": torch.__version__,
+            "numpy_version": np.__version__,
+            "python_version": platform.python_version(),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
+        return FittedState(**json_ready(fields))
+
+    def to_config(self) -> dict[str, Any]:
+        """Everything needed to rebuild this fitted detector but the weights, as JSON-ready
+        data: ``state_.to_dict()`` (see :class:`seqae.state.FittedState`)."""
+        return self.state_.to_dict()
 
     def save(self, path: str | os.PathLike) -> None:
         """Save to a folder (config.json + weights.safetensors) or one ``.safetensors`` file.
@@ -830,44 +846,43 @@ class Detector(BaseEstimator):
     def load(cls, path: str | os.PathLike, *, device: str | None = "cpu") -> Detector:
         """Load a detector saved with :meth:`save` (never unpickles).
 
+        Files of older seqae versions load too (:func:`seqae.state.upgrade`).
+
         Raises
         ------
         ModelFormatError
             The file is missing, corrupted, tampered with, or from a newer format.
         """
         config, tensors = load_model_files(path)
-        check_saved_config(config, str(path))
+        state = FittedState.from_dict(config, str(path))
         try:
-            params = dict(config["params"])
-            params["device"] = device
-            det = cls(**params)
-            spec = config["model"]
+            det = cls(**{**state.params, "device": device})
+            spec = state.model_spec
             model = build_model(spec["name"], tuple(spec["input_shape"]), spec["config"])
-            state = {k: torch.from_numpy(np.array(v)) for k, v in tensors.items()}
-            for name, value in state.items():  # closed-form models size buffers at fit time
+            weights = {k: torch.from_numpy(np.array(v)) for k, v in tensors.items()}
+            for name, value in weights.items():  # closed-form models size buffers at fit time
                 if name in dict(model.named_buffers()):
                     model.get_buffer(name).resize_(value.shape)
-            model.load_state_dict(state, strict=True)
+            model.load_state_dict(weights, strict=True)
             model.to(select_device(device)).eval()
-            det.model_ = model
-            det.channels_ = list(config["channels"])
-            det.n_channels_ = len(det.channels_)
-            det.scaler_ = config["scaler"]
-            det.threshold_ = float(config["threshold"])
-            det.channel_weights_ = config.get("channel_weights")
-            # models saved before 0.2 have no drift baseline: they score as they always did
-            det.drift_base_ = config.get("drift_base")
-            det.drift_window = config.get("drift_window")
-            det.history_ = config["history"]
-            det.training_summary_ = config["training_summary"]
-            det.device_ = str(select_device(device))
-            det.input_kind_ = config.get("input_kind", "sequence")
-            if det.input_kind_ == "image":
-                det.image_shape_ = [int(d) for d in config["image_shape"]]
             det._check_anomaly_score()
-            det._head = det._make_head(det.threshold_)
         except (KeyError, TypeError, ValueError, RuntimeError, ParameterError) as exc:
             raise ModelFormatError(f"{path}: the model configuration is invalid ({exc})") from None
+        det.model_ = model
+        det.channels_ = list(state.channels)
+        det.n_channels_ = len(det.channels_)
+        det.scaler_ = state.scaler
+        det.threshold_ = state.threshold
+        det.channel_weights_ = state.channel_weights
+        det.drift_base_ = state.drift_base
+        det.drift_window = state.drift_window
+        det.history_ = state.history
+        det.training_summary_ = state.training_summary
+        det.device_ = str(select_device(device))
+        det.input_kind_ = state.input_kind
+        if state.image_shape is not None:
+            det.image_shape_ = list(state.image_shape)
+        det._head = det._make_head(det.threshold_)
         det.train_scores_ = np.array([])
         return det
 
@@ -895,16 +910,3 @@ def _fit_scaler(kind: str | None, values: np.ndarray) -> tuple[np.ndarray, np.nd
         spread = q75 - q25
     spread = np.where(spread > 1e-12 * np.maximum(1.0, np.abs(center)), spread, 1.0)
     return center, spread
-
-
-def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
-    def convert(v: Any) -> Any:
-        if isinstance(v, dict):
-            return {k: convert(x) for k, x in v.items()}
-        if isinstance(v, (list, tuple)):
-            return [convert(x) for x in v]
-        if isinstance(v, np.generic):
-            return v.item()
-        return v
-
-    return {k: convert(v) for k, v in params.items()}

@@ -25,6 +25,7 @@ import safetensors.numpy
 
 from ._atomic import atomic_path, atomic_write_bytes
 from .errors import ModelFormatError, ParameterError
+from .state import STATE_VERSION, check_version
 
 __all__ = [
     "FORMAT_NAME",
@@ -36,7 +37,8 @@ __all__ = [
 ]
 
 FORMAT_NAME = "seqae-model"
-FORMAT_VERSION = 1
+#: The fitted state's version (one number for saved models and ONNX files).
+FORMAT_VERSION = STATE_VERSION
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.safetensors"
 _META_KEY = "seqae_config"
@@ -98,14 +100,7 @@ def _parse_config(text: str, where: str) -> dict[str, Any]:
         raise ModelFormatError(f"{where}: the configuration is not valid JSON ({exc})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT_NAME:
         raise ModelFormatError(f"{where}: not a seqae model (no '{FORMAT_NAME}' format marker)")
-    version = config.get("format_version")
-    if not isinstance(version, int):
-        raise ModelFormatError(f"{where}: the configuration has no integer format_version")
-    if version > FORMAT_VERSION:
-        raise ModelFormatError(
-            f"{where}: written with model format {version}, this seqae reads up to "
-            f"{FORMAT_VERSION}; upgrade seqae (the file says seqae {config.get('seqae_version')})"
-        )
+    check_version(config, where)  # before the checksum: a newer format may compute it otherwise
     return config
 
 

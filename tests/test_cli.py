@@ -116,7 +116,7 @@ def test_generate_is_seeded_and_takes_kinds(work, sensors):
 def test_train_keeps_the_label_column_out_of_the_channels(model):
     config = json.loads((model / "config.json").read_text())
     assert config["channels"] == ["sensor_0", "sensor_1", "sensor_2"]
-    assert config["frame"] == 16 and config["model"]["name"] == "dense"
+    assert config["frame"] == 16 and config["model"] == "dense"
     assert config["training_summary"]["n_timesteps"] == 1500
 
 

@@ -48,7 +48,7 @@ def test_onnx_scores_match_python(digits, tmp_path, name):
     det = _fit(name, digits[:500])
     path = det.export_onnx(tmp_path / "images.onnx")
     onnx_det = OnnxDetector(path, batch_size=64)
-    assert onnx_det.metadata["kind"] == "image"
+    assert onnx_det.metadata["input_kind"] == "image"
     assert onnx_det.metadata["image_shape"] == [1, 8, 8]
     for n in (1, 7, 300):  # one batch of one, a ragged batch, several batches
         x = digits[500 : 500 + n]
