@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, TransformerMixin
 
 from . import __version__
 from .baseline import N_BLOCKS, DriftBaseline, apply_baseline
@@ -45,7 +45,7 @@ _CALIBRATIONS = ("holdout", "training")
 _NORM_FLOOR = 0.1
 
 
-class Detector(BaseEstimator):
+class Detector(TransformerMixin, BaseEstimator):
     """Anomaly detector: an autoencoder learns normal frames; reconstruction error flags the rest.
 
     Parameters
@@ -145,6 +145,10 @@ class Detector(BaseEstimator):
     threshold_ : float
         Raw error at the alarm line.
     channels_ : list of str
+    n_features_in_ : int
+        The number of channels (streams only), as scikit-learn names it.
+    feature_names_in_ : ndarray of str
+        The channel names, when fitted on named columns (a DataFrame, SensorData).
     history_ : dict
     train_scores_ : ndarray
         Normalised scores of the training data.
@@ -279,6 +283,17 @@ class Detector(BaseEstimator):
         """The KL weight of ELBO scores: ``train_params["beta"]``, the training default else."""
         return float((self.train_params or {}).get("beta", TrainConfig.beta))
 
+    def __sklearn_tags__(self) -> Any:
+        # scikit-learn >= 1.6 reads these. An outlier detector (scores, 1 = anomaly) that also
+        # transforms (latent codes, float32 whatever the input); rows are timesteps in order,
+        # so checks that shuffle or subset rows do not apply (see tests/test_sklearn.py).
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        tags.target_tags.required = False
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = False
+        return tags
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
             raise NotFittedError(
@@ -309,6 +324,8 @@ class Detector(BaseEstimator):
         self
         """
         self._check_params()
+        for name in ("n_features_in_", "feature_names_in_"):  # set anew below, where they apply
+            self.__dict__.pop(name, None)
         image = is_image_input(X) or MODELS[self.model].kind == "image"
         self.input_kind_ = "image" if image else "sequence"
         if image:
@@ -321,9 +338,13 @@ class Detector(BaseEstimator):
         for i, s in enumerate(streams):
             if len(s.values) < self.frame:
                 raise DataError(
-                    f"training recording {i} has {len(s.values)} timesteps, fewer than one frame "
-                    f"of {self.frame}: use a smaller frame or more data"
+                    f"training recording {i} has {len(s.values)} timesteps (n_samples="
+                    f"{len(s.values)}), fewer than one frame of {self.frame}: use a smaller frame "
+                    "or more data"
                 )
+        self.n_features_in_ = len(channels)
+        if streams[0].named:
+            self.feature_names_in_ = np.asarray(channels, dtype=object)
         weights = self._resolve_channel_weights(list(channels))
         center, scale = _fit_scaler(self.scaler, np.concatenate([s.values for s in streams]))
         scaled = [((s.values - center) / scale).astype(np.float32) for s in streams]
@@ -642,7 +663,7 @@ class Detector(BaseEstimator):
             raise DataError(
                 "this Detector was fitted on images; give (N, H, W) or (N, C, H, W) images"
             )
-        return stream_for_model(X, self.channels_)
+        return stream_for_model(X, self.channels_, owner=type(self).__name__)
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Anomaly score per timestep (per image for images), normalised so 1.0 is the alarm line
@@ -871,6 +892,8 @@ class Detector(BaseEstimator):
         det.model_ = model
         det.channels_ = list(state.channels)
         det.n_channels_ = len(det.channels_)
+        if state.input_kind == "sequence":
+            det.n_features_in_ = det.n_channels_
         det.scaler_ = state.scaler
         det.threshold_ = state.threshold
         det.channel_weights_ = state.channel_weights
