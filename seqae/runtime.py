@@ -1,12 +1,13 @@
 """Score with an exported ONNX model: numpy and onnxruntime only, no torch.
 
 An edge service needs the ``.onnx`` file alone. The graph takes raw frames and contains the
-scaling, the autoencoder and the error computation; everything else the Detector knows (channel
-names and order, frame, step, fold rule, scoring path, anomaly score (reconstruction error or
-negative ELBO: computed inside the graph), event rules, threshold, training
-summary) travels in the file's ``metadata_props`` under keys ``seqae.<name>``, each value a JSON
-text. :class:`OnnxDetector` reads them back and scores a stream through the same windowing,
-folding and event code as :class:`seqae.Detector`, so both give the same scores and labels.
+scaling, the autoencoder and the error computation; everything else the Detector knows, its
+fitted state (:class:`seqae.state.FittedState`: channel names and order, frame, step, fold rule,
+scoring path, anomaly score (reconstruction error or negative ELBO: computed inside the graph),
+event rules, threshold, training record), plus a few facts about the graph, travels in the
+file's ``metadata_props`` under keys ``seqae.<name>``, each value a JSON text.
+:class:`OnnxDetector` reads them back and scores a stream through the same windowing, folding
+and event code as :class:`seqae.Detector`, so both give the same scores and labels.
 A model fitted on images takes ``(N, H, W)`` or ``(N, C, H, W)`` images and scores each image
 (and each pixel), as :class:`seqae.Detector` does.
 
@@ -57,13 +58,14 @@ INPUT_NAME = "frames"
 OUTPUT_NAMES = ("reconstruction", "timestep_error", "channel_error", "window_score")
 
 #: What the file's metadata adds to the fitted state (:class:`seqae.state.FittedState`): facts
-#: about this graph, with the JSON types each must have. The convolutional geometry (the model's
-#: total stride, the halo that covers its receptive field, the chunk length) is needed, and may
-#: be null otherwise.
+#: about this graph (also ``opset``, ``quantized``, ``exporter``), with the JSON types the
+#: runtime needs them to have.
 _GRAPH: dict[str, tuple[type, ...]] = {
     "sha256": (str,),
     "dynamic_length": (bool,),
 }
+#: The convolutional geometry: the model's total stride, the halo that covers its receptive
+#: field, the chunk length; needed for convolutional scoring, null otherwise.
 _CONVOLUTIONAL: dict[str, tuple[type, ...]] = {
     "total_stride": (int,),
     "halo": (int,),

@@ -91,9 +91,8 @@ def test_metadata_travels_in_the_file(conv, conv_file):
     assert props["seqae.opset"] == OPSET
     assert props["seqae.quantized"] is False
     assert props["seqae.model_spec"] == json.loads(json.dumps(conv.model_.get_spec()))
-    summary = props["seqae.training_summary"]
-    assert summary["n_timesteps"] == 1200
-    assert summary["best_epoch"] == conv.history_["best_epoch"]
+    assert props["seqae.training_summary"]["n_timesteps"] == 1200
+    assert props["seqae.history"]["best_epoch"] == conv.history_["best_epoch"]
     # the runtime reads the same numbers back
     assert OnnxDetector(conv_file).metadata["threshold"] == conv.threshold_
 
