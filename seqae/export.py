@@ -42,6 +42,7 @@ import numpy as np
 import onnx
 import torch
 
+from .base import CHUNK
 from .errors import ModelFormatError, NotFittedError, ParameterError
 from .persistence import atomic_write_bytes
 from .runtime import (
@@ -52,7 +53,7 @@ from .runtime import (
     content_digest,
     encode_metadata,
 )
-from .scoring import CHUNK, ScoringHead, convolutional_halo
+from .scoring import ScoringHead, convolutional_halo
 from .state import FittedState
 
 __all__ = ["OPSET", "export_onnx"]
