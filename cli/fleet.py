@@ -12,7 +12,9 @@ import click
 from seqae._atomic import atomic_write_bytes
 from seqae.errors import ParameterError
 
-from .common import CONTEXT, EXIT_ANOMALY, on_terminal, pairs, seconds, table
+from .app import CONTEXT, EXIT_ANOMALY
+from .output import pairs, seconds, table
+from .progress import on_terminal
 
 FLEET_HELP = """Scale out on Dask: many units (fleet), one long stream, training per unit.
 

@@ -7,7 +7,9 @@ from typing import Any
 
 import click
 
-from .common import command, pairs, prepare_output, split_names, table
+from .app import command
+from .options import split_names
+from .output import pairs, prepare_output, table
 
 GENERATE_HELP = """Write a synthetic multi-sensor CSV with labelled anomalies.
 

@@ -10,7 +10,7 @@ import click
 
 from seqae import __version__
 
-from .common import CONTEXT, EXIT_CODES, SeqaeGroup, global_options
+from .app import CONTEXT, EXIT_CODES, SeqaeGroup, global_options
 from .detect import detect, evaluate
 from .fleet import fleet
 from .generate import generate

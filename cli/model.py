@@ -8,7 +8,10 @@ from typing import Any
 
 import click
 
-from .common import STDIO, check_model_path, command, is_onnx, load_model, pairs, prepare_output
+from .app import command
+from .inputs import check_model_path, is_onnx, load_model
+from .options import STDIO
+from .output import pairs, prepare_output
 
 EXPORT_HELP = """Export a saved model to one self-contained ONNX file.
 

@@ -11,8 +11,11 @@ import numpy as np
 
 from seqae.errors import SeqaeError
 
-from .common import AtomicFiles, DataOptions, command, pairs
-from .detect import get_detector, model_options
+from .app import command
+from .detect import get_detector
+from .inputs import DataOptions
+from .options import model_options
+from .output import AtomicFiles, pairs
 
 PLOT_HELP = """Draw the channels with the anomalies shaded, and the score with its alarm line.
 

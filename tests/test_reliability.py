@@ -239,7 +239,7 @@ CORPUS: dict[str, Case] = {
                              '"n_events"'),
     "fixed alarm line when training": Case(["detect", "{good}", "--frame", "16", "--epochs", "1",
                                             "--threshold", "0.5"], 0,
-                                           "alarm line: fixed at 0.5 (--threshold)"),
+                                           "alarm line: fixed at 0.5"),
     "output to /dev/null": Case(["detect", "{good}", "--model", "{model}", "-o", "/dev/null"], 0,
                                 "wrote:     /dev/null"),
     "model to stdout": Case(["train", "{good}", "-o", "-", "--frame", "16"], 2,
@@ -490,7 +490,7 @@ def _shown_default(command: str, option: str) -> str:
 
 
 def test_help_reads_every_default_the_detector_has_without_importing_it():
-    from seqae.cli.common import _literal_defaults, library_default
+    from seqae.cli.options import _literal_defaults, library_default
 
     parameters = inspect.signature(Detector).parameters
     assert set(_literal_defaults()) == set(parameters)  # every default is a literal today
@@ -527,9 +527,9 @@ def test_debug_works_before_and_after_the_command(where, good):
 
 
 def test_quiet_hides_progress_on_a_terminal(monkeypatch, good):
-    import seqae.cli.common as common
+    import seqae.cli.progress as progress
 
-    monkeypatch.setattr(common, "stderr_is_terminal", lambda: True)
+    monkeypatch.setattr(progress, "stderr_is_terminal", lambda: True)
     args = ["detect", str(good), "--frame", "16", "--epochs", "1"]
     shown = run(args)
     check(shown, 0, "epoch   1/1 [")
@@ -640,6 +640,6 @@ def test_scoring_with_an_onnx_file_never_imports_torch(good, onnx_model):
     ],
 )  # fmt: skip
 def test_library_advice_is_given_as_flags(library, command_line):
-    from seqae.cli.common import flag_words
+    from seqae.cli.app import flag_words
 
     assert flag_words(library) == command_line
