@@ -53,7 +53,13 @@ _FLAG_WORDS = (
 
 
 def flag_words(message: str) -> str:
-    """A library message with Python arguments (``nan_policy='drop'``) as CLI flags."""
+    """A library message with Python arguments (``nan_policy='drop'``) as CLI flags.
+
+    Examples
+    --------
+    >>> flag_words("3 NaN values in 'a'; pass nan_policy='ffill' to fill them")
+    "3 NaN values in 'a'; pass --nan-policy ffill to fill them"
+    """
     for pattern, flag in _FLAG_WORDS:
         message = re.sub(pattern, flag, message)
     return message

@@ -236,7 +236,15 @@ class TimeColumn:
 
 def as_written(values: np.ndarray) -> np.ndarray:
     """A time column ready to write back unchanged: integers stay integers (never ``%.7g``),
-    other numbers keep every digit; text and zone-aware times are written as they are."""
+    other numbers keep every digit; text and zone-aware times are written as they are.
+
+    Examples
+    --------
+    >>> as_written(np.array([1700000000.0, 1700000001.0])).tolist()
+    [1700000000, 1700000001]
+    >>> as_written(np.array([0.1, 0.123456789])).tolist()
+    ['0.1', '0.123456789']
+    """
     if values.dtype.kind == "f":
         if np.isfinite(values).all() and (values == np.round(values)).all():
             return values.astype(np.int64)

@@ -22,6 +22,13 @@ def library_default(name: str) -> Any:
 
     Read from the source of ``Detector.__init__`` when the default is a literal, so that
     ``--help`` does not import torch (seconds); from the imported class otherwise.
+
+    Examples
+    --------
+    >>> import inspect
+    >>> from seqae import Detector
+    >>> library_default("frame") == inspect.signature(Detector).parameters["frame"].default
+    True
     """
     defaults = _literal_defaults()
     if name in defaults:
@@ -119,7 +126,13 @@ def split_names(
 
 class ThresholdType(click.ParamType):
     """``pot``, ``quantile``, ``sigma`` (how to fit while training) or a number > 0: the alarm
-    line as a raw reconstruction error, as in ``Detector(threshold=0.5)``."""
+    line as a raw reconstruction error, as in ``Detector(threshold=0.5)``.
+
+    Examples
+    --------
+    >>> THRESHOLD.convert("quantile", None, None), THRESHOLD.convert("0.25", None, None)
+    ('quantile', 0.25)
+    """
 
     name = "pot|quantile|sigma|NUMBER"
     methods = ("pot", "quantile", "sigma")

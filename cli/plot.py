@@ -1,4 +1,11 @@
-"""``seqae plot``: the channels with the alarms shaded, and the score under its alarm line."""
+"""``seqae plot``: the channels with the alarms shaded, and the score under its alarm line.
+
+Examples
+--------
+>>> from click.testing import CliRunner
+>>> "matplotlib" in CliRunner().invoke(plot, ["--help"]).output  # the one extra it needs
+True
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,15 @@
 """Progress on stderr, only on a terminal and without --quiet: a transient status line, a bar
-per training epoch, a count of rows scored. The library reports through callbacks and never
-prints."""
+per training epoch, a count of rows scored or of tasks done. The library reports through
+callbacks and never prints.
+
+Examples
+--------
+>>> progress = RowProgress("scoring")
+>>> progress.enabled  # a doctest's stderr is no terminal: nothing is drawn
+False
+>>> progress.update(1_000)
+>>> progress.close()
+"""
 
 from __future__ import annotations
 
@@ -77,3 +86,16 @@ class RowProgress:
     def close(self) -> None:
         if self.enabled and self._last:
             click.echo("\r" + " " * (len(self.label) + 24) + "\r", err=True, nl=False)
+
+
+class TaskProgress:
+    """``label: done/total tasks`` on stderr from the engine's task tracking (terminal only)."""
+
+    def __init__(self, label: str) -> None:
+        self.label = label
+        self.enabled = on_terminal()
+
+    def __call__(self, done: int, total: int) -> None:
+        if self.enabled:
+            end = "\n" if done == total else ""
+            click.echo(f"\r{self.label}: {done}/{total} tasks{end}", err=True, nl=False)

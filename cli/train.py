@@ -250,7 +250,15 @@ def _train(ctx: click.Context, data: Path, params: dict[str, Any], rank: int = 0
 
 
 def parse_channel_weights(values: tuple[str, ...]) -> dict[str, float] | None:
-    """``("temp=0.5", ...)`` as ``{"temp": 0.5}``; None when none is given."""
+    """``("temp=0.5", ...)`` as ``{"temp": 0.5}``; None when none is given.
+
+    Examples
+    --------
+    >>> parse_channel_weights(("temp=0.5", "flow=2"))
+    {'temp': 0.5, 'flow': 2.0}
+    >>> parse_channel_weights(()) is None
+    True
+    """
     weights: dict[str, float] = {}
     for item in values:
         name, sep, number = item.rpartition("=")

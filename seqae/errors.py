@@ -1,4 +1,14 @@
-"""The exceptions seqae raises. Every user-facing failure is a :class:`SeqaeError`."""
+"""The exceptions seqae raises. Every user-facing failure is a :class:`SeqaeError`.
+
+Examples
+--------
+>>> from seqae.windowing import sliding_windows
+>>> try:
+...     sliding_windows([[1.0], [2.0]], frame=0, step=1)
+... except SeqaeError as exc:  # one root for every error seqae raises on purpose
+...     print(type(exc).__name__, isinstance(exc, ValueError))
+ParameterError True
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Fixtures shared by the image test modules."""
+"""Fixtures shared by the image test modules, and the slow mark of test_runtime's minor families."""
 
 from __future__ import annotations
 
@@ -28,3 +28,20 @@ def digits_novelty():
     test_idx = np.concatenate([test_normal, novel])
     y = np.r_[np.zeros(len(test_normal)), np.ones(len(novel))]
     return data, data.images[train_idx], data.images[test_idx], y
+
+
+# test_runtime.py checks every model family's ONNX file against the Detector; each family costs
+# an export (seconds). By default the default model's two scoring paths and a recurrent family
+# run; these families (the same export and scoring head, other layers) run with the slow tests.
+RUNTIME_SLOW_FAMILIES = {"gru", "dense", "pca"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        if (
+            item.path.name == "test_runtime.py"
+            and callspec is not None
+            and callspec.params.get("name") in RUNTIME_SLOW_FAMILIES
+        ):
+            item.add_marker(pytest.mark.slow)

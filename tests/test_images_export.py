@@ -43,7 +43,13 @@ def _fit(name: str, images: np.ndarray) -> Detector:
     ).fit(images)
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
+# conv2d and dense run by default; the variants of the same layers with the slow tests
+SLOW = {"conv2d_nearest", "conv2d_vae", "vae"}
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in sorted(MODELS)]
+)
 def test_onnx_scores_match_python(digits, tmp_path, name):
     det = _fit(name, digits[:500])
     path = det.export_onnx(tmp_path / "images.onnx")

@@ -544,6 +544,7 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO)}
 
 
+@pytest.mark.slow  # a child process that imports torch and trains
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_leaves_no_temporary_file(sig, tmp_path, good):
     out = tmp_path / "out.csv"
@@ -592,6 +593,7 @@ PIPES = {
 }  # fmt: skip
 
 
+@pytest.mark.slow  # a shell pipeline per case, each a fresh python process
 def test_pipes(tmp_path, good, onnx_model):
     # One shell runs every pipeline at once: each seqae process costs a Python start.
     script = "\n".join(
@@ -605,6 +607,7 @@ def test_pipes(tmp_path, good, onnx_model):
         assert expected in out and "Traceback" not in out, f"{name}: {out}"
 
 
+@pytest.mark.slow  # several python processes at once
 def test_concurrent_writers_leave_one_complete_file(tmp_path, good, onnx_model):
     out = tmp_path / "out.csv"
     args = [*SEQAE, "detect", str(good), "--model", str(onnx_model), "-o", str(out)]

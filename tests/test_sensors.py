@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import gzip
 import os
 import sys
@@ -17,7 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from seqae.datasets import SensorData, iter_sensor_chunks, read_sensors, sensors_from_frame
-from seqae.datasets import sensors as sensors_module
 
 from seqae.errors import DataError, ParameterError
 
@@ -34,12 +32,6 @@ def stamps(n: int, start: str = "2024-01-01") -> list[str]:
 
 def csv_text(header: str, rows: list[str]) -> str:
     return header + "\n" + "".join(r + "\n" for r in rows)
-
-
-def test_docstring_examples_run():
-    result = doctest.testmod(sensors_module)
-    assert result.attempted > 0
-    assert result.failed == 0
 
 
 # --------------------------------------------------------------------------- reading
