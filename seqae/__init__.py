@@ -74,7 +74,6 @@ if isinstance(sys.modules.get(__name__), ModuleType):
             "SensorData": ".sensors",
             "read_sensors": ".sensors",
             "find_label_columns": ".sensors",
-            "LABEL_NAMES": ".sensors",
             "iter_sensor_chunks": ".sensors",
             "sensors_from_frame": ".sensors",
             "make_sensor_stream": ".synthetic",
