@@ -253,12 +253,12 @@ def as_written(values: np.ndarray) -> np.ndarray:
 
 
 # ------------------------------------------------------------------------------ summary
-def quality(outcome: Outcome) -> dict[str, Any]:
+def quality(outcome: Outcome, *, ranking: bool = True) -> dict[str, Any]:
     """The library's metric bundle against the file's labels, plus the events found."""
     from seqae.metrics import evaluate
 
     return {
-        **evaluate(outcome.truth, outcome.scores, outcome.labels),
+        **evaluate(outcome.truth, outcome.scores, outcome.labels, ranking=ranking),
         "n_events": len(outcome.events),
     }
 
@@ -497,7 +497,7 @@ def _print_detect_summary(
         ),
     ]
     if outcome.truth is not None:
-        m = quality(outcome)
+        m = quality(outcome, ranking=False)  # the summary line shows point and event metrics
         items.append(
             (
                 "vs labels",

@@ -768,8 +768,16 @@ EVALUATE_KEYS = (
 )  # fmt: skip
 
 
+_RANKING = ("auc_pr", "auc_roc", "vus_pr")
+
+
 def evaluate(
-    y_true: Any, scores: Any, labels: Any, *, vus_window: int | None = None
+    y_true: Any,
+    scores: Any,
+    labels: Any,
+    *,
+    vus_window: int | None = None,
+    ranking: bool = True,
 ) -> dict[str, Any]:
     """Every detection-quality metric of one labelled series, as one flat dict.
 
@@ -785,6 +793,10 @@ def evaluate(
         The detector's alarms (for the point and event metrics).
     vus_window : int, optional
         ``max_window`` of :func:`vus_pr` (default: the median anomaly length).
+    ranking : bool, default True
+        Compute the threshold-free metrics; False leaves ``auc_pr``, ``auc_roc`` and
+        ``vus_pr`` out (VUS costs a pass per window length: a summary of a long series may
+        skip it).
 
     Returns
     -------
@@ -810,7 +822,7 @@ def evaluate(
     counts = confusion(y, p)
     point = _from_counts(counts)
     anomalies = bool(y.any())
-    both = anomalies and not y.all()
+    both = ranking and anomalies and not y.all()
     event = event_f1(y, p) if anomalies else None
     out: dict[str, Any] = {
         "n_rows": len(y),
@@ -829,4 +841,4 @@ def evaluate(
         "auc_roc": auc_roc(y, s) if both else None,
         "vus_pr": vus_pr(y, s, max_window=vus_window) if both else None,
     }
-    return {key: out[key] for key in EVALUATE_KEYS}
+    return {key: out[key] for key in EVALUATE_KEYS if ranking or key not in _RANKING}

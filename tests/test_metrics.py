@@ -470,6 +470,8 @@ def test_evaluate_bundles_the_metrics_each_function_computes():
     assert m["auc_pr"] == auc_pr(y, scores) and m["auc_roc"] == auc_roc(y, scores)
     assert m["vus_pr"] == vus_pr(y, scores, max_window=5)
     assert (m["n_rows"], m["n_labelled"], m["n_flagged"]) == (300, 40, int(labels.sum()))
+    quick = evaluate(y, scores, labels, ranking=False)
+    assert quick == {k: v for k, v in m.items() if k not in ("auc_pr", "auc_roc", "vus_pr")}
 
 
 def test_evaluate_gives_none_for_what_the_labels_leave_undefined():
