@@ -51,7 +51,8 @@ class Source:
 
     detector: Any
     description: str
-    whole: Any = None  # DATA already read whole (to train on it): score it from memory
+    whole: Any = None  # DATA read whole to train on it...
+    result: Any = None  # ...and its detection, from the training pass (scored once)
 
 
 def get_detector(ctx: click.Context, data: Path, opts: DataOptions, params: dict) -> Source:
@@ -87,8 +88,16 @@ def get_detector(ctx: click.Context, data: Path, opts: DataOptions, params: dict
             device=params["device"],
             threshold=params["threshold"],
             contamination=params["contamination"],
+            min_event_length=params["min_event_length"],
+            merge_gap=params["merge_gap"],
         )
-        took = fit_detector(detector, train_data)
+        found: list[Any] = []  # DATA itself: fit and detect in one scoring pass
+
+        def fit_detect(X: Any, callback: Any) -> None:
+            recon = bool(params.get("reconstruction")) and params.get("output") is not None
+            found.append(detector.fit_detect(X, callback=callback, reconstruction=recon))
+
+        took = fit_detector(detector, train_data, fit_detect if itself else None)
         what = "the file itself" if params["train_path"] is None else str(train_path)
         if params["train_rows"]:
             what += f", first {len(train_data.values):,} rows"
@@ -105,14 +114,15 @@ def get_detector(ctx: click.Context, data: Path, opts: DataOptions, params: dict
             f"trained here on {what}: {_describe(detector)}, {epochs} epochs in "
             f"{seconds(took)}; alarm line: {line}",
             whole=train_data if itself else None,
+            result=found[0] if found else None,
         )
     if isinstance(params["threshold"], float) and params["model_path"] is not None:
         set_alarm_line(source.detector, params["threshold"])
     rules = {
         name: params[name] for name in ("min_event_length", "merge_gap") if params[name] is not None
     }
-    if rules:
-        if is_onnx(params["model_path"] or ""):
+    if rules and params["model_path"] is not None:
+        if is_onnx(params["model_path"]):
             raise ParameterError(
                 "--min-event-length/--merge-gap are fixed in an exported .onnx model; "
                 "use the saved seqae model instead"
@@ -127,21 +137,19 @@ def _describe(detector: Any) -> str:
 
 @dataclass
 class Outcome:
-    """What scoring one file found (the (T,) arrays; the (T, C) ones went to the output)."""
+    """What scoring one file found (the (T, C) arrays went to the output; the (T,) ones are
+    kept when asked for or when the file has a truth column to compare with)."""
 
     n_rows: int
+    n_anomalies: int
     channels: list[str]
-    scores: np.ndarray
-    labels: np.ndarray
+    scores: np.ndarray | None
+    labels: np.ndarray | None
     events: list[Any]
     truth: np.ndarray | None
     truth_name: str | None
     seconds: float
     reports: list[dict[str, Any]]
-
-    @property
-    def n_anomalies(self) -> int:
-        return int(self.labels.sum())
 
 
 def score_file(
@@ -153,10 +161,13 @@ def score_file(
     reconstruction: bool = False,
     top_k: int = 3,
     on_part: Callable[[Any, np.ndarray | None], None] | None = None,
+    keep_scores: bool = False,
 ) -> Outcome:
-    """Score ``path`` part by part (or from memory), handing every final part to ``on_part``
-    with its rows of the time column as read (None without one)."""
+    """Score ``path`` part by part (or take the detection of DATA made while training on it),
+    handing every final part to ``on_part`` with its rows of the time column as read (None
+    without one)."""
     from seqae.results import ScoredPart  # torch-free: an .onnx model never imports torch
+    from seqae.streaming import detect_file
 
     start = time.perf_counter()
     truth_name = opts.truth_column(path)
@@ -164,47 +175,49 @@ def score_file(
     reports: list[dict[str, Any]] = []
     times = TimeColumn()
     progress = RowProgress("scoring")
-    detector = source.detector
-    if is_onnx(getattr(detector, "path", "")):  # OnnxDetector: in memory, no torch
-        data = source.whole if source.whole is not None else opts.read(path)
-        reports.append(data.report)
-        times.add(data)
-        result = detector.detect(data, reconstruction=reconstruction, top_k=top_k)
-        if truth_name:
-            truth.append(data.labels[truth_name])
-        timestamps = None if data.timestamps is None else np.asarray(data.timestamps)
-        part = ScoredPart(
-            0, result.scores, result.contributions, result.reconstruction, result.labels, timestamps
-        )
+
+    def read(chunks: Any) -> Any:
+        n_read = 0
+        for chunk in chunks:
+            reports.append(chunk.report)
+            times.add(chunk)
+            if truth_name:
+                truth.append(chunk.labels[truth_name])
+            yield chunk
+            n_read += len(chunk.values)
+            progress.update(n_read)
+
+    def hand_on(part: Any) -> None:
+        stamps = times.take(len(part))  # taken even when unused: it must not pile up
         if on_part is not None:
-            on_part(part, times.take(len(part)))
-        scores, labels, events = result.scores, result.labels, result.events
+            on_part(part, stamps)
+
+    if source.result is not None:  # scored while training on it
+        data, result = source.whole, source.result
+        list(read([data]))
+        stamps = None if data.timestamps is None else np.asarray(data.timestamps)
+        hand_on(
+            ScoredPart(
+                0, result.scores, result.contributions, result.reconstruction, result.labels, stamps
+            )
+        )
     else:
-        from seqae.streaming import ChunkedDetector
-
-        chunks = [source.whole] if source.whole is not None else opts.chunks(path, chunk_size)
-        chunked = ChunkedDetector(detector, reconstruction=reconstruction, top_k=top_k)
-
-        def read() -> Any:
-            for chunk in chunks:
-                reports.append(chunk.report)
-                times.add(chunk)
-                if truth_name:
-                    truth.append(chunk.labels[truth_name])
-                yield chunk
-                progress.update(chunked.n_seen)
-
-        for part in chunked.run(read()):
-            if on_part is not None:
-                on_part(part, times.take(len(part)))
-        progress.close()
-        scores, labels, events = chunked.scores, chunked.labels, chunked.events
+        result = detect_file(
+            source.detector,
+            read(opts.chunks(path, chunk_size)),
+            on_part=hand_on,
+            reconstruction=reconstruction,
+            top_k=top_k,
+            keep=keep_scores or truth_name is not None,  # else memory stays flat
+        )
+    progress.close()
     return Outcome(
-        n_rows=len(scores),
-        channels=list(detector.channels_),
-        scores=scores,
-        labels=labels,
-        events=events,
+        n_rows=len(result.labels) if result.labels is not None else result.n_rows,
+        n_anomalies=int(result.labels.sum()) if result.labels is not None else result.n_anomalies,
+        channels=list(source.detector.channels_),
+        scores=result.scores,
+        labels=result.labels,
+        events=result.events,
         truth=np.concatenate(truth) if truth else None,
         truth_name=truth_name,
         seconds=time.perf_counter() - start,
@@ -564,7 +577,7 @@ def evaluate(ctx: click.Context, data: Path, **params: Any) -> None:
         check_labels()  # before training, not after
     source = get_detector(ctx, data, opts, params)
     check_labels()
-    outcome = score_file(source, data, opts, chunk_size=params["chunk_size"])
+    outcome = score_file(source, data, opts, chunk_size=params["chunk_size"], keep_scores=True)
     result = quality(outcome)
     summary, warning = input_summary(outcome.reports, opts.nan_policy)
     if warning:

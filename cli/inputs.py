@@ -9,7 +9,7 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -266,8 +266,11 @@ def training_detector(
     return Detector(**kwargs)
 
 
-def fit_detector(detector: Any, data: Any) -> float:
-    """Fit with a per-epoch progress bar on a terminal; return the seconds taken."""
+def fit_detector(detector: Any, data: Any, fit: Callable[..., Any] | None = None) -> float:
+    """Fit with a per-epoch progress bar on a terminal; return the seconds taken.
+
+    ``fit`` replaces ``detector.fit`` (same arguments), e.g. to keep what
+    ``detector.fit_detect`` returns."""
     images = getattr(data, "images", None)  # an ImageSet: no frames
     if images is None and len(data.values) < detector.frame:
         raise DataError(
@@ -278,6 +281,6 @@ def fit_detector(detector: Any, data: Any) -> float:
     n = f"{len(images):,} images" if images is not None else f"{len(data.values):,} rows"
     status(f"training {detector.model} on {n} ...")
     with EpochProgress() as progress:
-        detector.fit(data if images is None else images, callback=progress)
+        (fit or detector.fit)(data if images is None else images, callback=progress)
     clear_status()
     return time.perf_counter() - start

@@ -38,6 +38,8 @@ _LAZY = {
     "DetectionResult": ".results",
     "ImageDetectionResult": ".images",
     "OnnxDetector": ".runtime",
+    "detect_file": ".streaming",
+    "iter_detect": ".streaming",
 }
 
 
@@ -99,4 +101,6 @@ __all__ = [
     "ParameterError",
     "SeqaeError",
     "__version__",
+    "detect_file",
+    "iter_detect",
 ]

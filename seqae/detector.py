@@ -13,20 +13,15 @@ import torch
 from sklearn.base import BaseEstimator
 
 from . import __version__
-from .baseline import N_BLOCKS, DriftBaseline, apply_baseline
+from .base import SCORING_BATCH, RunFn, ScoringSpec, StreamDetector, StreamScores
+from .baseline import N_BLOCKS
 from .errors import DataError, ModelFormatError, NotFittedError, ParameterError
-from .events import _is_number, postprocess_labels
+from .events import _is_number
 from .images import ImageDetectionResult, as_images, is_image_input, score_image_batches
 from .models import MODELS, available_models, build_model, variational_models
 from .persistence import load_model_files, save_model_files
 from .results import DetectionResult
-from .scoring import (
-    ScoringHead,
-    StreamScores,
-    check_channel_weights,
-    score_convolutional,
-    score_windowed,
-)
+from .scoring import ScoringHead, check_channel_weights, convolutional_halo, head_runner
 from .state import check_saved_config
 from .thresholds import best_f1_threshold, fit_threshold
 from .training import TrainConfig, select_device, train
@@ -45,7 +40,7 @@ _CALIBRATIONS = ("holdout", "training")
 _NORM_FLOOR = 0.1
 
 
-class Detector(BaseEstimator):
+class Detector(StreamDetector, BaseEstimator):
     """Anomaly detector: an autoencoder learns normal frames; reconstruction error flags the rest.
 
     Parameters
@@ -309,11 +304,74 @@ class Detector(BaseEstimator):
         self
         """
         self._check_params()
+        if self._image_fit(X):
+            return self._fit_images(X, callback)
+        self._fit_streams(as_streams(X), callback)
+        return self
+
+    def fit_detect(
+        self,
+        X: Any,
+        *,
+        callback: Callable[[Any], None] | None = None,
+        reconstruction: bool = False,
+        top_k: int = 3,
+    ) -> DetectionResult | ImageDetectionResult:
+        """Fit on ``X``, then detect anomalies in ``X`` itself, scoring it once.
+
+        The same as ``fit(X).detect(X)`` (to float rounding), without scoring ``X`` a second
+        time: the scores that place the alarm line are the detection's scores.
+
+        Parameters
+        ----------
+        X : array-like, DataFrame or SensorData
+            One stream (or a set of images).
+        callback : callable, optional
+            As in :meth:`fit`.
+        reconstruction, top_k
+            As in :meth:`detect`.
+
+        Examples
+        --------
+        >>> from seqae.datasets import make_sensor_stream
+        >>> stream = make_sensor_stream(n_timesteps=2000, n_channels=2, random_state=0)
+        >>> det = Detector(model="dense", frame=16, epochs=1, random_state=0)
+        >>> result = det.fit_detect(stream.values)
+        >>> bool(np.allclose(result.scores, det.score_samples(stream.values), atol=1e-6))
+        True
+        """
+        self._check_params()
+        if self._image_fit(X):  # images are scored in one batch loop already
+            return self._fit_images(X, callback).detect(
+                X, reconstruction=reconstruction, top_k=top_k
+            )
+        streams = as_streams(X)
+        if len(streams) != 1:
+            raise DataError(
+                f"fit_detect takes one stream, got {len(streams)} recordings: fit them, then "
+                "detect each"
+            )
+        raw = self._fit_streams(streams, callback, reconstruction=reconstruction)[0]
+        scored = StreamScores(
+            raw.scores / self.threshold_, raw.contributions / self.threshold_, raw.reconstruction
+        )
+        return self._result(streams[0], self._adjust(scored), top_k)
+
+    def _image_fit(self, X: Any) -> bool:
+        """Whether ``X`` is fitted as images; sets ``input_kind_``."""
         image = is_image_input(X) or MODELS[self.model].kind == "image"
         self.input_kind_ = "image" if image else "sequence"
-        if image:
-            return self._fit_images(X, callback)
-        streams = as_streams(X)
+        return image
+
+    def _fit_streams(
+        self,
+        streams: list[Stream],
+        callback: Callable[[Any], None] | None,
+        *,
+        reconstruction: bool = False,
+    ) -> list[StreamScores]:
+        """:meth:`fit` for sequences; returns each stream's raw scores (channel-normalised,
+        not yet divided by the threshold nor drift-adjusted), the ones the line was fitted on."""
         channels = streams[0].channels
         for s in streams[1:]:
             if s.named and streams[0].named and s.channels != channels:
@@ -358,14 +416,18 @@ class Detector(BaseEstimator):
         self.history_ = history.to_dict()
         self.device_ = history.device
         self._head = self._make_head(threshold=1.0)
-        scored = [self._score(s.values) for s in streams]
+        scored = [self._score(s.values, reconstruction=reconstruction) for s in streams]
         contributions = np.concatenate([r.contributions for r in scored])
         held = np.concatenate(
             [np.arange(len(s.values)) >= len(t) for s, t in zip(streams, train_parts, strict=True)]
         )
         normal = held if held.any() else np.ones_like(held)  # unseen rows, else all of them
         if self.channel_norm:
-            contributions = contributions * self._normalise_channels(contributions[normal])
+            factors = self._normalise_channels(contributions[normal])
+            contributions = contributions * factors
+            for r in scored:
+                r.contributions = r.contributions * factors
+                r.scores = r.contributions.sum(axis=1)
         raw = contributions.sum(axis=1)
         self._set_fitted_threshold(raw[~held], raw[held])
         self.drift_base_ = float(np.median(raw[normal])) if self.drift_window else None
@@ -382,7 +444,7 @@ class Detector(BaseEstimator):
                 for q in ("0.5", "0.9", "0.99", "0.999")
             },
         }
-        return self
+        return scored
 
     def _resolve_channel_weights(self, channels: list[str]) -> list[float] | None:
         """``channel_weights`` as one weight per channel, averaging 1 (None: all equal)."""
@@ -603,38 +665,29 @@ class Detector(BaseEstimator):
             )
         return self.scoring
 
-    def _score(self, values: np.ndarray, *, reconstruction: bool = False) -> StreamScores:
-        device = self._device()
-        if self._scoring_mode() == "convolutional":
-            return score_convolutional(
-                self._head, values, device=device, reconstruction=reconstruction
-            )
-        if len(values) < self.frame:
-            raise DataError(
-                f"the data has {len(values)} timesteps, fewer than one frame of {self.frame}"
-            )
-        return score_windowed(
-            self._head,
-            values,
-            self.frame,
-            self.step,
-            how=self.fold,
-            device=device,
-            reconstruction=reconstruction,
-        )
+    # the StreamDetector surface: the network and the fitted numbers its loops need
+    def _runner(self, reconstruction: bool = False) -> RunFn:
+        return head_runner(self._head, self._device(), reconstruction=reconstruction)
 
-    def _drift(self) -> DriftBaseline | None:
-        """A fresh drift baseline for one stream (None when drift adjustment is off)."""
-        base = getattr(self, "drift_base_", None)
-        if base is None or self._images():
-            return None
-        return DriftBaseline(base / self.threshold_, self.drift_window)
+    def _scoring_spec(self) -> ScoringSpec:
+        mode = self._scoring_mode()
+        if mode == "convolutional":
+            stride = int(self.model_.total_stride)
+            return ScoringSpec(
+                mode, self.frame, self.step, stride=stride, halo=convolutional_halo(self.model_)
+            )
+        return ScoringSpec(mode, self.frame, self.step, self.fold, SCORING_BATCH)
 
-    def _score_stream(self, values: np.ndarray, *, reconstruction: bool = False) -> StreamScores:
-        """The detector's scores of one whole stream: the network's, then drift-adjusted."""
-        result = self._score(values, reconstruction=reconstruction)
-        scores, contributions = apply_baseline(self._drift(), result.scores, result.contributions)
-        return StreamScores(scores, contributions, result.reconstruction)
+    def _event_rules(self) -> tuple[int, int]:
+        return self.min_event_length, self.merge_gap
+
+    def _drift_params(self) -> tuple[float | None, int | None]:
+        return getattr(self, "drift_base_", None), self.drift_window
+
+    def _image_scores(
+        self, X: Any, reconstruction: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        return self._score_images(self._check_images(X), reconstruction=reconstruction)
 
     def _stream(self, X: Any) -> Stream:
         self._check_fitted()
@@ -643,67 +696,6 @@ class Detector(BaseEstimator):
                 "this Detector was fitted on images; give (N, H, W) or (N, C, H, W) images"
             )
         return stream_for_model(X, self.channels_)
-
-    def score_samples(self, X: Any) -> np.ndarray:
-        """Anomaly score per timestep (per image for images), normalised so 1.0 is the alarm line
-        (higher = worse)."""
-        if self._images():
-            return self._score_images(self._check_images(X))[0]
-        return self._score_stream(self._stream(X).values).scores
-
-    def predict(self, X: Any) -> np.ndarray:
-        """1 for anomalous timesteps, 0 otherwise (int8), after event post-processing."""
-        return self._labels(self.score_samples(X))
-
-    def _labels(self, scores: np.ndarray) -> np.ndarray:
-        labels = (scores >= 1.0).astype(np.int8)
-        if self._images():  # images are independent: no event rules
-            return labels
-        return postprocess_labels(
-            labels, min_length=self.min_event_length, merge_gap=self.merge_gap
-        ).astype(np.int8)
-
-    def detect(
-        self, X: Any, *, reconstruction: bool = False, top_k: int = 3
-    ) -> DetectionResult | ImageDetectionResult:
-        """Scores, labels, per-channel contributions and events for one stream.
-
-        For a detector fitted on images, ``X`` holds images and the result is an
-        :class:`~seqae.images.ImageDetectionResult` (per-image scores and labels, per-pixel
-        scores, and the reconstructed images when asked for).
-
-        Parameters
-        ----------
-        X : array-like, DataFrame or SensorData
-            Data with the fitted channels (named data is matched by name, in any order).
-        reconstruction : bool, default False
-            Also return the reconstructed (cleaned) signal.
-        top_k : int, default 3
-            Channels listed per event.
-        """
-        if self._images():
-            scores, pixels, recon = self._score_images(
-                self._check_images(X), reconstruction=reconstruction
-            )
-            return ImageDetectionResult.build(
-                scores,
-                pixels,
-                self._labels(scores),
-                threshold=self.threshold_,
-                reconstruction=recon,
-            )
-        stream = self._stream(X)
-        result = self._score_stream(stream.values, reconstruction=reconstruction)
-        return DetectionResult.build(
-            result.scores,
-            result.contributions,
-            self._labels(result.scores),
-            channels=self.channels_,
-            threshold=self.threshold_,
-            timestamps=stream.timestamps,
-            reconstruction=result.reconstruction,
-            top_k=top_k,
-        )
 
     def reconstruct(self, X: Any) -> np.ndarray:
         """The model's reconstruction of ``X`` in the data's units: a cleaned (denoised) signal.

@@ -42,8 +42,8 @@ import pandas as pd
 from ._atomic import atomic_path
 from .baseline import N_BLOCKS, apply_baseline
 from .errors import DataError, ModelFormatError, ParameterError
-from .events import Event, _iso, labels_to_intervals
-from .streaming import Overlap, top_channels
+from .events import Event, _iso, labels_to_intervals, top_channels
+from .streaming import Overlap
 from .validation import stream_for_model
 
 __all__ = [
@@ -133,8 +133,6 @@ def model_loads() -> int:
 def _score_values(det: Any, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Scores (T,) and contributions (T, C) of a Detector or an OnnxDetector."""
     out = det._score(values)
-    if isinstance(out, tuple):  # OnnxDetector
-        return out[0], out[1]
     return out.scores, out.contributions
 
 
@@ -146,9 +144,7 @@ def _drift_context(det: Any) -> int:
 
 def _event_context(det: Any) -> int:
     """Labels of a timestep depend on the raw alarms this close to it (see streaming)."""
-    meta = getattr(det, "metadata", None)
-    rules = meta if meta is not None else vars(det)
-    return int(rules["min_event_length"]) + int(rules["merge_gap"]) + 1
+    return sum(det._event_rules()) + 1
 
 
 # ------------------------------------------------------------------------------ dask plumbing
@@ -488,8 +484,7 @@ def score_stream(
     """
     model = str(Path(model).resolve())
     det = load_model(model, device=device)
-    images = det._images
-    if images() if callable(images) else images:
+    if det._images():
         raise ParameterError(f"{model}: an image model does not score streams")
     parts, lengths = _partitions(data, client)
     total = int(sum(lengths))

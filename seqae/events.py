@@ -17,10 +17,12 @@ from .errors import DataError, ParameterError
 
 __all__ = [
     "Event",
+    "EventBuilder",
     "describe_events",
     "intervals_to_labels",
     "labels_to_intervals",
     "postprocess_labels",
+    "top_channels",
 ]
 
 
@@ -304,10 +306,8 @@ def describe_events(
         raise DataError(f"scores must be a 1-D array, got shape {np.shape(scores)}")
     s = _as_scores(scores, drop_nan=False)
     _check_same_length(labels=y, scores=s)
-    iv = labels_to_intervals(y)
 
-    shares = None
-    names: list[str] = []
+    c = None
     if contributions is not None:
         c = np.asarray(contributions, dtype=np.float64)
         if c.ndim == 1:
@@ -317,18 +317,11 @@ def describe_events(
         _check_same_length(scores=s, contributions=c)
         if not np.isfinite(c).all() or (c < 0).any():
             raise DataError("contributions must be finite and non-negative")
-        if channels is None:
-            names = [f"channel_{i}" for i in range(c.shape[1])]
-        else:
-            names = [str(ch) for ch in channels]
-            if len(names) != c.shape[1]:
-                raise DataError(
-                    f"got {len(names)} channel names for {c.shape[1]} contribution columns"
-                )
-        if len(iv):
-            sums = _event_sums(c, iv)
-            total = sums.sum(axis=1, keepdims=True)
-            shares = np.divide(sums, total, out=np.zeros_like(sums), where=total > 0)
+    names = None
+    if c is not None:
+        names = [f"channel_{i}" for i in range(c.shape[1])] if channels is None else channels
+        if len(names) != c.shape[1]:
+            raise DataError(f"got {len(names)} channel names for {c.shape[1]} contribution columns")
 
     times = None
     if timestamps is not None:
@@ -337,27 +330,124 @@ def describe_events(
             raise DataError(f"timestamps must be 1-D, got shape {times.shape}")
         _check_same_length(scores=s, timestamps=times)
 
-    events = []
-    for i, (a, b) in enumerate(iv.tolist()):
-        seg = s[a:b]
-        peak = int(np.argmax(seg))
+    builder = EventBuilder(names, top_k=top_k)
+    builder.add(y, s, c, times)
+    return builder.events()
+
+
+class EventBuilder:
+    """Describe the events of a stream that arrives in consecutive parts, in bounded memory.
+
+    The one event describer: :func:`describe_events` is a builder fed one part, and
+    :class:`seqae.streaming.ChunkedDetector` feeds it part by part. An event that runs across
+    a border is continued; each event keeps only its running numbers (peak, sum of scores,
+    per-channel sums, times), so the result equals describing the whole stream at once.
+
+    Parameters
+    ----------
+    channels : sequence of str, optional
+        Channel names of the contributions (None: no ``top_channels``).
+    top_k : int, default 3
+        Channels listed per event.
+
+    Examples
+    --------
+    >>> builder = EventBuilder(["a", "b"], top_k=1)
+    >>> builder.add([0, 1], [0.1, 2.0], [[0, 0], [1, 3]])
+    >>> builder.add([1, 0], [3.0, 0.2], [[1, 1], [0, 0]])
+    >>> event = builder.events()[0]
+    >>> event.start, event.end, event.peak_index, event.mean_score, event.top_channels
+    (1, 3, 2, 2.5, (('b', 0.6666666666666666),))
+    """
+
+    def __init__(self, channels: Sequence[str] | None = None, *, top_k: int = 3) -> None:
+        self.channels = None if channels is None else [str(c) for c in channels]
+        self.top_k = _check_int("top_k", top_k, 0)
+        self.n_seen = 0
+        self._done: list[Event] = []
+        self._open: dict[str, Any] | None = None  # the event reaching the last timestep seen
+
+    def add(
+        self, labels: Any, scores: Any, contributions: Any = None, timestamps: Any = None
+    ) -> None:
+        """The next part: ``(n,)`` 0/1 labels and scores, ``(n, C)`` contributions (when the
+        builder has channels) and ``(n,)`` time stamps (optional)."""
+        y = np.asarray(labels)
+        s = np.asarray(scores, dtype=np.float64)
+        iv = labels_to_intervals(y)
+        sums = None
+        if self.channels is not None and contributions is not None and len(iv):
+            sums = _event_sums(np.asarray(contributions, dtype=np.float64), iv)
+        offset = self.n_seen
+        for i, (a, b) in enumerate(iv.tolist()):
+            seg = s[a:b]
+            peak = int(np.argmax(seg))
+            run = {
+                "start": offset + a,
+                "end": offset + b,
+                "peak": float(seg[peak]),
+                "peak_index": offset + a + peak,
+                "total": float(seg.sum()),
+                "sums": None if sums is None else sums[i],
+                "start_time": None if timestamps is None else _iso(timestamps[a]),
+                "end_time": None if timestamps is None else _iso(timestamps[b - 1]),
+            }
+            last = self._open
+            if a == 0 and last is not None and last["end"] == offset:  # it goes on
+                if run["peak"] > last["peak"]:  # ties keep the earlier peak, as argmax does
+                    last["peak"], last["peak_index"] = run["peak"], run["peak_index"]
+                last["end"], last["end_time"] = run["end"], run["end_time"]
+                last["total"] += run["total"]
+                if last["sums"] is not None and run["sums"] is not None:
+                    last["sums"] = last["sums"] + run["sums"]
+            else:
+                self._close()
+                self._open = run
+        self.n_seen += len(s)
+        if self._open is not None and self._open["end"] < self.n_seen:
+            self._close()
+
+    def _close(self) -> None:
+        if self._open is not None:
+            self._done.append(self._event(self._open))
+            self._open = None
+
+    def _event(self, run: dict[str, Any]) -> Event:
         top: tuple[tuple[str, float], ...] = ()
-        if shares is not None and top_k > 0:
-            order = np.argsort(-shares[i], kind="stable")[:top_k]
-            top = tuple((names[j], float(shares[i, j])) for j in order)
-        events.append(
-            Event(
-                start=a,
-                end=b,
-                peak_score=float(seg[peak]),
-                mean_score=float(seg.mean()),
-                peak_index=a + peak,
-                top_channels=top,
-                start_time=None if times is None else _iso(times[a]),
-                end_time=None if times is None else _iso(times[b - 1]),
-            )
+        if run["sums"] is not None and self.channels is not None and self.top_k > 0:
+            top = top_channels(run["sums"], self.channels, self.top_k)
+        return Event(
+            start=run["start"],
+            end=run["end"],
+            peak_score=run["peak"],
+            mean_score=run["total"] / (run["end"] - run["start"]),
+            peak_index=run["peak_index"],
+            top_channels=top,
+            start_time=run["start_time"],
+            end_time=run["end_time"],
         )
-    return events
+
+    def events(self) -> list[Event]:
+        """Every event so far, in time order (one still open at the last timestep included)."""
+        return self._done + ([] if self._open is None else [self._event(self._open)])
+
+
+def top_channels(
+    sums: np.ndarray, channels: Sequence[str], top_k: int
+) -> tuple[tuple[str, float], ...]:
+    """The ``top_k`` channels by share of one event's summed contributions ``sums`` (C,).
+
+    Ties keep the channel order; an event without any contribution gives every share 0.
+
+    Examples
+    --------
+    >>> top_channels(np.array([1.0, 3.0, 0.0]), ["a", "b", "c"], 2)
+    (('b', 0.75), ('a', 0.25))
+    """
+    total = sums.sum()
+    shares = sums / total if total > 0 else np.zeros_like(sums)
+    order = np.argsort(-shares, kind="stable")[:top_k]
+    return tuple((channels[j], float(shares[j])) for j in order)
 
 
 def _event_sums(values: np.ndarray, intervals: np.ndarray) -> np.ndarray:

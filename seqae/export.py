@@ -45,6 +45,7 @@ import onnx
 import torch
 
 from . import __version__
+from .base import CHUNK
 from .errors import ModelFormatError, NotFittedError, ParameterError
 from .persistence import atomic_write_bytes
 from .runtime import (
@@ -56,7 +57,7 @@ from .runtime import (
     content_digest,
     encode_metadata,
 )
-from .scoring import CHUNK, ScoringHead, convolutional_halo
+from .scoring import ScoringHead, convolutional_halo
 
 __all__ = ["OPSET", "export_onnx"]
 

@@ -19,20 +19,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .baseline import DriftBaseline, apply_baseline
+from .base import RunFn, ScoringSpec, StreamDetector
 from .errors import DataError, ModelFormatError, ParameterError
-from .events import postprocess_labels
-from .images import ImageDetectionResult, as_images, score_image_batches
+from .images import as_images, score_image_batches
 from .results import DetectionResult
 from .state import check_fitted_state
-from .validation import stream_for_model
-from .windowing import FoldAccumulator, FoldRule, frame_starts, gather_windows
+from .validation import Stream, stream_for_model
 
 __all__ = [
     "INPUT_NAME",
@@ -44,8 +42,6 @@ __all__ = [
     "content_digest",
     "decode_metadata",
     "encode_metadata",
-    "score_chunked",
-    "score_folded",
 ]
 
 ONNX_FORMAT = "seqae-onnx"
@@ -112,9 +108,6 @@ _ORDER = (
     "params",
     "training_summary",
 )
-
-#: ``run(frames) -> (channel_error, reconstruction or None)`` for a ``(B, L, C)`` float32 batch.
-RunFn = Callable[[np.ndarray], tuple[np.ndarray, "np.ndarray | None"]]
 
 
 # ---------------------------------------------------------------------------------- metadata
@@ -275,66 +268,6 @@ def content_digest(data: bytes) -> str:
     return digest.hexdigest()
 
 
-# ---------------------------------------------------------------------------------- scoring
-def score_folded(
-    run: RunFn,
-    x: np.ndarray,
-    frame: int,
-    step: int,
-    *,
-    how: FoldRule = "mean",
-    batch_size: int = 1024,
-    reconstruction: bool = False,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Score a ``(T, C)`` stream frame by frame and fold the errors back to timesteps.
-
-    Frames are gathered batch by batch from the stream, so memory stays at one batch plus the
-    result. Returns ``(scores (T,), contributions (T, C), reconstruction (T, C) or None)``.
-    """
-    n, n_channels = x.shape
-    starts = frame_starts(n, frame, step)
-    errors = FoldAccumulator(n, frame, step, how, (n_channels,))
-    recon_acc = FoldAccumulator(n, frame, step, how, (n_channels,)) if reconstruction else None
-    for first in range(0, len(starts), batch_size):
-        channel_error, recon = run(gather_windows(x, starts[first : first + batch_size], frame))
-        errors.add(first, channel_error)
-        if recon_acc is not None:
-            recon_acc.add(first, recon)
-    contributions = errors.result()
-    recon_out = None if recon_acc is None else recon_acc.result()
-    return contributions.sum(axis=1), contributions, recon_out
-
-
-def score_chunked(
-    run: RunFn,
-    x: np.ndarray,
-    *,
-    chunk: int,
-    stride: int,
-    halo: int,
-    reconstruction: bool = False,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-    """Score a ``(T, C)`` stream in one fully convolutional pass, chunk by chunk.
-
-    Chunk starts are multiples of the model's total ``stride`` and each chunk carries ``halo``
-    timesteps of context on both sides, so the result equals one pass over the whole stream.
-    Returns ``(scores (T,), contributions (T, C), reconstruction (T, C) or None)``.
-    """
-    n, n_channels = x.shape
-    chunk = max(stride, chunk // stride * stride)
-    contributions = np.empty((n, n_channels), dtype=np.float64)
-    recon_out = np.empty((n, n_channels), dtype=np.float32) if reconstruction else None
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        lo, hi = max(0, start - halo), min(n, stop + halo)
-        channel_error, recon = run(np.ascontiguousarray(x[None, lo:hi]))
-        keep = slice(start - lo, stop - lo)
-        contributions[start:stop] = channel_error[0, keep]
-        if recon_out is not None:
-            recon_out[start:stop] = recon[0, keep]
-    return contributions.sum(axis=1), contributions, recon_out
-
-
 # ---------------------------------------------------------------------------------- detector
 def _onnxruntime() -> Any:
     try:
@@ -355,7 +288,7 @@ def _check_threads(name: str, value: int | None) -> None:
         )
 
 
-class OnnxDetector:
+class OnnxDetector(StreamDetector):
     """Score streams with an exported seqae model, without torch.
 
     Parameters
@@ -474,7 +407,7 @@ class OnnxDetector:
             )
         frames = inputs[0]
         shape = list(frames.shape)
-        if self._images:
+        if self._images():
             expected = [None, *self.metadata["image_shape"]]
             layout = "(batch, channels, height, width)"
         else:
@@ -494,7 +427,6 @@ class OnnxDetector:
                 )
 
     # ------------------------------------------------------------------ properties
-    @property
     def _images(self) -> bool:
         return self.metadata["kind"] == "image"
 
@@ -545,7 +477,7 @@ class OnnxDetector:
         return dict(zip(OUTPUT_NAMES, outputs, strict=True))
 
     def _check_frames(self, frames: Any) -> np.ndarray:
-        if self._images:
+        if self._images():
             return as_images(frames, shape=tuple(self.metadata["image_shape"]), source="frames")
         try:
             x = np.asarray(frames, dtype=np.float32)
@@ -564,7 +496,8 @@ class OnnxDetector:
             raise DataError(f"frames hold a non-finite value at index {index}")
         return np.ascontiguousarray(x)
 
-    def _run(self, reconstruction: bool) -> RunFn:
+    # the StreamDetector surface: the session and the file's metadata
+    def _runner(self, reconstruction: bool = False) -> RunFn:
         names = ["channel_error", "reconstruction"] if reconstruction else ["channel_error"]
 
         def run(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -573,40 +506,31 @@ class OnnxDetector:
 
         return run
 
-    def _score(
-        self, values: np.ndarray, reconstruction: bool = False
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    def _scoring_spec(self) -> ScoringSpec:
         m = self.metadata
-        run = self._run(reconstruction)
         if m["scoring"] == "convolutional":
-            return score_chunked(
-                run,
-                values,
+            return ScoringSpec(
+                "convolutional",
+                self.frame,
+                self.step,
                 chunk=m["chunk"],
                 stride=m["total_stride"],
                 halo=m["halo"],
-                reconstruction=reconstruction,
             )
-        if len(values) < self.frame:
-            raise DataError(
-                f"the data has {len(values)} timesteps, fewer than one frame of {self.frame}"
-            )
-        return score_folded(
-            run,
-            values,
-            self.frame,
-            self.step,
-            how=m["fold"],
-            batch_size=self.batch_size,
-            reconstruction=reconstruction,
-        )
+        return ScoringSpec(m["scoring"], self.frame, self.step, m["fold"], self.batch_size)
 
-    def _values(self, X: Any) -> Any:
-        if self._images:
+    def _event_rules(self) -> tuple[int, int]:
+        return int(self.metadata["min_event_length"]), int(self.metadata["merge_gap"])
+
+    def _drift_params(self) -> tuple[float | None, int | None]:
+        return self.metadata.get("drift_base"), self.metadata.get("drift_window")
+
+    def _stream(self, X: Any) -> Stream:
+        if self._images():
             raise DataError("this model was fitted on images; give (N, H, W) or (N, C, H, W)")
         return stream_for_model(X, self.channels_)
 
-    def _score_images(
+    def _image_scores(
         self, X: Any, reconstruction: bool = False
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
         images = as_images(X, shape=tuple(self.metadata["image_shape"]))
@@ -617,80 +541,3 @@ class OnnxDetector:
             return out[0], (out[1] if reconstruction else None)
 
         return score_image_batches(run, images, batch_size=self.batch_size)
-
-    def score_samples(self, X: Any) -> np.ndarray:
-        """Anomaly score per timestep, normalised so 1.0 is the alarm line (higher = worse).
-
-        ``X`` is a ``(T, C)`` array in the model's channel order, or named data (a DataFrame,
-        SensorData) matched by channel name. An image model takes images and scores each one.
-        """
-        if self._images:
-            return self._score_images(X)[0]
-        return self._score_stream(self._values(X).values)[0]
-
-    def _drift(self) -> DriftBaseline | None:
-        """A fresh drift baseline for one stream, as the Detector's (None when off)."""
-        base, window = self.metadata.get("drift_base"), self.metadata.get("drift_window")
-        if base is None or not window or self._images:
-            return None
-        return DriftBaseline(base / self.threshold_, window)
-
-    def _score_stream(
-        self, values: np.ndarray, reconstruction: bool = False
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
-        """The whole stream's scores: the network's, then drift-adjusted as in the Detector."""
-        scores, contributions, recon = self._score(values, reconstruction)
-        scores, contributions = apply_baseline(self._drift(), scores, contributions)
-        return scores, contributions, recon
-
-    def predict(self, X: Any) -> np.ndarray:
-        """1 for anomalous timesteps, 0 otherwise (int8), after event post-processing."""
-        return self._labels(self.score_samples(X))
-
-    def _labels(self, scores: np.ndarray) -> np.ndarray:
-        labels = (scores >= 1.0).astype(np.int8)
-        if self._images:  # independent images: no event rules
-            return labels
-        return postprocess_labels(
-            labels,
-            min_length=self.metadata["min_event_length"],
-            merge_gap=self.metadata["merge_gap"],
-        ).astype(np.int8)
-
-    def detect(
-        self, X: Any, *, reconstruction: bool = False, top_k: int = 3
-    ) -> DetectionResult | ImageDetectionResult:
-        """Scores, labels, per-channel contributions and events for one stream.
-
-        An image model returns an :class:`~seqae.images.ImageDetectionResult` instead.
-
-        Parameters
-        ----------
-        X : array-like, DataFrame or SensorData
-            Data with the model's channels (named data is matched by name, in any order).
-        reconstruction : bool, default False
-            Also return the reconstructed (cleaned) signal.
-        top_k : int, default 3
-            Channels listed per event.
-        """
-        if self._images:
-            scores, pixels, images = self._score_images(X, reconstruction)
-            return ImageDetectionResult.build(
-                scores,
-                pixels,
-                self._labels(scores),
-                threshold=self.threshold_,
-                reconstruction=images,
-            )
-        stream = self._values(X)
-        scores, contributions, recon = self._score_stream(stream.values, reconstruction)
-        return DetectionResult.build(
-            scores,
-            contributions,
-            self._labels(scores),
-            channels=self.channels_,
-            threshold=self.threshold_,
-            timestamps=stream.timestamps,
-            reconstruction=recon,
-            top_k=top_k,
-        )

@@ -20,30 +20,18 @@ per-channel errors still sum to it.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 from torch import nn
 
+from .base import RunFn
 from .errors import ParameterError
 from .models.base import Autoencoder
 from .objectives import kl_per_sample
-from .windowing import FoldAccumulator, FoldRule, frame_starts, gather_windows
 
-__all__ = [
-    "ScoringHead",
-    "StreamScores",
-    "check_channel_weights",
-    "convolutional_halo",
-    "score_convolutional",
-    "score_windowed",
-]
-
-SCORING_BATCH = 1024
-CHUNK = 65536
+__all__ = ["ScoringHead", "check_channel_weights", "convolutional_halo", "head_runner"]
 
 
 class ScoringHead(nn.Module):
@@ -176,101 +164,35 @@ def check_channel_weights(weights: Any, n_channels: int) -> np.ndarray:
     return w
 
 
-@dataclass
-class StreamScores:
-    """Per-timestep results of scoring one stream (normalised by the head's threshold)."""
+def head_runner(
+    head: ScoringHead, device: torch.device | str = "cpu", *, reconstruction: bool = False
+) -> RunFn:
+    """The head as the ``run`` callable of the numpy scoring loops in :mod:`seqae.base`.
 
-    scores: np.ndarray  # (T,)
-    contributions: np.ndarray  # (T, C), sums over channels to `scores`
-    reconstruction: np.ndarray | None = None  # (T, C) in raw units
+    ``run(frames (B, L, C) float32) -> (channel_error (B, L, C), reconstruction or None)``,
+    numpy in and out, under ``torch.inference_mode`` on ``device``.
 
-
-def _run(head: ScoringHead, batch: np.ndarray, device: torch.device) -> tuple[np.ndarray, ...]:
-    with torch.inference_mode():
-        x = torch.from_numpy(batch).to(device, non_blocking=True)
-        recon, _, channel_error, _ = head(x)
-        return channel_error.float().cpu().numpy(), recon.float().cpu().numpy()
-
-
-def score_windowed(
-    head: ScoringHead,
-    x: np.ndarray,
-    frame: int,
-    step: int,
-    *,
-    how: FoldRule = "mean",
-    batch_size: int = SCORING_BATCH,
-    device: torch.device | str = "cpu",
-    reconstruction: bool = False,
-    progress: Callable[[int, int], None] | None = None,
-) -> StreamScores:
-    """Score a raw ``(T, C)`` stream frame by frame and fold the errors back to timesteps.
-
-    Frames are gathered batch by batch from a zero-copy view, so memory stays at one batch
-    plus the ``(T, C)`` result whatever the overlap.
+    Examples
+    --------
+    >>> from seqae.base import score_windowed
+    >>> from seqae.models import build_model
+    >>> head = ScoringHead(build_model("dense", (16, 2), {"hidden": (8, 4)}), [0, 0], [1, 1])
+    >>> x = np.zeros((40, 2), dtype=np.float32)
+    >>> score_windowed(head_runner(head.eval()), x, frame=16, step=4).scores.shape
+    (40,)
     """
-    n, n_channels = x.shape
     device = torch.device(device)
-    starts = frame_starts(n, frame, step)
-    errors = FoldAccumulator(n, frame, step, how, (n_channels,))
-    recon_acc = FoldAccumulator(n, frame, step, how, (n_channels,)) if reconstruction else None
-    for first in range(0, len(starts), batch_size):
-        batch = gather_windows(x, starts[first : first + batch_size], frame)
-        channel_error, recon = _run(head, batch, device)
-        errors.add(first, channel_error)
-        if recon_acc is not None:
-            recon_acc.add(first, recon)
-        if progress is not None:
-            progress(min(first + batch_size, len(starts)), len(starts))
-    contributions = errors.result()
-    return StreamScores(
-        scores=contributions.sum(axis=1),
-        contributions=contributions,
-        reconstruction=None if recon_acc is None else recon_acc.result(),
-    )
+
+    def run(batch: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        with torch.inference_mode():
+            recon, _, channel_error, _ = head(torch.from_numpy(batch).to(device, non_blocking=True))
+            out = recon.float().cpu().numpy() if reconstruction else None
+            return channel_error.float().cpu().numpy(), out
+
+    return run
 
 
 def convolutional_halo(model: Autoencoder) -> int:
     """Overlap each chunk needs on both sides: the receptive field, rounded up to the stride."""
     stride = int(model.total_stride)
     return -(-int(model.receptive_field) // stride) * stride
-
-
-def score_convolutional(
-    head: ScoringHead,
-    x: np.ndarray,
-    *,
-    chunk: int = CHUNK,
-    device: torch.device | str = "cpu",
-    reconstruction: bool = False,
-    progress: Callable[[int, int], None] | None = None,
-) -> StreamScores:
-    """Score a raw ``(T, C)`` stream in one fully convolutional pass, chunk by chunk.
-
-    Chunk starts are multiples of the model's total stride and each chunk carries a halo of
-    its receptive field on both sides, so the result equals one pass over the whole stream
-    (to float rounding) while memory stays bounded by the chunk size.
-    """
-    model = head.model
-    if not getattr(model, "fully_convolutional", False):
-        raise ParameterError(f"model {model.name!r} is not fully convolutional; use score_windowed")
-    n, n_channels = x.shape
-    device = torch.device(device)
-    stride = int(model.total_stride)
-    halo = convolutional_halo(model)
-    chunk = max(stride, chunk // stride * stride)
-    scores = np.empty(n, dtype=np.float64)
-    contributions = np.empty((n, n_channels), dtype=np.float64)
-    recon_out = np.empty((n, n_channels), dtype=np.float32) if reconstruction else None
-    for start in range(0, n, chunk):
-        stop = min(start + chunk, n)
-        lo, hi = max(0, start - halo), min(n, stop + halo)
-        channel_error, recon = _run(head, np.ascontiguousarray(x[None, lo:hi]), device)
-        keep = slice(start - lo, stop - lo)
-        contributions[start:stop] = channel_error[0, keep]
-        if recon_out is not None:
-            recon_out[start:stop] = recon[0, keep]
-        if progress is not None:
-            progress(stop, n)
-    scores[:] = contributions.sum(axis=1)
-    return StreamScores(scores, contributions, recon_out)

@@ -11,39 +11,59 @@ contributions of the timesteps that no later data can change:
   ``frame`` timesteps wait for :meth:`ChunkedScorer.finish`. The frames of the overlap are
   scored again with the next part (``frame / step`` frames per part, a small cost).
 - convolutional scoring: parts start at multiples of the model's total stride and carry a halo
-  of :func:`seqae.scoring.convolutional_halo` timesteps on each side.
+  of the model's receptive field (:attr:`seqae.base.ScoringSpec.halo`) on each side.
 
 :class:`ChunkedDetector` adds labels and events. The event rules (``min_event_length``,
 ``merge_gap``) look a bounded distance around each timestep, so the labels of a timestep are
-final ``min_event_length + merge_gap + 1`` timesteps after its score. The ``(T,)`` scores, labels
-and timestamps of the whole stream are kept (a few bytes per timestep) to describe the events
-at the end; the ``(T, C)`` contributions and reconstruction are never all held: each part is
-handed to the caller and forgotten, and every event keeps only its per-channel sums.
+final ``min_event_length + merge_gap + 1`` timesteps after its score. Events are described as
+the parts come (:class:`seqae.events.EventBuilder`: each keeps only its running peak, sums and
+times); the ``(T, C)`` contributions and reconstruction are never all held: each part is handed
+to the caller and forgotten. The ``(T,)`` scores, labels and timestamps are kept for the caller
+(a few bytes per timestep) unless ``keep=False``: then memory does not grow with the stream.
 
 Results equal :meth:`seqae.Detector.detect` on the whole stream up to float rounding (the model
-sees the frames in other batches).
+sees the frames in other batches). Any :class:`seqae.base.StreamDetector` streams: a
+:class:`seqae.Detector` (torch) or a :class:`seqae.OnnxDetector` (onnxruntime, no torch), through
+the same scoring loops as their in-memory ``detect``.
+
+:func:`detect_file` and :func:`iter_detect` are the library's entry: a model (or the path of a
+saved model or an ``.onnx`` file) and a file (or any iterable of chunks) in, the scored parts
+out, in bounded memory.
+
+This module never imports torch; a saved (torch) model is loaded only when one is asked for.
 """
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from .base import StreamDetector, StreamScores
 from .baseline import apply_baseline
-from .errors import DataError, ParameterError
-from .events import Event, _event_sums, describe_events, labels_to_intervals
+from .errors import DataError, ModelFormatError, ParameterError
+from .events import Event, EventBuilder
 from .results import ScoredPart
 from .validation import as_stream, match_channels
 
-if TYPE_CHECKING:  # scoring imports torch; an OnnxDetector's overlap needs none
-    from .detector import Detector
-    from .scoring import StreamScores
+__all__ = [
+    "DEFAULT_CHUNK_SIZE",
+    "ChunkedDetector",
+    "ChunkedScorer",
+    "Overlap",
+    "ScoredPart",
+    "StreamResult",
+    "detect_file",
+    "iter_detect",
+    "load_detector",
+]
 
-__all__ = ["ChunkedDetector", "ChunkedScorer", "Overlap", "ScoredPart"]
+#: Rows read at a time by :func:`detect_file` and :func:`iter_detect`.
+DEFAULT_CHUNK_SIZE = 100_000
 
 # Score once at least this many new timesteps are final, so the re-scored overlap stays small
 # whatever the size of the chunks pushed.
@@ -86,28 +106,13 @@ class Overlap:
     halo: int = 0
 
     @classmethod
-    def of(cls, detector: Any) -> Overlap:
-        """The overlap of a fitted ``Detector`` or ``OnnxDetector``."""
-        meta = getattr(detector, "metadata", None)
-        if meta is not None:  # OnnxDetector: everything is in the file's metadata
-            if meta["scoring"] == "convolutional":
-                return cls("convolutional", meta["frame"], meta["step"])._conv(
-                    meta["total_stride"], meta["halo"]
-                )
-            return cls(meta["scoring"], meta["frame"], meta["step"])
+    def of(cls, detector: StreamDetector) -> Overlap:
+        """The overlap of a fitted detector (``Detector``, ``OnnxDetector``, ...)."""
         detector._check_fitted()
-        mode = detector._scoring_mode()
-        if mode == "convolutional":
-            from .scoring import convolutional_halo
-
-            model = detector.model_
-            return cls(mode, detector.frame, detector.step)._conv(
-                int(model.total_stride), convolutional_halo(model)
-            )
-        return cls(mode, detector.frame, detector.step)
-
-    def _conv(self, stride: int, halo: int) -> Overlap:
-        return dataclasses.replace(self, stride=int(stride), halo=int(halo))
+        spec = detector._scoring_spec()
+        if spec.mode == "convolutional":
+            return cls(spec.mode, spec.frame, spec.step, int(spec.stride), int(spec.halo))
+        return cls(spec.mode, spec.frame, spec.step)
 
     @property
     def depth(self) -> int:
@@ -184,9 +189,9 @@ class ChunkedScorer:
 
     Parameters
     ----------
-    detector : Detector
-        A fitted detector; its scoring mode (windowed or convolutional), frame, step and fold
-        rule are used.
+    detector : StreamDetector
+        A fitted ``Detector`` or ``OnnxDetector``; its scoring mode (windowed or
+        convolutional), frame, step and fold rule are used.
     reconstruction : bool, default False
         Also return the reconstructed signal.
     min_part : int, default 4096
@@ -209,7 +214,7 @@ class ChunkedScorer:
     """
 
     def __init__(
-        self, detector: Detector, *, reconstruction: bool = False, min_part: int = MIN_PART
+        self, detector: StreamDetector, *, reconstruction: bool = False, min_part: int = MIN_PART
     ) -> None:
         detector._check_fitted()
         if isinstance(min_part, bool) or not isinstance(min_part, (int, np.integer)):
@@ -258,10 +263,10 @@ class ChunkedScorer:
     def finish(self) -> ScoredPart | None:
         """The stream has ended: return the remaining timesteps (None when there are none)."""
         self._finished = True
-        if self.mode == "windowed" and self.n_seen < self.detector.frame:
+        if self.mode == "windowed" and self.n_seen < self.overlap.frame:
             raise DataError(
                 f"{self.source}: {self.n_seen} timesteps, fewer than one frame of "
-                f"{self.detector.frame}: give more rows or use a model with a smaller frame"
+                f"{self.overlap.frame}: give more rows or use a model with a smaller frame"
             )
         if self.n_done == self.n_seen:
             return None
@@ -301,19 +306,24 @@ class ChunkedDetector:
 
     Each :meth:`push` returns the timesteps whose scores *and labels* became final, as a
     :class:`ScoredPart`; write it out and drop it. After :meth:`finish`, :attr:`events`
-    describes the whole stream, and :attr:`scores`, :attr:`labels` and :attr:`timestamps` hold
-    its ``(T,)`` arrays.
+    describes the whole stream (built part by part: each event keeps only its running numbers),
+    :attr:`n_anomalies` counts the flagged timesteps, and, with ``keep=True``, :attr:`scores`,
+    :attr:`labels` and :attr:`timestamps` hold the stream's ``(T,)`` arrays.
 
     Parameters
     ----------
-    detector : Detector
-        A fitted detector.
+    detector : StreamDetector
+        A fitted ``Detector`` or ``OnnxDetector``.
     reconstruction : bool, default False
         Also return the reconstructed signal with every part.
     top_k : int, default 3
         Channels listed per event.
     min_part : int, default 4096
         See :class:`ChunkedScorer`.
+    keep : bool, default True
+        Keep the ``(T,)`` scores, labels and time stamps (a few bytes per timestep). With
+        False memory does not grow with the stream at all; :attr:`scores`, :attr:`labels`
+        and :attr:`timestamps` stay None.
 
     Examples
     --------
@@ -331,28 +341,34 @@ class ChunkedDetector:
 
     def __init__(
         self,
-        detector: Detector,
+        detector: StreamDetector,
         *,
         reconstruction: bool = False,
         top_k: int = 3,
         min_part: int = MIN_PART,
+        keep: bool = True,
     ) -> None:
         self.detector = detector
         self.top_k = top_k
+        self.keep = bool(keep)
         self.scorer = ChunkedScorer(detector, reconstruction=reconstruction, min_part=min_part)
         self.channels = list(detector.channels_)
         # labels of timestep t depend on the raw alarms within this distance of t
-        self.context = detector.min_event_length + detector.merge_gap + 1
+        self.context = sum(detector._event_rules()) + 1
         self._pending: ScoredPart | None = None  # scored, not yet labelled
         self._times: list[np.ndarray] = []  # time stamps of timesteps not yet scored
         self._has_times: bool | None = None
-        self._scores: list[np.ndarray] = []  # (T,) pieces: everything labelled so far
         self._recent = np.zeros(0)  # the last `context` labelled scores
+        self._builder = EventBuilder(self.channels, top_k=top_k)
+        self.n_anomalies = 0  # timesteps flagged so far
+        # with keep: (T,) pieces of everything labelled so far
+        self._scores: list[np.ndarray] = []
         self._labels: list[np.ndarray] = []
         self._stamps: list[np.ndarray] = []
-        self._event_sums: list[np.ndarray] = []  # (k, C) per-channel sums, one row per event
-        self._open = False  # the last event reaches the last labelled timestep
         self.events: list[Event] | None = None
+        self.scores: np.ndarray | None = None
+        self.labels: np.ndarray | None = None
+        self.timestamps: np.ndarray | None = None
 
     @property
     def n_seen(self) -> int:
@@ -384,21 +400,13 @@ class ChunkedDetector:
     def finish(self) -> ScoredPart | None:
         """The stream has ended: return the remaining timesteps and describe the events."""
         part = self._label(self.scorer.finish(), at_end=True)
-        if not self._scores:
+        if self._builder.n_seen == 0:
             raise DataError(f"{self.scorer.source}: no data, the stream has no rows")
-        scores, labels = np.concatenate(self._scores), np.concatenate(self._labels)
-        timestamps = np.concatenate(self._stamps) if self._has_times else None
-        events = describe_events(labels, scores, timestamps=timestamps, top_k=0)
-        sums = (
-            np.concatenate(self._event_sums)
-            if self._event_sums
-            else np.zeros((0, len(self.channels)))
-        )
-        self.events = [
-            dataclasses.replace(event, top_channels=self._top_channels(row))
-            for event, row in zip(events, sums, strict=True)
-        ]
-        self.scores, self.labels, self.timestamps = scores, labels, timestamps
+        self.events = self._builder.events()
+        if self.keep:
+            self.scores, self.labels = np.concatenate(self._scores), np.concatenate(self._labels)
+            self.timestamps = np.concatenate(self._stamps) if self._has_times else None
+            self._scores, self._labels, self._stamps = [], [], []
         return part
 
     def run(self, chunks: Iterable[Any]) -> Iterator[ScoredPart]:
@@ -410,11 +418,6 @@ class ChunkedDetector:
         part = self.finish()
         if part is not None:
             yield part
-
-    @property
-    def n_anomalies(self) -> int:
-        """Timesteps flagged so far."""
-        return int(sum(int(labels.sum()) for labels in self._labels))
 
     def _label(self, scored: ScoredPart | None, *, at_end: bool) -> ScoredPart | None:
         if scored is not None:
@@ -437,34 +440,225 @@ class ChunkedDetector:
         self._pending = _slice(pending, n_ready, len(pending))
         self._pending.labels = None
         self._recent = window[: len(self._recent) + n_ready][-self.context :]
-        self._scores.append(ready.scores)
-        self._labels.append(ready.labels)
-        if ready.timestamps is not None:
-            self._stamps.append(ready.timestamps)
-        self._add_event_sums(ready)
+        self.n_anomalies += int(ready.labels.sum())
+        self._builder.add(ready.labels, ready.scores, ready.contributions, ready.timestamps)
+        if self.keep:
+            self._scores.append(ready.scores)
+            self._labels.append(ready.labels)
+            if ready.timestamps is not None:
+                self._stamps.append(ready.timestamps)
         return ready
 
-    def _add_event_sums(self, part: ScoredPart) -> None:
-        intervals = labels_to_intervals(part.labels)
-        if len(intervals):
-            sums = _event_sums(part.contributions.astype(np.float64), intervals)
-            if self._open and intervals[0, 0] == 0:  # the open event goes on
-                self._event_sums[-1][-1] += sums[0]
-                sums = sums[1:]
-            if len(sums):
-                self._event_sums.append(sums)
-        self._open = bool(len(part) and part.labels[-1])
 
-    def _top_channels(self, sums: np.ndarray) -> tuple[tuple[str, float], ...]:
-        return top_channels(sums, self.channels, self.top_k)
+# ------------------------------------------------------------------------------ library entry
+@dataclass
+class StreamResult:
+    """What :func:`detect_file` finds in a stream: its events, counts and ``(T,)`` arrays.
+
+    The ``(T, C)`` contributions and reconstruction are not kept: they went, part by part, to
+    ``on_part``.
+
+    Attributes
+    ----------
+    n_rows, n_anomalies : int
+        Timesteps scored, and flagged.
+    events : list of Event
+        As :attr:`seqae.DetectionResult.events`.
+    channels : list of str
+    threshold : float
+        The raw alarm line (``scores * threshold`` are raw errors).
+    scores : ndarray (T,) or None
+        Normalised anomaly score per timestep (1.0 is the alarm line); None with
+        ``keep=False``.
+    labels : ndarray (T,) of int8 or None
+        1 where an alarm is raised (after the event rules); None with ``keep=False``.
+    timestamps : ndarray (T,) or None
+    """
+
+    n_rows: int
+    n_anomalies: int
+    events: list[Event]
+    channels: list[str]
+    threshold: float
+    scores: np.ndarray | None = field(default=None, repr=False)
+    labels: np.ndarray | None = field(default=None, repr=False)
+    timestamps: np.ndarray | None = field(default=None, repr=False)
 
 
-def top_channels(
-    sums: np.ndarray, channels: list[str], top_k: int
-) -> tuple[tuple[str, float], ...]:
-    """The ``top_k`` channels by share of an event's summed contributions ``sums`` (C,), ranked
-    as :func:`seqae.events.describe_events` ranks them."""
-    total = sums.sum()
-    shares = sums / total if total > 0 else np.zeros_like(sums)
-    order = np.argsort(-shares, kind="stable")[:top_k]
-    return tuple((channels[j], float(shares[j])) for j in order)
+def load_detector(model: Any) -> StreamDetector:
+    """A fitted detector as given, or loaded from the path of a saved model or an ``.onnx`` file.
+
+    An ``.onnx`` file becomes an :class:`seqae.OnnxDetector` (no torch); anything else a path
+    names is read with :meth:`seqae.Detector.load` (on the CPU).
+
+    Raises
+    ------
+    ModelFormatError
+        The path does not exist or holds no model.
+    ParameterError
+        ``model`` is neither a detector nor a path.
+    """
+    if isinstance(model, StreamDetector):
+        return model
+    if not isinstance(model, (str, os.PathLike)):
+        raise ParameterError(
+            "detector must be a fitted Detector or OnnxDetector, or the path of a saved model "
+            f"or an .onnx file, got {type(model).__name__}"
+        )
+    path = Path(model)
+    if not path.exists():
+        raise ModelFormatError(f"{path}: no such model file or folder")
+    if path.suffix.lower() == ".onnx":
+        from .runtime import OnnxDetector
+
+        return OnnxDetector(path)
+    from .detector import Detector
+
+    return Detector.load(path)
+
+
+def _chunks(source: Any, chunk_size: int, read_options: dict[str, Any]) -> Iterable[Any]:
+    _check_chunk_size(chunk_size)
+    if isinstance(source, (str, os.PathLike)):
+        from .datasets.sensors import iter_sensor_chunks
+
+        return iter_sensor_chunks(source, chunk_size, **read_options)
+    if read_options:
+        raise ParameterError(
+            f"read options {sorted(read_options)} apply to a file path, not to chunks"
+        )
+    return source
+
+
+def _check_chunk_size(chunk_size: Any) -> None:
+    if isinstance(chunk_size, bool) or not isinstance(chunk_size, (int, np.integer)):
+        raise ParameterError(f"chunk_size must be an integer >= 1, got {chunk_size!r}")
+    if chunk_size < 1:
+        raise ParameterError(f"chunk_size must be >= 1, got {chunk_size}")
+
+
+def iter_detect(
+    detector: Any,
+    source: Any,
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    reconstruction: bool = False,
+    **read_options: Any,
+) -> Iterator[ScoredPart]:
+    """Score a stream too large for memory part by part; yield each part once it is final.
+
+    Every part holds consecutive timesteps with their scores, labels, contributions (and
+    time stamps, and the reconstruction when asked for), equal to what
+    ``detector.detect`` gives for the whole stream. Memory stays bounded by the chunk size.
+    For the events, use :func:`detect_file` (or :class:`ChunkedDetector`).
+
+    Parameters
+    ----------
+    detector : Detector, OnnxDetector, str or os.PathLike
+        A fitted detector, or the path of a saved model or an ``.onnx`` file.
+    source : str, os.PathLike or iterable
+        A CSV or Parquet file (read with :func:`seqae.datasets.iter_sensor_chunks`), or an
+        iterable of chunks: SensorData, DataFrames or ``(n, C)`` arrays.
+    chunk_size : int, default 100000
+        Rows read at a time from a file (results do not depend on it).
+    reconstruction : bool, default False
+        Also give the reconstructed signal with every part.
+    **read_options
+        Passed to :func:`~seqae.datasets.iter_sensor_chunks` for a file (``time_column``,
+        ``columns``, ``nan_policy``, ...).
+
+    Yields
+    ------
+    ScoredPart
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from seqae import Detector
+    >>> from seqae.datasets import make_sensor_stream
+    >>> stream = make_sensor_stream(n_timesteps=3000, n_channels=2, random_state=0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "sensors.csv")
+    >>> stream.to_frame().to_csv(path, index=False)
+    >>> det = Detector(model="dense", frame=16, epochs=1, random_state=0).fit(stream.values[:1000])
+    >>> parts = list(iter_detect(det, path, chunk_size=500, label_columns="anomaly"))
+    >>> scores = np.concatenate([p.scores for p in parts])
+    >>> bool(np.allclose(scores, det.score_samples(stream.values), atol=1e-6))
+    True
+    """
+    chunked = ChunkedDetector(load_detector(detector), reconstruction=reconstruction)
+    yield from chunked.run(_chunks(source, chunk_size, read_options))
+
+
+def detect_file(
+    detector: Any,
+    path: Any,
+    *,
+    chunk_size: int = DEFAULT_CHUNK_SIZE,
+    on_part: Callable[[ScoredPart], None] | None = None,
+    reconstruction: bool = False,
+    top_k: int = 3,
+    keep: bool = True,
+    **read_options: Any,
+) -> StreamResult:
+    """Scores, labels and events of a file too large for memory, read and scored in chunks.
+
+    The same scores (to 1e-6), labels and events as ``detector.detect`` on the whole file,
+    with memory bounded by the chunk size plus a few bytes per row for the ``(T,)`` arrays.
+    Each final part (with its ``(n, C)`` contributions) goes to ``on_part`` and is dropped.
+
+    Parameters
+    ----------
+    detector : Detector, OnnxDetector, str or os.PathLike
+        A fitted detector, or the path of a saved model or an ``.onnx`` file.
+    path : str, os.PathLike or iterable
+        A CSV or Parquet file, or an iterable of chunks (SensorData, DataFrames, arrays).
+    chunk_size : int, default 100000
+        Rows read at a time.
+    on_part : callable, optional
+        Called with every :class:`ScoredPart`, in order (e.g. to write it out).
+    reconstruction : bool, default False
+        Give the parts the reconstructed signal too.
+    top_k : int, default 3
+        Channels listed per event.
+    keep : bool, default True
+        Keep the ``(T,)`` scores, labels and time stamps in the result (a few bytes per row).
+        False: memory does not grow with the file at all (the events and counts remain).
+    **read_options
+        Passed to :func:`~seqae.datasets.iter_sensor_chunks` (``time_column``, ``columns``,
+        ``label_columns``, ``nan_policy``, ...).
+
+    Returns
+    -------
+    StreamResult
+
+    Examples
+    --------
+    >>> import os, tempfile
+    >>> from seqae import Detector
+    >>> from seqae.datasets import make_sensor_stream
+    >>> stream = make_sensor_stream(n_timesteps=3000, n_channels=2, random_state=0)
+    >>> path = os.path.join(tempfile.mkdtemp(), "sensors.csv")
+    >>> stream.to_frame().to_csv(path, index=False)
+    >>> det = Detector(model="dense", frame=16, epochs=1, random_state=0).fit(stream.values[:1000])
+    >>> result = detect_file(det, path, chunk_size=500, label_columns="anomaly")
+    >>> whole = det.detect(stream.values)
+    >>> result.n_rows, bool(np.array_equal(result.labels, whole.labels))
+    (3000, True)
+    >>> len(result.events) == len(whole.events)
+    True
+    """
+    det = load_detector(detector)
+    chunked = ChunkedDetector(det, reconstruction=reconstruction, top_k=top_k, keep=keep)
+    for part in chunked.run(_chunks(path, chunk_size, read_options)):
+        if on_part is not None:
+            on_part(part)
+    return StreamResult(
+        n_rows=chunked.n_seen,
+        n_anomalies=chunked.n_anomalies,
+        events=chunked.events or [],
+        channels=list(det.channels_),
+        threshold=float(det.threshold_),
+        scores=chunked.scores,
+        labels=chunked.labels,
+        timestamps=chunked.timestamps,
+    )

@@ -20,10 +20,11 @@ from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
 from seqae import Detector
+from seqae.base import score_windowed
 from seqae.errors import ModelFormatError, ParameterError
 from seqae.objectives import kl_per_sample
 from seqae.runtime import OnnxDetector
-from seqae.scoring import ScoringHead, score_windowed
+from seqae.scoring import ScoringHead, head_runner
 
 BETA = 0.5
 FAST = {"batch_size": 32, "learning_rate": 3e-3, "patience": 0, "random_state": 0}
@@ -163,7 +164,7 @@ def test_sequence_vae_contributions_sum_to_elbo_scores(stream):
     np.testing.assert_allclose(per_window, elbo / det.threshold_, rtol=1e-5)
     # the KL share is spread evenly: within a window it adds the same to every timestep
     head = ScoringHead(det.model_, det.scaler_["center"], det.scaler_["scale"], det.threshold_)
-    recon_only = score_windowed(head.eval(), test, frame, frame).scores
+    recon_only = score_windowed(head_runner(head.eval()), test, frame, frame).scores
     kl_share = (result.scores - recon_only)[:n].reshape(-1, frame)
     assert (kl_share > 0).all()
     np.testing.assert_allclose(kl_share, kl_share[:, :1].repeat(frame, axis=1), rtol=1e-4)

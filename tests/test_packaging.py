@@ -39,6 +39,8 @@ TORCH_FREE = (
     "seqae",
     "seqae.errors",
     "seqae.windowing",
+    "seqae.base",  # the scoring loops and detector surface of Detector and OnnxDetector
+    "seqae.runtime",
     "seqae.events",
     "seqae.metrics",
     "seqae.thresholds",

@@ -282,8 +282,14 @@ def test_import_leaves_torch_out(exported, stream, tmp_path):
     code = (
         "import sys, numpy as np\n"
         "from seqae.runtime import OnnxDetector\n"
+        "import seqae.base\n"
+        "from seqae.streaming import detect_file\n"
         f"det = OnnxDetector({str(path)!r})\n"
-        f"print(det.predict(np.load({str(data)!r})).shape)\n"
+        f"x = np.load({str(data)!r})\n"
+        "print(det.predict(x).shape)\n"
+        # the streaming entry, from the .onnx path and chunks in memory
+        f"result = detect_file({str(path)!r}, np.array_split(x, 3))\n"
+        "assert np.allclose(result.scores, det.score_samples(x), atol=1e-6)\n"
         "heavy = [m for m in ('torch', 'onnx', 'sklearn', 'pandas') if m in sys.modules]\n"
         "assert not heavy, heavy\n"
     )

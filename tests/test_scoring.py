@@ -11,17 +11,19 @@ from scipy.stats import spearmanr
 from seqae.datasets import make_sensor_stream
 from sklearn.metrics import average_precision_score
 
-from seqae import Detector, scoring
+from seqae import Detector, base, scoring
+from seqae.base import score_convolutional, score_windowed
 from seqae.errors import ParameterError
 from seqae.events import labels_to_intervals
 from seqae.models import build_model
-from seqae.scoring import ScoringHead, convolutional_halo, score_convolutional, score_windowed
+from seqae.scoring import ScoringHead, convolutional_halo, head_runner
 
 FAST = {"epochs": 6, "batch_size": 128, "random_state": 0}
 
 
-def test_docstring_examples_run():
-    result = doctest.testmod(scoring)
+@pytest.mark.parametrize("module", [scoring, base])
+def test_docstring_examples_run(module):
+    result = doctest.testmod(module)
     assert result.attempted > 0
     assert result.failed == 0
 
@@ -37,10 +39,12 @@ def _head(name: str, frame: int, channels: int, seed: int = 0) -> ScoringHead:
 def test_convolutional_chunks_equal_one_pass(n):
     head = _head("conv1d", 64, 3)
     x = np.random.default_rng(n).normal(size=(n, 3)).astype(np.float32)
-    whole = score_convolutional(head, x, chunk=1 << 20, reconstruction=True)
+    run = head_runner(head, reconstruction=True)
+    conv = {"stride": head.model.total_stride, "halo": convolutional_halo(head.model)}
+    whole = score_convolutional(run, x, chunk=1 << 20, **conv)
     seen = []
     chunked = score_convolutional(
-        head, x, chunk=67, reconstruction=True, progress=lambda done, total: seen.append(done)
+        run, x, chunk=67, progress=lambda done, total: seen.append(done), **conv
     )
     assert convolutional_halo(head.model) % head.model.total_stride == 0
     np.testing.assert_allclose(chunked.scores, whole.scores, rtol=1e-5, atol=1e-7)
@@ -53,15 +57,19 @@ def test_convolutional_chunks_equal_one_pass(n):
 def test_windowed_contributions_sum_to_scores():
     head = _head("dense", 16, 2)
     x = np.random.default_rng(0).normal(size=(100, 2)).astype(np.float32)
-    out = score_windowed(head, x, 16, 3, reconstruction=True)
+    out = score_windowed(head_runner(head, reconstruction=True), x, 16, 3)
     assert out.scores.shape == (100,) and out.reconstruction.shape == (100, 2)
     np.testing.assert_allclose(out.contributions.sum(axis=1), out.scores, rtol=1e-6)
     assert (out.scores > 0).all()
 
 
-def test_convolutional_refuses_a_windowed_model():
-    with pytest.raises(ParameterError, match="'dense' is not fully convolutional"):
-        score_convolutional(_head("dense", 16, 2), np.zeros((50, 2), np.float32))
+def test_without_reconstruction_none_is_folded():
+    head = _head("dense", 16, 2)
+    x = np.random.default_rng(0).normal(size=(60, 2)).astype(np.float32)
+    out = score_windowed(head_runner(head), x, 16, 4)
+    assert out.reconstruction is None
+    with_recon = score_windowed(head_runner(head, reconstruction=True), x, 16, 4)
+    np.testing.assert_array_equal(out.scores, with_recon.scores)
 
 
 def test_auto_scoring_is_the_default_and_picks_by_model():
