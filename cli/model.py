@@ -1,4 +1,18 @@
-"""``seqae export`` and ``seqae info``: what a model is, and the ONNX file for the edge."""
+"""``seqae export`` and ``seqae info``: what a model is, and the ONNX file for the edge.
+
+Examples
+--------
+>>> import pathlib, tempfile
+>>> import numpy as np
+>>> from click.testing import CliRunner
+>>> from seqae import Detector
+>>> x = np.random.default_rng(0).normal(size=(300, 2))
+>>> folder = pathlib.Path(tempfile.mkdtemp()) / "model"
+>>> Detector(model="pca", frame=8, random_state=0).fit(x).save(folder)
+>>> lines = CliRunner().invoke(info, [str(folder)]).output.splitlines()
+>>> [line.split() for line in lines if line.startswith(("model:", "frame:"))]
+[['model:', 'pca'], ['frame:', '8']]
+"""
 
 from __future__ import annotations
 
@@ -8,7 +22,10 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from .common import STDIO, check_model_path, command, is_onnx, load_model, pairs, prepare_output
+from .app import command
+from .inputs import check_model_path, is_onnx, load_model
+from .options import STDIO
+from .output import pairs, prepare_output
 
 if TYPE_CHECKING:
     from seqae.state import FittedState

@@ -30,7 +30,15 @@ from pandas.api import types as ptypes
 
 from seqae.errors import DataError, ParameterError
 
-__all__ = ["NanPolicy", "SensorData", "iter_sensor_chunks", "read_sensors", "sensors_from_frame"]
+__all__ = [
+    "LABEL_NAMES",
+    "NanPolicy",
+    "SensorData",
+    "find_label_columns",
+    "iter_sensor_chunks",
+    "read_sensors",
+    "sensors_from_frame",
+]
 
 NanPolicy = Literal["error", "interpolate", "ffill", "drop"]
 _NAN_POLICIES = ("error", "interpolate", "ffill", "drop")
@@ -43,6 +51,8 @@ _TIME_NAMES = frozenset(
 )
 # What a text time stamp has to contain to be taken for one: a date or a clock time.
 _DATE_LIKE = re.compile(r"\d{1,4}[-/]\d{1,2}[-/]\d{1,4}|\d{1,2}\.\d{1,2}\.\d{2,4}|\d{1,2}:\d{2}")
+#: Names (lower case) of 0/1 columns that :func:`find_label_columns` takes for ground truth.
+LABEL_NAMES = ("anomaly", "anomalies", "is_anomaly", "label", "labels", "changepoint")
 _INDEX = object()  # marks "the DataFrame's index is the time column"
 
 _OPENERS: dict[str, Callable[..., IO[bytes]]] = {
@@ -976,6 +986,65 @@ def read_sensors(
         drop_blank=info.kind == "csv",
         extra=_file_extra(info, nan_policy),
     )
+
+
+def find_label_columns(
+    path: str | os.PathLike[str],
+    *,
+    time_column: str | None = "auto",
+    exclude: Sequence[str] = (),
+    nrows: int = 500,
+    sep: str | None = None,
+    name: str | None = None,
+) -> list[str]:
+    """The columns of a sensor file that hold known anomalies, not channels.
+
+    A column is taken when its name (any case) is one of :data:`LABEL_NAMES` and its first
+    ``nrows`` values are all 0 or 1; the list follows the order of :data:`LABEL_NAMES`, so the
+    first is the ground truth (``anomaly`` before ``changepoint``). Pass what it returns as
+    ``label_columns`` to :func:`read_sensors` or :func:`iter_sensor_chunks`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A CSV or Parquet file, as for :func:`read_sensors`.
+    time_column, sep, name
+        As for :func:`read_sensors`.
+    exclude : sequence of str
+        Columns never taken for labels (e.g. the channels a model was trained on).
+    nrows : int, default 500
+        Rows looked at.
+
+    Returns
+    -------
+    list of str
+        Empty when none is found, or when the file cannot be read (reading it for real then
+        reports why).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "s.csv"
+    >>> _ = path.write_text("a,changepoint,Anomaly,label\\n1.5,0,0,2\\n2.5,1,1,3\\n")
+    >>> find_label_columns(path)  # "label" holds other numbers: a channel
+    ['Anomaly', 'changepoint']
+    """
+    _check_count(nrows, "nrows", allow_none=False)
+    try:
+        peek = read_sensors(
+            path, time_column=time_column, nrows=nrows, nan_policy="ffill", sep=sep, name=name
+        )
+    except (DataError, ParameterError):
+        return []
+    skip = set(exclude)
+    found = [
+        column
+        for i, column in enumerate(peek.channels)
+        if column.lower() in LABEL_NAMES
+        and column not in skip
+        and np.isin(peek.values[:, i], (0.0, 1.0)).all()
+    ]
+    return sorted(found, key=lambda column: LABEL_NAMES.index(column.lower()))
 
 
 def _raw_chunks(info: _FileInfo, chunksize: int) -> Iterator[pd.DataFrame]:

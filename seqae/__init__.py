@@ -76,6 +76,7 @@ if isinstance(sys.modules.get(__name__), ModuleType):
         {
             "SensorData": ".sensors",
             "read_sensors": ".sensors",
+            "find_label_columns": ".sensors",
             "iter_sensor_chunks": ".sensors",
             "sensors_from_frame": ".sensors",
             "make_sensor_stream": ".synthetic",

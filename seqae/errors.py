@@ -7,6 +7,15 @@ scikit-learn's ``sklearn.exceptions.NotFittedError`` (itself a ``ValueError`` an
 ``AttributeError``). That one class is made on first use, so that importing
 :mod:`seqae.runtime` (an edge service: numpy and onnxruntime only) never imports
 scikit-learn; ``from seqae.errors import NotFittedError`` works as usual.
+
+Examples
+--------
+>>> from seqae.windowing import sliding_windows
+>>> try:
+...     sliding_windows([[1.0], [2.0]], frame=0, step=1)
+... except SeqaeError as exc:  # one root for every error seqae raises on purpose
+...     print(type(exc).__name__, isinstance(exc, ValueError))
+ParameterError True
 """
 
 from __future__ import annotations

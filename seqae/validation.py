@@ -57,6 +57,16 @@ def as_stream(X: Any, *, source: str = "X") -> Stream:
 
     DataFrames keep their column names as channels and a DatetimeIndex as timestamps;
     non-numeric columns and NaN/inf values are errors that name the column and the row.
+
+    Examples
+    --------
+    >>> s = as_stream([1.0, 2.0, 3.0])
+    >>> s.values.shape, s.values.dtype, s.channels
+    ((3, 1), dtype('float32'), ['channel_0'])
+    >>> as_stream([[1.0, 2.0], [float("nan"), 0.5]], source="readings")
+    Traceback (most recent call last):
+    ...
+    seqae.errors.DataError: readings: ...
     """
     timestamps = None
     named = False

@@ -108,6 +108,7 @@ def test_graph_contains_scaling_and_threshold(conv, conv_file, stream):
         np.testing.assert_allclose(out[name], w.numpy(), rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_loaded_detector_exports_the_same_model(dense, stream, tmp_path):
     dense.save(tmp_path / "saved")
     loaded = Detector.load(tmp_path / "saved")
@@ -133,6 +134,7 @@ def test_bad_arguments(dense, tmp_path):
     assert not (tmp_path / "m.onnx").exists()
 
 
+@pytest.mark.slow
 def test_export_is_quiet_and_leaves_global_state(dense, tmp_path, capfd):
     rng_state = torch.get_rng_state()
     filters = list(warnings.filters)

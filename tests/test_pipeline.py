@@ -7,7 +7,6 @@ equals the in-memory ``detect``; ``seqae detect FILE`` without a model reads and
 
 from __future__ import annotations
 
-import doctest
 import json
 from pathlib import Path
 
@@ -77,12 +76,6 @@ def assert_same(got, want):
     assert [[c for c, _ in e.top_channels] for e in got.events] == [
         [c for c, _ in e.top_channels] for e in want.events
     ]
-
-
-def test_docstring_examples_run():
-    for module in (seqae.base, streaming):
-        result = doctest.testmod(module)
-        assert result.attempted > 0 and result.failed == 0, module.__name__
 
 
 def test_both_detectors_are_stream_detectors(models):
