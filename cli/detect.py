@@ -55,8 +55,15 @@ class Source:
     result: Any = None  # ...and its detection, from the training pass (scored once)
 
 
-def get_detector(ctx: click.Context, data: Path, opts: DataOptions, params: dict) -> Source:
-    """Load ``--model``, or train the default detector on ``--train`` / DATA."""
+def get_detector(
+    ctx: click.Context,
+    data: Path,
+    opts: DataOptions,
+    params: dict,
+    check: Callable[[], None] | None = None,
+) -> Source:
+    """Load ``--model``, or train the default detector on ``--train`` / DATA; ``check`` runs
+    once the model is loaded or the training data read, before any training."""
     if params["model_path"] is not None:
         given = [
             name
@@ -75,11 +82,15 @@ def get_detector(ctx: click.Context, data: Path, opts: DataOptions, params: dict
         detector = load_model(params["model_path"], params["device"])
         # a model trained with --label-column none has its 'anomaly' channel: keep it one
         opts.model_channels = set(detector.channels_)
+        if check is not None:
+            check()
         source = Source(detector, f"{params['model_path']} ({_describe(detector)})")
     else:
         train_path = params["train_path"] or data
         itself = params["train_path"] is None and not params["train_rows"]
         train_data = opts.read(train_path, nrows=params["train_rows"])
+        if check is not None:
+            check()
         detector = training_detector(
             frame=params["frame"],
             epochs=params["epochs"],
@@ -573,10 +584,7 @@ def evaluate(ctx: click.Context, data: Path, **params: Any) -> None:
                 ctx=ctx,
             )
 
-    if params["model_path"] is None:
-        check_labels()  # before training, not after
-    source = get_detector(ctx, data, opts, params)
-    check_labels()
+    source = get_detector(ctx, data, opts, params, check=check_labels)  # before training
     outcome = score_file(source, data, opts, chunk_size=params["chunk_size"], keep_scores=True)
     result = quality(outcome)
     summary, warning = input_summary(outcome.reports, opts.nan_policy)

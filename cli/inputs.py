@@ -29,9 +29,9 @@ class DataOptions:
 
     time_column: str | None = "auto"
     columns: list[str] | None = None
-    label_column: str | None = "auto"  # a name, "auto" (seqae.datasets.find_label_columns) or None
+    label_column: str | None = "auto"  # a name, "auto" (the reader finds them) or None
     nan_policy: str = "error"
-    labels: dict[str, list[str] | None] = field(default_factory=dict)  # per file, resolved
+    labels: dict[str, list[str] | None] = field(default_factory=dict)  # per file, once known
     model_channels: set[str] = field(default_factory=set)  # never taken as labels
     names: dict[str, str] = field(default_factory=dict)  # a copy of stdin -> "<stdin>"
 
@@ -47,7 +47,8 @@ class DataOptions:
         )
 
     def label_columns(self, path: str | os.PathLike) -> list[str] | None:
-        """The label columns of ``path``: the one named, or those the library finds."""
+        """The label columns of ``path``: the one named, those found when it was read, or
+        (not read yet) those the library finds in its first rows."""
         key = str(path)
         if key not in self.labels:
             if self.label_column != "auto":
@@ -67,7 +68,7 @@ class DataOptions:
         found = find_label_columns(
             path,
             time_column=self.time_column,
-            exclude=[*(self.columns or ()), *self.model_channels],
+            not_labels=[*(self.columns or ()), *self.model_channels],
             name=self.name(path),
         )
         return found or None
@@ -76,29 +77,34 @@ class DataOptions:
         """How messages call ``path`` (``<stdin>`` for a copy of standard input)."""
         return self.names.get(str(path), str(path))
 
-    def _kwargs(self, path: str | os.PathLike) -> dict[str, Any]:
+    def _kwargs(self, path: str | os.PathLike, labels: Any) -> dict[str, Any]:
         return {
             "time_column": self.time_column,
             "columns": self.columns,
-            "label_columns": self.label_columns(path),
+            "label_columns": labels,
+            "not_labels": sorted(self.model_channels),
             "nan_policy": self.nan_policy,
             "name": self.name(path),
         }
 
     def read(self, path: str | os.PathLike, nrows: int | None = None) -> Any:
-        """The whole file (or its first ``nrows`` rows) as SensorData."""
+        """The whole file (or its first ``nrows`` rows) as SensorData; label columns not
+        known yet are found in this read, and kept for the file's later reads."""
         from seqae.datasets import read_sensors
 
+        key = str(path)
+        labels = self.labels[key] if key in self.labels else self.label_column  # or "auto"
         status(f"reading {self.name(path)} ...")
-        data = read_sensors(path, nrows=nrows, **self._kwargs(path))
+        data = read_sensors(path, nrows=nrows, **self._kwargs(path, labels))
         clear_status()
+        self.labels.setdefault(key, list(data.labels) if data.labels else None)
         return data
 
     def chunks(self, path: str | os.PathLike, chunksize: int) -> Iterator[Any]:
         """The file as SensorData chunks of about ``chunksize`` rows."""
         from seqae.datasets import iter_sensor_chunks
 
-        return iter_sensor_chunks(path, chunksize, **self._kwargs(path))
+        return iter_sensor_chunks(path, chunksize, **self._kwargs(path, self.label_columns(path)))
 
     def local(self, ctx: click.Context, path: Path) -> Path:
         """``path`` as a regular file: standard input (``-``), a pipe or a process

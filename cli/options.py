@@ -244,7 +244,7 @@ def data_options(f: Callable[..., Any]) -> Callable[..., Any]:
                 metavar="NAME|auto|none",
                 help="0/1 column of known anomalies, kept out of the channels; auto takes 0/1 "
                 "columns named anomaly, label, changepoint, ... (see seqae.datasets."
-                "find_label_columns).",
+                "read_sensors).",
             ),
             click.option(
                 "--nan-policy",

@@ -343,6 +343,24 @@ def test_evaluate_needs_a_label_column(work, sensors, model):
     assert "--label-column" in result.stderr
 
 
+def test_evaluate_without_a_model_finds_labels_in_its_one_read(work, sensors, monkeypatch):
+    from seqae.datasets import sensors as reader
+
+    peeks = []
+    monkeypatch.setattr(reader, "find_label_columns", lambda *a, **k: peeks.append(a) or [])
+    result = json.loads(run("evaluate", sensors, *TINY, "--json").stdout)
+    assert peeks == [] and 0 <= result["f1"] <= 1  # labels found in the read it trains on
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before the label check")
+
+    unlabelled = work / "unlabelled-itself.csv"
+    pd.read_csv(sensors).drop(columns="anomaly").to_csv(unlabelled, index=False)
+    monkeypatch.setattr(Detector, "fit", no_training)
+    monkeypatch.setattr(Detector, "fit_detect", no_training)
+    assert "--label-column" in run("evaluate", unlabelled, *TINY, code=2).stderr
+
+
 # ---------------------------------------------------------------------- export / onnx
 
 
