@@ -9,6 +9,27 @@ The configuration records the format version and a SHA-256 of the tensors, so a 
 corrupted or tampered file is refused with a :class:`~seqae.errors.ModelFormatError`, and so is
 a file written by a newer format. Writes are atomic: a temporary file or folder is renamed
 into place only once complete, so a failed save never leaves a half-written model behind.
+
+Examples
+--------
+>>> import pathlib, tempfile
+>>> import numpy as np
+>>> folder = pathlib.Path(tempfile.mkdtemp()) / "model"
+>>> _ = save_model_files(folder, {"model": "demo"}, {"w": np.ones((2, 3), np.float32)})
+>>> sorted(p.name for p in folder.iterdir())
+['config.json', 'weights.safetensors']
+>>> config, tensors = load_model_files(folder)
+>>> config["format"], config["format_version"] == FORMAT_VERSION, tensors["w"].shape
+('seqae-model', True, (2, 3))
+>>> one_file = save_model_files(folder.with_suffix(".safetensors"), {"model": "demo"}, tensors)
+>>> load_model_files(one_file)[0]["weights_sha256"] == config["weights_sha256"]  # same weights
+True
+>>> text = (folder / "config.json").read_text().replace(config["weights_sha256"], "0" * 64)
+>>> _ = (folder / "config.json").write_text(text)
+>>> load_model_files(folder)  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+seqae.errors.ModelFormatError: ...: the weights do not match the checksum in the configuration...
 """
 
 from __future__ import annotations

@@ -214,7 +214,16 @@ class FittedState:
 
 
 def check_version(data: Mapping[str, Any], where: str) -> None:
-    """Refuse a state without an integer ``format_version``, or one newer than this seqae reads."""
+    """Refuse a state without an integer ``format_version``, or one newer than this seqae reads.
+
+    Examples
+    --------
+    >>> check_version({"format_version": STATE_VERSION}, "m.onnx")  # readable: no error
+    >>> check_version({"format_version": 99}, "m.onnx")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    seqae.errors.ModelFormatError: m.onnx: written with model format 99, this seqae reads up to 2...
+    """
     version = data.get("format_version")
     if not _is_int(version) or version < 1:
         raise ModelFormatError(f"{where}: the model has no valid format_version ({version!r})")

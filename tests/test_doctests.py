@@ -17,9 +17,6 @@ import pytest
 
 # Examples that export an ONNX file: seconds, so they run with --all.
 SLOW = {"seqae.export", "seqae.runtime"}
-# Modules being reworked on other branches; their examples run when they have some, and the
-# requirement to have one applies once the rework has landed.
-AWAITING_EXAMPLES = {"seqae.persistence", "seqae.state"}
 
 
 def _folder(package: str) -> Path:
@@ -48,8 +45,7 @@ def _param(name: str) -> object:
 def test_examples_run(name):
     module = importlib.import_module(name)
     tests = [t for t in doctest.DocTestFinder().find(module, name) if t.examples]
-    if name not in AWAITING_EXAMPLES:
-        assert tests, f"{name} has no example: add a small runnable one to a public docstring"
+    assert tests, f"{name} has no example: add a small runnable one to a public docstring"
     runner = doctest.DocTestRunner(optionflags=doctest.ELLIPSIS)
     report: list[str] = []
     for test in tests:
