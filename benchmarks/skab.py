@@ -39,10 +39,9 @@ from seqae.events import postprocess_labels
 from seqae.metrics import (
     auc_pr,
     changepoints_from_labels,
-    confusion,
+    evaluate,
     nab_score,
     pooled_scores,
-    vus_pr,
 )
 from seqae.thresholds import fit_threshold
 
@@ -355,10 +354,6 @@ class FileResult:
         }
 
 
-def _two_classes(y: np.ndarray) -> bool:
-    return 0 < int(y.sum()) < len(y)
-
-
 def evaluate_file(split: Split, method: Method) -> FileResult:
     """Fit on the training part, score the test part alone, and measure."""
     t0 = time.perf_counter()
@@ -370,16 +365,9 @@ def evaluate_file(split: Split, method: Method) -> FileResult:
     predicted = np.asarray(predicted, dtype=np.int8)
     if scores.shape != split.labels.shape or predicted.shape != split.labels.shape:
         raise RuntimeError(f"{method.name} on {split.name}: got {scores.shape}, {predicted.shape}")
-    counts = confusion(split.labels, predicted)
-    point = pooled_scores([(split.labels, predicted)])
-    both = _two_classes(split.labels)
-    metrics: dict[str, float | None] = {
-        "f1": point["f1"],
-        "far": point["far"],
-        "mar": point["mar"],
-        "auc_pr": auc_pr(split.labels, scores) if both else None,
-        "vus_pr": vus_pr(split.labels, scores, max_window=VUS_MAX_WINDOW) if both else None,
-    }
+    every = evaluate(split.labels, scores, predicted, vus_window=VUS_MAX_WINDOW)
+    counts = {key: every[key] for key in ("tp", "fp", "tn", "fn")}
+    metrics = {key: every[key] for key in ("f1", "far", "mar", "auc_pr", "vus_pr")}
     return FileResult(split.name, counts, metrics, t1 - t0, t2 - t1, scores, predicted)
 
 
@@ -599,11 +587,11 @@ def _dev_units(
     from seqae import Detector
 
     units, train_raw, fitted_on = [], None, None
-    for kind, train, evaluate, y in dev_files(free, splits, seed, fault_std):
+    for kind, train, test, y in dev_files(free, splits, seed, fault_std):
         if train is not fitted_on:  # synthetic units reuse their chunk's detector
             det = Detector(**params, random_state=seed).fit(train)
             train_raw, fitted_on = det.train_scores_ * det.threshold_, train
-        units.append((kind, train_raw, y, det.score_samples(evaluate) * det.threshold_))
+        units.append((kind, train_raw, y, det.score_samples(test) * det.threshold_))
     return units
 
 

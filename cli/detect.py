@@ -13,117 +13,36 @@ from typing import Any
 import click
 import numpy as np
 
-from seqae.errors import DataError, ParameterError
+from seqae.errors import ParameterError
+from seqae.thresholds import describe_alarm_line
 
-from .common import (
-    DEFAULT_CHUNK,
-    EXIT_ANOMALY,
-    FRAME_HELP,
-    STDIO,
-    THRESHOLD,
-    THRESHOLD_HELP,
-    AtomicFiles,
+from .app import EXIT_ANOMALY, command
+from .inputs import (
     DataOptions,
-    LibraryDefault,
-    RowProgress,
-    command,
-    data_options,
     describe_images,
     fit_detector,
     input_summary,
     is_image_data,
     is_onnx,
-    library_default,
     load_model,
+    read_image_data,
+    set_alarm_line,
+    training_detector,
+)
+from .options import STDIO, TRAINING_ONLY, model_options
+from .output import (
+    AtomicFiles,
+    PartWriter,
+    events_document,
+    events_table,
     output_format,
     pairs,
-    read_image_data,
     seconds,
-    set_alarm_line,
     table,
-    training_detector,
     warn,
+    write_table,
 )
-
-# Options that only make sense when the command trains its own detector.
-TRAINING_ONLY = ("train_path", "train_rows", "frame", "epochs", "patience", "seed", "contamination")
-
-
-def model_options(f: Callable[..., Any]) -> Callable[..., Any]:
-    """Where the detector comes from (``--model`` or training here) and its alarm rules."""
-    options = [
-        click.option(
-            "--model",
-            "model_path",
-            type=click.Path(exists=True, path_type=Path),
-            help="A saved model (folder or .safetensors from `seqae train`) or an exported "
-            ".onnx file. Without it, a detector is trained on the data first.",
-        ),
-        click.option(
-            "--train",
-            "train_path",
-            type=click.Path(exists=True, dir_okay=False, path_type=Path),
-            help="Train on this file instead of DATA (same columns).",
-        ),
-        click.option(
-            "--train-rows",
-            type=click.IntRange(min=1),
-            metavar="N",
-            help="Train on the first N rows only (of DATA, or of --train).",
-        ),
-        click.option("--frame", cls=LibraryDefault, type=click.IntRange(min=2), help=FRAME_HELP),
-        click.option(
-            "--epochs",
-            cls=LibraryDefault,
-            type=click.IntRange(min=1),
-            help="Training epochs (at most, with early stopping; as `seqae train`), each of at "
-            "most the library's steps_per_epoch batches of frames.",
-        ),
-        click.option(
-            "--patience",
-            cls=LibraryDefault,
-            type=click.IntRange(min=0),
-            help="Epochs without improvement before training stops (0: never stop early).",
-        ),
-        click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True),
-        click.option(
-            "--threshold",
-            type=THRESHOLD,
-            help=THRESHOLD_HELP + " Default: the library's (pot on held-out training rows, "
-            "followed by the drift-aware line), also when training on DATA itself.",
-        ),
-        click.option(
-            "--contamination",
-            cls=LibraryDefault,
-            type=click.FloatRange(0, 0.5, min_open=True),
-            help="Expected share of anomalies in the training data (for --threshold quantile).",
-        ),
-        click.option(
-            "--min-event-length",
-            type=click.IntRange(min=1),
-            help="Drop alarms shorter than this many timesteps [default: the model's, 1].",
-        ),
-        click.option(
-            "--merge-gap",
-            type=click.IntRange(min=0),
-            help="Merge alarms at most this many timesteps apart [default: the model's, 0].",
-        ),
-        click.option(
-            "--device",
-            type=click.Choice(["cpu", "cuda", "mps"]),
-            help="Where the model runs [default: cuda > mps > cpu for training, cpu to score].",
-        ),
-        click.option(
-            "--chunk-size",
-            type=click.IntRange(min=1),
-            default=DEFAULT_CHUNK,
-            show_default=True,
-            help="Rows read at a time (memory stays bounded; results do not depend on it).",
-        ),
-    ]
-    for option in reversed(options):
-        f = option(f)
-    return data_options(f)
+from .progress import RowProgress
 
 
 @dataclass
@@ -136,8 +55,15 @@ class Source:
     result: Any = None  # ...and its detection, from the training pass (scored once)
 
 
-def get_detector(ctx: click.Context, data: Path, opts: DataOptions, params: dict) -> Source:
-    """Load ``--model``, or train the default detector on ``--train`` / DATA."""
+def get_detector(
+    ctx: click.Context,
+    data: Path,
+    opts: DataOptions,
+    params: dict,
+    check: Callable[[], None] | None = None,
+) -> Source:
+    """Load ``--model``, or train the default detector on ``--train`` / DATA; ``check`` runs
+    once the model is loaded or the training data read, before any training."""
     if params["model_path"] is not None:
         given = [
             name
@@ -156,19 +82,22 @@ def get_detector(ctx: click.Context, data: Path, opts: DataOptions, params: dict
         detector = load_model(params["model_path"], params["device"])
         # a model trained with --label-column none has its 'anomaly' channel: keep it one
         opts.model_channels = set(detector.channels_)
+        if check is not None:
+            check()
         source = Source(detector, f"{params['model_path']} ({_describe(detector)})")
     else:
         train_path = params["train_path"] or data
         itself = params["train_path"] is None and not params["train_rows"]
         train_data = opts.read(train_path, nrows=params["train_rows"])
-        threshold = params["threshold"] or library_default("threshold")
+        if check is not None:
+            check()
         detector = training_detector(
             frame=params["frame"],
             epochs=params["epochs"],
             patience=params["patience"],
             seed=params["seed"],
             device=params["device"],
-            threshold=threshold,
+            threshold=params["threshold"],
             contamination=params["contamination"],
             min_event_length=params["min_event_length"],
             merge_gap=params["merge_gap"],
@@ -183,14 +112,13 @@ def get_detector(ctx: click.Context, data: Path, opts: DataOptions, params: dict
         what = "the file itself" if params["train_path"] is None else str(train_path)
         if params["train_rows"]:
             what += f", first {len(train_data.values):,} rows"
-        if threshold == "quantile":
-            line = f"top {detector.contamination:.2%} of the training scores"
-        elif isinstance(threshold, str):
-            line = f"{threshold} on the training scores, raised by the held-out ones"
-            if detector.drift_window:
-                line += f"; drift-aware over {detector.drift_window} rows"
-        else:
-            line = f"fixed at {threshold:g} (--threshold)"
+        line = describe_alarm_line(
+            detector.threshold,
+            contamination=detector.contamination,
+            k=detector.sigma,
+            calibration=detector.calibration,
+            drift_window=detector.drift_window,
+        )
         epochs = len(detector.history_["epochs"])
         source = Source(
             detector,
@@ -332,7 +260,15 @@ class TimeColumn:
 
 def as_written(values: np.ndarray) -> np.ndarray:
     """A time column ready to write back unchanged: integers stay integers (never ``%.7g``),
-    other numbers keep every digit; text and zone-aware times are written as they are."""
+    other numbers keep every digit; text and zone-aware times are written as they are.
+
+    Examples
+    --------
+    >>> as_written(np.array([1700000000.0, 1700000001.0])).tolist()
+    [1700000000, 1700000001]
+    >>> as_written(np.array([0.1, 0.123456789])).tolist()
+    ['0.1', '0.123456789']
+    """
     if values.dtype.kind == "f":
         if np.isfinite(values).all() and (values == np.round(values)).all():
             return values.astype(np.int64)
@@ -340,144 +276,19 @@ def as_written(values: np.ndarray) -> np.ndarray:
     return values
 
 
-# ------------------------------------------------------------------------------ writing
-class PartWriter:
-    """Write scored parts, in order, as CSV, JSON (an array of records) or Parquet."""
-
-    def __init__(
-        self,
-        path: Path | Any,
-        fmt: str,
-        channels: list[str],
-        *,
-        contributions: bool,
-        reconstruction: bool,
-    ) -> None:
-        self.path, self.fmt, self.channels = path, fmt, channels
-        self.contributions, self.reconstruction = contributions, reconstruction
-        self.n_rows = 0
-        self._parquet: Any = None
-        if fmt == "parquet":
-            try:
-                import pyarrow  # noqa: F401
-            except ImportError:
-                raise ParameterError(
-                    "--format parquet needs pyarrow: pip install pyarrow "
-                    "(or pip install 'seqae[parquet]'), or write CSV or JSON"
-                ) from None
-        self._own = isinstance(path, (str, Path))  # else an open text stream (stdout)
-        if fmt == "parquet" or not self._own:
-            self._fh = None if fmt == "parquet" else path
-        else:
-            self._fh = open(path, "w", encoding="utf-8", newline="")
-
-    def frame(self, part: Any, times: np.ndarray | None = None) -> Any:
-        import pandas as pd
-
-        columns: dict[str, Any] = {}
-        if times is not None:
-            columns["time"] = times
-        elif part.timestamps is not None:
-            columns["time"] = part.timestamps
-        else:
-            columns["index"] = np.arange(part.start, part.stop)
-        columns["score"] = part.scores
-        columns["label"] = part.labels
-        blocks = [("contribution", part.contributions if self.contributions else None)]
-        blocks.append(("reconstruction", part.reconstruction if self.reconstruction else None))
-        for prefix, values in blocks:
-            if values is not None:
-                for i, name in enumerate(self.channels):
-                    columns[f"{prefix}_{name}"] = values[:, i]
-        return pd.DataFrame(columns)
-
-    def write(self, part: Any, times: np.ndarray | None = None) -> None:
-        df = self.frame(part, times)
-        first = self.n_rows == 0
-        if self.fmt == "csv":
-            df.to_csv(self._fh, header=first, index=False, float_format="%.7g")
-        elif self.fmt == "json":
-            lines = df.to_json(orient="records", lines=True, date_format="iso").strip()
-            self._fh.write(("[\n" if first else ",\n") + lines.replace("\n", ",\n"))
-        else:
-            import pyarrow as pa
-            import pyarrow.parquet as pq
-
-            table_ = pa.Table.from_pandas(df, preserve_index=False)
-            if self._parquet is None:
-                self._parquet = pq.ParquetWriter(self.path, table_.schema)
-            self._parquet.write_table(table_)
-        self.n_rows += len(df)
-
-    def close(self) -> None:
-        if self._fh is not None:
-            if self.fmt == "json":
-                self._fh.write("\n]\n" if self.n_rows else "[]\n")
-            if self._own:
-                self._fh.close()
-            else:
-                self._fh.flush()
-        if self._parquet is not None:
-            self._parquet.close()
-
-
-def events_document(outcome: Outcome, data: str) -> str:
-    doc = {
-        "source": data,
-        "n_rows": outcome.n_rows,
-        "channels": outcome.channels,
-        "n_anomalies": outcome.n_anomalies,
-        "n_events": len(outcome.events),
-        "events": [event.to_dict() for event in outcome.events],
-    }
-    return json.dumps(doc, indent=2) + "\n"
-
-
 # ------------------------------------------------------------------------------ summary
-def _when(time_text: str | None, index: int) -> str:
-    if time_text is None:
-        return str(index)
-    text = time_text.replace("T", " ")
-    if "." in text:
-        whole, fraction = text.split(".", 1)
-        fraction = fraction.rstrip("0")
-        text = f"{whole}.{fraction}" if fraction else whole
-    return text
+def quality(outcome: Outcome, *, ranking: bool = True) -> dict[str, Any]:
+    """The library's metric bundle against the file's labels, plus the events found."""
+    from seqae.metrics import evaluate
 
-
-def events_table(events: list[Any], top: int) -> str:
-    chosen = sorted(events, key=lambda e: e.peak_score, reverse=True)[:top]
-    rows = [
-        (
-            _when(e.start_time, e.start),
-            _when(e.end_time, e.end - 1),
-            f"{e.duration:,}",
-            f"{e.peak_score:.2f}",
-            _channels(e.top_channels),
-        )
-        for e in chosen
-    ]
-    return table(rows, ("first", "last", "rows", "peak", "top channels"), right=(2, 3))
-
-
-def _channels(top: tuple[tuple[str, float], ...]) -> str:
-    """The leading channels with their shares; those under 5 % are left out."""
-    shown = [(name, share) for i, (name, share) in enumerate(top) if i == 0 or share >= 0.05]
-    return ", ".join(f"{name} {share:.0%}" for name, share in shown)
-
-
-def point_metrics(outcome: Outcome) -> dict[str, float]:
-    from seqae import metrics
-
-    precision, recall, f1 = metrics.precision_recall_f1(outcome.truth, outcome.labels)
     return {
-        "precision": precision,
-        "recall": recall,
-        "f1": f1,
-        "far": metrics.far(outcome.truth, outcome.labels),
-        "mar": metrics.mar(outcome.truth, outcome.labels),
-        "event_f1": metrics.event_f1(outcome.truth, outcome.labels).f1,
+        **evaluate(outcome.truth, outcome.scores, outcome.labels, ranking=ranking),
+        "n_events": len(outcome.events),
     }
+
+
+def _number(value: float | None, digits: int = 3) -> str:
+    return "n/a" if value is None else f"{value:.{digits}f}"
 
 
 # ------------------------------------------------------------------------------ detect
@@ -657,7 +468,7 @@ def _detect_images(
     elif params["output"] is not None:
         fmt = output_format(params["output"], params["fmt"])
         with AtomicFiles() as files:
-            _write_table(df, files.temp(params["output"]), fmt)
+            write_table(df, files.temp(params["output"]), fmt)
     share = result.n_anomalies / len(df)
     items = [
         ("data", f"{data} ({describe_images(images)})"),
@@ -680,20 +491,6 @@ def _detect_images(
         click.echo(table(rows, columns, right=(0, columns.index("score"))))
     if params["fail_on_anomaly"] and result.n_anomalies:
         ctx.exit(EXIT_ANOMALY)
-
-
-def _write_table(df: Any, path: Path, fmt: str) -> None:
-    if fmt == "csv":
-        df.to_csv(path, index=False, float_format="%.7g")
-    elif fmt == "json":
-        path.write_text(df.to_json(orient="records", indent=1) + "\n", encoding="utf-8")
-    else:
-        try:
-            df.to_parquet(path, index=False)
-        except ImportError:
-            raise ParameterError(
-                "--format parquet needs pyarrow: pip install pyarrow, or write CSV or JSON"
-            ) from None
 
 
 def _model_name(detector: Any) -> str:
@@ -724,12 +521,13 @@ def _print_detect_summary(
         ),
     ]
     if outcome.truth is not None:
-        m = point_metrics(outcome)
+        m = quality(outcome, ranking=False)  # the summary line shows point and event metrics
         items.append(
             (
                 "vs labels",
-                f"column {outcome.truth_name!r}: precision {m['precision']:.3f}, recall "
-                f"{m['recall']:.3f}, F1 {m['f1']:.3f}, event F1 {m['event_f1']:.3f}",
+                f"column {outcome.truth_name!r}: precision {_number(m['precision'])}, recall "
+                f"{_number(m['recall'])}, F1 {_number(m['f1'])}, event F1 "
+                f"{_number(m['event_f1'])}",
             )
         )
     written = [
@@ -786,12 +584,9 @@ def evaluate(ctx: click.Context, data: Path, **params: Any) -> None:
                 ctx=ctx,
             )
 
-    if params["model_path"] is None:
-        check_labels()  # before training, not after
-    source = get_detector(ctx, data, opts, params)
-    check_labels()
+    source = get_detector(ctx, data, opts, params, check=check_labels)  # before training
     outcome = score_file(source, data, opts, chunk_size=params["chunk_size"], keep_scores=True)
-    result = _metrics(outcome)
+    result = quality(outcome)
     summary, warning = input_summary(outcome.reports, opts.nan_policy)
     if warning:
         warn(warning)
@@ -825,32 +620,5 @@ def evaluate(ctx: click.Context, data: Path, **params: Any) -> None:
         "event_recall": "event recall",
         "event_f1": "event F1",
     }
-    rows = [
-        (label, "n/a" if result[key] is None else f"{result[key]:.4f}")
-        for key, label in names.items()
-    ]
+    rows = [(label, _number(result[key], 4)) for key, label in names.items()]
     click.echo("\n" + table(rows, ("metric", "value"), right=(1,)))
-
-
-def _metrics(outcome: Outcome) -> dict[str, Any]:
-    from seqae import metrics
-
-    result: dict[str, Any] = dict(point_metrics(outcome))
-    event = metrics.event_f1(outcome.truth, outcome.labels)
-    result.update(event_precision=event.precision, event_recall=event.recall)
-    for name, fn in (
-        ("auc_pr", metrics.auc_pr),
-        ("auc_roc", metrics.auc_roc),
-        ("vus_pr", metrics.vus_pr),
-    ):
-        try:
-            result[name] = fn(outcome.truth, outcome.scores)
-        except DataError:  # one class only: the ranking metrics are undefined
-            result[name] = None
-    result.update(
-        n_rows=outcome.n_rows,
-        n_flagged=outcome.n_anomalies,
-        n_labelled=int(outcome.truth.sum()),
-        n_events=len(outcome.events),
-    )
-    return {k: float(v) if isinstance(v, np.floating) else v for k, v in result.items()}

@@ -1,4 +1,12 @@
-"""``seqae fleet``: score fleets and long streams on Dask, train one detector per unit."""
+"""``seqae fleet``: score fleets and long streams on Dask, train one detector per unit.
+
+Examples
+--------
+>>> from click.testing import CliRunner
+>>> help_text = CliRunner().invoke(fleet, ["--help"]).output
+>>> all(command in help_text for command in ("score", "stream", "train"))
+True
+"""
 
 from __future__ import annotations
 
@@ -12,7 +20,9 @@ import click
 from seqae._atomic import atomic_write_bytes
 from seqae.errors import ParameterError
 
-from .common import CONTEXT, EXIT_ANOMALY, on_terminal, pairs, seconds, table
+from .app import CONTEXT, EXIT_ANOMALY
+from .output import pairs, seconds, table
+from .progress import TaskProgress
 
 FLEET_HELP = """Scale out on Dask: many units (fleet), one long stream, training per unit.
 
@@ -59,19 +69,6 @@ Examples:
   seqae fleet train normal-units/ --output models/ --epochs 10
   seqae fleet train normal.parquet --unit-column machine --shared --output shared-model/
 """
-
-
-class TaskProgress:
-    """``label: done/total tasks`` on stderr from the engine's task tracking (terminal only)."""
-
-    def __init__(self, label: str) -> None:
-        self.label = label
-        self.enabled = on_terminal()
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.enabled:
-            end = "\n" if done == total else ""
-            click.echo(f"\r{self.label}: {done}/{total} tasks{end}", err=True, nl=False)
 
 
 def _sd() -> Any:

@@ -1,4 +1,15 @@
-"""``seqae generate``: a synthetic labelled sensor file to try seqae on."""
+"""``seqae generate``: a synthetic labelled sensor file to try seqae on.
+
+Examples
+--------
+>>> import pathlib, tempfile
+>>> from click.testing import CliRunner
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "sensors.csv"
+>>> CliRunner().invoke(generate, [str(path), "--rows", "50", "--channels", "2"]).exit_code
+0
+>>> path.read_text().splitlines()[0]
+'timestamp,sensor_0,sensor_1,anomaly'
+"""
 
 from __future__ import annotations
 
@@ -7,7 +18,9 @@ from typing import Any
 
 import click
 
-from .common import command, pairs, prepare_output, split_names, table
+from .app import command
+from .options import split_names
+from .output import pairs, prepare_output, table
 
 GENERATE_HELP = """Write a synthetic multi-sensor CSV with labelled anomalies.
 

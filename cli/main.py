@@ -2,6 +2,12 @@
 
 Each command lives in its own module; this one builds the group, its global options
 (``--version``, ``--debug``) and the exit codes every command shares.
+
+Examples
+--------
+>>> from click.testing import CliRunner
+>>> CliRunner().invoke(cli, ["--version"]).output.startswith("seqae, version ")
+True
 """
 
 from __future__ import annotations
@@ -10,7 +16,7 @@ import click
 
 from seqae import __version__
 
-from .common import CONTEXT, EXIT_CODES, SeqaeGroup, global_options
+from .app import CONTEXT, EXIT_CODES, SeqaeGroup, global_options
 from .detect import detect, evaluate
 from .fleet import fleet
 from .generate import generate

@@ -1,14 +1,34 @@
-"""``seqae export`` and ``seqae info``: what a model is, and the ONNX file for the edge."""
+"""``seqae export`` and ``seqae info``: what a model is, and the ONNX file for the edge.
+
+Examples
+--------
+>>> import pathlib, tempfile
+>>> import numpy as np
+>>> from click.testing import CliRunner
+>>> from seqae import Detector
+>>> x = np.random.default_rng(0).normal(size=(300, 2))
+>>> folder = pathlib.Path(tempfile.mkdtemp()) / "model"
+>>> Detector(model="pca", frame=8, random_state=0).fit(x).save(folder)
+>>> lines = CliRunner().invoke(info, [str(folder)]).output.splitlines()
+>>> [line.split() for line in lines if line.startswith(("model:", "frame:"))]
+[['model:', 'pca'], ['frame:', '8']]
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from .common import STDIO, check_model_path, command, is_onnx, load_model, pairs, prepare_output
+from .app import command
+from .inputs import check_model_path, is_onnx, load_model
+from .options import STDIO
+from .output import pairs, prepare_output
+
+if TYPE_CHECKING:
+    from seqae.state import FittedState
 
 EXPORT_HELP = """Export a saved model to one self-contained ONNX file.
 
@@ -76,76 +96,75 @@ Examples:
 @click.argument("model", type=click.Path(exists=True, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="Print the full configuration as JSON.")
 def info(model: Path, as_json: bool) -> None:
-    config = _config(model)
+    state, config = _config(model)
     if as_json:
         click.echo(json.dumps(config, indent=2, default=str))
         return
-    click.echo(pairs(_summary(model, config)))
+    click.echo(pairs(_summary(model, state)))
 
 
-def _config(path: Path) -> dict[str, Any]:
+def _config(path: Path) -> tuple[FittedState, dict[str, Any]]:
+    """The model's fitted state (any format version, brought to the current layout) and
+    everything the file records: the state's fields and those of its container."""
     check_model_path(path)
     if is_onnx(path):
-        return dict(load_model(path).metadata)
+        detector = load_model(path)
+        return detector.state_, dict(detector.metadata)
     from seqae.persistence import load_model_files
-    from seqae.state import check_saved_config
+    from seqae.state import FittedState
 
     config, _ = load_model_files(path)
-    check_saved_config(config, str(path))
-    return config
+    state = FittedState.from_dict(config, str(path))
+    container = {k: config[k] for k in ("format", "weights_sha256")}
+    return state, {**container, **state.to_dict()}
 
 
-def _summary(path: Path, config: dict[str, Any]) -> list[tuple[str, str]]:
-    onnx = is_onnx(path)
-    params = config.get("params", {})
-    spec = config.get("model", {})
-    name = spec.get("name", "?") if isinstance(spec, dict) else str(spec)
-    channels = config.get("channels", [])
+def _summary(path: Path, state: FittedState) -> list[tuple[str, str]]:
+    channels = state.channels
     items = [
-        ("file", f"{path} ({'ONNX export' if onnx else 'seqae model'})"),
-        ("model", name),
+        ("file", f"{path} ({'ONNX export' if is_onnx(path) else 'seqae model'})"),
+        ("model", state.model),
     ]
-    image_shape = config.get("image_shape")
-    is_image = "image" in (config.get("input_kind"), config.get("kind"))  # saved / ONNX
-    if is_image and image_shape:
-        items.append(("input", "images of " + "×".join(str(d) for d in image_shape)))
+    is_image = state.input_kind == "image"
+    if is_image:
+        items.append(("input", "images of " + "×".join(str(d) for d in state.image_shape or ())))
         items.append(("scoring", "one score per image, error maps per pixel"))
     else:
-        fold = config.get("fold", params.get("fold"))
         items += [
             ("channels", f"{len(channels)}: {', '.join(channels)}"),
-            ("frame", str(config.get("frame"))),
-            ("step", str(config.get("step"))),
-            ("scoring", f"{config.get('scoring')}, fold {fold}"),
+            ("frame", str(state.frame)),
+            ("step", str(state.step)),
+            ("scoring", f"{state.scoring}, fold {state.fold}"),
         ]
-    anomaly_score = config.get("anomaly_score", params.get("anomaly_score", "reconstruction"))
-    if anomaly_score == "elbo":
-        beta = config.get("beta")
-        items.append(("anomaly score", f"negative ELBO (reconstruction + KL, beta {beta:g})"))
+    if state.anomaly_score == "elbo":
+        items.append(("anomaly score", f"negative ELBO (reconstruction + KL, beta {state.beta:g})"))
     else:
         items.append(("anomaly score", "reconstruction error"))
-    weights = config.get("channel_weights")
-    if weights and len(weights) == len(channels):
-        shown = ", ".join(f"{c} {w:.3g}" for c, w in zip(channels, weights, strict=True))
+    if state.channel_weights:
+        shown = ", ".join(
+            f"{c} {w:.3g}" for c, w in zip(channels, state.channel_weights, strict=True)
+        )
         items.append(("channel weights", shown))
-    items.append(("threshold", f"{config.get('threshold'):.6g} (raw error at score 1.0)"))
-    scaler = config.get("scaler")
-    if isinstance(scaler, dict):
-        items.append(("scaler", str(scaler.get("kind"))))
+    items.append(("threshold", f"{state.threshold:.6g} (raw error at score 1.0)"))
+    items.append(("scaler", str(state.scaler.get("kind"))))
     if not is_image:
-        rules = {k: config.get(k, params.get(k)) for k in ("min_event_length", "merge_gap")}
-        rule = f"min length {rules['min_event_length']}, merge gap {rules['merge_gap']}"
+        rule = f"min length {state.min_event_length}, merge gap {state.merge_gap}"
         items.append(("events", rule))
     versions = [
-        f"{key.removesuffix('_version')} {config[key]}"
-        for key in ("seqae_version", "torch_version", "numpy_version", "python_version")
-        if config.get(key)
+        f"{name} {version}"
+        for name, version in (
+            ("seqae", state.seqae_version),
+            ("torch", state.torch_version),
+            ("numpy", state.numpy_version),
+            ("python", state.python_version),
+        )
+        if version
     ]
     if versions:
         items.append(("versions", ", ".join(versions)))
-    if config.get("created"):
-        items.append(("created", str(config["created"])))
-    summary = config.get("training_summary") or {}
+    if state.created:
+        items.append(("created", state.created))
+    summary = state.training_summary
     if summary:
         quantiles = summary.get("train_score_quantiles", {})
         if "n_images" in summary:
@@ -159,7 +178,7 @@ def _summary(path: Path, config: dict[str, Any]) -> list[tuple[str, str]]:
         if quantiles:
             shown = ", ".join(f"q{float(q) * 100:g} {v:.3g}" for q, v in quantiles.items())
             items.append(("train scores", shown))
-    history = config.get("history") or {}
+    history = state.history
     if history.get("epochs"):
         items.append(
             (

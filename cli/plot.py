@@ -1,4 +1,11 @@
-"""``seqae plot``: the channels with the alarms shaded, and the score under its alarm line."""
+"""``seqae plot``: the channels with the alarms shaded, and the score under its alarm line.
+
+Examples
+--------
+>>> from click.testing import CliRunner
+>>> "matplotlib" in CliRunner().invoke(plot, ["--help"]).output  # the one extra it needs
+True
+"""
 
 from __future__ import annotations
 
@@ -11,8 +18,11 @@ import numpy as np
 
 from seqae.errors import SeqaeError
 
-from .common import AtomicFiles, DataOptions, command, pairs
-from .detect import get_detector, model_options
+from .app import command
+from .detect import get_detector
+from .inputs import DataOptions
+from .options import model_options
+from .output import AtomicFiles, pairs
 
 PLOT_HELP = """Draw the channels with the anomalies shaded, and the score with its alarm line.
 

@@ -8,27 +8,35 @@ from typing import Any
 
 import click
 
-from .common import (
-    FRAME_HELP,
-    STDIO,
-    THRESHOLD,
-    THRESHOLD_HELP,
+from seqae.thresholds import describe_alarm_line
+
+from .app import command
+from .inputs import (
     DataOptions,
-    LibraryDefault,
-    command,
-    data_options,
     describe_images,
     fit_detector,
     input_summary,
     is_image_data,
-    pairs,
-    prepare_output,
-    prepare_parent,
     read_image_data,
-    seconds,
     training_detector,
-    warn,
 )
+from .options import (
+    STDIO,
+    THRESHOLD,
+    THRESHOLD_HELP,
+    LibraryDefault,
+    ModelChoice,
+    contamination_option,
+    data_options,
+    device_option,
+    epochs_option,
+    frame_option,
+    merge_gap_option,
+    min_event_length_option,
+    patience_option,
+    seed_option,
+)
+from .output import pairs, prepare_output, prepare_parent, seconds, warn
 
 TRAIN_HELP = """Train a detector on (mostly) normal data and save it.
 
@@ -69,19 +77,17 @@ model the same way; scores are then per image:
 @click.option(
     "--model",
     cls=LibraryDefault,
-    type=click.Choice(
-        ["conv1d", "lstm", "gru", "dense", "pca", "linear", "vae", "conv2d", "conv2d_vae"]
-    ),
-    help="Autoencoder family (conv2d, conv2d_vae: images only).",
+    type=ModelChoice(),
+    help="Autoencoder family, from the model registry (conv2d, conv2d_vae: images only).",
 )
-@click.option("--frame", cls=LibraryDefault, type=click.IntRange(min=2), help=FRAME_HELP)
+@frame_option
 @click.option(
     "--step",
     cls=LibraryDefault,
     type=click.IntRange(min=1),
     help="Timesteps between frame starts (training and windowed scoring).",
 )
-@click.option("--epochs", cls=LibraryDefault, type=click.IntRange(min=1))
+@epochs_option
 @click.option("--batch-size", cls=LibraryDefault, type=click.IntRange(min=1))
 @click.option("--learning-rate", cls=LibraryDefault, type=click.FloatRange(min=0, min_open=True))
 @click.option(
@@ -90,12 +96,7 @@ model the same way; scores are then per image:
     type=click.FloatRange(0, 1, max_open=True),
     help="Share of the data's end held out to validate.",
 )
-@click.option(
-    "--patience",
-    cls=LibraryDefault,
-    type=click.IntRange(min=0),
-    help="Epochs without improvement before stopping (0: never stop early).",
-)
+@patience_option
 @click.option(
     "--steps-per-epoch",
     cls=LibraryDefault,
@@ -104,12 +105,7 @@ model the same way; scores are then per image:
     "random sample of frames (0: every frame, every epoch).",
 )
 @click.option("--threshold", cls=LibraryDefault, type=THRESHOLD, help=THRESHOLD_HELP)
-@click.option(
-    "--contamination",
-    cls=LibraryDefault,
-    type=click.FloatRange(0, 0.5, min_open=True),
-    help="Expected share of anomalies in the training data (--threshold quantile).",
-)
+@contamination_option
 @click.option(
     "--scoring",
     cls=LibraryDefault,
@@ -142,17 +138,13 @@ model the same way; scores are then per image:
     help="Weight of a channel's error in the score (default 1; repeat for more channels), "
     "e.g. --channel-weight Thermocouple=0.1 to count a drifting sensor for less.",
 )
-@click.option("--min-event-length", cls=LibraryDefault, type=click.IntRange(min=1))
-@click.option("--merge-gap", cls=LibraryDefault, type=click.IntRange(min=0))
+@min_event_length_option
+@merge_gap_option
 @click.option(
     "--train-rows", type=click.IntRange(min=1), metavar="N", help="Train on the first N rows only."
 )
-@click.option(
-    "--device",
-    type=click.Choice(["cpu", "cuda", "mps"]),
-    help="Where to train [default: cuda > mps > cpu].",
-)
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@device_option("Where to train [default: cuda > mps > cpu].")
+@seed_option
 @click.option(
     "--distributed",
     is_flag=True,
@@ -227,7 +219,13 @@ def _train(ctx: click.Context, data: Path, params: dict[str, Any], rank: int = 0
     losses = f"train {last.get('train_loss', float('nan')):.4g}"
     if last.get("val_loss") is not None:
         losses += f", validation {last['val_loss']:.4g}"
-    line = detector.threshold if isinstance(detector.threshold, str) else "fixed, --threshold"
+    line = describe_alarm_line(
+        detector.threshold,
+        contamination=detector.contamination,
+        k=detector.sigma,
+        calibration=detector.calibration,
+        drift_window=detector.drift_window,
+    )
     click.echo(
         pairs(
             [
@@ -252,7 +250,15 @@ def _train(ctx: click.Context, data: Path, params: dict[str, Any], rank: int = 0
 
 
 def parse_channel_weights(values: tuple[str, ...]) -> dict[str, float] | None:
-    """``("temp=0.5", ...)`` as ``{"temp": 0.5}``; None when none is given."""
+    """``("temp=0.5", ...)`` as ``{"temp": 0.5}``; None when none is given.
+
+    Examples
+    --------
+    >>> parse_channel_weights(("temp=0.5", "flow=2"))
+    {'temp': 0.5, 'flow': 2.0}
+    >>> parse_channel_weights(()) is None
+    True
+    """
     weights: dict[str, float] = {}
     for item in values:
         name, sep, number = item.rpartition("=")

@@ -30,7 +30,15 @@ from pandas.api import types as ptypes
 
 from seqae.errors import DataError, ParameterError
 
-__all__ = ["NanPolicy", "SensorData", "iter_sensor_chunks", "read_sensors", "sensors_from_frame"]
+__all__ = [
+    "LABEL_NAMES",
+    "NanPolicy",
+    "SensorData",
+    "find_label_columns",
+    "iter_sensor_chunks",
+    "read_sensors",
+    "sensors_from_frame",
+]
 
 NanPolicy = Literal["error", "interpolate", "ffill", "drop"]
 _NAN_POLICIES = ("error", "interpolate", "ffill", "drop")
@@ -43,6 +51,8 @@ _TIME_NAMES = frozenset(
 )
 # What a text time stamp has to contain to be taken for one: a date or a clock time.
 _DATE_LIKE = re.compile(r"\d{1,4}[-/]\d{1,2}[-/]\d{1,4}|\d{1,2}\.\d{1,2}\.\d{2,4}|\d{1,2}:\d{2}")
+#: Names (lower case) of 0/1 columns that ``label_columns="auto"`` takes for ground truth.
+LABEL_NAMES = ("anomaly", "anomalies", "is_anomaly", "label", "labels", "changepoint")
 _INDEX = object()  # marks "the DataFrame's index is the time column"
 
 _OPENERS: dict[str, Callable[..., IO[bytes]]] = {
@@ -294,6 +304,27 @@ class _Spec:
     skipped: tuple[str, ...] = ()
 
 
+def _find_labels(df: pd.DataFrame, taken: set[Any]) -> list[str] | None:
+    """The columns ``label_columns="auto"`` takes: named as in :data:`LABEL_NAMES` (any case),
+    numeric or boolean, and 0 or 1 on every row that has a value; in the order of
+    :data:`LABEL_NAMES`, so the first is the ground truth. None when there is none.
+
+    A gap in such a column is left for the label check to report with its row.
+    """
+    found = []
+    for name in df.columns:
+        if name in taken or name.lower() not in LABEL_NAMES:
+            continue
+        s = df[name]
+        if ptypes.is_bool_dtype(s):
+            found.append(name)
+        elif ptypes.is_numeric_dtype(s):
+            present = s.dropna()
+            if len(present) and present.isin((0, 1)).all():
+                found.append(name)
+    return sorted(found, key=lambda name: LABEL_NAMES.index(name.lower())) or None
+
+
 def _as_names(value: str | Sequence[str] | None, what: str) -> list[str] | None:
     if value is None:
         return None
@@ -392,9 +423,12 @@ def _resolve_spec(
     columns: Sequence[str] | None,
     label_columns: str | Sequence[str] | None,
     row0: int,
+    not_labels: Sequence[str] = (),
 ) -> _Spec:
-    labels = _as_names(label_columns, "label_columns")
+    auto = isinstance(label_columns, str) and label_columns == "auto"
+    labels = None if auto else _as_names(label_columns, "label_columns")
     chosen = _as_names(columns, "columns")
+    never = _as_names(not_labels, "not_labels") or []
     if origin.has_lines and _header_is_data(list(df.columns)):
         raise origin.error(
             f"the first line holds data ({', '.join(map(str, df.columns[:4]))}), "
@@ -417,6 +451,8 @@ def _resolve_spec(
         time = _INDEX
     else:
         raise _missing_error(origin, "time column", [time_column], df)
+    if auto:
+        labels = _find_labels(df, {time, *(chosen or ()), *never})
     if time is not _INDEX and time is not None and time in (labels or ()):
         raise ParameterError(f"column {time!r} cannot be both the time column and a label column")
 
@@ -810,6 +846,7 @@ def _frame_to_data(
     time_column: Any,
     columns: Sequence[str] | None,
     label_columns: str | Sequence[str] | None,
+    not_labels: Sequence[str],
     nan_policy: str,
     drop_blank: bool,
     extra: dict[str, Any],
@@ -820,7 +857,7 @@ def _frame_to_data(
         raise origin.error("no columns found, expected a header line and data rows")
     if len(df) == 0:
         raise origin.error(f"has a header ({', '.join(map(repr, df.columns))}) but no data rows")
-    spec = _resolve_spec(df, origin, time_column, columns, label_columns, 1)
+    spec = _resolve_spec(df, origin, time_column, columns, label_columns, 1, not_labels)
     table = _build_table(df, spec, nan_policy, origin, 1, drop_blank)
     if len(table) == 0:
         raise _no_rows_left(origin, nan_policy)
@@ -835,6 +872,7 @@ def sensors_from_frame(
     time_column: str | None = "auto",
     columns: Sequence[str] | None = None,
     label_columns: str | Sequence[str] | None = None,
+    not_labels: Sequence[str] = (),
     nan_policy: NanPolicy = "error",
 ) -> SensorData:
     """Validate an in-memory DataFrame the way :func:`read_sensors` validates a file.
@@ -846,7 +884,7 @@ def sensors_from_frame(
         column is found (or when ``time_column`` names the index).
     source : str
         Name used in error messages and in :attr:`SensorData.source`.
-    time_column, columns, label_columns, nan_policy
+    time_column, columns, label_columns, not_labels, nan_policy
         As in :func:`read_sensors`.
 
     Returns
@@ -878,6 +916,7 @@ def sensors_from_frame(
         time_column=time_column,
         columns=columns,
         label_columns=label_columns,
+        not_labels=not_labels,
         nan_policy=nan_policy,
         drop_blank=False,
         extra={"format": "dataframe", "nan_policy": nan_policy},
@@ -891,12 +930,26 @@ def _file_extra(info: _FileInfo, nan_policy: str) -> dict[str, Any]:
     return extra
 
 
+def _read_frame(info: _FileInfo, nrows: int | None) -> pd.DataFrame:
+    """The table as pandas reads it, whole or its first ``nrows`` rows."""
+    if info.kind == "parquet":
+        return _read_parquet(info, nrows=nrows)
+    try:
+        with warnings.catch_warnings():
+            # mixed types in a column are checked, with row numbers, by the validation
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+            return pd.read_csv(info.path, nrows=nrows, **_csv_reader_kwargs(info))
+    except _CSV_ERRORS as e:
+        raise _parse_error(info, e) from e
+
+
 def read_sensors(
     path: str | os.PathLike[str],
     *,
     time_column: str | None = "auto",
     columns: Sequence[str] | None = None,
     label_columns: str | Sequence[str] | None = None,
+    not_labels: Sequence[str] = (),
     nan_policy: NanPolicy = "error",
     sep: str | None = None,
     nrows: int | None = None,
@@ -919,7 +972,13 @@ def read_sensors(
         The channel columns, in this order. Default: every numeric column except the time
         and label columns; text columns are skipped and listed in ``report``.
     label_columns : str or list of str, optional
-        Columns split off as 0/1 labels (0/1, true/false or 0.0/1.0).
+        Columns split off as 0/1 labels (0/1, true/false or 0.0/1.0). ``"auto"`` finds them
+        in the rows read: the numeric columns named as in :data:`LABEL_NAMES` (any case)
+        that hold only 0 and 1, ground truth first (``anomaly`` before ``changepoint``);
+        :attr:`SensorData.labels` is None when there is none. (A column named ``auto`` is
+        given as ``["auto"]``.)
+    not_labels : sequence of str
+        Columns ``"auto"`` never takes for labels (e.g. the channels a model was trained on).
     nan_policy : {"error", "interpolate", "ffill", "drop"}, default "error"
         What to do with NaN/inf in channels: raise naming the first bad row; interpolate
         linearly (edges take the nearest value); forward fill (leading gaps back-filled); or
@@ -952,30 +1011,74 @@ def read_sensors(
     >>> data = read_sensors(path)
     >>> data.values.tolist(), data.report["separator"]
     ([[1.0, 2.0], [3.0, 4.0]], ';')
+    >>> _ = path.write_text("a,Anomaly,label\\n1.5,0,2\\n2.5,1,3\\n")
+    >>> data = read_sensors(path, label_columns="auto")  # "label" holds other numbers
+    >>> data.channels, data.labels["Anomaly"].tolist()
+    (['a', 'label'], [0, 1])
     """
     _check_count(nrows, "nrows", allow_none=True)
     _check_policy(nan_policy)
     info = _inspect_file(path, sep, name)
-    if info.kind == "parquet":
-        df = _read_parquet(info, nrows=nrows)
-    else:
-        try:
-            with warnings.catch_warnings():
-                # mixed types in a column are checked, with row numbers, by the validation
-                warnings.simplefilter("ignore", pd.errors.DtypeWarning)
-                df = pd.read_csv(info.path, nrows=nrows, **_csv_reader_kwargs(info))
-        except _CSV_ERRORS as e:
-            raise _parse_error(info, e) from e
     return _frame_to_data(
-        df,
+        _read_frame(info, nrows),
         _Origin(info.shown, has_lines=info.kind == "csv"),
         time_column=time_column,
         columns=columns,
         label_columns=label_columns,
+        not_labels=not_labels,
         nan_policy=nan_policy,
         drop_blank=info.kind == "csv",
         extra=_file_extra(info, nan_policy),
     )
+
+
+def find_label_columns(
+    path: str | os.PathLike[str],
+    *,
+    time_column: str | None = "auto",
+    not_labels: Sequence[str] = (),
+    nrows: int = 500,
+    sep: str | None = None,
+    name: str | None = None,
+) -> list[str]:
+    """The columns of a sensor file that hold known anomalies, not channels, found in its first
+    ``nrows`` rows the way ``label_columns="auto"`` finds them (see :func:`read_sensors`).
+
+    For a reader that needs the label columns before it starts, such as
+    :func:`iter_sensor_chunks`; :func:`read_sensors` finds them in the one read it makes.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        A CSV or Parquet file, as for :func:`read_sensors`.
+    time_column, not_labels, sep, name
+        As for :func:`read_sensors`.
+    nrows : int, default 500
+        Rows looked at.
+
+    Returns
+    -------
+    list of str
+        Ground truth first; empty when none is found, or when the file cannot be read
+        (reading it for real then reports why).
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> path = pathlib.Path(tempfile.mkdtemp()) / "s.csv"
+    >>> _ = path.write_text("a,changepoint,Anomaly,label\\n1.5,0,0,2\\n2.5,1,1,3\\n")
+    >>> find_label_columns(path)  # "label" holds other numbers: a channel
+    ['Anomaly', 'changepoint']
+    """
+    _check_count(nrows, "nrows", allow_none=False)
+    try:
+        info = _inspect_file(path, sep, name)
+        df = _normalise_columns(_read_frame(info, nrows))
+        origin = _Origin(info.shown, has_lines=info.kind == "csv")
+        spec = _resolve_spec(df, origin, time_column, None, "auto", 1, not_labels)
+    except (DataError, ParameterError):
+        return []
+    return list(spec.labels or ())
 
 
 def _raw_chunks(info: _FileInfo, chunksize: int) -> Iterator[pd.DataFrame]:
@@ -998,6 +1101,7 @@ def iter_sensor_chunks(
     time_column: str | None = "auto",
     columns: Sequence[str] | None = None,
     label_columns: str | Sequence[str] | None = None,
+    not_labels: Sequence[str] = (),
     nan_policy: NanPolicy = "error",
     sep: str | None = None,
     name: str | None = None,
@@ -1018,8 +1122,9 @@ def iter_sensor_chunks(
         As in :func:`read_sensors`.
     chunksize : int
         Rows per raw chunk.
-    time_column, columns, label_columns, nan_policy, sep, name
-        As in :func:`read_sensors`.
+    time_column, columns, label_columns, not_labels, nan_policy, sep, name
+        As in :func:`read_sensors`; ``label_columns="auto"`` decides on the first chunk
+        (:func:`find_label_columns` tells them before reading).
 
     Yields
     ------
@@ -1040,9 +1145,8 @@ def iter_sensor_chunks(
     info = _inspect_file(path, sep, name)
     origin = _Origin(info.shown, has_lines=info.kind == "csv")
     extra = _file_extra(info, nan_policy)
-    return _iter_chunks(
-        info, chunksize, origin, extra, time_column, columns, label_columns, nan_policy
-    )
+    roles = (time_column, columns, label_columns, not_labels)
+    return _iter_chunks(info, chunksize, origin, extra, roles, nan_policy)
 
 
 def _iter_chunks(
@@ -1050,11 +1154,10 @@ def _iter_chunks(
     chunksize: int,
     origin: _Origin,
     extra: dict[str, Any],
-    time_column: Any,
-    columns: Sequence[str] | None,
-    label_columns: str | Sequence[str] | None,
+    roles: tuple[Any, Sequence[str] | None, str | Sequence[str] | None, Sequence[str]],
     nan_policy: str,
 ) -> Iterator[SensorData]:
+    """``roles``: iter_sensor_chunks' time_column, columns, label_columns and not_labels."""
     spec: _Spec | None = None
     carry: _Carry | None = None
     pending: _Table | None = None
@@ -1065,7 +1168,8 @@ def _iter_chunks(
             header = list(df.columns)
             if len(df) == 0:
                 continue
-            spec = _resolve_spec(df, origin, time_column, columns, label_columns, row0)
+            time_column, columns, label_columns, not_labels = roles
+            spec = _resolve_spec(df, origin, time_column, columns, label_columns, row0, not_labels)
             carry = _Carry.empty(len(spec.channels))
         table = _build_table(df, spec, nan_policy, origin, row0, info.kind == "csv")
         table.report["first_row"] = row0

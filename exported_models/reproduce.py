@@ -119,7 +119,7 @@ def _card(
     n_events: int,
     contamination: float,
 ) -> str:
-    summary = meta["training_summary"]
+    history = meta["history"]
     sha = hashlib.sha256(path.read_bytes()).hexdigest()
     n_params = sum(p.numel() for p in det.model_.parameters())
     stream_call = ", ".join(f"{k}={v!r}" for k, v in STREAM.items())
@@ -177,10 +177,10 @@ carry the second half beyond the range seen in training, which costs false alarm
 ```
 
 Architecture ({n_params:,} parameters, total stride {meta["total_stride"]}):
-`{json.dumps(meta["model_spec"]["config"])}`. Training: {summary["epochs_run"]} epochs (best
-{summary["best_epoch"]}, validation loss {summary["best_loss"]:.4f}, early stopping:
-{summary["stopped_early"]}), {summary["n_train_frames"]:,} training and
-{summary["n_val_frames"]:,} validation frames.
+`{json.dumps(meta["model_spec"]["config"])}`. Training: {len(history["epochs"])} epochs (best
+{history["best_epoch"]}, validation loss {history["best_loss"]:.4f}, early stopping:
+{history["stopped_early"]}), {history["n_train"]:,} training and
+{history["n_val"]:,} validation frames.
 
 ## Scores on the evaluation rows
 

@@ -23,7 +23,7 @@ from types import ModuleType
 from typing import Any
 
 from ._version import __version__
-from .errors import DataError, ModelFormatError, NotFittedError, ParameterError, SeqaeError
+from .errors import DataError, ModelFormatError, ParameterError, SeqaeError
 
 # In a source checkout, ``cli/`` and ``datasets/`` sit beside ``seqae/`` and setuptools maps
 # them to ``seqae.cli`` / ``seqae.datasets`` at install time. When this copy of the package
@@ -35,6 +35,7 @@ if (_root / "pyproject.toml").is_file() and (_root / "datasets").is_dir():
 
 _LAZY = {
     "Detector": ".detector",
+    "NotFittedError": ".errors",  # scikit-learn's NotFittedError too: loads sklearn
     "DetectionResult": ".results",
     "ImageDetectionResult": ".images",
     "OnnxDetector": ".runtime",
@@ -75,6 +76,7 @@ if isinstance(sys.modules.get(__name__), ModuleType):
         {
             "SensorData": ".sensors",
             "read_sensors": ".sensors",
+            "find_label_columns": ".sensors",
             "iter_sensor_chunks": ".sensors",
             "sensors_from_frame": ".sensors",
             "make_sensor_stream": ".synthetic",

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import torch
-from sklearn.base import BaseEstimator
+from sklearn.base import BaseEstimator, TransformerMixin
 
 from . import __version__
 from .base import SCORING_BATCH, RunFn, ScoringSpec, StreamDetector, StreamScores
@@ -22,7 +22,7 @@ from .models import MODELS, available_models, build_model, variational_models
 from .persistence import load_model_files, save_model_files
 from .results import DetectionResult
 from .scoring import ScoringHead, check_channel_weights, convolutional_halo, head_runner
-from .state import check_saved_config
+from .state import FittedState, json_ready
 from .thresholds import best_f1_threshold, fit_threshold
 from .training import TrainConfig, select_device, train
 from .validation import Stream, as_streams, stream_for_model
@@ -40,7 +40,7 @@ _CALIBRATIONS = ("holdout", "training")
 _NORM_FLOOR = 0.1
 
 
-class Detector(StreamDetector, BaseEstimator):
+class Detector(StreamDetector, TransformerMixin, BaseEstimator):
     """Anomaly detector: an autoencoder learns normal frames; reconstruction error flags the rest.
 
     Parameters
@@ -143,6 +143,10 @@ class Detector(StreamDetector, BaseEstimator):
     threshold_ : float
         Raw error at the alarm line.
     channels_ : list of str
+    n_features_in_ : int
+        The number of channels (streams only), as scikit-learn names it.
+    feature_names_in_ : ndarray of str
+        The channel names, when fitted on named columns (a DataFrame, SensorData).
     history_ : dict
     train_scores_ : ndarray
         Normalised scores of the training data.
@@ -277,6 +281,17 @@ class Detector(StreamDetector, BaseEstimator):
         """The KL weight of ELBO scores: ``train_params["beta"]``, the training default else."""
         return float((self.train_params or {}).get("beta", TrainConfig.beta))
 
+    def __sklearn_tags__(self) -> Any:
+        # scikit-learn >= 1.6 reads these. An outlier detector (scores, 1 = anomaly) that also
+        # transforms (latent codes, float32 whatever the input); rows are timesteps in order,
+        # so checks that shuffle or subset rows do not apply (see tests/test_sklearn.py).
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float32"]
+        tags.target_tags.required = False
+        tags.input_tags.allow_nan = False
+        tags.input_tags.sparse = False
+        return tags
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "model_"):
             raise NotFittedError(
@@ -361,7 +376,10 @@ class Detector(StreamDetector, BaseEstimator):
         return self._result(streams[0], self._adjust(scored), top_k)
 
     def _image_fit(self, X: Any) -> bool:
-        """Whether ``X`` is fitted as images; sets ``input_kind_``."""
+        """Whether ``X`` is fitted as images; sets ``input_kind_`` (and forgets the fitted
+        attributes that only streams set)."""
+        for name in ("n_features_in_", "feature_names_in_"):  # set anew below, where they apply
+            self.__dict__.pop(name, None)
         image = is_image_input(X) or MODELS[self.model].kind == "image"
         self.input_kind_ = "image" if image else "sequence"
         return image
@@ -382,9 +400,13 @@ class Detector(StreamDetector, BaseEstimator):
         for i, s in enumerate(streams):
             if len(s.values) < self.frame:
                 raise DataError(
-                    f"training recording {i} has {len(s.values)} timesteps, fewer than one frame "
-                    f"of {self.frame}: use a smaller frame or more data"
+                    f"training recording {i} has {len(s.values)} timesteps (n_samples="
+                    f"{len(s.values)}), fewer than one frame of {self.frame}: use a smaller frame "
+                    "or more data"
                 )
+        self.n_features_in_ = len(channels)
+        if streams[0].named:
+            self.feature_names_in_ = np.asarray(channels, dtype=object)
         weights = self._resolve_channel_weights(list(channels))
         center, scale = _fit_scaler(self.scaler, np.concatenate([s.values for s in streams]))
         scaled = [((s.values - center) / scale).astype(np.float32) for s in streams]
@@ -701,7 +723,7 @@ class Detector(StreamDetector, BaseEstimator):
             raise DataError(
                 "this Detector was fitted on images; give (N, H, W) or (N, C, H, W) images"
             )
-        return stream_for_model(X, self.channels_)
+        return stream_for_model(X, self.channels_, owner=type(self).__name__)
 
     def reconstruct(self, X: Any) -> np.ndarray:
         """The model's reconstruction of ``X`` in the data's units: a cleaned (denoised) signal.
@@ -781,24 +803,26 @@ class Detector(StreamDetector, BaseEstimator):
         return self.set_threshold(float(best))
 
     # ------------------------------------------------------------------ persistence
-    def to_config(self) -> dict[str, Any]:
-        """Everything needed to rebuild this fitted detector, as JSON-ready data."""
+    @property
+    def state_(self) -> FittedState:
+        """The fitted state (everything but the weights) that model files carry.
+
+        Raises
+        ------
+        NotFittedError
+            The detector has not been fitted (or loaded) yet.
+        """
         self._check_fitted()
-        return {
-            "seqae_version": __version__,
-            "torch_version": torch.__version__,
-            "numpy_version": np.__version__,
-            "python_version": platform.python_version(),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "params": _jsonable(self.get_params()),
-            "model": self.model_.get_spec(),
-            "scaler": self.scaler_,
-            "threshold": self.threshold_,
+        fields = {
+            "model": self.model_.name,
+            "model_spec": self.model_.get_spec(),
+            "input_kind": getattr(self, "input_kind_", "sequence"),
             "channels": self.channels_,
             "frame": self.frame,
             "step": self.step,
-            "input_kind": getattr(self, "input_kind_", "sequence"),
             "image_shape": getattr(self, "image_shape_", None),
+            "scaler": self.scaler_,
+            "threshold": self.threshold_,
             "fold": self.fold,
             "scoring": self._scoring_mode(),
             "anomaly_score": self.anomaly_score,
@@ -806,9 +830,23 @@ class Detector(StreamDetector, BaseEstimator):
             "channel_weights": self.channel_weights_,
             "drift_window": self.drift_window if self._drift() is not None else None,
             "drift_base": getattr(self, "drift_base_", None),
+            "min_event_length": self.min_event_length,
+            "merge_gap": self.merge_gap,
+            "params": self.get_params(),
             "history": self.history_,
             "training_summary": self.training_summary_,
+            "seqae_version": __version__,
+            "torch_version": torch.__version__,
+            "numpy_version": np.__version__,
+            "python_version": platform.python_version(),
+            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         }
+        return FittedState(**json_ready(fields))
+
+    def to_config(self) -> dict[str, Any]:
+        """Everything needed to rebuild this fitted detector but the weights, as JSON-ready
+        data: ``state_.to_dict()`` (see :class:`seqae.state.FittedState`)."""
+        return self.state_.to_dict()
 
     def save(self, path: str | os.PathLike) -> None:
         """Save to a folder (config.json + weights.safetensors) or one ``.safetensors`` file.
@@ -828,44 +866,45 @@ class Detector(StreamDetector, BaseEstimator):
     def load(cls, path: str | os.PathLike, *, device: str | None = "cpu") -> Detector:
         """Load a detector saved with :meth:`save` (never unpickles).
 
+        Files of older seqae versions load too (:func:`seqae.state.upgrade`).
+
         Raises
         ------
         ModelFormatError
             The file is missing, corrupted, tampered with, or from a newer format.
         """
         config, tensors = load_model_files(path)
-        check_saved_config(config, str(path))
+        state = FittedState.from_dict(config, str(path))
         try:
-            params = dict(config["params"])
-            params["device"] = device
-            det = cls(**params)
-            spec = config["model"]
+            det = cls(**{**state.params, "device": device})
+            spec = state.model_spec
             model = build_model(spec["name"], tuple(spec["input_shape"]), spec["config"])
-            state = {k: torch.from_numpy(np.array(v)) for k, v in tensors.items()}
-            for name, value in state.items():  # closed-form models size buffers at fit time
+            weights = {k: torch.from_numpy(np.array(v)) for k, v in tensors.items()}
+            for name, value in weights.items():  # closed-form models size buffers at fit time
                 if name in dict(model.named_buffers()):
                     model.get_buffer(name).resize_(value.shape)
-            model.load_state_dict(state, strict=True)
+            model.load_state_dict(weights, strict=True)
             model.to(select_device(device)).eval()
-            det.model_ = model
-            det.channels_ = list(config["channels"])
-            det.n_channels_ = len(det.channels_)
-            det.scaler_ = config["scaler"]
-            det.threshold_ = float(config["threshold"])
-            det.channel_weights_ = config.get("channel_weights")
-            # models saved before 0.2 have no drift baseline: they score as they always did
-            det.drift_base_ = config.get("drift_base")
-            det.drift_window = config.get("drift_window")
-            det.history_ = config["history"]
-            det.training_summary_ = config["training_summary"]
-            det.device_ = str(select_device(device))
-            det.input_kind_ = config.get("input_kind", "sequence")
-            if det.input_kind_ == "image":
-                det.image_shape_ = [int(d) for d in config["image_shape"]]
             det._check_anomaly_score()
-            det._head = det._make_head(det.threshold_)
         except (KeyError, TypeError, ValueError, RuntimeError, ParameterError) as exc:
             raise ModelFormatError(f"{path}: the model configuration is invalid ({exc})") from None
+        det.model_ = model
+        det.channels_ = list(state.channels)
+        det.n_channels_ = len(det.channels_)
+        if state.input_kind == "sequence":
+            det.n_features_in_ = det.n_channels_
+        det.scaler_ = state.scaler
+        det.threshold_ = state.threshold
+        det.channel_weights_ = state.channel_weights
+        det.drift_base_ = state.drift_base
+        det.drift_window = state.drift_window
+        det.history_ = state.history
+        det.training_summary_ = state.training_summary
+        det.device_ = str(select_device(device))
+        det.input_kind_ = state.input_kind
+        if state.image_shape is not None:
+            det.image_shape_ = list(state.image_shape)
+        det._head = det._make_head(det.threshold_)
         det.train_scores_ = np.array([])
         return det
 
@@ -893,16 +932,3 @@ def _fit_scaler(kind: str | None, values: np.ndarray) -> tuple[np.ndarray, np.nd
         spread = q75 - q25
     spread = np.where(spread > 1e-12 * np.maximum(1.0, np.abs(center)), spread, 1.0)
     return center, spread
-
-
-def _jsonable(params: dict[str, Any]) -> dict[str, Any]:
-    def convert(v: Any) -> Any:
-        if isinstance(v, dict):
-            return {k: convert(x) for k, x in v.items()}
-        if isinstance(v, (list, tuple)):
-            return [convert(x) for x in v]
-        if isinstance(v, np.generic):
-            return v.item()
-        return v
-
-    return {k: convert(v) for k, v in params.items()}

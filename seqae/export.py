@@ -31,12 +31,10 @@ import contextlib
 import copy
 import json
 import logging
-import math
 import os
 import tempfile
 import warnings
 from collections.abc import Iterator
-from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
@@ -44,7 +42,6 @@ import numpy as np
 import onnx
 import torch
 
-from . import __version__
 from .base import CHUNK
 from .errors import ModelFormatError, NotFittedError, ParameterError
 from .persistence import atomic_write_bytes
@@ -52,12 +49,12 @@ from .runtime import (
     DIGEST_KEY,
     INPUT_NAME,
     ONNX_FORMAT,
-    ONNX_FORMAT_VERSION,
     OUTPUT_NAMES,
     content_digest,
     encode_metadata,
 )
 from .scoring import ScoringHead, convolutional_halo
+from .state import FittedState
 
 __all__ = ["OPSET", "export_onnx"]
 
@@ -125,31 +122,23 @@ def export_onnx(
     max_opset = onnx.defs.onnx_opset_version()
     if isinstance(opset, bool) or not isinstance(opset, int) or not OPSET <= opset <= max_opset:
         raise ParameterError(f"opset must be an integer in [{OPSET}, {max_opset}], got {opset!r}")
-    config = detector.to_config()
-    model = copy.deepcopy(detector.model_).cpu().eval()
-    images = config.get("input_kind", "sequence") == "image"
-    scaler = config["scaler"]
-    head = ScoringHead(
-        model,
-        scaler["center"],
-        scaler["scale"],
-        config["threshold"],
-        channel_axis=1 if images else -1,
-        elbo=config.get("anomaly_score", "reconstruction") == "elbo",
-        beta=config.get("beta") or 0.0,
-        channel_weights=config.get("channel_weights"),
-    ).eval()
+    state = detector.state_
+    # The Detector's own scoring graph (scaler, weights, score kind and threshold inside), copied
+    # to the CPU so the detector itself stays where it is.
+    head = copy.deepcopy(detector._head).cpu().eval()
+    model = head.model
+    images = state.input_kind == "image"
     dynamic = not images and bool(getattr(model, "fully_convolutional", False))
-    shape = _sample_shape(config)
+    shape = _sample_shape(state)
 
     proto = _export(head, shape, dynamic, opset)
     if quantize:
         proto = _quantize(proto)
-    metadata = _metadata(config, model, dynamic, opset, quantize)
+    metadata = _metadata(state, model, dynamic, opset, quantize)
     for key, value in encode_metadata(metadata).items():
         proto.metadata_props.add(key=key, value=value)
     proto.doc_string = (
-        f"seqae {model.name} anomaly detector for channels {config['channels']}: raw frames in, "
+        f"seqae {model.name} anomaly detector for channels {state.channels}: raw frames in, "
         "reconstruction and errors out (1.0 = alarm line); see metadata_props seqae.*"
     )
     try:
@@ -158,7 +147,7 @@ def export_onnx(
         raise ModelFormatError(f"{path}: the exported graph is not valid ONNX: {exc}") from exc
     data = _with_digest(proto)
     if verify:
-        _verify(data, head, config, dynamic, exact=not quantize, where=str(path))
+        _verify(data, head, state, dynamic, exact=not quantize, where=str(path))
     atomic_write_bytes(path, data)
     return path
 
@@ -199,18 +188,18 @@ def _quiet_exporter() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def _sample_shape(config: dict[str, Any]) -> tuple[int, ...]:
+def _sample_shape(state: FittedState) -> tuple[int, ...]:
     """One sample's shape: ``(frame, channels)``, or ``(C, H, W)`` for an image detector."""
-    if config.get("input_kind", "sequence") == "image":
-        return tuple(int(d) for d in config["image_shape"])
-    return (int(config["frame"]), len(config["channels"]))
+    if state.input_kind == "image":
+        return tuple(int(d) for d in state.image_shape or ())
+    return (state.frame, len(state.channels))
 
 
-def _example(config: dict[str, Any], n: int, shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
+def _example(scaler: dict[str, Any], n: int, shape: tuple[int, ...], seed: int = 0) -> np.ndarray:
     """Random samples ``(n, *shape)`` in the data's units (a numpy RNG: torch's global RNG
     stays untouched). ``shape`` is ``(length, C)``, or ``(C, H, W)`` for images."""
-    center = np.asarray(config["scaler"]["center"], dtype=np.float64)
-    scale = np.asarray(config["scaler"]["scale"], dtype=np.float64)
+    center = np.asarray(scaler["center"], dtype=np.float64)
+    scale = np.asarray(scaler["scale"], dtype=np.float64)
     if len(shape) == 3:  # images: channels first
         center, scale = center[:, None, None], scale[:, None, None]
     noise = np.random.default_rng(seed).standard_normal((n, *shape))
@@ -226,7 +215,7 @@ def _export(
         axes[1] = torch.export.Dim("length")
     center = head.center.numpy().astype(np.float64).tolist()
     scale = head.scale.numpy().astype(np.float64).tolist()
-    example = _example({"scaler": {"center": center, "scale": scale}}, 2, shape)
+    example = _example({"center": center, "scale": scale}, 2, shape)
     try:
         with _quiet_exporter(), torch.inference_mode(False):
             program = torch.onnx.export(
@@ -278,78 +267,28 @@ def _quantize(proto: onnx.ModelProto) -> onnx.ModelProto:
             root.removeHandler(quiet)
 
 
-def _finite(value: Any) -> Any:
-    """JSON-safe copy: non-finite floats become None (strict JSON has no NaN)."""
-    if isinstance(value, dict):
-        return {str(k): _finite(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
-
-
 def _metadata(
-    config: dict[str, Any], model: Any, dynamic: bool, opset: int, quantized: bool
+    state: FittedState, model: Any, dynamic: bool, opset: int, quantized: bool
 ) -> dict[str, Any]:
-    history = config.get("history") or {}
-    epochs = history.get("epochs") or []
-    last = epochs[-1] if epochs else {}
+    """The file's metadata: the fitted state, plus what is true of this graph only."""
     fully_conv = bool(getattr(model, "fully_convolutional", False))
-    return _finite(
-        {
-            "format": ONNX_FORMAT,
-            "format_version": ONNX_FORMAT_VERSION,
-            "seqae_version": __version__,
-            "torch_version": torch.__version__,
-            "exporter": "torch.onnx.export(dynamo=True)",
-            "opset": opset,
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-            "model": model.name,
-            "model_spec": config["model"],
-            "kind": config.get("input_kind", model.kind),
-            "image_shape": config.get("image_shape"),
-            "channels": list(config["channels"]),
-            "frame": config["frame"],
-            "step": config["step"],
-            "scaler": config["scaler"],
-            "threshold": config["threshold"],
-            "fold": config["fold"],
-            "scoring": config["scoring"],
-            "anomaly_score": config.get("anomaly_score", "reconstruction"),
-            "beta": config.get("beta"),
-            "channel_weights": config.get("channel_weights"),
-            "drift_window": config.get("drift_window"),
-            "drift_base": config.get("drift_base"),
-            "dynamic_length": dynamic,
-            "total_stride": int(model.total_stride) if fully_conv else None,
-            "halo": convolutional_halo(model) if fully_conv else None,
-            "chunk": CHUNK if fully_conv else None,
-            "min_event_length": config["params"]["min_event_length"],
-            "merge_gap": config["params"]["merge_gap"],
-            "quantized": quantized,
-            "params": config["params"],
-            "training_summary": {
-                **(config.get("training_summary") or {}),
-                "epochs_run": len(epochs),
-                "best_epoch": history.get("best_epoch"),
-                "best_loss": history.get("best_loss"),
-                "final_train_loss": last.get("train_loss"),
-                "final_val_loss": last.get("val_loss"),
-                "stopped_early": history.get("stopped_early"),
-                "n_train_frames": history.get("n_train"),
-                "n_val_frames": history.get("n_val"),
-                "train_seconds": history.get("seconds"),
-                "device": history.get("device"),
-            },
-        }
-    )
+    return {
+        "format": ONNX_FORMAT,
+        **state.to_dict(),
+        "exporter": "torch.onnx.export(dynamo=True)",
+        "opset": opset,
+        "quantized": quantized,
+        "dynamic_length": dynamic,
+        "total_stride": int(model.total_stride) if fully_conv else None,
+        "halo": convolutional_halo(model) if fully_conv else None,
+        "chunk": CHUNK if fully_conv else None,
+    }
 
 
 def _verify(
     data: bytes,
     head: ScoringHead,
-    config: dict[str, Any],
+    state: FittedState,
     dynamic: bool,
     *,
     exact: bool,
@@ -359,14 +298,14 @@ def _verify(
     import onnxruntime
 
     session = onnxruntime.InferenceSession(data, providers=["CPUExecutionProvider"])
-    shape = _sample_shape(config)
+    shape = _sample_shape(state)
     if len(shape) == 3:  # images: batch sizes 1, 3 and 7
-        inputs = [_example(config, n, shape, seed=n) for n in (1, 3, 7)]
+        inputs = [_example(state.scaler, n, shape, seed=n) for n in (1, 3, 7)]
     else:
         frame, n_channels = shape
         lengths = [frame, 3 * frame + 5, 1] if dynamic else [frame]
         inputs = [
-            _example(config, 3, (length, n_channels), seed=i + 1)
+            _example(state.scaler, 3, (length, n_channels), seed=i + 1)
             for i, length in enumerate(lengths)
         ]
     for x in inputs:

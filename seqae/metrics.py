@@ -43,6 +43,7 @@ __all__ = [
     "auc_roc",
     "changepoints_from_labels",
     "confusion",
+    "evaluate",
     "event_f1",
     "far",
     "mar",
@@ -754,3 +755,90 @@ def nab_score(
     perfect, null = n_windows * a_tp, n_windows * a_fn
     score = 100.0 * (total - null) / (perfect - null)
     return NabResult(score, missed, fps, n_windows, profile)
+
+
+# --------------------------------------------------------------------------- the bundle
+
+#: The keys of :func:`evaluate`, in the order reports list them.
+EVALUATE_KEYS = (
+    "n_rows", "n_labelled", "n_flagged", "tp", "fp", "tn", "fn",
+    "precision", "recall", "f1", "far", "mar",
+    "event_precision", "event_recall", "event_f1",
+    "auc_pr", "auc_roc", "vus_pr",
+)  # fmt: skip
+
+
+_RANKING = ("auc_pr", "auc_roc", "vus_pr")
+
+
+def evaluate(
+    y_true: Any,
+    scores: Any,
+    labels: Any,
+    *,
+    vus_window: int | None = None,
+    ranking: bool = True,
+) -> dict[str, Any]:
+    """Every detection-quality metric of one labelled series, as one flat dict.
+
+    The one bundle that ``seqae evaluate``, ``seqae detect`` and the benchmarks report.
+
+    Parameters
+    ----------
+    y_true : array-like of 0/1, shape (T,)
+        Known anomalies.
+    scores : array-like of float, shape (T,)
+        Anomaly scores, higher = more anomalous (for the ranking metrics).
+    labels : array-like of 0/1, shape (T,)
+        The detector's alarms (for the point and event metrics).
+    vus_window : int, optional
+        ``max_window`` of :func:`vus_pr` (default: the median anomaly length).
+    ranking : bool, default True
+        Compute the threshold-free metrics; False leaves ``auc_pr``, ``auc_roc`` and
+        ``vus_pr`` out (VUS costs a pass per window length: a summary of a long series may
+        skip it).
+
+    Returns
+    -------
+    dict
+        The keys of :data:`EVALUATE_KEYS`: row counts (``n_rows``, ``n_labelled``,
+        ``n_flagged``), the confusion counts, point ``precision``, ``recall``, ``f1``, ``far``
+        and ``mar`` (percent), event ``event_precision``, ``event_recall``, ``event_f1`` and
+        the threshold-free ``auc_pr``, ``auc_roc``, ``vus_pr``. A metric that is undefined
+        for these labels is None: the ranking metrics when ``y_true`` holds one class only;
+        recall, F1, MAR and the event metrics when it holds no anomaly.
+
+    Examples
+    --------
+    >>> m = evaluate([0, 0, 1, 1, 0, 0], [0.1, 0.2, 0.9, 0.7, 0.3, 0.1], [0, 0, 1, 1, 1, 0])
+    >>> m["tp"], m["fp"], m["precision"], m["recall"], m["auc_pr"]
+    (2, 1, 0.6666666666666666, 1.0, 1.0)
+    >>> evaluate([0, 0, 0], [0.1, 0.5, 0.2], [0, 1, 0])["f1"] is None  # no anomaly to find
+    True
+    """
+    y, s = _series(y_true, scores, "scores")
+    p = _binary_labels(labels, "labels")
+    _check_same_length(y_true=y, labels=p)
+    counts = confusion(y, p)
+    point = _from_counts(counts)
+    anomalies = bool(y.any())
+    both = ranking and anomalies and not y.all()
+    event = event_f1(y, p) if anomalies else None
+    out: dict[str, Any] = {
+        "n_rows": len(y),
+        "n_labelled": int(y.sum()),
+        "n_flagged": int(p.sum()),
+        **counts,
+        "precision": point["precision"],
+        "recall": point["recall"] if anomalies else None,
+        "f1": point["f1"] if anomalies else None,
+        "far": point["far"],
+        "mar": point["mar"] if anomalies else None,
+        "event_precision": event.precision if event else None,
+        "event_recall": event.recall if event else None,
+        "event_f1": event.f1 if event else None,
+        "auc_pr": auc_pr(y, s) if both else None,
+        "auc_roc": auc_roc(y, s) if both else None,
+        "vus_pr": vus_pr(y, s, max_window=vus_window) if both else None,
+    }
+    return {key: out[key] for key in EVALUATE_KEYS if ranking or key not in _RANKING}

@@ -9,6 +9,27 @@ The configuration records the format version and a SHA-256 of the tensors, so a 
 corrupted or tampered file is refused with a :class:`~seqae.errors.ModelFormatError`, and so is
 a file written by a newer format. Writes are atomic: a temporary file or folder is renamed
 into place only once complete, so a failed save never leaves a half-written model behind.
+
+Examples
+--------
+>>> import pathlib, tempfile
+>>> import numpy as np
+>>> folder = pathlib.Path(tempfile.mkdtemp()) / "model"
+>>> _ = save_model_files(folder, {"model": "demo"}, {"w": np.ones((2, 3), np.float32)})
+>>> sorted(p.name for p in folder.iterdir())
+['config.json', 'weights.safetensors']
+>>> config, tensors = load_model_files(folder)
+>>> config["format"], config["format_version"] == FORMAT_VERSION, tensors["w"].shape
+('seqae-model', True, (2, 3))
+>>> one_file = save_model_files(folder.with_suffix(".safetensors"), {"model": "demo"}, tensors)
+>>> load_model_files(one_file)[0]["weights_sha256"] == config["weights_sha256"]  # same weights
+True
+>>> text = (folder / "config.json").read_text().replace(config["weights_sha256"], "0" * 64)
+>>> _ = (folder / "config.json").write_text(text)
+>>> load_model_files(folder)  # doctest: +ELLIPSIS
+Traceback (most recent call last):
+...
+seqae.errors.ModelFormatError: ...: the weights do not match the checksum in the configuration...
 """
 
 from __future__ import annotations
@@ -25,6 +46,7 @@ import safetensors.numpy
 
 from ._atomic import atomic_path, atomic_write_bytes
 from .errors import ModelFormatError, ParameterError
+from .state import STATE_VERSION, check_version
 
 __all__ = [
     "FORMAT_NAME",
@@ -36,7 +58,8 @@ __all__ = [
 ]
 
 FORMAT_NAME = "seqae-model"
-FORMAT_VERSION = 1
+#: The fitted state's version (one number for saved models and ONNX files).
+FORMAT_VERSION = STATE_VERSION
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.safetensors"
 _META_KEY = "seqae_config"
@@ -98,14 +121,7 @@ def _parse_config(text: str, where: str) -> dict[str, Any]:
         raise ModelFormatError(f"{where}: the configuration is not valid JSON ({exc})") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT_NAME:
         raise ModelFormatError(f"{where}: not a seqae model (no '{FORMAT_NAME}' format marker)")
-    version = config.get("format_version")
-    if not isinstance(version, int):
-        raise ModelFormatError(f"{where}: the configuration has no integer format_version")
-    if version > FORMAT_VERSION:
-        raise ModelFormatError(
-            f"{where}: written with model format {version}, this seqae reads up to "
-            f"{FORMAT_VERSION}; upgrade seqae (the file says seqae {config.get('seqae_version')})"
-        )
+    check_version(config, where)  # before the checksum: a newer format may compute it otherwise
     return config
 
 

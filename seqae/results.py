@@ -9,7 +9,7 @@ import numpy as np
 
 from .events import Event, describe_events
 
-__all__ = ["DetectionResult", "ScoredPart"]
+__all__ = ["DetectionResult", "ScoredPart", "score_frame"]
 
 
 @dataclass
@@ -83,20 +83,50 @@ class DetectionResult:
 
     def to_frame(self, *, contributions: bool = True, reconstruction: bool = False) -> Any:
         """One row per timestep: time (when known), score, label, per-channel contributions."""
-        import pandas as pd
+        return score_frame(
+            self.scores,
+            self.labels,
+            self.channels,
+            time=self.timestamps,
+            contributions=self.contributions if contributions else None,
+            reconstruction=self.reconstruction if reconstruction else None,
+        )
 
-        columns: dict[str, Any] = {}
-        if self.timestamps is not None:
-            columns["time"] = self.timestamps
-        columns["score"] = self.scores
-        columns["label"] = self.labels
-        if contributions:
-            for i, name in enumerate(self.channels):
-                columns[f"contribution_{name}"] = self.contributions[:, i]
-        if reconstruction and self.reconstruction is not None:
-            for i, name in enumerate(self.channels):
-                columns[f"reconstruction_{name}"] = self.reconstruction[:, i]
-        return pd.DataFrame(columns)
+
+def score_frame(
+    scores: np.ndarray,
+    labels: np.ndarray,
+    channels: list[str],
+    *,
+    time: np.ndarray | None = None,
+    index: np.ndarray | None = None,
+    contributions: np.ndarray | None = None,
+    reconstruction: np.ndarray | None = None,
+) -> Any:
+    """The table of scored timesteps that :meth:`DetectionResult.to_frame` and ``seqae detect``
+    write: ``time`` (or ``index``), ``score``, ``label``, then ``contribution_<channel>`` and
+    ``reconstruction_<channel>`` columns for the blocks given.
+
+    Examples
+    --------
+    >>> df = score_frame(np.array([0.5, 2.0]), np.array([0, 1]), ["a"], index=np.arange(2))
+    >>> list(df.columns), df["label"].tolist()
+    (['index', 'score', 'label'], [0, 1])
+    """
+    import pandas as pd
+
+    columns: dict[str, Any] = {}
+    if time is not None:
+        columns["time"] = time
+    elif index is not None:
+        columns["index"] = index
+    columns["score"] = scores
+    columns["label"] = labels
+    for prefix, values in (("contribution", contributions), ("reconstruction", reconstruction)):
+        if values is not None:
+            for i, name in enumerate(channels):
+                columns[f"{prefix}_{name}"] = values[:, i]
+    return pd.DataFrame(columns)
 
 
 @dataclass

@@ -1,12 +1,13 @@
 """Score with an exported ONNX model: numpy and onnxruntime only, no torch.
 
 An edge service needs the ``.onnx`` file alone. The graph takes raw frames and contains the
-scaling, the autoencoder and the error computation; everything else the Detector knows (channel
-names and order, frame, step, fold rule, scoring path, anomaly score (reconstruction error or
-negative ELBO: computed inside the graph), event rules, threshold, training
-summary) travels in the file's ``metadata_props`` under keys ``seqae.<name>``, each value a JSON
-text. :class:`OnnxDetector` reads them back and scores a stream through the same windowing,
-folding and event code as :class:`seqae.Detector`, so both give the same scores and labels.
+scaling, the autoencoder and the error computation; everything else the Detector knows, its
+fitted state (:class:`seqae.state.FittedState`: channel names and order, frame, step, fold rule,
+scoring path, anomaly score (reconstruction error or negative ELBO: computed inside the graph),
+event rules, threshold, training record), plus a few facts about the graph, travels in the
+file's ``metadata_props`` under keys ``seqae.<name>``, each value a JSON text.
+:class:`OnnxDetector` reads them back and scores a stream through the same windowing, folding
+and event code as :class:`seqae.Detector`, so both give the same scores and labels.
 A model fitted on images takes ``(N, H, W)`` or ``(N, C, H, W)`` images and scores each image
 (and each pixel), as :class:`seqae.Detector` does.
 
@@ -29,7 +30,7 @@ from .base import RunFn, ScoringSpec, StreamDetector
 from .errors import DataError, ModelFormatError, ParameterError
 from .images import as_images, score_image_batches
 from .results import DetectionResult
-from .state import check_fitted_state
+from .state import STATE_VERSION, FittedState, upgrade
 from .validation import Stream, stream_for_model
 
 __all__ = [
@@ -45,69 +46,27 @@ __all__ = [
 ]
 
 ONNX_FORMAT = "seqae-onnx"
-ONNX_FORMAT_VERSION = 1
+#: The fitted state's version (one number for saved models and ONNX files).
+ONNX_FORMAT_VERSION = STATE_VERSION
 METADATA_PREFIX = "seqae."
 DIGEST_KEY = f"{METADATA_PREFIX}sha256"
 INPUT_NAME = "frames"
 OUTPUT_NAMES = ("reconstruction", "timestep_error", "channel_error", "window_score")
 
-#: Metadata the runtime needs to score, with the JSON types each must have.
-_REQUIRED: dict[str, tuple[type, ...]] = {
-    "format": (str,),
-    "format_version": (int,),
+#: What the file's metadata adds to the fitted state (:class:`seqae.state.FittedState`): facts
+#: about this graph (also ``opset``, ``quantized``, ``exporter``), with the JSON types the
+#: runtime needs them to have.
+_GRAPH: dict[str, tuple[type, ...]] = {
     "sha256": (str,),
-    "model": (str,),
-    "kind": (str,),
-    "channels": (list,),
-    "frame": (int,),
-    "step": (int,),
-    "scaler": (dict,),
-    "threshold": (int, float),
-    "fold": (str,),
-    "scoring": (str,),
     "dynamic_length": (bool,),
-    "min_event_length": (int,),
-    "merge_gap": (int,),
 }
+#: The convolutional geometry: the model's total stride, the halo that covers its receptive
+#: field, the chunk length; needed for convolutional scoring, null otherwise.
 _CONVOLUTIONAL: dict[str, tuple[type, ...]] = {
     "total_stride": (int,),
     "halo": (int,),
     "chunk": (int,),
 }
-
-#: The order :attr:`OnnxDetector.metadata` lists its entries in (others follow, by name).
-_ORDER = (
-    "format",
-    "format_version",
-    "seqae_version",
-    "model",
-    "kind",
-    "image_shape",
-    "channels",
-    "frame",
-    "step",
-    "scaler",
-    "threshold",
-    "fold",
-    "scoring",
-    "anomaly_score",
-    "beta",
-    "channel_weights",
-    "min_event_length",
-    "merge_gap",
-    "dynamic_length",
-    "total_stride",
-    "halo",
-    "chunk",
-    "quantized",
-    "opset",
-    "exporter",
-    "torch_version",
-    "created",
-    "model_spec",
-    "params",
-    "training_summary",
-)
 
 
 # ---------------------------------------------------------------------------------- metadata
@@ -119,8 +78,18 @@ def encode_metadata(metadata: dict[str, Any]) -> dict[str, str]:
     }
 
 
-def decode_metadata(props: dict[str, str], where: str = "model") -> dict[str, Any]:
-    """Read back :func:`encode_metadata`'s entries and check what scoring needs.
+def decode_metadata(
+    props: dict[str, str], where: str = "model"
+) -> tuple[FittedState, dict[str, Any]]:
+    """Read back :func:`encode_metadata`'s entries: the fitted state, checked and brought to
+    the current layout (:meth:`seqae.state.FittedState.from_dict`), plus the graph's facts.
+
+    Returns
+    -------
+    state : FittedState
+    metadata : dict
+        ``format``, the state's fields (:meth:`~seqae.state.FittedState.to_dict`), then the
+        graph's entries (``sha256``, ``opset``, ``dynamic_length``, ...) and any others.
 
     Raises
     ------
@@ -147,61 +116,32 @@ def decode_metadata(props: dict[str, str], where: str = "model") -> dict[str, An
         raise ModelFormatError(
             f"{where}: metadata format is {meta['format']!r}, expected {ONNX_FORMAT!r}"
         )
-    version = meta.get("format_version")
-    if isinstance(version, bool) or not isinstance(version, int):
-        raise ModelFormatError(f"{where}: metadata has no integer format_version ({version!r})")
-    if version > ONNX_FORMAT_VERSION:
-        raise ModelFormatError(
-            f"{where}: written with seqae ONNX format {version}, this seqae reads up to "
-            f"{ONNX_FORMAT_VERSION}; upgrade seqae (the file says seqae "
-            f"{meta.get('seqae_version', 'unknown')})"
-        )
-    needed = dict(_REQUIRED)
-    if meta.get("scoring") == "convolutional":
+    fitted = FittedState.from_dict(meta, where)
+    state = fitted.to_dict()
+    graph = {k: v for k, v in upgrade(meta).items() if k not in state and k != "format"}
+    needed = dict(_GRAPH)
+    if state["scoring"] == "convolutional":
         needed.update(_CONVOLUTIONAL)
     for name, types in needed.items():
-        if name not in meta:
+        if name not in graph:
             raise ModelFormatError(f"{where}: metadata {name!r} is missing")
-        value = meta[name]
+        value = graph[name]
         # JSON booleans are Python bools, a subclass of int: only a bool field takes them.
         if isinstance(value, bool) != (types == (bool,)) or not isinstance(value, types):
             raise ModelFormatError(
                 f"{where}: metadata {name!r} should be {types[0].__name__}, got {value!r}"
             )
-    _check_consistent(meta, where)
-    rank = {name: i for i, name in enumerate(_ORDER)}
-    return dict(sorted(meta.items(), key=lambda item: (rank.get(item[0], len(rank)), item[0])))
-
-
-def _check_consistent(meta: dict[str, Any], where: str) -> None:
-    def bad(what: str) -> ModelFormatError:
-        return ModelFormatError(f"{where}: inconsistent metadata: {what}")
-
-    check_fitted_state(meta, where)
-    n = len(meta["channels"])
-    if meta["kind"] not in ("sequence", "image"):
-        raise bad(f"kind must be 'sequence' or 'image', got {meta['kind']!r}")
-    if meta["kind"] == "image":
-        shape = meta.get("image_shape")
-        valid = isinstance(shape, list) and len(shape) == 3
-        if not valid or not all(type(d) is int and d >= 1 for d in shape) or shape[0] != n:
-            raise bad(f"image_shape must be [{n}, height, width] (channels first), got {shape!r}")
-        if meta["scoring"] != "image":
-            raise bad(f"an image model scores per image (scoring 'image'), got {meta['scoring']!r}")
-    if meta["fold"] not in ("mean", "max", "median"):
-        raise bad(f"fold must be 'mean', 'max' or 'median', got {meta['fold']!r}")
-    if meta["kind"] == "sequence" and meta["scoring"] not in ("windowed", "convolutional"):
-        raise bad(f"scoring must be 'windowed' or 'convolutional', got {meta['scoring']!r}")
-    if meta["scoring"] == "convolutional":
-        if not meta["dynamic_length"]:
-            raise bad("convolutional scoring needs a dynamic length axis")
-        if meta["total_stride"] < 1 or meta["halo"] < 0 or meta["chunk"] < 1:
-            raise bad(
-                f"total_stride={meta['total_stride']}, halo={meta['halo']}, "
-                f"chunk={meta['chunk']} (need >= 1, >= 0, >= 1)"
+    if state["scoring"] == "convolutional":
+        if not graph["dynamic_length"]:
+            raise ModelFormatError(
+                f"{where}: inconsistent metadata: convolutional scoring needs a dynamic length axis"
             )
-    if meta["min_event_length"] < 1 or meta["merge_gap"] < 0:
-        raise bad(f"min_event_length={meta['min_event_length']}, merge_gap={meta['merge_gap']}")
+        if graph["total_stride"] < 1 or graph["halo"] < 0 or graph["chunk"] < 1:
+            raise ModelFormatError(
+                f"{where}: inconsistent metadata: total_stride={graph['total_stride']}, "
+                f"halo={graph['halo']}, chunk={graph['chunk']} (need >= 1, >= 0, >= 1)"
+            )
+    return fitted, {"format": meta["format"], **state, **dict(sorted(graph.items()))}
 
 
 # ---------------------------------------------------------------------------------- checksum
@@ -307,9 +247,13 @@ class OnnxDetector(StreamDetector):
 
     Attributes
     ----------
+    state_ : FittedState
+        The fitted state the file carries (:class:`seqae.state.FittedState`), in the current
+        layout whatever seqae version wrote the file.
     metadata : dict
-        Everything the file records (see :mod:`seqae.runtime`): seqae version, model, channels,
-        frame, step, scaler, threshold, fold, scoring, training summary, ...
+        Everything the file records (see :mod:`seqae.runtime`): the state's fields (version,
+        model, channels, frame, step, scaler, threshold, fold, scoring, history, training
+        summary, ...) and the graph's (opset, dynamic_length, total_stride, halo, chunk, ...).
     channels_ : list of str
     threshold_ : float
         The raw threshold (the graph's outputs are already divided by it).
@@ -378,7 +322,7 @@ class OnnxDetector(StreamDetector):
                 f"{self.path}: not a readable ONNX model (corrupted, truncated or not ONNX): "
                 f"{type(exc).__name__}: {reason[:300]}"
             ) from None
-        self.metadata = decode_metadata(props, str(self.path))
+        self.state_, self.metadata = decode_metadata(props, str(self.path))
         try:
             intact = content_digest(data) == self.metadata["sha256"]
         except ValueError:
@@ -428,27 +372,27 @@ class OnnxDetector(StreamDetector):
 
     # ------------------------------------------------------------------ properties
     def _images(self) -> bool:
-        return self.metadata["kind"] == "image"
+        return self.state_.input_kind == "image"
 
     @property
     def channels_(self) -> list[str]:
-        return list(self.metadata["channels"])
+        return list(self.state_.channels)
 
     @property
     def n_channels_(self) -> int:
-        return len(self.metadata["channels"])
+        return len(self.state_.channels)
 
     @property
     def frame(self) -> int:
-        return int(self.metadata["frame"])
+        return self.state_.frame
 
     @property
     def step(self) -> int:
-        return int(self.metadata["step"])
+        return self.state_.step
 
     @property
     def threshold_(self) -> float:
-        return float(self.metadata["threshold"])
+        return self.state_.threshold
 
     def __repr__(self) -> str:
         m = self.metadata
@@ -520,10 +464,10 @@ class OnnxDetector(StreamDetector):
         return ScoringSpec(m["scoring"], self.frame, self.step, m["fold"], self.batch_size)
 
     def _event_rules(self) -> tuple[int, int]:
-        return int(self.metadata["min_event_length"]), int(self.metadata["merge_gap"])
+        return self.state_.min_event_length, self.state_.merge_gap
 
     def _drift_params(self) -> tuple[float | None, int | None]:
-        return self.metadata.get("drift_base"), self.metadata.get("drift_window")
+        return self.state_.drift_base, self.state_.drift_window
 
     def _channel_weights(self) -> list[float] | None:
         return self.metadata.get("channel_weights")
@@ -531,7 +475,7 @@ class OnnxDetector(StreamDetector):
     def _stream(self, X: Any) -> Stream:
         if self._images():
             raise DataError("this model was fitted on images; give (N, H, W) or (N, C, H, W)")
-        return stream_for_model(X, self.channels_)
+        return stream_for_model(X, self.channels_, owner=type(self).__name__)
 
     def _image_scores(
         self, X: Any, reconstruction: bool = False

@@ -1,26 +1,56 @@
-"""The fitted state a model file carries, and the one check every loader runs on it.
+"""The fitted state a model file carries: one schema for saved models and ONNX exports.
 
 A saved model (``config.json`` / the ``.safetensors`` header, read by
-:meth:`seqae.Detector.load`) and an exported ``.onnx`` file (its ``seqae.*`` metadata, read by
-:class:`seqae.runtime.OnnxDetector`) both record the channels, frame, step, scaler numbers,
-threshold and channel weights the model was fitted with. A file can be edited or written by
-a buggy tool, so :func:`check_fitted_state` holds every field to its type and range, to the
-other fields and to what the weights expect, and refuses a file that lies with a
-:class:`~seqae.errors.ModelFormatError` naming the field and the file. Fields it does not
-know are left alone (newer seqae versions may add some).
+:meth:`seqae.Detector.load`), an exported ``.onnx`` file (its ``seqae.*`` metadata, read by
+:class:`seqae.runtime.OnnxDetector`) and ``seqae info`` all read and write one
+:class:`FittedState`: the channels, frame, step, scaler numbers, threshold, channel weights,
+fold and event rules, drift line, network spec, training record and versions. The containers
+add only what belongs to them: the saved format's marker and weights checksum; the ONNX
+file's marker, checksum and facts about its graph (``opset``, ``dynamic_length``,
+``quantized``, the convolutional ``total_stride`` / ``halo`` / ``chunk``).
+
+A file can be edited or written by a buggy tool, so :meth:`FittedState.from_dict` holds every
+field to its type and range, to the other fields and to the network spec, and refuses a file
+that lies with a :class:`~seqae.errors.ModelFormatError` naming the field and the file. Fields
+it does not know are left alone (newer seqae versions may add some). Older layouts are brought
+to the current one by :func:`upgrade`, in one place.
 
 Pure Python and numpy only: the ONNX runtime uses it without torch.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
+
+import numpy as np
 
 from .errors import ModelFormatError
 
-__all__ = ["check_fitted_state", "check_saved_config"]
+__all__ = ["STATE_VERSION", "FittedState", "check_fitted_state", "check_version", "upgrade"]
+
+#: Version of the fitted-state layout, written as ``format_version`` by both containers.
+#: 1: seqae 0.1 (files up to 2026-12-02), two layouts (see :func:`upgrade`). 2: one layout.
+STATE_VERSION = 2
+
+_FOLDS = ("mean", "max", "median")
+_KINDS = ("sequence", "image")
+_ANOMALY_SCORES = ("reconstruction", "elbo")
+
+#: The ONNX metadata of version 1 merged these training-record numbers into its
+#: ``training_summary`` (name there -> name in ``history``); version 2 carries ``history``.
+_V1_ONNX_HISTORY = {
+    "best_epoch": "best_epoch",
+    "best_loss": "best_loss",
+    "stopped_early": "stopped_early",
+    "n_train_frames": "n_train",
+    "n_val_frames": "n_val",
+    "train_seconds": "seconds",
+    "device": "device",
+}
 
 
 def _is_int(value: Any) -> bool:
@@ -31,6 +61,295 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
+def _bad(where: str, name: str, expected: str, value: Any) -> ModelFormatError:
+    shown = repr(value)
+    shown = shown if len(shown) <= 120 else shown[:117] + "..."
+    return ModelFormatError(
+        f"{where}: field {name!r} {expected}, got {shown}; the model file was edited or "
+        "damaged: re-save or re-export the model"
+    )
+
+
+def json_ready(value: Any) -> Any:
+    """A strict-JSON copy: numpy scalars become Python numbers, tuples lists, and non-finite
+    floats None (strict JSON has no NaN)."""
+    if isinstance(value, Mapping):
+        return {str(k): json_ready(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_ready(v) for v in value]
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@dataclass(frozen=True)
+class FittedState:
+    """Everything a fitted detector knows except its weights: what model files carry.
+
+    Built by :attr:`seqae.Detector.state_`, written by :meth:`to_dict` into a saved model's
+    configuration and an ONNX file's metadata, read back (checked, older layouts upgraded) by
+    :meth:`from_dict`.
+
+    Attributes
+    ----------
+    model : str
+        The model family (``"conv1d"``, ...).
+    model_spec : dict
+        The network's ``{"name", "input_shape", "config"}``: it is rebuilt from this.
+    input_kind : {"sequence", "image"}
+    channels : list of str
+        Channel names, in the order the network takes them.
+    frame, step : int
+        Timesteps per frame and between frame starts.
+    image_shape : list of int or None
+        ``[channels, height, width]`` of an image model, else None.
+    scaler : dict
+        ``{"kind", "center", "scale"}``, one center and scale per channel.
+    threshold : float
+        Raw error at the alarm line (score 1.0).
+    fold : {"mean", "max", "median"}
+        How overlapping frames combine (windowed scoring).
+    scoring : {"windowed", "convolutional", "image"}
+    anomaly_score : {"reconstruction", "elbo"}
+    beta : float or None
+        KL weight of ELBO scores (None for reconstruction scores).
+    channel_weights : list of float or None
+    drift_window : int or None
+    drift_base : float or None
+        The drift-aware line (:mod:`seqae.baseline`): both set, or both None.
+    min_event_length, merge_gap : int
+        The event rules.
+    params : dict
+        The constructor parameters of the :class:`~seqae.Detector`.
+    history, training_summary : dict
+        The training record and a summary of the training data.
+    seqae_version, torch_version, numpy_version, python_version, created : str or None
+        Where and when the state was written.
+
+    Examples
+    --------
+    >>> from seqae import Detector
+    >>> from seqae.datasets import make_sensor_stream
+    >>> stream = make_sensor_stream(n_timesteps=600, n_channels=2, random_state=0)
+    >>> state = Detector("dense", frame=16, epochs=1, random_state=0).fit(stream.values).state_
+    >>> again = FittedState.from_dict(state.to_dict(), "example")
+    >>> again == state, again.channels, again.frame
+    (True, ['channel_0', 'channel_1'], 16)
+    """
+
+    model: str
+    model_spec: dict[str, Any]
+    input_kind: str
+    channels: list[str]
+    frame: int
+    step: int
+    image_shape: list[int] | None
+    scaler: dict[str, Any]
+    threshold: float
+    fold: str
+    scoring: str
+    anomaly_score: str
+    beta: float | None
+    channel_weights: list[float] | None
+    drift_window: int | None
+    drift_base: float | None
+    min_event_length: int
+    merge_gap: int
+    params: dict[str, Any]
+    history: dict[str, Any]
+    training_summary: dict[str, Any]
+    seqae_version: str | None
+    torch_version: str | None
+    numpy_version: str | None
+    python_version: str | None
+    created: str | None
+
+    def to_dict(self) -> dict[str, Any]:
+        """The state as strict-JSON data, with ``format_version`` first."""
+        fields = {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        return json_ready({"format_version": STATE_VERSION, **fields})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], where: str) -> FittedState:
+        """Read a state written by this or an older seqae: version check, upgrade, validation.
+
+        Parameters
+        ----------
+        data : mapping
+            A saved model's configuration or an ONNX file's decoded metadata; keys of the
+            container and keys this seqae does not know are ignored.
+        where : str
+            The file, named in every message.
+
+        Raises
+        ------
+        ModelFormatError
+            A newer format, a missing field, or a field that contradicts its type, the other
+            fields or the network spec (``"<where>: field 'threshold' must be a finite number >
+            0, got -1; ..."``).
+        """
+        check_version(data, where)
+        data = upgrade(data)
+        for f in dataclasses.fields(cls):
+            if f.name not in data:
+                raise ModelFormatError(
+                    f"{where}: field {f.name!r} is missing; the model file was edited or "
+                    "damaged: re-save or re-export the model"
+                )
+        _check_spec(data, where)
+        _check_rules(data, where)
+        spec_shape = data["model_spec"]["input_shape"]
+        image = data["input_kind"] == "image"
+        check_fitted_state(
+            data,
+            where,
+            n_inputs=spec_shape[0] if image else spec_shape[-1],
+            model_frame=None if image or len(spec_shape) != 2 else spec_shape[0],
+        )
+        values = {f.name: data[f.name] for f in dataclasses.fields(cls)}
+        values["threshold"] = float(values["threshold"])
+        return cls(**values)
+
+
+def check_version(data: Mapping[str, Any], where: str) -> None:
+    """Refuse a state without an integer ``format_version``, or one newer than this seqae reads.
+
+    Examples
+    --------
+    >>> check_version({"format_version": STATE_VERSION}, "m.onnx")  # readable: no error
+    >>> check_version({"format_version": 99}, "m.onnx")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    seqae.errors.ModelFormatError: m.onnx: written with model format 99, this seqae reads up to 2...
+    """
+    version = data.get("format_version")
+    if not _is_int(version) or version < 1:
+        raise ModelFormatError(f"{where}: the model has no valid format_version ({version!r})")
+    if version > STATE_VERSION:
+        raise ModelFormatError(
+            f"{where}: written with model format {version}, this seqae reads up to "
+            f"{STATE_VERSION}; upgrade seqae (the file says seqae {data.get('seqae_version')})"
+        )
+
+
+def upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
+    """Bring a state written by an older seqae to the current layout (a new dict).
+
+    Version 1 (seqae 0.1, files up to 2026-12-02) had two layouts, told apart by ``model``:
+
+    - a saved model's configuration: ``model`` was the network spec (now ``model_spec``,
+      with the family name in ``model``); the event rules were only in ``params``;
+    - an ONNX file's metadata: ``kind`` was the input kind (now ``input_kind``); ``history``
+      was not carried, its summary numbers were merged into ``training_summary`` (now they
+      are moved back into ``history``, whose per-epoch losses are known for the last epoch
+      only).
+
+    Files written before seqae 0.2 lack the drift line, channel weights and ELBO fields:
+    they score as they always did (no drift line, equal weights, reconstruction error).
+    ``format_version`` is assumed checked (:func:`check_version`).
+    """
+    data = dict(data)
+    if data["format_version"] == 1:
+        spec = data.get("model")
+        if isinstance(spec, Mapping):  # a saved configuration
+            data["model_spec"] = spec
+            data["model"] = spec.get("name")
+        else:  # ONNX metadata
+            data["input_kind"] = data.pop("kind", None)
+            data["training_summary"] = summary = dict(data.get("training_summary") or {})
+            history = {new: summary.pop(old, None) for old, new in _V1_ONNX_HISTORY.items()}
+            epochs_run = summary.pop("epochs_run", None) or 0
+            last = {
+                "train_loss": summary.pop("final_train_loss", None),
+                "val_loss": summary.pop("final_val_loss", None),
+            }
+            early = [{"train_loss": None, "val_loss": None}] * (epochs_run - 1)
+            history["epochs"] = [*early, last] if epochs_run else []
+            data["history"] = history
+        params = data.get("params")
+        params = params if isinstance(params, Mapping) else {}
+        for name in ("min_event_length", "merge_gap"):
+            data.setdefault(name, params.get(name))
+        defaults = {
+            "input_kind": "sequence",
+            "image_shape": None,
+            "anomaly_score": "reconstruction",
+            "beta": None,
+            "channel_weights": None,
+            "drift_window": None,
+            "drift_base": None,
+            "history": {},
+            "training_summary": {},
+            "torch_version": None,
+            "numpy_version": None,
+            "python_version": None,
+            "created": None,
+        }
+        for name, value in defaults.items():
+            data.setdefault(name, value)
+        data["format_version"] = 2
+    return data
+
+
+def _check_spec(data: Mapping[str, Any], where: str) -> None:
+    """The network spec: ``{"name": <model>, "input_shape": [ints > 0], "config": {...}}``."""
+    model, spec = data["model"], data["model_spec"]
+    if not isinstance(model, str) or not model:
+        raise _bad(where, "model", "must be the model family's name", model)
+    if not isinstance(spec, Mapping):
+        raise _bad(where, "model_spec", "must be an object", spec)
+    if spec.get("name") != model:
+        raise _bad(where, "model_spec.name", f"must equal 'model' ({model!r})", spec.get("name"))
+    shape = spec.get("input_shape")
+    if not isinstance(shape, list) or not shape or not all(_is_int(d) and d > 0 for d in shape):
+        raise _bad(where, "model_spec.input_shape", "must be a list of integers > 0", shape)
+    if not isinstance(spec.get("config"), Mapping):
+        raise _bad(where, "model_spec.config", "must be an object", spec.get("config"))
+    for name in ("params", "history", "training_summary"):
+        if not isinstance(data[name], Mapping):
+            raise _bad(where, name, "must be an object", data[name])
+    for name in ("seqae_version", "torch_version", "numpy_version", "python_version", "created"):
+        if data[name] is not None and not isinstance(data[name], str):
+            raise _bad(where, name, "must be null or text", data[name])
+
+
+def _check_rules(data: Mapping[str, Any], where: str) -> None:
+    """Input kind, scoring path, fold, score kind and event rules: known values that agree."""
+    kind, scoring = data["input_kind"], data["scoring"]
+    if kind not in _KINDS:
+        raise _bad(where, "input_kind", f"must be one of {_KINDS}", kind)
+    if kind == "image":
+        shape, spec_shape = data["image_shape"], data["model_spec"]["input_shape"]
+        if shape != spec_shape or len(shape) != 3:
+            raise _bad(
+                where,
+                "image_shape",
+                f"must be [channels, height, width] as the network takes ({spec_shape})",
+                shape,
+            )
+        if scoring != "image":
+            raise _bad(where, "scoring", "must be 'image' for an image model", scoring)
+    elif scoring not in ("windowed", "convolutional"):
+        raise _bad(where, "scoring", "must be 'windowed' or 'convolutional'", scoring)
+    if data["fold"] not in _FOLDS:
+        raise _bad(where, "fold", f"must be one of {_FOLDS}", data["fold"])
+    score, beta = data["anomaly_score"], data["beta"]
+    if score not in _ANOMALY_SCORES:
+        raise _bad(where, "anomaly_score", f"must be one of {_ANOMALY_SCORES}", score)
+    if score == "elbo" and (not _is_number(beta) or not math.isfinite(beta) or beta < 0):
+        raise _bad(where, "beta", "must be a finite number >= 0 for ELBO scores", beta)
+    for name, low in (("min_event_length", 1), ("merge_gap", 0)):
+        value = data[name]
+        if not _is_int(value) or value < low:
+            raise _bad(where, name, f"must be an integer >= {low}", value)
+    params = data["params"]
+    for name in ("min_event_length", "merge_gap", "fold", "anomaly_score"):
+        if name in params and params[name] != data[name]:
+            raise _bad(where, name, f"must equal params.{name} ({params[name]!r})", data[name])
+
+
 def check_fitted_state(
     state: Mapping[str, Any],
     where: str,
@@ -38,15 +357,16 @@ def check_fitted_state(
     n_inputs: int | None = None,
     model_frame: int | None = None,
 ) -> None:
-    """Refuse a fitted state whose fields contradict their types, each other or the weights.
+    """Refuse fitted-state numbers that contradict their types, each other or the weights.
 
     Parameters
     ----------
     state : mapping
-        The fields of a saved configuration or of ONNX metadata: ``channels``, ``threshold``,
+        The fields of a state (:meth:`FittedState.to_dict`): ``channels``, ``threshold``,
         ``scaler`` (``center``, ``scale``), ``frame``, ``step``, optional ``channel_weights``,
-        ``params`` (the constructor parameters; their ``frame`` / ``step`` must agree with the
-        top-level ones), ``input_kind`` or ``kind`` (``"image"`` skips the frame checks).
+        ``drift_base`` / ``drift_window``, ``params`` (the constructor parameters; their
+        ``frame`` / ``step`` must agree with the top-level ones), ``input_kind`` (``"image"``
+        skips the frame checks).
     where : str
         The file, named in every message.
     n_inputs : int, optional
@@ -61,12 +381,7 @@ def check_fitted_state(
     """
 
     def bad(name: str, expected: str, value: Any) -> ModelFormatError:
-        shown = repr(value)
-        shown = shown if len(shown) <= 120 else shown[:117] + "..."
-        return ModelFormatError(
-            f"{where}: field {name!r} {expected}, got {shown}; the model file was edited or "
-            "damaged: re-save or re-export the model"
-        )
+        return _bad(where, name, expected, value)
 
     channels = state.get("channels")
     if not isinstance(channels, list) or not channels:
@@ -114,7 +429,7 @@ def check_fitted_state(
         if not _is_int(window) or window < 16:
             raise bad("drift_window", "must be null or an integer >= 16", window)
 
-    if "image" in (state.get("input_kind"), state.get("kind")):
+    if state.get("input_kind") == "image":
         return
     frame, step = state.get("frame"), state.get("step")
     if not _is_int(frame) or frame < 1:
@@ -129,24 +444,3 @@ def check_fitted_state(
                 raise bad(name, f"must equal params.{name} ({params[name]!r})", value)
     if model_frame is not None and frame != model_frame:
         raise bad("frame", f"must equal the frame the network was built for ({model_frame})", frame)
-
-
-def check_saved_config(config: Mapping[str, Any], where: str) -> None:
-    """:func:`check_fitted_state` for a saved model's configuration, held to its network.
-
-    The network's ``model.input_shape`` (``[frame, channels]`` for sequences, ``[channels,
-    height, width]`` for images) fixes the channel count and the frame the file may claim.
-    """
-    spec = config.get("model")
-    shape = spec.get("input_shape") if isinstance(spec, Mapping) else None
-    if not isinstance(shape, list) or not shape or not all(_is_int(d) and d > 0 for d in shape):
-        raise ModelFormatError(
-            f"{where}: field 'model.input_shape' must be a list of integers > 0, got {shape!r}"
-        )
-    image = config.get("input_kind") == "image"
-    check_fitted_state(
-        config,
-        where,
-        n_inputs=shape[0] if image else shape[-1],
-        model_frame=None if image or len(shape) != 2 else shape[0],
-    )

@@ -18,6 +18,7 @@ from .events import _as_scores, _binary_labels, _check_same_length, _is_number
 __all__ = [
     "METHODS",
     "best_f1_threshold",
+    "describe_alarm_line",
     "fit_threshold",
     "pot_threshold",
     "quantile_threshold",
@@ -298,3 +299,42 @@ def fit_threshold(
         f"threshold method must be one of {', '.join(map(repr, METHODS))} or a number, "
         f"got {method!r}"
     )
+
+
+def describe_alarm_line(
+    method: str | float,
+    *,
+    contamination: float = 0.01,
+    k: float = 3.0,
+    calibration: str = "holdout",
+    drift_window: int | None = None,
+) -> str:
+    """How a :class:`~seqae.Detector` with these settings places its alarm line, in words.
+
+    The arguments are the Detector's parameters of the same names (``method`` is its
+    ``threshold``; ``k`` its ``sigma``). A number is the line itself, a raw reconstruction
+    error, as everywhere in seqae (``Detector(threshold=0.5)``,
+    ``Detector.set_threshold(0.5)``, ``seqae detect --threshold 0.5``).
+
+    Examples
+    --------
+    >>> describe_alarm_line("pot", drift_window=512)
+    'pot on the training scores, raised by the held-out ones; drift-aware over 512 rows'
+    >>> describe_alarm_line("quantile", contamination=0.02, calibration="training")
+    'top 2.00% of the training scores'
+    >>> describe_alarm_line(0.5)
+    'fixed at 0.5'
+    """
+    if _is_number(method):
+        rule = f"fixed at {float(method):g}"
+    else:
+        rule = {
+            "pot": "pot on the training scores",
+            "quantile": f"top {contamination:.2%} of the training scores",
+            "sigma": f"mean + {k:g} sigma of the training scores",
+        }.get(str(method), f"{method} on the training scores")
+        if calibration == "holdout":
+            rule += ", raised by the held-out ones"
+    if drift_window:
+        rule += f"; drift-aware over {drift_window} rows"
+    return rule

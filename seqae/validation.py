@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DataError
+from .errors import DataError, DataTypeError
 
 __all__ = [
     "Stream",
@@ -42,11 +42,13 @@ def check_finite(values: np.ndarray, channels: Sequence[str], source: str = "X")
     bad = ~np.isfinite(values)
     if bad.any():
         row, col = np.argwhere(bad)[0]
+        value = values[row, col]
         n_bad = int(bad.sum())
         raise DataError(
-            f"{source}: column {channels[col]!r} has a non-finite value ({values[row, col]}) at "
-            f"row {row} (0-based; {n_bad} non-finite value(s) in all); clean the data first, "
-            "e.g. read_sensors(..., nan_policy='interpolate')"
+            f"{source}: column {channels[col]!r} has a non-finite value "
+            f"({'NaN' if np.isnan(value) else value}) at row {row} (0-based; {n_bad} "
+            "non-finite value(s) in all): the input contains NaN or infinity; clean the data "
+            "first, e.g. read_sensors(..., nan_policy='interpolate')"
         )
 
 
@@ -55,9 +57,24 @@ def as_stream(X: Any, *, source: str = "X") -> Stream:
 
     DataFrames keep their column names as channels and a DatetimeIndex as timestamps;
     non-numeric columns and NaN/inf values are errors that name the column and the row.
+
+    Examples
+    --------
+    >>> s = as_stream([1.0, 2.0, 3.0])
+    >>> s.values.shape, s.values.dtype, s.channels
+    ((3, 1), dtype('float32'), ['channel_0'])
+    >>> as_stream([[1.0, 2.0], [float("nan"), 0.5]], source="readings")
+    Traceback (most recent call last):
+    ...
+    seqae.errors.DataError: readings: ...
     """
     timestamps = None
     named = False
+    if type(X).__module__.startswith("scipy.sparse"):
+        raise DataTypeError(
+            f"{source}: sparse input is not supported; give a dense (timesteps, channels) "
+            "array, e.g. X.toarray()"
+        )
     if hasattr(X, "values") and hasattr(X, "channels") and not _is_pandas(X, "DataFrame"):
         values, channels, timestamps, named = X.values, list(X.channels), X.timestamps, True
         source = getattr(X, "source", source)
@@ -66,7 +83,7 @@ def as_stream(X: Any, *, source: str = "X") -> Stream:
         non_numeric = [c for c in frame.columns if frame[c].dtype.kind not in "biuf"]
         if non_numeric:
             col = non_numeric[0]
-            raise DataError(
+            raise DataTypeError(
                 f"{source}: column {str(col)!r} is not numeric (dtype {frame[col].dtype}, first "
                 f"value {frame[col].iloc[0]!r}); keep only numeric sensor columns"
             )
@@ -75,9 +92,16 @@ def as_stream(X: Any, *, source: str = "X") -> Stream:
             timestamps = frame.index.to_numpy()
     else:
         try:
-            values = np.asarray(X, dtype=np.float64)
+            values = np.asarray(X)
+            if values.dtype.kind == "c":
+                raise DataTypeError(
+                    f"{source}: Complex data not supported; give real (timesteps, channels) numbers"
+                )
+            values = values.astype(np.float64, copy=False)
         except (TypeError, ValueError) as exc:
-            raise DataError(
+            if isinstance(exc, DataTypeError):
+                raise
+            raise DataTypeError(
                 f"{source}: expected numeric (timesteps, channels) data: {exc}"
             ) from None
         channels = []
@@ -87,8 +111,16 @@ def as_stream(X: Any, *, source: str = "X") -> Stream:
         raise DataError(
             f"{source}: expected a (timesteps, channels) array, got shape {values.shape}"
         )
-    if values.shape[0] == 0 or values.shape[1] == 0:
-        raise DataError(f"{source}: no data (shape {values.shape})")
+    if values.shape[0] == 0:
+        raise DataError(
+            f"{source}: no data: 0 timestep(s) (shape={values.shape}) while a minimum of 1 is "
+            "required"
+        )
+    if values.shape[1] == 0:
+        raise DataError(
+            f"{source}: no data: 0 feature(s) (shape={values.shape}) while a minimum of 1 is "
+            "required (one per channel)"
+        )
     if not channels:
         channels = [f"channel_{i}" for i in range(values.shape[1])]
     check_finite(values, channels, source)
@@ -113,12 +145,14 @@ def as_streams(X: Any, *, source: str = "X") -> list[Stream]:
     return streams
 
 
-def match_channels(stream: Stream, expected: Sequence[str], *, source: str = "X") -> Stream:
+def match_channels(
+    stream: Stream, expected: Sequence[str], *, source: str = "X", owner: str = "the model"
+) -> Stream:
     """Check a stream against the channels a model was fitted on; reorder by name if needed.
 
     Named data (DataFrame, SensorData) is matched by name, so columns may come in any order and
     extra columns are ignored; a missing channel is an error. Unnamed arrays must have exactly
-    the fitted number of channels, in the fitted order.
+    the fitted number of channels, in the fitted order. ``owner`` names the model in messages.
     """
     expected = list(expected)
     # A model fitted on an unnamed array knows its channels by position only.
@@ -133,15 +167,21 @@ def match_channels(stream: Stream, expected: Sequence[str], *, source: str = "X"
         order = [stream.channels.index(c) for c in expected]
         values = np.ascontiguousarray(stream.values[:, order])
         return Stream(values, expected, stream.timestamps, True)
-    if stream.values.shape[1] != len(expected):
+    n = stream.values.shape[1]
+    if n != len(expected):
+        # scikit-learn's wording, so its checks and users' habits recognise the error
+        hint = "; Reshape your data: a 1-D array is one channel's series" if n == 1 else ""
         raise DataError(
-            f"{source}: has {stream.values.shape[1]} channel(s), the model expects "
-            f"{len(expected)}: {expected}"
+            f"{source} has {n} features, but {owner} is expecting {len(expected)} features as "
+            f"input ({source}: has {n} channel(s), the model expects {len(expected)}: "
+            f"{expected}){hint}"
         )
     return stream
 
 
-def stream_for_model(X: Any, channels: Sequence[str], *, source: str = "X") -> Stream:
+def stream_for_model(
+    X: Any, channels: Sequence[str], *, source: str = "X", owner: str = "the model"
+) -> Stream:
     """Validate ``X`` and match it to a fitted model's ``channels``.
 
     A DataFrame that holds every fitted channel by name is cut to them first, so its other
@@ -152,4 +192,4 @@ def stream_for_model(X: Any, channels: Sequence[str], *, source: str = "X") -> S
         names = [str(c) for c in columns]
         if len(names) > len(channels) and all(c in names for c in channels):
             X = X[[columns[names.index(c)] for c in channels]]
-    return match_channels(as_stream(X, source=source), channels, source=source)
+    return match_channels(as_stream(X, source=source), channels, source=source, owner=owner)

@@ -395,9 +395,12 @@ PEER_SIDE = [
     "seqae",
     pytest.param(
         "pyod",
-        marks=pytest.mark.skipif(
-            not speed.pyod_available(), reason="pyod is not installed: no PyOD side to time"
-        ),
+        marks=[
+            pytest.mark.slow,  # importing pyod and its backend takes seconds
+            pytest.mark.skipif(
+                not speed.pyod_available(), reason="pyod is not installed: no PyOD side to time"
+            ),
+        ],
     ),
 ]
 

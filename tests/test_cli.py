@@ -116,7 +116,7 @@ def test_generate_is_seeded_and_takes_kinds(work, sensors):
 def test_train_keeps_the_label_column_out_of_the_channels(model):
     config = json.loads((model / "config.json").read_text())
     assert config["channels"] == ["sensor_0", "sensor_1", "sensor_2"]
-    assert config["frame"] == 16 and config["model"]["name"] == "dense"
+    assert config["frame"] == 16 and config["model"] == "dense"
     assert config["training_summary"]["n_timesteps"] == 1500
 
 
@@ -244,6 +244,49 @@ def test_threshold_number_is_the_raw_alarm_line_as_in_the_library(work, sensors,
     np.testing.assert_array_equal(df["label"], (expected.scores >= 2).astype(int))
 
 
+def test_a_threshold_number_means_one_thing_in_train_detect_and_python(work, sensors):
+    """A numeric threshold is a raw reconstruction error everywhere: ``Detector(threshold=)``,
+    ``Detector.set_threshold``, ``seqae train --threshold`` and ``seqae detect --threshold``."""
+    line = 0.37
+    path = work / "fixed-line"
+    out = run("train", sensors, "-o", path, "--model", "pca", "--frame", 16, "--threshold", line)
+    assert "0.37 (fixed at 0.37" in out.stdout
+    saved = Detector.load(path)
+    assert saved.threshold_ == line
+    data = read_sensors(sensors, label_columns=["anomaly"])
+    fitted = Detector(model="pca", frame=16, threshold=line, random_state=0).fit(data.values)
+    assert fitted.threshold_ == line
+    scores = fitted.score_samples(data.values)
+    moved = Detector.load(path).set_threshold(2 * line)
+    np.testing.assert_allclose(moved.score_samples(data.values), scores / 2, rtol=1e-5)
+    doubled = work / "fixed-line.csv"
+    run("detect", sensors, "--model", path, "--threshold", 2 * line, "--output", doubled)
+    np.testing.assert_allclose(pd.read_csv(doubled)["score"], scores / 2, rtol=1e-5, atol=1e-7)
+
+
+def test_train_offers_the_model_registry():
+    from seqae.cli.options import ModelChoice
+
+    from seqae.models import available_models
+
+    assert list(ModelChoice().choices) == available_models()
+    out = run("train", "--help").stdout
+    assert all(name in out for name in available_models())
+
+
+def test_every_library_default_option_names_a_detector_parameter():
+    import inspect
+
+    from seqae.cli.options import LibraryDefault, library_default
+
+    parameters = inspect.signature(Detector).parameters
+    for name, command in cli.commands.items():
+        for param in getattr(command, "params", []):
+            if isinstance(param, LibraryDefault):
+                assert param.name in parameters, (name, param.name)
+                assert library_default(param.name) == parameters[param.name].default
+
+
 def test_event_rules_override(work, sensors, model, whole):
     _, expected = whole
     out = work / "rules.json"
@@ -298,6 +341,24 @@ def test_evaluate_needs_a_label_column(work, sensors, model):
     pd.read_csv(sensors).drop(columns="anomaly").to_csv(unlabelled, index=False)
     result = run("evaluate", unlabelled, "--model", model, code=2)
     assert "--label-column" in result.stderr
+
+
+def test_evaluate_without_a_model_finds_labels_in_its_one_read(work, sensors, monkeypatch):
+    from seqae.datasets import sensors as reader
+
+    peeks = []
+    monkeypatch.setattr(reader, "find_label_columns", lambda *a, **k: peeks.append(a) or [])
+    result = json.loads(run("evaluate", sensors, *TINY, "--json").stdout)
+    assert peeks == [] and 0 <= result["f1"] <= 1  # labels found in the read it trains on
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("trained before the label check")
+
+    unlabelled = work / "unlabelled-itself.csv"
+    pd.read_csv(sensors).drop(columns="anomaly").to_csv(unlabelled, index=False)
+    monkeypatch.setattr(Detector, "fit", no_training)
+    monkeypatch.setattr(Detector, "fit_detect", no_training)
+    assert "--label-column" in run("evaluate", unlabelled, *TINY, code=2).stderr
 
 
 # ---------------------------------------------------------------------- export / onnx
@@ -427,11 +488,11 @@ def test_a_successful_run_replaces_the_output(work, sensors, model):
 
 
 def test_progress_goes_to_stderr_on_a_terminal_only(monkeypatch, work, sensors):
-    from seqae.cli import common
+    from seqae.cli import progress
 
     quiet = run("detect", sensors, *TINY, "--train-rows", 800)
     assert quiet.stderr == ""  # not a terminal: clean output for CI logs
-    monkeypatch.setattr(common, "on_terminal", lambda: True)
+    monkeypatch.setattr(progress, "on_terminal", lambda: True)
     shown = run("detect", sensors, *TINY, "--train-rows", 800)
     assert "epoch   1/1 [" in shown.stderr and "train " in shown.stderr
     assert "scoring:" in shown.stderr

@@ -91,9 +91,8 @@ def test_metadata_travels_in_the_file(conv, conv_file):
     assert props["seqae.opset"] == OPSET
     assert props["seqae.quantized"] is False
     assert props["seqae.model_spec"] == json.loads(json.dumps(conv.model_.get_spec()))
-    summary = props["seqae.training_summary"]
-    assert summary["n_timesteps"] == 1200
-    assert summary["best_epoch"] == conv.history_["best_epoch"]
+    assert props["seqae.training_summary"]["n_timesteps"] == 1200
+    assert props["seqae.history"]["best_epoch"] == conv.history_["best_epoch"]
     # the runtime reads the same numbers back
     assert OnnxDetector(conv_file).metadata["threshold"] == conv.threshold_
 
@@ -109,6 +108,7 @@ def test_graph_contains_scaling_and_threshold(conv, conv_file, stream):
         np.testing.assert_allclose(out[name], w.numpy(), rtol=1e-4, atol=1e-6)
 
 
+@pytest.mark.slow
 def test_loaded_detector_exports_the_same_model(dense, stream, tmp_path):
     dense.save(tmp_path / "saved")
     loaded = Detector.load(tmp_path / "saved")
@@ -134,6 +134,7 @@ def test_bad_arguments(dense, tmp_path):
     assert not (tmp_path / "m.onnx").exists()
 
 
+@pytest.mark.slow
 def test_export_is_quiet_and_leaves_global_state(dense, tmp_path, capfd):
     rng_state = torch.get_rng_state()
     filters = list(warnings.filters)

@@ -73,11 +73,23 @@ def digits(digits_novelty):
 
 @pytest.fixture(scope="module")
 def conv_detector(digits):
+    """A conv2d detector for the checks of shapes, units and files (not of quality: a few
+    epochs do; test_each_variant_detects_novel_digits[conv2d] trains one fully)."""
     _, train_x, _, _ = digits
-    return Detector(**IMAGE, **VARIANTS["conv2d"]).fit(train_x)
+    return Detector(**{**IMAGE, "epochs": 8}, **VARIANTS["conv2d"]).fit(train_x)
 
 
-@pytest.mark.parametrize("variant", sorted(VARIANTS))
+# The variants that take a second or more to train run with the slow tests (--all in CI).
+SLOW_VARIANTS = {"conv2d", "conv2d_nearest", "conv2d_vae", "contractive", "stacked", "vae"}
+
+
+@pytest.mark.parametrize(
+    "variant",
+    [
+        pytest.param(v, marks=pytest.mark.slow) if v in SLOW_VARIANTS else v
+        for v in sorted(VARIANTS)
+    ],
+)
 def test_each_variant_detects_novel_digits(digits, variant):
     _, train_x, test_x, y = digits
     det = Detector(**IMAGE, **VARIANTS[variant]).fit(train_x)
@@ -104,6 +116,7 @@ def test_vae_negative_elbo_scores_novel_digits(digits):
     assert roc_auc_score(y, elbo) > 0.8
 
 
+@pytest.mark.slow
 def test_linear_autoencoder_matches_pca(digits):
     data = digits[0]
     x = (data.images / 16.0).astype(np.float32)[:, None]  # (N, 1, 8, 8) in [0, 1]

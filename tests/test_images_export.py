@@ -43,12 +43,32 @@ def _fit(name: str, images: np.ndarray) -> Detector:
     ).fit(images)
 
 
-@pytest.mark.parametrize("name", sorted(MODELS))
-def test_onnx_scores_match_python(digits, tmp_path, name):
-    det = _fit(name, digits[:500])
-    path = det.export_onnx(tmp_path / "images.onnx")
+@pytest.fixture(scope="module")
+def exported(digits, tmp_path_factory):
+    """``exported(name)``: a detector fitted on the first 500 digits and its ONNX file, made
+    once per module (an export takes seconds)."""
+    made: dict[str, tuple[Detector, object]] = {}
+
+    def get(name: str) -> tuple[Detector, object]:
+        if name not in made:
+            det = _fit(name, digits[:500])
+            made[name] = (det, det.export_onnx(tmp_path_factory.mktemp(name) / "images.onnx"))
+        return made[name]
+
+    return get
+
+
+# conv2d and dense run by default; the variants of the same layers with the slow tests
+SLOW = {"conv2d_nearest", "conv2d_vae", "vae"}
+
+
+@pytest.mark.parametrize(
+    "name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in sorted(MODELS)]
+)
+def test_onnx_scores_match_python(digits, exported, name):
+    det, path = exported(name)
     onnx_det = OnnxDetector(path, batch_size=64)
-    assert onnx_det.metadata["kind"] == "image"
+    assert onnx_det.metadata["input_kind"] == "image"
     assert onnx_det.metadata["image_shape"] == [1, 8, 8]
     for n in (1, 7, 300):  # one batch of one, a ragged batch, several batches
         x = digits[500 : 500 + n]
@@ -68,15 +88,15 @@ def test_onnx_scores_match_python(digits, tmp_path, name):
     assert raw["window_score"].shape == (5,)
 
 
-def test_onnx_image_input_checks(digits, tmp_path):
-    det = _fit("conv2d", digits[:300])
-    onnx_det = OnnxDetector(det.export_onnx(tmp_path / "m.onnx"))
+def test_onnx_image_input_checks(exported, tmp_path):
+    _, path = exported("conv2d")
+    onnx_det = OnnxDetector(path)
     with pytest.raises(DataError, match=r"model takes \(1, 8, 8\)"):
         onnx_det.score_samples(np.zeros((3, 9, 9), dtype=np.float32))
     with pytest.raises(DataError, match="images"):
         onnx_det.score_samples(np.zeros((100, 1), dtype=np.float32))
     # inconsistent metadata is refused at load
-    proto = onnx.load(str(tmp_path / "m.onnx"))
+    proto = onnx.load(str(path))
     for prop in proto.metadata_props:
         if prop.key == "seqae.image_shape":
             prop.value = "[2, 8, 8]"

@@ -21,6 +21,7 @@ from seqae.metrics import (
     auc_roc,
     changepoints_from_labels,
     confusion,
+    evaluate,
     event_f1,
     far,
     mar,
@@ -448,3 +449,42 @@ def test_nab_validation(kwargs, error, match):
     }
     with pytest.raises(error, match=match):
         nab_score(**args)
+
+
+# ------------------------------------------------------------------------------ evaluate
+
+
+def test_evaluate_bundles_the_metrics_each_function_computes():
+    rng = np.random.default_rng(0)
+    y = np.zeros(300, np.uint8)
+    y[100:130] = y[200:210] = 1
+    scores = rng.random(300) + y
+    labels = (scores > 0.9).astype(np.uint8)
+    m = evaluate(y, scores, labels, vus_window=5)
+    p, r, f1 = precision_recall_f1(y, labels)
+    ev = event_f1(y, labels)
+    assert {k: m[k] for k in ("tp", "fp", "tn", "fn")} == confusion(y, labels)
+    assert (m["precision"], m["recall"], m["f1"]) == (p, r, f1)
+    assert (m["far"], m["mar"]) == (far(y, labels), mar(y, labels))
+    assert (m["event_precision"], m["event_recall"], m["event_f1"]) == tuple(ev)
+    assert m["auc_pr"] == auc_pr(y, scores) and m["auc_roc"] == auc_roc(y, scores)
+    assert m["vus_pr"] == vus_pr(y, scores, max_window=5)
+    assert (m["n_rows"], m["n_labelled"], m["n_flagged"]) == (300, 40, int(labels.sum()))
+    quick = evaluate(y, scores, labels, ranking=False)
+    assert quick == {k: v for k, v in m.items() if k not in ("auc_pr", "auc_roc", "vus_pr")}
+
+
+def test_evaluate_gives_none_for_what_the_labels_leave_undefined():
+    m = evaluate([0, 0, 0, 0], [0.1, 0.9, 0.2, 0.3], [0, 1, 0, 0])
+    assert m["far"] == pytest.approx(25.0) and m["precision"] == 0.0
+    undefined = ("recall", "f1", "mar", "event_f1", "auc_pr", "auc_roc", "vus_pr")
+    assert all(m[k] is None for k in undefined)
+    every = evaluate([1, 1], [0.5, 0.6], [1, 0])  # anomalies only: no ranking
+    assert every["recall"] == 0.5 and every["auc_pr"] is None
+
+
+def test_evaluate_names_the_bad_argument():
+    with pytest.raises(DataError, match="labels"):
+        evaluate([0, 1, 0], [0.1, 0.2, 0.3], [0, 2, 0])
+    with pytest.raises(DataError, match="scores"):
+        evaluate([0, 1, 0], [0.1, 0.2], [0, 1, 0])

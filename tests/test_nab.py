@@ -2,23 +2,15 @@
 
 from __future__ import annotations
 
-import doctest
 import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from seqae.datasets import nab as nab_module
 from seqae.datasets.nab import load_nab
 
 from seqae.errors import DataError, ParameterError
-
-
-def test_docstring_examples_run():
-    result = doctest.testmod(nab_module)
-    assert result.attempted > 0
-    assert result.failed == 0
 
 
 @pytest.fixture

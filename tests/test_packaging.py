@@ -23,6 +23,7 @@ DATASET_EXPORTS = {  # public name -> module inside datasets/
     "read_sensors": "sensors",
     "iter_sensor_chunks": "sensors",
     "sensors_from_frame": "sensors",
+    "find_label_columns": "sensors",
     "make_sensor_stream": "synthetic",
     "SyntheticStream": "synthetic",
     "load_skab": "skab",

@@ -239,7 +239,7 @@ CORPUS: dict[str, Case] = {
                              '"n_events"'),
     "fixed alarm line when training": Case(["detect", "{good}", "--frame", "16", "--epochs", "1",
                                             "--threshold", "0.5"], 0,
-                                           "alarm line: fixed at 0.5 (--threshold)"),
+                                           "alarm line: fixed at 0.5"),
     "output to /dev/null": Case(["detect", "{good}", "--model", "{model}", "-o", "/dev/null"], 0,
                                 "wrote:     /dev/null"),
     "model to stdout": Case(["train", "{good}", "-o", "-", "--frame", "16"], 2,
@@ -490,7 +490,7 @@ def _shown_default(command: str, option: str) -> str:
 
 
 def test_help_reads_every_default_the_detector_has_without_importing_it():
-    from seqae.cli.common import _literal_defaults, library_default
+    from seqae.cli.options import _literal_defaults, library_default
 
     parameters = inspect.signature(Detector).parameters
     assert set(_literal_defaults()) == set(parameters)  # every default is a literal today
@@ -527,9 +527,9 @@ def test_debug_works_before_and_after_the_command(where, good):
 
 
 def test_quiet_hides_progress_on_a_terminal(monkeypatch, good):
-    import seqae.cli.common as common
+    import seqae.cli.progress as progress
 
-    monkeypatch.setattr(common, "stderr_is_terminal", lambda: True)
+    monkeypatch.setattr(progress, "stderr_is_terminal", lambda: True)
     args = ["detect", str(good), "--frame", "16", "--epochs", "1"]
     shown = run(args)
     check(shown, 0, "epoch   1/1 [")
@@ -544,6 +544,7 @@ def _env() -> dict[str, str]:
     return {**os.environ, "PYTHONPATH": str(REPO)}
 
 
+@pytest.mark.slow  # a child process that imports torch and trains
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
 def test_a_signal_leaves_no_temporary_file(sig, tmp_path, good):
     out = tmp_path / "out.csv"
@@ -592,6 +593,7 @@ PIPES = {
 }  # fmt: skip
 
 
+@pytest.mark.slow  # a shell pipeline per case, each a fresh python process
 def test_pipes(tmp_path, good, onnx_model):
     # One shell runs every pipeline at once: each seqae process costs a Python start.
     script = "\n".join(
@@ -605,6 +607,7 @@ def test_pipes(tmp_path, good, onnx_model):
         assert expected in out and "Traceback" not in out, f"{name}: {out}"
 
 
+@pytest.mark.slow  # several python processes at once
 def test_concurrent_writers_leave_one_complete_file(tmp_path, good, onnx_model):
     out = tmp_path / "out.csv"
     args = [*SEQAE, "detect", str(good), "--model", str(onnx_model), "-o", str(out)]
@@ -640,6 +643,6 @@ def test_scoring_with_an_onnx_file_never_imports_torch(good, onnx_model):
     ],
 )  # fmt: skip
 def test_library_advice_is_given_as_flags(library, command_line):
-    from seqae.cli.common import flag_words
+    from seqae.cli.app import flag_words
 
     assert flag_words(library) == command_line

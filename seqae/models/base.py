@@ -112,6 +112,16 @@ def build_model(
         ``(frame, channels)`` for sequences, ``(channels, height, width)`` for images.
     params : dict, optional
         Fields of the model's config dataclass; unknown names are a ``ParameterError``.
+
+    Examples
+    --------
+    >>> model = build_model("dense", (16, 2), {"hidden": (8, 4)})
+    >>> model(torch.zeros(3, 16, 2)).shape  # (batch, frame, channels) in and out
+    torch.Size([3, 16, 2])
+    >>> build_model("dense", (16, 2), {"layers": 3})
+    Traceback (most recent call last):
+    ...
+    seqae.errors.ParameterError: model 'dense' has no parameter(s) layers; it takes: ...
     """
     from . import _load_all
 
