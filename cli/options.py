@@ -12,6 +12,8 @@ from typing import Any
 
 import click
 
+from seqae.thresholds import METHODS
+
 STDIO = "-"  # DATA from standard input, --output to standard output
 DEFAULT_CHUNK = 100_000
 
@@ -125,8 +127,8 @@ def split_names(
 
 
 class ThresholdType(click.ParamType):
-    """``pot``, ``quantile``, ``sigma`` (how to fit while training) or a number > 0: the alarm
-    line as a raw reconstruction error, as in ``Detector(threshold=0.5)``.
+    """A rule of :data:`seqae.thresholds.METHODS` (how to fit while training) or a number > 0:
+    the alarm line as a raw reconstruction error, as in ``Detector(threshold=0.5)``.
 
     Examples
     --------
@@ -134,8 +136,8 @@ class ThresholdType(click.ParamType):
     ('quantile', 0.25)
     """
 
-    name = "pot|quantile|sigma|NUMBER"
-    methods = ("pot", "quantile", "sigma")
+    methods = METHODS
+    name = "|".join(METHODS) + "|NUMBER"
 
     def convert(self, value: Any, param: Any, ctx: Any) -> str | float:
         if isinstance(value, float) or value in self.methods:
@@ -143,7 +145,8 @@ class ThresholdType(click.ParamType):
         try:
             number = float(value)
         except ValueError:
-            self.fail(f"{value!r} is neither pot, quantile, sigma nor a number", param, ctx)
+            rules = ", ".join(self.methods)
+            self.fail(f"{value!r} is neither a rule ({rules}) nor a number", param, ctx)
         if not number > 0 or number == float("inf"):
             self.fail(f"the alarm line must be a number > 0, got {value}", param, ctx)
         return number

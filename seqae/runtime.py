@@ -470,7 +470,7 @@ class OnnxDetector(StreamDetector):
         return self.state_.drift_base, self.state_.drift_window
 
     def _channel_weights(self) -> list[float] | None:
-        return self.metadata.get("channel_weights")
+        return self.state_.channel_weights
 
     def _stream(self, X: Any) -> Stream:
         if self._images():

@@ -318,8 +318,8 @@ def describe_alarm_line(
 
     Examples
     --------
-    >>> describe_alarm_line("pot", drift_window=512)
-    'pot on the training scores, raised by the held-out ones; drift-aware over 512 rows'
+    >>> describe_alarm_line("robust", drift_window=512)
+    'robust tail of the training scores, raised by the held-out ones; drift-aware over 512 rows'
     >>> describe_alarm_line("quantile", contamination=0.02, calibration="training")
     'top 2.00% of the training scores'
     >>> describe_alarm_line(0.5)
@@ -329,6 +329,7 @@ def describe_alarm_line(
         rule = f"fixed at {float(method):g}"
     else:
         rule = {
+            "robust": "robust tail of the training scores",
             "pot": "pot on the training scores",
             "quantile": f"top {contamination:.2%} of the training scores",
             "sigma": f"mean + {k:g} sigma of the training scores",

@@ -300,7 +300,7 @@ def test_detect_trains_on_the_file_itself(work, sensors):
     out = work / "self.csv"
     result = run("detect", sensors, *TINY, "--output", out)
     assert "trained here on the file itself" in result.stdout
-    assert "conv1d" in result.stdout and "pot on the training scores" in result.stdout
+    assert "conv1d" in result.stdout and "robust tail of the training scores" in result.stdout
     assert "drift-aware over 512 rows" in result.stdout  # the library's line, no CLI policy
     df = pd.read_csv(out)
     assert len(df) == ROWS and np.isfinite(df["score"]).all()
@@ -310,7 +310,7 @@ def test_detect_trains_on_the_file_itself(work, sensors):
 
 def test_detect_trains_on_the_first_rows_or_another_file(work, sensors):
     result = run("detect", sensors, *TINY, "--train-rows", 1000)
-    assert "first 1,000 rows" in result.stdout and "pot" in result.stdout
+    assert "first 1,000 rows" in result.stdout and "robust tail" in result.stdout
     other = work / "other.csv"
     run("generate", other, "--rows", 1200, "--channels", 3, "--seed", 2, "--anomalies", "none")
     result = run("detect", sensors, *TINY, "--train", other, "--seed", 3)
