@@ -150,6 +150,8 @@ def _summary(path: Path, state: FittedState) -> list[tuple[str, str]]:
     if not is_image:
         rule = f"min length {state.min_event_length}, merge gap {state.merge_gap}"
         items.append(("events", rule))
+        if state.score_smoothing > 1:
+            items.append(("smoothing", f"mean of the last {state.score_smoothing} raw scores"))
     versions = [
         f"{name} {version}"
         for name, version in (

@@ -130,6 +130,14 @@ model the same way; scores are then per image:
     "normal error counts the same.",
 )
 @click.option(
+    "--score-smoothing",
+    cls=LibraryDefault,
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Score each timestep by the mean of the last N raw scores (1: no smoothing): noise "
+    "of single rows stops crossing the line, short spikes are diluted.",
+)
+@click.option(
     "--channel-weight",
     "channel_weight",
     multiple=True,
@@ -201,6 +209,7 @@ def _train(ctx: click.Context, data: Path, params: dict[str, Any], rank: int = 0
         anomaly_score=params["anomaly_score"],
         channel_weights=params["channel_weight"],
         channel_norm=params["channel_norm"],
+        score_smoothing=params["score_smoothing"],
         min_event_length=params["min_event_length"],
         merge_gap=params["merge_gap"],
         steps_per_epoch=params["steps_per_epoch"],

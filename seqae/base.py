@@ -203,7 +203,8 @@ class StreamDetector:
 
     - the attributes ``channels_``, ``n_channels_`` and ``threshold_`` (the raw alarm line);
     - :meth:`_runner` (the network as a ``run`` callable), :meth:`_scoring_spec`,
-      :meth:`_event_rules`, :meth:`_drift_params`, :meth:`_channel_weights`, :meth:`_images`,
+      :meth:`_event_rules`, :meth:`_drift_params`, :meth:`_score_smoothing`,
+      :meth:`_channel_weights`, :meth:`_images`,
       :meth:`_check_fitted`,
       :meth:`_stream` (input to a validated stream) and, for image models,
       :meth:`_image_scores`.
@@ -262,6 +263,10 @@ class StreamDetector:
         """``(base, window)`` of the drift-aware line, ``base`` as a raw error (None: off)."""
         return None, None
 
+    def _score_smoothing(self) -> int:
+        """Rows of raw scores averaged into each score, before the drift line (1: none)."""
+        return 1
+
     def _channel_weights(self) -> list[float] | None:
         """The channel weights inside the network's errors (None: all 1)."""
         return None
@@ -315,10 +320,11 @@ class StreamDetector:
         return DriftBaseline(base / self.threshold_, window)
 
     def _tracker(self) -> StreamTracker:
-        """A fresh :class:`~seqae.baseline.StreamTracker` for one stream: the drift-aware line
-        and the channel attribution over one frame."""
+        """A fresh :class:`~seqae.baseline.StreamTracker` for one stream: the score smoothing,
+        the drift-aware line and the channel attribution over one frame."""
         window = self._scoring_spec().frame
-        return StreamTracker(self._drift(), Attribution(self._channel_weights(), window))
+        attribution = Attribution(self._channel_weights(), window)
+        return StreamTracker(self._drift(), attribution, self._score_smoothing())
 
     def _score_stream(
         self,
@@ -327,12 +333,13 @@ class StreamDetector:
         reconstruction: bool = False,
         progress: ProgressFn | None = None,
     ) -> StreamScores:
-        """The detector's scores of one whole stream: the network's, then drift-adjusted."""
+        """The detector's scores of one whole stream: the network's, then smoothed and
+        drift-adjusted."""
         result = self._score(values, reconstruction=reconstruction, progress=progress)
         return self._adjust(result)
 
     def _adjust(self, result: StreamScores) -> StreamScores:
-        """Network scores of one whole stream, drift-adjusted and attributed."""
+        """Network scores of one whole stream, smoothed, drift-adjusted and attributed."""
         scores, contributions = self._tracker().apply(result.scores, result.contributions)
         return StreamScores(scores, contributions, result.reconstruction)
 

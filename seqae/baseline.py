@@ -14,6 +14,10 @@ before it. A fault therefore has to fill three quarters of a window before it is
 new normal, while single spikes never move the level. The history starts filled with the fitted
 ``base``, as if the stream had been running at the held-out level before its first timestep.
 
+Before the line, the scores can be smoothed (:class:`StreamTracker`'s ``smoothing``): each
+becomes the trailing mean of the last ``smoothing`` raw scores, as Telemanom smooths its
+prediction errors, so the noise of single rows stops crossing the line.
+
 The state carries across calls, so a stream scored part by part gives the same result as one
 pass. Pure numpy: used by the torch ``Detector`` and the onnxruntime ``OnnxDetector`` alike.
 
@@ -43,7 +47,9 @@ __all__ = [
     "Attribution",
     "DriftBaseline",
     "StreamTracker",
+    "TrailingMean",
     "apply_baseline",
+    "smooth_scores",
 ]
 
 #: Blocks per window: the level is re-measured every ``window // N_BLOCKS`` timesteps.
@@ -139,6 +145,59 @@ def apply_baseline(
     return scores * factors, contributions * factors[:, None]
 
 
+class TrailingMean:
+    """Causal trailing means over the last ``window`` rows; stateful, so streams can come in parts.
+
+    Row ``i`` of a stream becomes the mean of rows ``i - window + 1 .. i``; the first rows of
+    a stream average the rows they have. The last ``window - 1`` rows carry to the next call.
+
+    Parameters
+    ----------
+    window : int
+        Rows averaged (>= 1).
+    name : str, default "window"
+        The parameter named in the error for a bad ``window``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> mean = TrailingMean(3)
+    >>> mean.apply(np.array([3.0, 6.0])).tolist(), mean.apply(np.array([9.0, 0.0])).tolist()
+    ([3.0, 4.5], [6.0, 5.0])
+    """
+
+    def __init__(self, window: int, name: str = "window") -> None:
+        if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
+            raise ParameterError(f"{name} must be an integer >= 1, got {window!r}")
+        self.window = int(window)
+        self._recent: np.ndarray | None = None  # the last window - 1 rows
+
+    def apply(self, rows: Any) -> np.ndarray:
+        """Trailing means of the next part's ``rows`` (shape ``(n,)`` or ``(n, C)``)."""
+        rows = np.asarray(rows, dtype=np.float64)
+        recent = self._recent if self._recent is not None else np.zeros((0, *rows.shape[1:]))
+        rows = np.concatenate([recent, rows])
+        sums = np.concatenate([np.zeros((1, *rows.shape[1:])), np.cumsum(rows, axis=0)])
+        end = np.arange(len(recent) + 1, len(rows) + 1)
+        first = np.maximum(end - self.window, 0)
+        self._recent = rows[-(self.window - 1) :] if self.window > 1 else rows[:0]
+        counts = (end - first).reshape(-1, *([1] * (rows.ndim - 1)))
+        return (sums[end] - sums[first]) / counts
+
+
+def smooth_scores(scores: Any, window: int) -> np.ndarray:
+    """One whole stream's scores as trailing means over ``window`` rows (1: unchanged).
+
+    Examples
+    --------
+    >>> smooth_scores([1.0, 3.0, 5.0, 0.0], 2).tolist()
+    [1.0, 2.0, 4.0, 2.5]
+    """
+    if window == 1:
+        return np.asarray(scores, dtype=np.float64)
+    return TrailingMean(window, "score_smoothing").apply(scores)
+
+
 class Attribution:
     """Which channels an alarm comes from: each channel's recent error, in its own units.
 
@@ -175,7 +234,7 @@ class Attribution:
         if weights is not None:
             w = np.asarray(weights, dtype=np.float64)
             self._inverse = np.divide(1.0, w, out=np.zeros_like(w), where=w > 0)
-        self._recent: np.ndarray | None = None  # the last window - 1 unweighted error rows
+        self._mean = TrailingMean(self.window)  # of the unweighted errors
 
     def _errors(self, contributions: np.ndarray) -> np.ndarray:
         errors = np.asarray(contributions, dtype=np.float64)
@@ -183,23 +242,12 @@ class Attribution:
 
     def warm_up(self, contributions: Any) -> None:
         """Read the rows before the first one to attribute (their shares are not needed)."""
-        self._smoothed(self._errors(contributions))
-
-    def _smoothed(self, errors: np.ndarray) -> np.ndarray:
-        """Trailing means of ``errors`` over ``window`` rows, the carried rows included."""
-        n_channels = errors.shape[1]
-        recent = self._recent if self._recent is not None else np.zeros((0, n_channels))
-        rows = np.concatenate([recent, errors])
-        sums = np.concatenate([np.zeros((1, n_channels)), np.cumsum(rows, axis=0)])
-        end = np.arange(len(recent) + 1, len(rows) + 1)
-        first = np.maximum(end - self.window, 0)
-        self._recent = rows[-(self.window - 1) :] if self.window > 1 else rows[:0]
-        return (sums[end] - sums[first]) / (end - first)[:, None]
+        self._mean.apply(self._errors(contributions))
 
     def apply(self, scores: Any, contributions: Any) -> np.ndarray:
         """The next part's contributions: ``scores`` split by the channels' recent shares."""
         scores = np.asarray(scores, dtype=np.float64)
-        smoothed = self._smoothed(self._errors(contributions))
+        smoothed = self._mean.apply(self._errors(contributions))
         total = smoothed.sum(axis=1, keepdims=True)
         shares = np.divide(smoothed, total, out=np.zeros_like(smoothed), where=total > 0)
         return scores[:, None] * shares
@@ -208,13 +256,18 @@ class Attribution:
 class StreamTracker:
     """What a stream carries from one part to the next after the network.
 
-    The drift-aware line (:class:`DriftBaseline`, optional) and the channel attribution
-    (:class:`Attribution`), applied together to consecutive parts of one stream.
+    The network's scores go through, in order: the score smoothing (trailing means over
+    ``smoothing`` rows, optional), the drift-aware line (:class:`DriftBaseline`, optional, fed
+    the smoothed scores) and the channel attribution (:class:`Attribution`, fed the network's
+    per-channel errors, splitting the adjusted scores), applied together to consecutive parts
+    of one stream.
 
     Parameters
     ----------
     drift : DriftBaseline or None
     attribution : Attribution
+    smoothing : int, default 1
+        Rows of raw scores averaged into each score (1: no smoothing).
 
     Examples
     --------
@@ -223,7 +276,7 @@ class StreamTracker:
     >>> contributions = rng.exponential(0.05, (3000, 2)) * np.linspace(1, 3, 3000)[:, None]
     >>> scores = contributions.sum(1)
     >>> def tracker():
-    ...     return StreamTracker(DriftBaseline(0.1, 256), Attribution(None, 64))
+    ...     return StreamTracker(DriftBaseline(0.1, 256), Attribution(None, 64), smoothing=8)
     >>> whole = tracker().apply(scores, contributions)
     >>> part = tracker()
     >>> first = part.warm_up_from(2000)
@@ -233,35 +286,67 @@ class StreamTracker:
     True
     """
 
-    def __init__(self, drift: DriftBaseline | None, attribution: Attribution) -> None:
+    def __init__(
+        self, drift: DriftBaseline | None, attribution: Attribution, smoothing: int = 1
+    ) -> None:
         self.drift = drift
         self.attribution = attribution
+        # 1 skips the smoother, so the scores pass bit for bit
+        smoother = TrailingMean(smoothing, "score_smoothing")
+        self.smoothing = smoother.window
+        self._smoother = smoother if self.smoothing > 1 else None
+        # (first, smoother's first, drift's first, attribution's first, start): warm_up_from's
+        self._plan: tuple[int, int, int, int, int] | None = None
 
     @property
     def context(self) -> int:
         """At most how many rows before a timestep its adjusted values depend on."""
         drift = 0 if self.drift is None else self.drift.block * (N_BLOCKS + 1)
-        return max(drift, self.attribution.window - 1)
+        return max(drift + self.smoothing - 1, self.attribution.window - 1)
 
     def warm_up_from(self, start: int) -> int:
-        """Where a fresh tracker must start reading to continue a stream at index ``start``."""
-        first = max(0, int(start) - (self.attribution.window - 1))
-        if self.drift is not None:  # the drift needs whole blocks, counted from the stream start
-            first = min(
-                first // self.drift.block * self.drift.block, self.drift.warm_up_from(start)
-            )
+        """Where a fresh tracker must start reading to continue a stream at index ``start``.
+
+        Each part reads its own rows of what :meth:`warm_up` is then given: the drift line
+        the smoothed scores from its block-aligned first row, the smoother the raw scores
+        ``smoothing - 1`` rows before that, the attribution the last ``window - 1`` rows.
+        """
+        start = int(start)
+        drift = start if self.drift is None else self.drift.warm_up_from(start)
+        smooth = max(0, drift - (self.smoothing - 1))
+        attribution = max(0, start - (self.attribution.window - 1))
+        first = min(smooth, attribution)
+        self._plan = (first, smooth, drift, attribution, start)
         return first
 
     def warm_up(self, scores: Any, contributions: Any) -> None:
-        """Read the rows from :meth:`warm_up_from` up to the first one to adjust."""
+        """Read the rows from :meth:`warm_up_from` up to the first one to adjust.
+
+        Without :meth:`warm_up_from`, every part reads all the rows (a stream from its start).
+        """
+        scores = np.asarray(scores, dtype=np.float64)
+        if self._plan is None:
+            first = smooth = drift = attribution = 0
+        else:
+            first, smooth, drift, attribution, start = self._plan
+            if len(scores) != start - first or len(contributions) != len(scores):
+                raise ParameterError(
+                    f"warm_up needs rows {first}..{start} ({start - first} rows), got "
+                    f"{len(scores)} scores and {len(contributions)} contribution rows"
+                )
+        self._plan = None
+        smoothed = self._smooth(scores[smooth - first :])
         if self.drift is not None:
-            self.drift.factors(scores)
-        self.attribution.warm_up(contributions)
+            self.drift.factors(smoothed[drift - smooth :])
+        self.attribution.warm_up(np.asarray(contributions)[attribution - first :])
+
+    def _smooth(self, scores: np.ndarray) -> np.ndarray:
+        return scores if self._smoother is None else self._smoother.apply(scores)
 
     def apply(self, scores: Any, contributions: Any) -> tuple[np.ndarray, np.ndarray]:
-        """The next part's ``(scores (n,), contributions (n, C))``: drift-adjusted scores,
-        split over the channels by :class:`Attribution` (contributions sum to the scores)."""
-        scores = np.asarray(scores, dtype=np.float64)
+        """The next part's ``(scores (n,), contributions (n, C))``: smoothed, drift-adjusted
+        scores, split over the channels by :class:`Attribution` (contributions sum to them)."""
+        scores = self._smooth(np.asarray(scores, dtype=np.float64))
         if self.drift is not None:
             scores = scores * self.drift.factors(scores)
         return scores, self.attribution.apply(scores, contributions)

@@ -14,7 +14,7 @@ from sklearn.base import BaseEstimator, TransformerMixin
 
 from . import __version__
 from .base import SCORING_BATCH, RunFn, ScoringSpec, StreamDetector, StreamScores
-from .baseline import N_BLOCKS
+from .baseline import N_BLOCKS, smooth_scores
 from .errors import DataError, ModelFormatError, NotFittedError, ParameterError
 from .events import _is_number
 from .images import ImageDetectionResult, as_images, is_image_input, score_image_batches
@@ -123,6 +123,15 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         how far it has risen above the held-out normal level, so slow drift of normal
         operation stops raising alarms while faults, far faster, still do. Causal (only past
         timesteps count), so streams scored in parts give the same scores. None turns it off.
+    score_smoothing : int, default 1
+        Each timestep's score becomes the trailing mean of the network's scores over the last
+        ``score_smoothing`` timesteps of the stream (the first timesteps average what they
+        have), as Telemanom smooths its prediction errors; 1 turns it off. The noise of single
+        rows then stops crossing the line and lasting faults rank above it, while short
+        spikes are diluted by up to this factor. The alarm line and the drift-aware line are
+        fitted on smoothed training scores (each recording smoothed on its own), and the
+        drift-aware line follows the smoothed scores; the attribution is not smoothed. Causal,
+        so streams scored in parts give the same scores. Streams only (images: ignored).
     fold : {"mean", "max", "median"}, default "mean"
         How overlapping frames combine into one score per timestep (windowed scoring).
     min_event_length : int, default 1
@@ -149,7 +158,8 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         The channel names, when fitted on named columns (a DataFrame, SensorData).
     history_ : dict
     train_scores_ : ndarray
-        Normalised scores of the training data.
+        Normalised scores of the training data (smoothed with ``score_smoothing``, not
+        drift-adjusted).
     channel_weights_ : list of float or None
         The weights in use (averaging 1), or None for equal weights.
 
@@ -189,6 +199,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         anomaly_score: str = "reconstruction",
         channel_weights: Sequence[float] | dict[str, float] | None = None,
         drift_window: int | None = 512,
+        score_smoothing: int = 1,
         fold: str = "mean",
         min_event_length: int = 1,
         merge_gap: int = 64,
@@ -217,6 +228,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         self.anomaly_score = anomaly_score
         self.channel_weights = channel_weights
         self.drift_window = drift_window
+        self.score_smoothing = score_smoothing
         self.fold = fold
         self.min_event_length = min_event_length
         self.merge_gap = merge_gap
@@ -259,7 +271,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             raise ParameterError(
                 f"validation_split must be in [0, 1), got {self.validation_split!r}"
             )
-        for name, low in (("min_event_length", 1), ("merge_gap", 0)):
+        for name, low in (("min_event_length", 1), ("merge_gap", 0), ("score_smoothing", 1)):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
                 raise ParameterError(f"{name} must be an integer >= {low}, got {value!r}")
@@ -392,7 +404,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         reconstruction: bool = False,
     ) -> list[StreamScores]:
         """:meth:`fit` for sequences; returns each stream's raw scores (channel-normalised,
-        not yet divided by the threshold nor drift-adjusted), the ones the line was fitted on."""
+        not yet divided by the threshold, smoothed nor drift-adjusted)."""
         channels = streams[0].channels
         for s in streams[1:]:
             if s.named and streams[0].named and s.channels != channels:
@@ -454,6 +466,11 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
                 r.contributions = r.contributions * factors
                 r.scores = r.contributions.sum(axis=1)
         raw = contributions.sum(axis=1)
+        if self.score_smoothing > 1:  # the lines are fitted on scores as detection sees them
+            ends = np.cumsum([len(s.values) for s in streams])[:-1]
+            raw = np.concatenate(
+                [smooth_scores(part, self.score_smoothing) for part in np.split(raw, ends)]
+            )
         self._set_fitted_threshold(raw[~held], raw[held])
         self.drift_base_ = float(np.median(raw[normal])) if self.drift_window else None
         if self.drift_base_ is not None and not self.drift_base_ > 0:
@@ -709,6 +726,9 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
     def _drift_params(self) -> tuple[float | None, int | None]:
         return getattr(self, "drift_base_", None), self.drift_window
 
+    def _score_smoothing(self) -> int:
+        return self.score_smoothing
+
     def _channel_weights(self) -> list[float] | None:
         return self.channel_weights_
 
@@ -830,6 +850,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             "channel_weights": self.channel_weights_,
             "drift_window": self.drift_window if self._drift() is not None else None,
             "drift_base": getattr(self, "drift_base_", None),
+            "score_smoothing": self.score_smoothing,
             "min_event_length": self.min_event_length,
             "merge_gap": self.merge_gap,
             "params": self.get_params(),
@@ -898,6 +919,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         det.channel_weights_ = state.channel_weights
         det.drift_base_ = state.drift_base
         det.drift_window = state.drift_window
+        det.score_smoothing = state.score_smoothing
         det.history_ = state.history
         det.training_summary_ = state.training_summary
         det.device_ = str(select_device(device))

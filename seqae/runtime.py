@@ -469,6 +469,9 @@ class OnnxDetector(StreamDetector):
     def _drift_params(self) -> tuple[float | None, int | None]:
         return self.state_.drift_base, self.state_.drift_window
 
+    def _score_smoothing(self) -> int:
+        return self.state_.score_smoothing
+
     def _channel_weights(self) -> list[float] | None:
         return self.state_.channel_weights
 

@@ -4,9 +4,9 @@ A saved model (``config.json`` / the ``.safetensors`` header, read by
 :meth:`seqae.Detector.load`), an exported ``.onnx`` file (its ``seqae.*`` metadata, read by
 :class:`seqae.runtime.OnnxDetector`) and ``seqae info`` all read and write one
 :class:`FittedState`: the channels, frame, step, scaler numbers, threshold, channel weights,
-fold and event rules, drift line, network spec, training record and versions. The containers
-add only what belongs to them: the saved format's marker and weights checksum; the ONNX
-file's marker, checksum and facts about its graph (``opset``, ``dynamic_length``,
+fold and event rules, score smoothing, drift line, network spec, training record and versions.
+The containers add only what belongs to them: the saved format's marker and weights checksum;
+the ONNX file's marker, checksum and facts about its graph (``opset``, ``dynamic_length``,
 ``quantized``, the convolutional ``total_stride`` / ``halo`` / ``chunk``).
 
 A file can be edited or written by a buggy tool, so :meth:`FittedState.from_dict` holds every
@@ -119,6 +119,8 @@ class FittedState:
     drift_window : int or None
     drift_base : float or None
         The drift-aware line (:mod:`seqae.baseline`): both set, or both None.
+    score_smoothing : int
+        Raw scores averaged into each score (trailing mean) before the drift line; 1: none.
     min_event_length, merge_gap : int
         The event rules.
     params : dict
@@ -155,6 +157,7 @@ class FittedState:
     channel_weights: list[float] | None
     drift_window: int | None
     drift_base: float | None
+    score_smoothing: int
     min_event_length: int
     merge_gap: int
     params: dict[str, Any]
@@ -248,6 +251,8 @@ def upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
 
     Files written before seqae 0.2 lack the drift line, channel weights and ELBO fields:
     they score as they always did (no drift line, equal weights, reconstruction error).
+    Files of either version without ``score_smoothing`` did not smooth: it becomes 1 (in
+    ``params`` too, as the current :class:`~seqae.Detector` records it).
     ``format_version`` is assumed checked (:func:`check_version`).
     """
     data = dict(data)
@@ -290,6 +295,10 @@ def upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
         for name, value in defaults.items():
             data.setdefault(name, value)
         data["format_version"] = 2
+    if "score_smoothing" not in data:  # written before the smoothing: it did not smooth
+        data["score_smoothing"] = 1
+        if isinstance(data.get("params"), Mapping):
+            data["params"] = {**data["params"], "score_smoothing": 1}
     return data
 
 
@@ -340,12 +349,12 @@ def _check_rules(data: Mapping[str, Any], where: str) -> None:
         raise _bad(where, "anomaly_score", f"must be one of {_ANOMALY_SCORES}", score)
     if score == "elbo" and (not _is_number(beta) or not math.isfinite(beta) or beta < 0):
         raise _bad(where, "beta", "must be a finite number >= 0 for ELBO scores", beta)
-    for name, low in (("min_event_length", 1), ("merge_gap", 0)):
+    for name, low in (("min_event_length", 1), ("merge_gap", 0), ("score_smoothing", 1)):
         value = data[name]
         if not _is_int(value) or value < low:
             raise _bad(where, name, f"must be an integer >= {low}", value)
     params = data["params"]
-    for name in ("min_event_length", "merge_gap", "fold", "anomaly_score"):
+    for name in ("min_event_length", "merge_gap", "score_smoothing", "fold", "anomaly_score"):
         if name in params and params[name] != data[name]:
             raise _bad(where, name, f"must equal params.{name} ({params[name]!r})", data[name])
 

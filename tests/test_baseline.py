@@ -8,7 +8,15 @@ import numpy as np
 import pytest
 
 from seqae import Detector
-from seqae.baseline import N_BLOCKS, Attribution, DriftBaseline, StreamTracker, apply_baseline
+from seqae.baseline import (
+    N_BLOCKS,
+    Attribution,
+    DriftBaseline,
+    StreamTracker,
+    TrailingMean,
+    apply_baseline,
+    smooth_scores,
+)
 from seqae.errors import ParameterError
 from seqae.streaming import ChunkedScorer
 
@@ -149,21 +157,72 @@ def test_attribution_names_the_channel_whose_own_error_rose():
 
 @pytest.mark.parametrize("start", [0, 1, 63, 64, 500, 1234, 2999])
 @pytest.mark.parametrize("drift", [None, 256, 1024])
-def test_stream_tracker_continues_a_stream_exactly(start, drift):
+@pytest.mark.parametrize("smoothing", [1, 8, 33])
+def test_stream_tracker_continues_a_stream_exactly(start, drift, smoothing):
     scores, contributions = _errors()
 
     def tracker() -> StreamTracker:
         baseline = None if drift is None else DriftBaseline(0.1, drift)
-        return StreamTracker(baseline, Attribution(None, 64))
+        return StreamTracker(baseline, Attribution(None, 64), smoothing)
 
     whole = tracker().apply(scores, contributions)
     part = tracker()
     first = part.warm_up_from(start)
     assert 0 <= first <= max(0, start - 63) and start - first <= part.context + 64
+    if drift is not None:  # the smoother reads the raw scores the drift's first row needs
+        assert first <= max(0, DriftBaseline(0.1, drift).warm_up_from(start) - (smoothing - 1))
     part.warm_up(scores[first:start], contributions[first:start])
     rest = part.apply(scores[start:], contributions[start:])
-    np.testing.assert_allclose(rest[0], whole[0][start:], rtol=1e-12)
+    np.testing.assert_allclose(rest[0], whole[0][start:], rtol=1e-10)
     np.testing.assert_allclose(rest[1], whole[1][start:], rtol=1e-9, atol=1e-15)
+    np.testing.assert_allclose(rest[1].sum(1), rest[0], rtol=1e-12)
+
+
+def test_stream_tracker_smooths_then_follows_the_drift_of_the_smoothed_scores():
+    scores, contributions = _errors()
+    smoothed = np.array([scores[max(0, i - 7) : i + 1].mean() for i in range(len(scores))])
+    np.testing.assert_allclose(smooth_scores(scores, 8), smoothed, rtol=1e-12)
+    got, shares = StreamTracker(DriftBaseline(0.1, 256), Attribution(None, 64), 8).apply(
+        scores, contributions
+    )
+    np.testing.assert_allclose(got, DriftBaseline(0.1, 256).adjust(smoothed), rtol=1e-12)
+    # the attribution splits the adjusted, smoothed score by the unsmoothed channel errors
+    want = Attribution(None, 64).apply(got, contributions)
+    np.testing.assert_allclose(shares, want, rtol=1e-12)
+    np.testing.assert_allclose(shares.sum(1), got, rtol=1e-12)
+
+
+def test_smoothing_of_1_passes_the_scores_bit_for_bit():
+    scores, contributions = _errors()
+    plain = StreamTracker(DriftBaseline(0.1, 256), Attribution(None, 64))
+    one = StreamTracker(DriftBaseline(0.1, 256), Attribution(None, 64), smoothing=1)
+    got, want = one.apply(scores, contributions), plain.apply(scores, contributions)
+    assert np.array_equal(got[0], want[0]) and np.array_equal(got[1], want[1])
+    assert np.array_equal(smooth_scores(scores, 1), scores)
+
+
+def test_trailing_mean_in_random_parts_equals_one_pass():
+    rows = np.random.default_rng(3).exponential(1.0, 1000)
+    cuts = [1, 2, 3, 50, 51, 400, 999]
+    mean = TrailingMean(33)
+    parts = [mean.apply(rows[a:b]) for a, b in zip([0, *cuts], [*cuts, 1000], strict=True)]
+    np.testing.assert_allclose(np.concatenate(parts), smooth_scores(rows, 33), rtol=1e-12)
+
+
+@pytest.mark.parametrize("bad", [0, -3, 2.5, True, "8", None])
+def test_smoothing_must_be_an_integer_of_at_least_1(bad):
+    with pytest.raises(ParameterError, match="score_smoothing must be an integer >= 1"):
+        StreamTracker(None, Attribution(None, 8), bad)
+    with pytest.raises(ParameterError, match="score_smoothing"):
+        Detector(score_smoothing=bad).fit(np.zeros((100, 2), np.float32))
+
+
+def test_warm_up_refuses_rows_other_than_the_planned_ones():
+    scores, contributions = _errors()
+    tracker = StreamTracker(DriftBaseline(0.1, 256), Attribution(None, 64), 8)
+    first = tracker.warm_up_from(1000)
+    with pytest.raises(ParameterError, match=f"rows {first}..1000"):
+        tracker.warm_up(scores[first + 1 : 1000], contributions[first + 1 : 1000])
 
 
 def test_attribution_checks_its_window():

@@ -53,7 +53,7 @@ def models(stream, tmp_path_factory) -> dict[str, Path]:
     out = {}
     cases = {
         "conv1d": {"model": "conv1d", "frame": 32, "model_params": {"filters": (8, 8, 4)}},
-        "dense": {"model": "dense", "frame": 16, "step": 3, "merge_gap": 2},
+        "dense": {"model": "dense", "frame": 16, "step": 3, "merge_gap": 2, "score_smoothing": 8},
     }
     for name, kw in cases.items():
         det = Detector(

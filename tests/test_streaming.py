@@ -34,6 +34,7 @@ CASES = {
         "model_params": {"hidden": (16, 4)},
         "min_event_length": 3,
         "merge_gap": 4,
+        "score_smoothing": 8,  # carried across parts with the drift line's history
     },
     "lstm-step3-median": {
         "model": "lstm",

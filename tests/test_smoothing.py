@@ -1,0 +1,110 @@
+"""Detector(score_smoothing=w): scores are trailing means of the network's, fitted alike."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from seqae.cli.main import cli
+from seqae.datasets import make_sensor_stream
+
+from seqae import Detector
+from seqae.baseline import smooth_scores
+from seqae.errors import ParameterError
+
+FAST = {"model": "dense", "frame": 16, "epochs": 1, "random_state": 0}
+
+
+@pytest.fixture(scope="module")
+def stream():
+    return make_sensor_stream(n_timesteps=3000, n_channels=3, random_state=4)
+
+
+@pytest.fixture(scope="module")
+def pair(stream):
+    """The same network (same seed) without and with smoothing, fitted on two recordings."""
+    recordings = [stream.values[:900], stream.values[900:1600]]
+    plain = Detector(**FAST, drift_window=None).fit(recordings)
+    smoothed = Detector(**FAST, drift_window=None, score_smoothing=8).fit(recordings)
+    return plain, smoothed, recordings
+
+
+def test_scores_are_trailing_means_of_the_network_scores(pair, stream):
+    plain, smoothed, _ = pair
+    raw = plain.score_samples(stream.values) * plain.threshold_
+    got = smoothed.score_samples(stream.values) * smoothed.threshold_
+    np.testing.assert_allclose(got, smooth_scores(raw, 8), rtol=1e-6)
+
+
+def test_the_lines_are_fitted_on_each_recording_smoothed(pair):
+    plain, smoothed, recordings = pair
+    raw = plain.train_scores_ * plain.threshold_
+    cut = len(recordings[0])
+    want = np.concatenate([smooth_scores(raw[:cut], 8), smooth_scores(raw[cut:], 8)])
+    np.testing.assert_allclose(smoothed.train_scores_ * smoothed.threshold_, want, rtol=1e-6)
+    assert smoothed.threshold_ != pytest.approx(plain.threshold_)  # smoothed scores: another line
+
+
+def test_the_drift_base_is_the_median_of_smoothed_normal_rows(stream):
+    recordings = [stream.values[:900], stream.values[900:1600]]
+    det = Detector(**FAST, score_smoothing=8, validation_split=0.0).fit(recordings)
+    raw = det.train_scores_ * det.threshold_  # no rows held out: every row is normal
+    assert det.drift_base_ == pytest.approx(float(np.median(raw)), rel=1e-9)
+    plain = Detector(**FAST, validation_split=0.0).fit(recordings)
+    assert det.drift_base_ != pytest.approx(plain.drift_base_, rel=1e-6)
+
+
+def test_fit_detect_equals_fit_then_detect(stream):
+    x = stream.values[:2000]
+    det = Detector(**FAST, score_smoothing=8)
+    result = det.fit_detect(x)
+    want = det.detect(x)
+    np.testing.assert_allclose(result.scores, want.scores, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(result.contributions.sum(1), result.scores, rtol=1e-9)
+
+
+def test_saved_and_exported_models_smooth_the_same(stream, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from seqae.runtime import OnnxDetector
+
+    det = Detector(**FAST, score_smoothing=8).fit(stream.values[:1500])  # with the drift line
+    want = det.detect(stream.values)
+    det.save(tmp_path / "m")
+    loaded = Detector.load(tmp_path / "m")
+    assert loaded.score_smoothing == 8 and loaded.state_.score_smoothing == 8
+    np.testing.assert_allclose(loaded.score_samples(stream.values), want.scores, rtol=1e-6)
+    onnx = OnnxDetector(det.export_onnx(tmp_path / "m.onnx"))
+    assert onnx.state_.score_smoothing == 8
+    got = onnx.detect(stream.values)
+    np.testing.assert_allclose(got.scores, want.scores, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(got.contributions, want.contributions, rtol=1e-5, atol=1e-5)
+    # and it really smooths: the raw scores of the same network differ
+    unsmoothed = det.score_samples(stream.values[:200])
+    det.score_smoothing = 1
+    assert not np.allclose(det.score_samples(stream.values[:200]), unsmoothed, rtol=1e-3)
+
+
+@pytest.mark.parametrize("bad", [0, 1.5, True])
+def test_bad_smoothing_is_a_parameter_error(bad, stream):
+    with pytest.raises(ParameterError, match=f"score_smoothing must be an integer >= 1, got {bad}"):
+        Detector(**FAST, score_smoothing=bad).fit(stream.values[:500])
+
+
+def test_cli_trains_with_smoothing_and_info_shows_it(stream, tmp_path):
+    data = tmp_path / "s.csv"
+    stream.to_frame().iloc[:800].to_csv(data, index=False)
+    runner = CliRunner()
+    args = ["train", str(data), "-o", str(tmp_path / "m"), "--model", "dense", "--frame", "16"]
+    out = runner.invoke(cli, [*args, "--epochs", "1", "--score-smoothing", "5"])
+    assert out.exit_code == 0, out.output
+    assert Detector.load(tmp_path / "m").score_smoothing == 5
+    info = runner.invoke(cli, ["info", str(tmp_path / "m")])
+    assert "mean of the last 5 raw scores" in info.output
+    config = json.loads(runner.invoke(cli, ["info", "--json", str(tmp_path / "m")]).output)
+    assert config["score_smoothing"] == 5 and config["params"]["score_smoothing"] == 5
+    bad = runner.invoke(cli, [*args, "--score-smoothing", "0"])
+    assert bad.exit_code == 2 and "--score-smoothing" in bad.output
+    helped = runner.invoke(cli, ["train", "--help"])
+    assert "--score-smoothing" in helped.output and "default: 1" in helped.output
