@@ -110,6 +110,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "gap": {"merge_gap": 64},
     "robust": {"threshold": "robust"},
     "robust-gap": {"threshold": "robust", "merge_gap": 64},
+    # round 5: scores smoothed over the last 4 or 8 timesteps (suite-rounds.md)
+    "smooth4": {"score_smoothing": 4},
+    "smooth8": {"score_smoothing": 8},
 }
 PEERS = ("pyod-ae", "iforest", "kmeans")
 ALL_METHODS = (*CANDIDATES, *PEERS)
