@@ -1,11 +1,79 @@
-"""Fixtures shared by the image test modules, and the slow mark of test_runtime's minor families."""
+"""Fixtures shared by the test modules: one fitted and exported model per family for the whole
+session (an ONNX export costs seconds), the image data sets, and the slow mark of
+test_runtime's minor families."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
-from seqae.datasets import load_digits
+from seqae.datasets import load_digits, make_sensor_stream
+
+from seqae import Detector
+
+FAST = {"epochs": 1, "batch_size": 128, "random_state": 0}
+FAMILIES = {
+    "conv1d": {
+        "model": "conv1d",
+        "frame": 32,
+        "scoring": "windowed",  # the frame-by-frame path; the default is convolutional
+        "channel_weights": [1.0, 0.5, 3.0, 1.0],  # user weights must travel in the file too
+        "model_params": {"filters": (8, 8, 4)},
+    },
+    # the chunked fully convolutional path, with event rules that must travel in the file
+    "conv1d_convolutional": {
+        "model": "conv1d",
+        "frame": 32,
+        "scoring": "convolutional",
+        "min_event_length": 3,
+        "merge_gap": 4,
+        "model_params": {"filters": (8, 8, 4)},
+    },
+    # frame 8: the exporter unrolls the recurrence, so its time grows with the frame
+    "lstm": {"model": "lstm", "frame": 8, "model_params": {"hidden_size": 16, "latent_dim": 4}},
+    "gru": {
+        "model": "gru",
+        "frame": 16,
+        "step": 3,
+        "fold": "median",
+        "model_params": {"hidden_size": 16, "latent_dim": 4},
+    },
+    "dense": {
+        "model": "dense",
+        "frame": 16,
+        "step": 4,
+        "fold": "max",
+        "merge_gap": 2,
+        "score_smoothing": 8,  # the smoother's history must travel and stream too
+        "model_params": {"hidden": (32, 8)},
+    },
+    "pca": {"model": "pca", "frame": 16, "merge_gap": 2, "model_params": {"n_components": 4}},
+}
+
+
+@pytest.fixture(scope="session")
+def family_stream():
+    """The 4-channel stream every family in ``FAMILIES`` is fitted on."""
+    return make_sensor_stream(n_timesteps=1200, n_channels=4, random_state=11)
+
+
+@pytest.fixture(scope="session")
+def exported_family(family_stream, tmp_path_factory):
+    """``exported_family(name) -> (Detector, path)``: each family of ``FAMILIES`` fitted on
+    ``family_stream`` and exported once a session, for every test that needs such a model
+    and not one of its own. The detectors are shared: tests must not change them."""
+    folder = tmp_path_factory.mktemp("families")
+    cache: dict[str, tuple[Detector, Path]] = {}
+
+    def get(name: str) -> tuple[Detector, Path]:
+        if name not in cache:
+            det = Detector(**FAMILIES[name], **FAST).fit(family_stream)
+            cache[name] = (det, det.export_onnx(folder / f"{name}.onnx"))
+        return cache[name]
+
+    return get
 
 
 @pytest.fixture(scope="module")

@@ -80,15 +80,18 @@ def test_check_channel_weights_returns_floats():
     assert check_channel_weights((1, 3), 2).tolist() == [1.0, 3.0]
 
 
-def test_weights_survive_save_load_and_onnx(stream, tmp_path):
+def test_weights_survive_save_load_and_onnx(exported_family, family_stream, tmp_path):
     pytest.importorskip("onnxruntime")
     from seqae.runtime import OnnxDetector
 
-    det = fitted(stream, channel_weights=[1.0, 0.5, 3.0])
+    # the session's shared windowed conv1d model, fitted with channel_weights=[1, 0.5, 3, 1]
+    det, path = exported_family("conv1d")
+    stream = family_stream.values
+    assert det.channel_weights is not None and det.channel_weights_ is not None
     det.save(tmp_path / "m")
     back = Detector.load(tmp_path / "m")
     assert back.channel_weights_ == det.channel_weights_
     np.testing.assert_array_equal(back.score_samples(stream), det.score_samples(stream))
-    det.export_onnx(tmp_path / "m.onnx")
-    edge = OnnxDetector(tmp_path / "m.onnx")
+    edge = OnnxDetector(path)
+    assert edge.metadata["channel_weights"] == det.channel_weights_
     np.testing.assert_allclose(edge.score_samples(stream), det.score_samples(stream), rtol=1e-4)

@@ -10,7 +10,6 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from seqae.datasets import make_sensor_stream
 
 import seqae.export
 from seqae import Detector
@@ -18,33 +17,31 @@ from seqae.errors import ModelFormatError, NotFittedError, ParameterError
 from seqae.export import OPSET, export_onnx
 from seqae.runtime import OUTPUT_NAMES, OnnxDetector
 
-FAST = {"epochs": 1, "batch_size": 128, "random_state": 0}
+
+# The session's shared models (conftest.FAMILIES): exported once for every module that reads them.
+@pytest.fixture(scope="module")
+def stream(family_stream):
+    return family_stream
 
 
 @pytest.fixture(scope="module")
-def stream():
-    return make_sensor_stream(n_timesteps=1200, n_channels=3, random_state=4)
+def conv(exported_family):
+    return exported_family("conv1d")[0]  # windowed scoring, frame 32
 
 
 @pytest.fixture(scope="module")
-def conv(stream):
-    params = {"frame": 32, "scoring": "windowed", "model_params": {"filters": (8, 8, 4)}}
-    return Detector("conv1d", **params, **FAST).fit(stream)
+def dense(exported_family):
+    return exported_family("dense")[0]  # frame 16
 
 
 @pytest.fixture(scope="module")
-def dense(stream):
-    return Detector("dense", frame=16, step=2, model_params={"hidden": (16, 4)}, **FAST).fit(stream)
+def conv_file(exported_family):
+    return exported_family("conv1d")[1]
 
 
 @pytest.fixture(scope="module")
-def conv_file(conv, tmp_path_factory):
-    return conv.export_onnx(tmp_path_factory.mktemp("conv") / "conv.onnx")
-
-
-@pytest.fixture(scope="module")
-def dense_file(dense, tmp_path_factory):
-    return export_onnx(dense, tmp_path_factory.mktemp("dense") / "dense.onnx")
+def dense_file(exported_family):
+    return exported_family("dense")[1]
 
 
 def _dims(value_info: onnx.ValueInfoProto) -> list[str | int]:
@@ -52,7 +49,8 @@ def _dims(value_info: onnx.ValueInfoProto) -> list[str | int]:
 
 
 def test_one_valid_self_contained_file(conv_file):
-    assert [p.name for p in conv_file.parent.iterdir()] == ["conv.onnx"]  # no .onnx.data
+    # the shared folder holds the session's exports only: no .onnx.data, no temporary file
+    assert [p.name for p in conv_file.parent.iterdir() if p.suffix != ".onnx"] == []
     model = onnx.load(str(conv_file))
     onnx.checker.check_model(model, full_check=True)
     assert all(not t.external_data for t in model.graph.initializer)
@@ -64,13 +62,13 @@ def test_one_valid_self_contained_file(conv_file):
 
 def test_axes_dynamic_where_the_model_allows(conv_file, dense_file):
     conv, dense = onnx.load(str(conv_file)), onnx.load(str(dense_file))
-    assert _dims(conv.graph.input[0]) == ["batch", "length", 3]
-    assert _dims(dense.graph.input[0]) == ["batch", 16, 3]
+    assert _dims(conv.graph.input[0]) == ["batch", "length", 4]
+    assert _dims(dense.graph.input[0]) == ["batch", 16, 4]
     shapes = {o.name: _dims(o) for o in conv.graph.output}
     assert shapes == {
-        "reconstruction": ["batch", "length", 3],
+        "reconstruction": ["batch", "length", 4],
         "timestep_error": ["batch", "length"],
-        "channel_error": ["batch", "length", 3],
+        "channel_error": ["batch", "length", 4],
         "window_score": ["batch"],
     }
     assert _dims(dense.graph.output[1]) == ["batch", 16]
@@ -83,7 +81,11 @@ def test_metadata_travels_in_the_file(conv, conv_file):
     assert props["seqae.format"] == "seqae-onnx"
     assert props["seqae.seqae_version"] == seqae.__version__
     assert props["seqae.model"] == "conv1d"
-    assert props["seqae.channels"] == conv.channels_ == ["sensor_0", "sensor_1", "sensor_2"]
+    assert (
+        props["seqae.channels"]
+        == conv.channels_
+        == ["sensor_0", "sensor_1", "sensor_2", "sensor_3"]
+    )
     assert (props["seqae.frame"], props["seqae.step"]) == (32, 1)
     assert props["seqae.scaler"] == conv.scaler_
     assert props["seqae.threshold"] == conv.threshold_
@@ -91,7 +93,7 @@ def test_metadata_travels_in_the_file(conv, conv_file):
     assert props["seqae.opset"] == OPSET
     assert props["seqae.quantized"] is False
     assert props["seqae.model_spec"] == json.loads(json.dumps(conv.model_.get_spec()))
-    assert props["seqae.training_summary"]["n_timesteps"] == 1200
+    assert props["seqae.training_summary"]["n_timesteps"] == 1200  # the whole stream
     assert props["seqae.history"]["best_epoch"] == conv.history_["best_epoch"]
     # the runtime reads the same numbers back
     assert OnnxDetector(conv_file).metadata["threshold"] == conv.threshold_

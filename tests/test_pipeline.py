@@ -23,7 +23,7 @@ from seqae.errors import ModelFormatError, ParameterError
 from seqae.scoring import ScoringHead
 from seqae.streaming import ChunkedScorer, detect_file, iter_detect
 
-ROWS = 5000
+ROWS = 5000  # more than one part of ChunkedScorer.min_part (4096) rows
 CHUNK = 700  # rows per chunk read: the file is several chunks long
 
 
@@ -35,7 +35,8 @@ def run(*args, code: int = 0):
 
 @pytest.fixture(scope="module")
 def stream():
-    return make_sensor_stream(n_timesteps=ROWS, n_channels=3, random_state=3)
+    # the channels of the session's shared models (conftest.family_stream), other values
+    return make_sensor_stream(n_timesteps=ROWS, n_channels=4, random_state=3)
 
 
 @pytest.fixture(scope="module")
@@ -46,23 +47,17 @@ def csv(stream, tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def models(stream, tmp_path_factory) -> dict[str, Path]:
-    """A convolutional and a windowed model, each saved and exported, with a low alarm line
-    (many events to compare) and event rules."""
+def models(exported_family, tmp_path_factory) -> dict[str, Path]:
+    """A convolutional and a windowed model with event rules (the windowed one with score
+    smoothing), fitted on another stream of the same channels (the session's shared ones,
+    conftest.FAMILIES), saved and exported."""
     folder = tmp_path_factory.mktemp("models")
     out = {}
-    cases = {
-        "conv1d": {"model": "conv1d", "frame": 32, "model_params": {"filters": (8, 8, 4)}},
-        "dense": {"model": "dense", "frame": 16, "step": 3, "merge_gap": 2, "score_smoothing": 8},
-    }
-    for name, kw in cases.items():
-        det = Detector(
-            **kw, epochs=1, threshold="quantile", contamination=0.05, random_state=0
-        ).fit(stream.values[:2000])
+    for name, family in {"conv1d": "conv1d_convolutional", "dense": "dense"}.items():
+        det, onnx_path = exported_family(family)
         det.save(folder / name)
-        det.export_onnx(folder / f"{name}.onnx")
         out[name] = folder / name
-        out[f"{name}.onnx"] = folder / f"{name}.onnx"
+        out[f"{name}.onnx"] = onnx_path
     return out
 
 
@@ -124,7 +119,7 @@ def test_detect_file_errors(models, csv):
     with pytest.raises(ParameterError, match="chunk_size"):
         detect_file(models["dense"], csv, chunk_size=0)
     with pytest.raises(ParameterError, match="apply to a file path"):
-        detect_file(models["dense"], [np.zeros((50, 3))], nan_policy="ffill")
+        detect_file(models["dense"], [np.zeros((50, 4))], nan_policy="ffill")
 
 
 @pytest.mark.parametrize("name", ["conv1d.onnx", "dense.onnx"])

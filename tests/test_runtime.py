@@ -19,6 +19,7 @@ import onnx
 import pandas as pd
 import pytest
 import torch
+from conftest import FAMILIES, FAST
 from onnx import TensorProto, helper
 from seqae.datasets import make_sensor_stream
 
@@ -29,41 +30,6 @@ from seqae.scoring import ScoringHead
 
 REPO = Path(__file__).resolve().parents[1]
 SKAB = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "skab"
-FAST = {"epochs": 1, "batch_size": 128, "random_state": 0}
-FAMILIES = {
-    "conv1d": {
-        "model": "conv1d",
-        "frame": 32,
-        "scoring": "windowed",  # the frame-by-frame path; the default is convolutional
-        "model_params": {"filters": (8, 8, 4)},
-    },
-    # the chunked fully convolutional path, with event rules that must travel in the file
-    "conv1d_convolutional": {
-        "model": "conv1d",
-        "frame": 32,
-        "scoring": "convolutional",
-        "min_event_length": 3,
-        "merge_gap": 4,
-        "model_params": {"filters": (8, 8, 4)},
-    },
-    # frame 8: the exporter unrolls the recurrence, so its time grows with the frame
-    "lstm": {"model": "lstm", "frame": 8, "model_params": {"hidden_size": 16, "latent_dim": 4}},
-    "gru": {
-        "model": "gru",
-        "frame": 16,
-        "step": 3,
-        "fold": "median",
-        "model_params": {"hidden_size": 16, "latent_dim": 4},
-    },
-    "dense": {
-        "model": "dense",
-        "frame": 16,
-        "step": 4,
-        "fold": "max",
-        "model_params": {"hidden": (32, 8)},
-    },
-    "pca": {"model": "pca", "frame": 16, "merge_gap": 2, "model_params": {"n_components": 4}},
-}
 
 
 def assert_same_scores(got: np.ndarray, want: np.ndarray) -> None:
@@ -74,8 +40,8 @@ def assert_same_scores(got: np.ndarray, want: np.ndarray) -> None:
 
 
 @pytest.fixture(scope="module")
-def stream():
-    return make_sensor_stream(n_timesteps=1200, n_channels=4, random_state=11)
+def stream(family_stream):
+    return family_stream
 
 
 @pytest.fixture(scope="module")
@@ -87,18 +53,9 @@ def random_data(stream):
 
 
 @pytest.fixture(scope="module")
-def exported(stream, tmp_path_factory):
-    """``exported(name) -> (Detector, path)``: each family trained and exported once."""
-    folder = tmp_path_factory.mktemp("onnx")
-    cache: dict[str, tuple[Detector, Path]] = {}
-
-    def get(name: str) -> tuple[Detector, Path]:
-        if name not in cache:
-            det = Detector(**FAMILIES[name], **FAST).fit(stream)
-            cache[name] = (det, det.export_onnx(folder / f"{name}.onnx"))
-        return cache[name]
-
-    return get
+def exported(exported_family):
+    """``exported(name) -> (Detector, path)``: each family trained and exported once a session."""
+    return exported_family
 
 
 # ------------------------------------------------------------------------------ parity
