@@ -58,8 +58,10 @@ def exported(digits, tmp_path_factory):
     return get
 
 
-# conv2d and dense run by default; the variants of the same layers with the slow tests
-SLOW = {"conv2d_nearest", "conv2d_vae", "vae"}
+# conv2d runs by default (the image ONNX path: shapes, pixel scores, reconstruction); the other
+# families with the slow tests. Dense layers on images reach ONNX by default in
+# test_elbo_scoring.py::test_onnx_image_parity (the vae), and every export costs seconds.
+SLOW = {"conv2d_nearest", "conv2d_vae", "dense", "vae"}
 
 
 @pytest.mark.parametrize(
