@@ -205,8 +205,9 @@ class Attribution:
     channel's usual error count the same as any other's). For saying *which sensor* is off,
     the weights are taken back out, so each channel's error is in the units its data was
     scaled to, and the errors are averaged over the last ``window`` timesteps (one frame) so
-    that the answer follows the fault rather than the noise of single rows. The shares of
-    those averages split each timestep's score: contributions still sum to the score.
+    that the answer follows the fault rather than the noise of single rows. Each row counts by
+    its score, so a spike's own row outweighs the normal rows around it. The shares of those
+    averages split each timestep's score: contributions still sum to the score.
 
     Stateful, like :class:`DriftBaseline`: a stream given in parts is attributed as in one pass.
 
@@ -222,8 +223,8 @@ class Attribution:
     >>> import numpy as np
     >>> att = Attribution(weights=[1.0, 4.0], window=2)
     >>> contributions = np.array([[1.0, 4.0], [3.0, 4.0]])  # unweighted errors 1, 1 then 3, 1
-    >>> att.apply(contributions.sum(1), contributions).round(2).tolist()  # shares 1:1, 2:1
-    [[2.5, 2.5], [4.67, 2.33]]
+    >>> att.apply(contributions.sum(1), contributions).round(2).tolist()  # rows count 5 and 7
+    [[2.5, 2.5], [4.79, 2.21]]
     """
 
     def __init__(self, weights: Any, window: int) -> None:
@@ -237,8 +238,10 @@ class Attribution:
         self._mean = TrailingMean(self.window)  # of the unweighted errors
 
     def _errors(self, contributions: np.ndarray) -> np.ndarray:
-        errors = np.asarray(contributions, dtype=np.float64)
-        return errors if self._inverse is None else errors * self._inverse
+        """Each row's unweighted errors, times the row's score (its weight in the mean)."""
+        weighted = np.asarray(contributions, dtype=np.float64)
+        errors = weighted if self._inverse is None else weighted * self._inverse
+        return errors * weighted.sum(axis=1, keepdims=True)
 
     def warm_up(self, contributions: Any) -> None:
         """Read the rows before the first one to attribute (their shares are not needed)."""
