@@ -69,12 +69,18 @@ def demo() -> int:
 
 
 def test(args: list[str]) -> int:
-    """pytest with ``args``; the tests marked slow only with ``--all`` (as CI runs them)."""
+    """pytest with ``args``; the tests marked slow only with ``--all`` (as CI runs them).
+
+    The default run spreads over the machine's cores (pytest-xdist, ``-n auto``) unless ``args``
+    choose otherwise; ``--all`` runs in one process, as the subprocess, Dask, Spark and DDP tests
+    among the slow ones start servers and workers of their own.
+    """
     setup()
     if "--all" in args:
         args = [a for a in args if a != "--all"]
     else:
-        args = ["-m", "not slow", *args]
+        spread = [] if any(a == "-n" or a.startswith("-n") for a in args) else ["-n", "auto"]
+        args = ["-m", "not slow", *spread, *args]
     return run(PY, "-m", "pytest", *args, check=False)
 
 
