@@ -27,10 +27,11 @@ TORCH = "torch==2.13.0"
 STAMP = VENV / ".seqae-install-stamp"
 
 
-def run(*cmd: str | Path, check: bool = True) -> int:
+def run(*cmd: str | Path, check: bool = True, extra_env: dict[str, str] | None = None) -> int:
     print("+", " ".join(str(c) for c in cmd), flush=True)
     # The venv's bin/ first on PATH, as if activated: tests and the demo call `seqae` by name.
     env = {**os.environ, "PATH": os.pathsep.join([str(BIN), os.environ.get("PATH", "")])}
+    env.update(extra_env or {})
     return subprocess.run([str(c) for c in cmd], cwd=ROOT, check=check, env=env).returncode
 
 
@@ -71,17 +72,21 @@ def demo() -> int:
 def test(args: list[str]) -> int:
     """pytest with ``args``; the tests marked slow only with ``--all`` (as CI runs them).
 
-    The default run spreads over the machine's cores (pytest-xdist, ``-n auto``) unless ``args``
-    choose otherwise; ``--all`` runs in one process, as the subprocess, Dask, Spark and DDP tests
-    among the slow ones start servers and workers of their own.
+    The default run spreads over the machine's cores (pytest-xdist, ``-n auto``, one thread per
+    worker: torch's own threads would oversubscribe the cores and run slower than one process)
+    unless ``args`` choose otherwise; ``--all`` runs in one process, as the subprocess, Dask,
+    Spark and DDP tests among the slow ones start servers and workers of their own.
     """
     setup()
+    env: dict[str, str] = {}
     if "--all" in args:
         args = [a for a in args if a != "--all"]
     else:
-        spread = [] if any(a == "-n" or a.startswith("-n") for a in args) else ["-n", "auto"]
-        args = ["-m", "not slow", *spread, *args]
-    return run(PY, "-m", "pytest", *args, check=False)
+        spread = not any(a == "-n" or a.startswith("-n") for a in args)
+        if spread:
+            env = {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}
+        args = ["-m", "not slow", *(["-n", "auto"] if spread else []), *args]
+    return run(PY, "-m", "pytest", *args, check=False, extra_env=env)
 
 
 def main(argv: list[str]) -> int:
