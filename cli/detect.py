@@ -14,7 +14,7 @@ import click
 import numpy as np
 
 from seqae.errors import ParameterError
-from seqae.thresholds import describe_alarm_line
+from seqae.thresholds import describe_detector_line
 
 from .app import EXIT_ANOMALY, command
 from .inputs import (
@@ -112,13 +112,7 @@ def get_detector(
         what = "the file itself" if params["train_path"] is None else str(train_path)
         if params["train_rows"]:
             what += f", first {len(train_data.values):,} rows"
-        line = describe_alarm_line(
-            detector.threshold,
-            contamination=detector.contamination,
-            k=detector.sigma,
-            calibration=detector.calibration,
-            drift_window=detector.drift_window,
-        )
+        line = describe_detector_line(detector)
         epochs = len(detector.history_["epochs"])
         source = Source(
             detector,

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from seqae.thresholds import describe_alarm_line
+from seqae.thresholds import describe_detector_line
 
 from .app import command
 from .inputs import (
@@ -228,13 +228,7 @@ def _train(ctx: click.Context, data: Path, params: dict[str, Any], rank: int = 0
     losses = f"train {last.get('train_loss', float('nan')):.4g}"
     if last.get("val_loss") is not None:
         losses += f", validation {last['val_loss']:.4g}"
-    line = describe_alarm_line(
-        detector.threshold,
-        contamination=detector.contamination,
-        k=detector.sigma,
-        calibration=detector.calibration,
-        drift_window=detector.drift_window,
-    )
+    line = describe_detector_line(detector)
     click.echo(
         pairs(
             [

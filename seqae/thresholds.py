@@ -19,6 +19,7 @@ __all__ = [
     "METHODS",
     "best_f1_threshold",
     "describe_alarm_line",
+    "describe_detector_line",
     "fit_threshold",
     "pot_threshold",
     "quantile_threshold",
@@ -339,3 +340,21 @@ def describe_alarm_line(
     if drift_window:
         rule += f"; drift-aware over {drift_window} rows"
     return rule
+
+
+def describe_detector_line(detector: Any) -> str:
+    """:func:`describe_alarm_line` of a :class:`~seqae.Detector`'s own parameters.
+
+    Examples
+    --------
+    >>> from seqae import Detector
+    >>> describe_detector_line(Detector(threshold="sigma", sigma=4.0, drift_window=None))
+    'mean + 4 sigma of the training scores, raised by the held-out ones'
+    """
+    return describe_alarm_line(
+        detector.threshold,
+        contamination=detector.contamination,
+        k=detector.sigma,
+        calibration=detector.calibration,
+        drift_window=detector.drift_window,
+    )
