@@ -100,10 +100,15 @@ def test_windowed_and_convolutional_agree_on_what_they_flag(faulty_stream):
     """One fitted conv1d (frame 64) and one threshold, scored both ways: the same alarms."""
     x, y = faulty_stream.values, faulty_stream.labels
     first = int(np.argmax(y))  # the stream's first 10 % is anomaly-free
-    # The 0.1 line (in-sample, no drift-aware line, no channel norms): the drift line's level
+    # The 0.1 line (POT in-sample, no drift-aware line, no channel norms): the drift line's level
     # history and the held-out norms amplify the two paths' small differences; what is compared
     # here is the scoring itself under one fixed line
-    fixed_line = {"drift_window": None, "channel_norm": False, "calibration": "training"}
+    fixed_line = {
+        "threshold": "pot",
+        "drift_window": None,
+        "channel_norm": False,
+        "calibration": "training",
+    }
     det = Detector(
         frame=64, scoring="windowed", min_event_length=5, merge_gap=5, **fixed_line, **FAST
     )
