@@ -29,7 +29,7 @@ from .inputs import (
     set_alarm_line,
     training_detector,
 )
-from .options import STDIO, TRAINING_ONLY, model_options
+from .options import STDIO, TRAINING_ONLY, fail_on_anomaly_option, model_options
 from .output import (
     AtomicFiles,
     PartWriter,
@@ -354,7 +354,7 @@ Images (.npy/.npz or a folder of PNG files) need --model (an image model from `s
     show_default=True,
     help="Events listed in the summary.",
 )
-@click.option("--fail-on-anomaly", is_flag=True, help="Exit with code 1 when any anomaly is found.")
+@fail_on_anomaly_option
 @click.pass_context
 def detect(ctx: click.Context, data: Path, **params: Any) -> None:
     start = time.perf_counter()

@@ -21,6 +21,7 @@ from seqae._atomic import atomic_write_bytes
 from seqae.errors import ParameterError
 
 from .app import CONTEXT, EXIT_ANOMALY
+from .options import fail_on_anomaly_option
 from .output import pairs, seconds, table
 from .progress import TaskProgress
 
@@ -139,7 +140,7 @@ def fleet() -> None:
 @click.option(
     "--order-by", metavar="COLUMN", help="Column ordering a unit's rows (default: index)."
 )
-@click.option("--fail-on-anomaly", is_flag=True, help="Exit with code 1 when any unit has one.")
+@fail_on_anomaly_option
 @_scheduler_option
 @click.pass_context
 def fleet_score(ctx: click.Context, data: Path, **params: Any) -> None:
@@ -200,7 +201,7 @@ def fleet_score(ctx: click.Context, data: Path, **params: Any) -> None:
     show_default=True,
     help="Rows per partition of a CSV (Parquet keeps its row groups).",
 )
-@click.option("--fail-on-anomaly", is_flag=True, help="Exit with code 1 when any anomaly is found.")
+@fail_on_anomaly_option
 @_scheduler_option
 @click.pass_context
 def fleet_stream(ctx: click.Context, data: Path, **params: Any) -> None:

@@ -214,6 +214,9 @@ merge_gap_option = click.option(
     help="Merge alarms at most this many timesteps apart (a saved model keeps its own unless "
     "given).",
 )
+fail_on_anomaly_option = click.option(
+    "--fail-on-anomaly", is_flag=True, help="Exit with code 1 when any anomaly is found."
+)
 
 
 def device_option(help: str) -> Callable[..., Any]:
