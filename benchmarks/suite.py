@@ -113,6 +113,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # round 5: scores smoothed over the last 4 or 8 timesteps (suite-rounds.md)
     "smooth4": {"score_smoothing": 4},
     "smooth8": {"score_smoothing": 8},
+    # round 7: smoothed scores with a lower risk for the line (suite-rounds.md)
+    "smooth4-r3": {"score_smoothing": 4, "risk": 3e-4},
+    "smooth8-r3": {"score_smoothing": 8, "risk": 3e-4},
 }
 PEERS = ("pyod-ae", "iforest", "kmeans")
 ALL_METHODS = (*CANDIDATES, *PEERS)

@@ -20,7 +20,10 @@ How it works, for the two ways a model scores (the file's metadata says which):
   and the ``stride`` timesteps in its middle become final, ``halo`` rows late, equal to the
   offline chunked pass (chunks start at multiples of the stride with the same halo).
 
-Event rules (``min_event_length``, ``merge_gap``) need hindsight and are left to the consumer.
+Each final timestep then goes through the detector's :meth:`~seqae.base.StreamDetector.tracker`
+(score smoothing, the drift-aware line, channel attribution: causal, numpy only), so the
+scores equal :meth:`OnnxDetector.score_samples`. Event rules (``min_event_length``,
+``merge_gap``) need hindsight and are left to the consumer.
 """
 
 from __future__ import annotations
@@ -165,12 +168,15 @@ def serve(model: str, source: TextIO, out: TextIO, *, every: bool = False) -> in
     """Score every row of ``source``; write JSON lines to ``out``; return the alarm count."""
     detector = OnnxDetector(model, intra_op_num_threads=1)  # one frame per call: one thread
     scorer = make_scorer(detector)
+    tracker = detector.tracker()  # what the detector does after the network, row by row
     channels = detector.channels_
     alarms = 0
 
     def emit(results: list[tuple[int, float, np.ndarray]]) -> None:
         nonlocal alarms
-        for t, score, contributions in results:
+        for t, raw, errors in results:
+            scores, shares = tracker.apply(np.array([raw]), errors[None])
+            score, contributions = float(scores[0]), shares[0]
             alarm = score >= 1.0
             alarms += alarm
             if alarm or every:

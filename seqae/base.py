@@ -211,7 +211,7 @@ class StreamDetector:
 
     In return it gets :meth:`score_samples`, :meth:`predict` and :meth:`detect`, and works
     with :mod:`seqae.streaming` (files in chunks) and :mod:`seqae.distributed`, which use
-    only the methods above plus :meth:`_score`, :meth:`_tracker` and :meth:`_labels`.
+    only the methods above plus :meth:`_score`, :meth:`tracker` and :meth:`_labels`.
 
     Examples
     --------
@@ -319,9 +319,12 @@ class StreamDetector:
             return None
         return DriftBaseline(base / self.threshold_, window)
 
-    def _tracker(self) -> StreamTracker:
+    def tracker(self) -> StreamTracker:
         """A fresh :class:`~seqae.baseline.StreamTracker` for one stream: the score smoothing,
-        the drift-aware line and the channel attribution over one frame."""
+        the drift-aware line and the channel attribution over one frame.
+
+        What a caller that runs the network itself (row by row at the edge, say) applies to
+        the network's scores, part after part in order, to get the detector's scores."""
         window = self._scoring_spec().frame
         attribution = Attribution(self._channel_weights(), window)
         return StreamTracker(self._drift(), attribution, self._score_smoothing())
@@ -340,7 +343,7 @@ class StreamDetector:
 
     def _adjust(self, result: StreamScores) -> StreamScores:
         """Network scores of one whole stream, smoothed, drift-adjusted and attributed."""
-        scores, contributions = self._tracker().apply(result.scores, result.contributions)
+        scores, contributions = self.tracker().apply(result.scores, result.contributions)
         return StreamScores(scores, contributions, result.reconstruction)
 
     def _labels(self, scores: np.ndarray) -> np.ndarray:

@@ -137,7 +137,7 @@ def _score_values(det: Any, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]
 
 def _drift_context(det: Any) -> int:
     """Rows of raw scores the drift-aware line and the attribution need before a timestep."""
-    return det._tracker().context
+    return det.tracker().context
 
 
 def _event_context(det: Any) -> int:
@@ -335,7 +335,7 @@ def _score_range(
     ctx = _event_context(det)
     s_first, s_end = max(0, first - ctx), min(total, end + ctx)  # labels need scores around
     # the drift-aware line and the attribution read the raw scores from `d_first` on
-    tracker = det._tracker()
+    tracker = det.tracker()
     d_first = tracker.warm_up_from(s_first)
     lo, hi = Overlap.of(det).rows(d_first, s_end, total)
     if lo < offset or hi > offset + len(data):

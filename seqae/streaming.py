@@ -234,7 +234,7 @@ class ChunkedScorer:
         self.n_done = 0  # timesteps returned
         self._finished = False
         self.source = "the stream"  # named in error messages
-        self._tracker = detector._tracker()  # parts come in order: one tracker for the stream
+        self._tracker = detector.tracker()  # parts come in order: one tracker for the stream
 
     def push(self, values: np.ndarray) -> ScoredPart | None:
         """Add the next raw ``(n, C)`` chunk; return the timesteps that became final, if any."""

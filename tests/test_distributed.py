@@ -72,8 +72,8 @@ def models(stream, tmp_path_factory, one_torch_thread):
     return folder
 
 
-def _chunks(n: int) -> tuple[int, ...]:
-    edges = (0, *BORDERS, n)
+def _chunks(n: int, borders: tuple[int, ...] = BORDERS) -> tuple[int, ...]:
+    edges = (0, *borders, n)
     return tuple(b - a for a, b in itertools.pairwise(edges))
 
 
@@ -83,7 +83,10 @@ def test_stream_equals_in_memory(cluster, models, stream, name):
     path = models / name
     whole = sd.load_model(path).detect(stream)
     assert whole.labels.sum() > 0
-    x = da.from_array(stream.to_numpy(), chunks=(_chunks(len(stream)), 3))
+    # one more border in the middle of the longest event, so an event surely spans a border
+    longest = max(whole.events, key=lambda e: e.end - e.start)
+    borders = tuple(sorted({*BORDERS, (longest.start + longest.end) // 2}))
+    x = da.from_array(stream.to_numpy(), chunks=(_chunks(len(stream), borders), 3))
     result = sd.score_stream(x, path, client=client)
     np.testing.assert_allclose(result.frame["score"], whole.scores, rtol=0, atol=1e-6)
     np.testing.assert_array_equal(result.frame["label"], whole.labels)
@@ -94,7 +97,7 @@ def test_stream_equals_in_memory(cluster, models, stream, name):
     assert [(e.start, e.end, e.peak_index) for e in result.events] == [
         (e.start, e.end, e.peak_index) for e in whole.events
     ]
-    assert any(e.start < b < e.end for e in result.events for b in BORDERS)
+    assert any(e.start < b < e.end for e in result.events for b in borders)
     for got, want in zip(result.events, whole.events, strict=True):
         assert got.mean_score == pytest.approx(want.mean_score, abs=1e-6)
         assert [c for c, _ in got.top_channels] == [c for c, _ in want.top_channels]

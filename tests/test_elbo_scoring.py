@@ -147,6 +147,7 @@ def test_sequence_vae_contributions_sum_to_elbo_scores(stream):
         random_state=0,
         channel_norm=False,  # the plain ELBO arithmetic: no channel weights,
         drift_window=None,  # no drift-aware rescaling
+        score_smoothing=1,  # nor smoothing across windows
     ).fit(stream.values[:800])
     test = stream.values[800:]
     result = det.detect(test)

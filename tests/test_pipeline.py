@@ -35,8 +35,12 @@ def run(*args, code: int = 0):
 
 @pytest.fixture(scope="module")
 def stream():
-    # the channels of the session's shared models (conftest.family_stream), other values
-    return make_sensor_stream(n_timesteps=ROWS, n_channels=4, random_state=3)
+    # the system of the session's shared models (conftest.family_stream), longer, with a
+    # fault far out of range, so that even their one-epoch networks raise events
+    s = make_sensor_stream(n_timesteps=ROWS, n_channels=4, anomalies=(), random_state=11)
+    s.values[2500:2560, 1] += 25 * s.values[:, 1].std()
+    s.labels[2500:2560] = 1
+    return s
 
 
 @pytest.fixture(scope="module")
