@@ -303,12 +303,13 @@ class PyodAutoEncoderMethod(Method):
         return self.model.decision_function(x), self.model.predict(x).astype(np.int8)
 
 
-def pyod_available() -> bool:
+def pyod_missing() -> str | None:
+    """Why PyOD's AutoEncoder cannot be imported here (None: it can)."""
     try:
         import pyod.models.auto_encoder  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    except ImportError as e:
+        return f"cannot import PyOD's AutoEncoder ({e}); pip install 'seqae[bench]'"
+    return None
 
 
 def needs_free_run_weights(name: str) -> bool:
@@ -956,8 +957,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     runs: dict[str, list[dict[str, Any]]] = {}
     skipped: dict[str, str] = {}
     for name in args.models:
-        if name == "pyod-ae" and not pyod_available():
-            skipped[name] = "not installed (pip install 'seqae[bench]')"
+        if name == "pyod-ae" and (why := pyod_missing()):
+            skipped[name] = why
             continue
         runs[name] = []
         for seed in seeds:

@@ -524,10 +524,11 @@ def run_all(args: argparse.Namespace, devices: list[str]) -> dict[str, Any]:
     return results
 
 
-def pyod_available() -> bool:
-    import importlib.util
+def pyod_missing() -> str | None:
+    """Why the PyOD side cannot run here (None: it can); skab.py's check."""
+    import skab  # benchmarks/ is on sys.path (above)
 
-    return importlib.util.find_spec("pyod") is not None
+    return skab.pyod_missing()
 
 
 def run_peers(args: argparse.Namespace, done: Any = None) -> dict[str, Any]:
@@ -538,7 +539,10 @@ def run_peers(args: argparse.Namespace, done: Any = None) -> dict[str, Any]:
     """
     workloads = PEER_QUICK_WORKLOADS if args.quick else PEER_WORKLOADS
     rounds = args.rounds or (1 if args.quick else 5)
-    names = [s for s in PEER_SIDES if s != "pyod" or pyod_available()]
+    why = pyod_missing()
+    if why:
+        print(f"skipped the PyOD side: {why}", file=sys.stderr)
+    names = [s for s in PEER_SIDES if s != "pyod" or not why]
     sides = {name: ({"side": name}, False) for name in names}
     out: dict[str, Any] = {}
     for name, workload in workloads.items():

@@ -900,9 +900,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     skipped = [f"{ds}: no folder at {data / ds}" for ds in args.datasets if not available(ds, data)]
     datasets = [ds for ds in args.datasets if available(ds, data)]
     methods = list(args.methods)
-    if "pyod-ae" in methods and not skab.pyod_available():
+    if "pyod-ae" in methods and (why := skab.pyod_missing()):
         methods.remove("pyod-ae")
-        skipped.append("pyod-ae: not installed (pip install 'seqae[bench]')")
+        skipped.append(f"pyod-ae: {why}")
+        print(f"skipped pyod-ae: {why}", file=sys.stderr)
     runs = run_suite(
         datasets, methods, seeds, quick=args.quick, data=data, jobs=args.jobs,
         max_fit_rows=args.max_fit_rows, threads=args.threads,

@@ -309,6 +309,8 @@ def describe_alarm_line(
     k: float = 3.0,
     calibration: str = "holdout",
     drift_window: int | None = None,
+    risk: float | None = None,
+    score_smoothing: int = 1,
 ) -> str:
     """How a :class:`~seqae.Detector` with these settings places its alarm line, in words.
 
@@ -321,6 +323,8 @@ def describe_alarm_line(
     --------
     >>> describe_alarm_line("robust", drift_window=512)
     'robust tail of the training scores, raised by the held-out ones; drift-aware over 512 rows'
+    >>> describe_alarm_line("robust", calibration="training", risk=3e-4, score_smoothing=8)
+    'robust tail (risk 0.0003) of the training scores; scores averaged over 8 rows'
     >>> describe_alarm_line("quantile", contamination=0.02, calibration="training")
     'top 2.00% of the training scores'
     >>> describe_alarm_line(0.5)
@@ -329,14 +333,17 @@ def describe_alarm_line(
     if _is_number(method):
         rule = f"fixed at {float(method):g}"
     else:
+        at_risk = "" if risk is None else f" (risk {risk:g})"
         rule = {
-            "robust": "robust tail of the training scores",
-            "pot": "pot on the training scores",
+            "robust": f"robust tail{at_risk} of the training scores",
+            "pot": f"pot{at_risk} on the training scores",
             "quantile": f"top {contamination:.2%} of the training scores",
             "sigma": f"mean + {k:g} sigma of the training scores",
         }.get(str(method), f"{method} on the training scores")
         if calibration == "holdout":
             rule += ", raised by the held-out ones"
+    if score_smoothing > 1:
+        rule += f"; scores averaged over {score_smoothing} rows"
     if drift_window:
         rule += f"; drift-aware over {drift_window} rows"
     return rule
@@ -348,8 +355,8 @@ def describe_detector_line(detector: Any) -> str:
     Examples
     --------
     >>> from seqae import Detector
-    >>> describe_detector_line(Detector(threshold="sigma", sigma=4.0, drift_window=None))
-    'mean + 4 sigma of the training scores, raised by the held-out ones'
+    >>> describe_detector_line(Detector(threshold="sigma", drift_window=None, score_smoothing=1))
+    'mean + 3 sigma of the training scores, raised by the held-out ones'
     """
     return describe_alarm_line(
         detector.threshold,
@@ -357,4 +364,6 @@ def describe_detector_line(detector: Any) -> str:
         k=detector.sigma,
         calibration=detector.calibration,
         drift_window=detector.drift_window,
+        risk=detector.risk,
+        score_smoothing=detector.score_smoothing,
     )

@@ -300,8 +300,9 @@ def test_detect_trains_on_the_file_itself(work, sensors):
     out = work / "self.csv"
     result = run("detect", sensors, *TINY, "--output", out)
     assert "trained here on the file itself" in result.stdout
-    assert "conv1d" in result.stdout and "robust tail of the training scores" in result.stdout
-    assert "drift-aware over 512 rows" in result.stdout  # the library's line, no CLI policy
+    assert "conv1d" in result.stdout  # below: the library's line, no CLI policy
+    assert "robust tail (risk 0.0003) of the training scores" in result.stdout
+    assert "scores averaged over 8 rows; drift-aware over 512 rows" in result.stdout
     df = pd.read_csv(out)
     assert len(df) == ROWS and np.isfinite(df["score"]).all()
     # no fixed share of the file is flagged: the line adapts to what the scores do
