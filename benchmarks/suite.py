@@ -1,7 +1,7 @@
 """The multi-dataset development suite (issue 14): one protocol over every dataset.
 
     python benchmarks/suite.py --quick                  # a slice of each dataset, one seed
-    python benchmarks/suite.py                          # everything, seeds 0 1 2 -> results/suite.*
+    python benchmarks/suite.py                          # all datasets, seeds 0-2 -> results/suite.*
     python benchmarks/suite.py --datasets smd asd --methods default pca kmeans --jobs 2
     python benchmarks/suite.py --max-fit-rows 5000    # fit on each training part's last rows
 
@@ -119,6 +119,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
 }
 PEERS = ("pyod-ae", "iforest", "kmeans")
 ALL_METHODS = (*CANDIDATES, *PEERS)
+#: What a plain ``python benchmarks/suite.py`` runs: the default, the linear baseline, the peers
+#: (the rounds' other candidates only when named).
+HEADLINE_METHODS = ("default", "pca", *PEERS)
 
 #: Published numbers, quoted from each SOURCE.md (not re-run here).
 PUBLISHED: dict[str, list[str]] = {
@@ -870,10 +873,21 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--data", type=Path, default=None, help="datasets folder (or $SEQAE_DATASETS)")
     p.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
-    p.add_argument("--methods", nargs="+", default=list(ALL_METHODS), choices=ALL_METHODS)
+    p.add_argument(
+        "--methods",
+        nargs="+",
+        default=list(HEADLINE_METHODS),
+        choices=ALL_METHODS,
+        help=f"default: {' '.join(HEADLINE_METHODS)}",
+    )
     p.add_argument("--seeds", nargs="+", type=int, default=list(DEFAULT_SEEDS))
     p.add_argument("--quick", action="store_true", help="a slice of each dataset, one seed")
-    p.add_argument("--jobs", type=int, default=1, help="processes over series (default 1)")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="processes over series (default: one per core, each with --threads torch threads)",
+    )
     p.add_argument(
         "--threads",
         type=int,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib.util
 import math
+import os
 import sys
 from pathlib import Path
 
@@ -139,3 +140,10 @@ def test_kmeans_ad_finds_an_obvious_outlier():
     assert labels[500:505].all() and labels[:400].mean() < 0.05
     assert np.argmax(method.contributions[502]) == 1  # the outlier's channel
     np.testing.assert_allclose(method.contributions.sum(1), 1.0)
+
+
+def test_a_plain_run_is_the_headline_table_on_every_core():
+    args = suite.parse_args([])
+    assert args.methods == ["default", "pca", "pyod-ae", "iforest", "kmeans"]
+    assert args.jobs == (os.cpu_count() or 1) and args.threads == 1
+    assert args.datasets == list(suite.DATASETS) and args.seeds == [0, 1, 2]
