@@ -168,15 +168,18 @@ def serve(model: str, source: TextIO, out: TextIO, *, every: bool = False) -> in
     """Score every row of ``source``; write JSON lines to ``out``; return the alarm count."""
     detector = OnnxDetector(model, intra_op_num_threads=1)  # one frame per call: one thread
     scorer = make_scorer(detector)
-    tracker = detector.tracker()  # what the detector does after the network, row by row
+    tracker = detector.tracker()  # what the detector does after the network, in order
     channels = detector.channels_
     alarms = 0
 
     def emit(results: list[tuple[int, float, np.ndarray]]) -> None:
         nonlocal alarms
-        for t, raw, errors in results:
-            scores, shares = tracker.apply(np.array([raw]), errors[None])
-            score, contributions = float(scores[0]), shares[0]
+        if not results:
+            return
+        # the timesteps made final together go through the tracker in one call
+        raw = np.array([r[1] for r in results])
+        scores, shares = tracker.apply(raw, np.stack([r[2] for r in results]))
+        for (t, _, _), score, contributions in zip(results, scores.tolist(), shares, strict=True):
             alarm = score >= 1.0
             alarms += alarm
             if alarm or every:
