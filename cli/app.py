@@ -35,8 +35,44 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so every atomic output cleans up after itself."""
 
 
-def _terminate(signum: int, frame: Any) -> None:
-    raise Terminated()
+_PENDING: list[int] = []  # a signal that arrived while a module was loading
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    """Ctrl-C or SIGTERM as an exception, so every atomic output cleans up after itself.
+
+    Not while a module loads: an exception raised there can land in a compiled extension's
+    initialisation (torch's import runs Python code from C++), which cannot unwind it and
+    aborts the process with a core dump, or breaks the module for good. There the signal
+    waits and is tried again every 50 ms until the import is over.
+    """
+    if _importing(frame) and hasattr(signal, "setitimer"):
+        _PENDING[:] = [signum]
+        signal.setitimer(signal.ITIMER_REAL, 0.05)
+        return
+    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
+
+
+def _retry(signum: int, frame: Any) -> None:
+    if _PENDING:
+        _interrupt(_PENDING.pop(), frame)
+
+
+def _importing(frame: Any) -> bool:
+    while frame is not None:
+        if frame.f_code.co_filename.startswith("<frozen importlib"):
+            return True
+        frame = frame.f_back
+    return False
+
+
+def _handle_signals() -> None:
+    signal.signal(signal.SIGTERM, _interrupt)
+    # a Ctrl-C that the shell told this process to ignore (a background job) stays ignored
+    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+        signal.signal(signal.SIGINT, _interrupt)
+    if hasattr(signal, "SIGALRM"):
+        signal.signal(signal.SIGALRM, _retry)
 
 
 # Library messages speak Python (they serve Python callers); on the command line the same
@@ -99,7 +135,7 @@ class SeqaeGroup(click.Group):
     def main(self, args: Sequence[str] | None = None, *a: Any, **kw: Any) -> Any:
         if args is None:  # a real command line (not a test runner): this process is ours
             _tune_malloc()
-            signal.signal(signal.SIGTERM, _terminate)
+            _handle_signals()
         return super().main(args, *a, **kw)
 
 
