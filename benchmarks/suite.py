@@ -116,6 +116,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # round 7: smoothed scores with a lower risk for the line (suite-rounds.md)
     "smooth4-r3": {"score_smoothing": 4, "risk": 3e-4},
     "smooth8-r3": {"score_smoothing": 8, "risk": 3e-4},
+    # round 8: two or three networks whose normalised errors are averaged (suite-rounds.md)
+    "nets2": {"n_networks": 2},
+    "nets3": {"n_networks": 3},
 }
 PEERS = ("pyod-ae", "iforest", "kmeans")
 ALL_METHODS = (*CANDIDATES, *PEERS)

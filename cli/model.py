@@ -136,6 +136,9 @@ def _summary(path: Path, state: FittedState) -> list[tuple[str, str]]:
             ("step", str(state.step)),
             ("scoring", f"{state.scoring}, fold {state.fold}"),
         ]
+    networks = state.model_spec.get("networks", 1)
+    if networks > 1:
+        items.append(("networks", f"{networks}, their errors averaged"))
     if state.anomaly_score == "elbo":
         items.append(("anomaly score", f"negative ELBO (reconstruction + KL, beta {state.beta:g})"))
     else:

@@ -98,6 +98,15 @@ model the same way; scores are then per image:
 )
 @patience_option
 @click.option(
+    "--networks",
+    "n_networks",
+    cls=LibraryDefault,
+    type=click.IntRange(min=1),
+    metavar="N",
+    help="Train N networks from N seeds and average their errors (each over its normal "
+    "level): steadier scores, N times the time.",
+)
+@click.option(
     "--steps-per-epoch",
     cls=LibraryDefault,
     type=click.IntRange(min=0),
@@ -204,6 +213,7 @@ def _train(ctx: click.Context, data: Path, params: dict[str, Any], rank: int = 0
         learning_rate=params["learning_rate"],
         validation_split=params["validation_split"],
         patience=params["patience"],
+        n_networks=params["n_networks"],
         contamination=params["contamination"],
         scoring=params["scoring"],
         anomaly_score=params["anomaly_score"],

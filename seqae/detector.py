@@ -18,7 +18,8 @@ from .baseline import N_BLOCKS, smooth_scores
 from .errors import DataError, ModelFormatError, NotFittedError, ParameterError
 from .events import _is_number
 from .images import ImageDetectionResult, as_images, is_image_input, score_image_batches
-from .models import MODELS, available_models, build_model, variational_models
+from .models import MODELS, Autoencoder, available_models, build_model, variational_models
+from .models.ensemble import Ensemble
 from .persistence import load_model_files, save_model_files
 from .results import DetectionResult
 from .scoring import ScoringHead, check_channel_weights, convolutional_halo, head_runner
@@ -93,6 +94,13 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         from every training window (None: all windows, every epoch). With the default 20
         epochs a fit costs at most 640 batches whatever the length of the data: on the
         development suite this matched unbounded training in quality at half the time.
+    n_networks : int, default 1
+        How many networks of the family to train, each on its own from its own seed
+        (``random_state + i``), scoring together: each one's errors count in proportion to
+        1 / its median error on the held-out rows, so the score is the mean of comparable
+        errors (:class:`seqae.models.ensemble.Ensemble`). Fit and scoring take this many
+        times as long; one file and one ONNX graph hold them all. Not for closed-form
+        models (``"pca"``) nor ``anomaly_score="elbo"``.
     model_params : dict, optional
         Architecture settings of the model family (e.g. ``{"filters": (32, 16)}``).
     train_params : dict, optional
@@ -195,6 +203,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         learning_rate: float = 1e-3,
         validation_split: float = 0.1,
         patience: int = 5,
+        n_networks: int = 1,
         model_params: dict[str, Any] | None = None,
         train_params: dict[str, Any] | None = None,
         scoring: str = "auto",
@@ -224,6 +233,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         self.learning_rate = learning_rate
         self.validation_split = validation_split
         self.patience = patience
+        self.n_networks = n_networks
         self.model_params = model_params
         self.train_params = train_params
         self.scoring = scoring
@@ -269,6 +279,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         if self.fold not in _FOLDS:
             raise ParameterError(f"fold must be one of {_FOLDS}, got {self.fold!r}")
         self._check_anomaly_score()
+        self._check_networks()
         if not 0.0 <= self.validation_split < 1.0:
             raise ParameterError(
                 f"validation_split must be in [0, 1), got {self.validation_split!r}"
@@ -290,6 +301,18 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
                 f"{variational_models()}), got model={self.model!r}; use "
                 "anomaly_score='reconstruction' for it"
             )
+
+    def _check_networks(self) -> None:
+        n = self.n_networks
+        if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 1:
+            raise ParameterError(f"n_networks must be an integer >= 1, got {n!r}")
+        if n > 1 and MODELS[self.model].closed_form:
+            raise ParameterError(
+                f"model {self.model!r} is fitted in closed form: its networks would all be the "
+                "same; use n_networks=1"
+            )
+        if n > 1 and self.anomaly_score == "elbo":
+            raise ParameterError("anomaly_score='elbo' scores one network: use n_networks=1")
 
     def _score_beta(self) -> float:
         """The KL weight of ELBO scores: ``train_params["beta"]``, the training default else."""
@@ -428,21 +451,23 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         # Held-out tails validate the training where they fit a frame; all of them calibrate.
         val_parts = [x for x in held_parts if len(x) >= self.frame]
 
-        # Seed the weight initialisation too (the trainer seeds only its own loop), without
-        # touching the caller's global RNG state.
-        with torch.random.fork_rng(devices=[]):
-            if self.random_state is not None:
-                torch.manual_seed(self.random_state)
-            model = build_model(self.model, (self.frame, len(channels)), self.model_params)
-        config = self._train_config()
-        history = train(
-            model,
-            WindowSet(train_parts, self.frame, self.step),
-            config,
-            validation=WindowSet(val_parts, self.frame, self.step) if val_parts else None,
-            callback=callback,
-        )
-        model.eval()
+        shape = (self.frame, len(channels))
+        networks, histories = [], []
+        for i in range(int(self.n_networks)):
+            seed = None if self.random_state is None else int(self.random_state) + i
+            net = self._build(shape, seed)
+            histories.append(
+                train(
+                    net,
+                    WindowSet(train_parts, self.frame, self.step),
+                    self._train_config(seed),
+                    validation=WindowSet(val_parts, self.frame, self.step) if val_parts else None,
+                    callback=callback,
+                )
+            )
+            networks.append(net.eval())
+        history = histories[0]
+        model = networks[0] if len(networks) == 1 else Ensemble(networks).to(history.device)
         self.model_ = model
         self.channels_ = list(channels)
         self.n_channels_ = len(channels)
@@ -453,8 +478,12 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             "scale": scale.astype(np.float64).tolist(),
         }
         self.history_ = history.to_dict()
+        if len(histories) > 1:
+            self.history_["networks"] = [h.to_dict() for h in histories]
         self.device_ = history.device
         self._head = self._make_head(threshold=1.0)
+        if isinstance(model, Ensemble):
+            self._weigh_networks(model, streams, train_parts)
         scored = [self._score(s.values, reconstruction=reconstruction) for s in streams]
         contributions = np.concatenate([r.contributions for r in scored])
         held = np.concatenate(
@@ -489,6 +518,27 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             },
         }
         return scored
+
+    def _build(self, shape: tuple[int, ...], seed: int | None) -> Autoencoder:
+        # Seed the weight initialisation too (the trainer seeds only its own loop), without
+        # touching the caller's global RNG state.
+        with torch.random.fork_rng(devices=[]):
+            if seed is not None:
+                torch.manual_seed(seed)
+            return build_model(self.model, shape, self.model_params)
+
+    def _weigh_networks(
+        self, model: Ensemble, streams: list[Stream], train_parts: list[np.ndarray]
+    ) -> None:
+        """Weigh each network by 1 / its median score on the held-out rows (all rows when
+        none are held out), so that every network's normal error counts the same."""
+        held = [s.values[len(t) :] for s, t in zip(streams, train_parts, strict=True)]
+        held = [x for x in held if len(x) >= self.frame] or [s.values for s in streams]
+        medians = []
+        for i in range(model.n_networks):
+            model.member_weights.zero_()[i] = 1.0  # this network alone
+            medians.append(np.median(np.concatenate([self._score(x).scores for x in held])))
+        _set_network_weights(model, medians)
 
     def _resolve_channel_weights(self, channels: list[str]) -> list[float] | None:
         """``channel_weights`` as one weight per channel, averaging 1 (None: all equal)."""
@@ -567,18 +617,22 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         order = np.random.default_rng(self.random_state).permutation(n)
         n_train = max(1, round(n * (1 - self.validation_split)))
         train_idx, val_idx = np.sort(order[:n_train]), np.sort(order[n_train:])
-        with torch.random.fork_rng(devices=[]):
-            if self.random_state is not None:
-                torch.manual_seed(self.random_state)
-            model = build_model(self.model, shape, self.model_params)
-        history = train(
-            model,
-            scaled[train_idx],
-            self._train_config(),
-            validation=scaled[val_idx] if len(val_idx) else None,
-            callback=callback,
-        )
-        model.eval()
+        networks, histories = [], []
+        for i in range(int(self.n_networks)):
+            seed = None if self.random_state is None else int(self.random_state) + i
+            net = self._build(shape, seed)
+            histories.append(
+                train(
+                    net,
+                    scaled[train_idx],
+                    self._train_config(seed),
+                    validation=scaled[val_idx] if len(val_idx) else None,
+                    callback=callback,
+                )
+            )
+            networks.append(net.eval())
+        history = histories[0]
+        model = networks[0] if len(networks) == 1 else Ensemble(networks).to(history.device)
         self.model_ = model
         self.image_shape_ = [int(d) for d in shape]
         self.channels_ = channels
@@ -590,8 +644,17 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             "scale": [float(scale[0])] * shape[0],
         }
         self.history_ = history.to_dict()
+        if len(histories) > 1:
+            self.history_["networks"] = [h.to_dict() for h in histories]
         self.device_ = history.device
         self._head = self._make_head(threshold=1.0)
+        if isinstance(model, Ensemble):
+            held = images[val_idx] if len(val_idx) else images
+            medians = []
+            for i in range(model.n_networks):
+                model.member_weights.zero_()[i] = 1.0  # this network alone
+                medians.append(np.median(self._score_images(held)[0]))
+            _set_network_weights(model, medians)
         raw = self._score_images(images)[0]
         self._set_fitted_threshold(raw)
         self.train_scores_ = raw / self.threshold_
@@ -632,7 +695,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             )
         return as_images(X, shape=tuple(self.image_shape_))
 
-    def _train_config(self) -> TrainConfig:
+    def _train_config(self, seed: int | None = None) -> TrainConfig:
         extra = dict(self.train_params or {})
         fixed = {
             "epochs",
@@ -655,7 +718,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             validation_split=0.0,  # the Detector splits in time itself (see _split)
             patience=self.patience,
             device=self.device,
-            random_state=self.random_state,
+            random_state=self.random_state if seed is None else seed,
             steps_per_epoch=self.steps_per_epoch,
             **extra,
         )
@@ -901,7 +964,12 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         try:
             det = cls(**{**state.params, "device": device})
             spec = state.model_spec
-            model = build_model(spec["name"], tuple(spec["input_shape"]), spec["config"])
+            model = build_model(
+                spec["name"],
+                tuple(spec["input_shape"]),
+                spec["config"],
+                networks=spec.get("networks", 1),
+            )
             weights = {k: torch.from_numpy(np.array(v)) for k, v in tensors.items()}
             for name, value in weights.items():  # closed-form models size buffers at fit time
                 if name in dict(model.named_buffers()):
@@ -912,6 +980,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         except (KeyError, TypeError, ValueError, RuntimeError, ParameterError) as exc:
             raise ModelFormatError(f"{path}: the model configuration is invalid ({exc})") from None
         det.model_ = model
+        det.n_networks = getattr(model, "n_networks", 1)
         det.channels_ = list(state.channels)
         det.n_channels_ = len(det.channels_)
         if state.input_kind == "sequence":
@@ -940,6 +1009,12 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
 
     def __sklearn_is_fitted__(self) -> bool:
         return hasattr(self, "model_")
+
+
+def _set_network_weights(model: Ensemble, medians: list[float]) -> None:
+    """Each network's weight: 1 / its median normal score, the weights summing to 1."""
+    inverse = 1.0 / np.maximum(np.asarray(medians, dtype=np.float64), np.finfo(np.float32).tiny)
+    model.member_weights.copy_(torch.as_tensor(inverse / inverse.sum()))
 
 
 def _fit_scaler(kind: str | None, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

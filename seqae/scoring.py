@@ -5,7 +5,8 @@ error out. The Detector scores through it and the ONNX exporter exports it, so a
 exported file equals the Python score by construction.
 
 Units: the *raw* error of a timestep is the mean over channels of the squared reconstruction
-error in scaled units, each channel's multiplied by its weight (all 1 unless given). Every
+error in scaled units, each channel's multiplied by its weight (all 1 unless given); for an
+ensemble of networks, the members' squared errors averaged with their fitted weights. Every
 output of the head is divided by the fitted raw threshold, so a score of 1.0 is the alarm line
 for every model, and per-channel contributions sum to the score.
 
@@ -29,6 +30,7 @@ from torch import nn
 from .base import RunFn
 from .errors import ParameterError
 from .models.base import Autoencoder
+from .models.ensemble import Ensemble
 from .objectives import kl_per_sample
 
 __all__ = ["ScoringHead", "check_channel_weights", "convolutional_halo", "head_runner"]
@@ -121,10 +123,18 @@ class ScoringHead(nn.Module):
         if self.elbo:
             mean, log_var = self.model.encode_stats(scaled)  # (B, Z) each
             recon = self.model.decode(mean)  # the posterior mean: deterministic
+            squared = (recon - scaled) ** 2
+        elif isinstance(self.model, Ensemble):
+            # the members' errors averaged (not the error of their averaged reconstruction)
+            recons = self.model.member_reconstructions(scaled)  # (K, *x.shape)
+            share = self.model.member_weights.reshape(-1, *([1] * scaled.dim()))
+            squared = (share * (recons - scaled) ** 2).sum(dim=0)
+            recon = (share * recons).sum(dim=0)
         else:
             recon = self.model(scaled)
+            squared = (recon - scaled) ** 2
         weights = self.weights.reshape(self._bshape)
-        channel_error = weights * (recon - scaled) ** 2 / (n_channels * self.threshold)
+        channel_error = weights * squared / (n_channels * self.threshold)
         if self.elbo:
             # beta * KL per value of the sample (the trainer's scale), normalised, then shared
             # equally by the sample's values: timestep errors still average to the score.

@@ -97,7 +97,8 @@ class FittedState:
     model : str
         The model family (``"conv1d"``, ...).
     model_spec : dict
-        The network's ``{"name", "input_shape", "config"}``: it is rebuilt from this.
+        The network's ``{"name", "input_shape", "config"}``, plus ``"networks"`` for an
+        ensemble of more than one: it is rebuilt from this.
     input_kind : {"sequence", "image"}
     channels : list of str
         Channel names, in the order the network takes them.
@@ -316,6 +317,9 @@ def _check_spec(data: Mapping[str, Any], where: str) -> None:
         raise _bad(where, "model_spec.input_shape", "must be a list of integers > 0", shape)
     if not isinstance(spec.get("config"), Mapping):
         raise _bad(where, "model_spec.config", "must be an object", spec.get("config"))
+    networks = spec.get("networks", 1)
+    if not _is_int(networks) or networks < 1:
+        raise _bad(where, "model_spec.networks", "must be an integer >= 1", networks)
     for name in ("params", "history", "training_summary"):
         if not isinstance(data[name], Mapping):
             raise _bad(where, name, "must be an object", data[name])

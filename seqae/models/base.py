@@ -100,7 +100,11 @@ def _config_from(cls: type[Autoencoder], params: dict[str, Any]) -> Any:
 
 
 def build_model(
-    name: str, input_shape: tuple[int, ...], params: dict[str, Any] | None = None
+    name: str,
+    input_shape: tuple[int, ...],
+    params: dict[str, Any] | None = None,
+    *,
+    networks: int = 1,
 ) -> Autoencoder:
     """Build a registered model by name.
 
@@ -112,6 +116,8 @@ def build_model(
         ``(frame, channels)`` for sequences, ``(channels, height, width)`` for images.
     params : dict, optional
         Fields of the model's config dataclass; unknown names are a ``ParameterError``.
+    networks : int, default 1
+        More than 1: an :class:`~seqae.models.ensemble.Ensemble` of that many such networks.
 
     Examples
     --------
@@ -129,4 +135,11 @@ def build_model(
     if name not in MODELS:
         raise ParameterError(f"unknown model {name!r}; choose one of: {', '.join(sorted(MODELS))}")
     cls = MODELS[name]
-    return cls(tuple(input_shape), _config_from(cls, dict(params or {})))
+    if isinstance(networks, bool) or not isinstance(networks, int) or networks < 1:
+        raise ParameterError(f"networks must be an integer >= 1, got {networks!r}")
+    nets = [cls(tuple(input_shape), _config_from(cls, dict(params or {}))) for _ in range(networks)]
+    if networks == 1:
+        return nets[0]
+    from .ensemble import Ensemble
+
+    return Ensemble(nets)

@@ -1,0 +1,124 @@
+"""Detector(n_networks=...): several networks trained apart whose normalised errors average."""
+
+from __future__ import annotations
+
+import copy
+import json
+
+import numpy as np
+import pytest
+import torch
+from click.testing import CliRunner
+from seqae.cli.main import cli
+from seqae.datasets import make_sensor_stream
+
+from seqae import Detector
+from seqae.errors import ParameterError
+from seqae.models import build_model
+from seqae.models.ensemble import Ensemble
+
+FAST = {"frame": 32, "epochs": 2, "steps_per_epoch": 8, "random_state": 3}
+
+
+@pytest.fixture(scope="module")
+def stream():
+    return make_sensor_stream(n_timesteps=1600, n_channels=3, random_state=1).values
+
+
+@pytest.fixture(scope="module")
+def pair(stream):
+    return Detector(n_networks=2, **FAST).fit(stream[:800])
+
+
+def _alone(det: Detector, i: int, x: np.ndarray) -> np.ndarray:
+    """Network i's raw score (before channel normalisation, line and smoothing) alone."""
+    saved = det.model_.member_weights.clone()
+    try:
+        det.model_.member_weights.zero_()[i] = 1.0
+        return det._score(x).contributions
+    finally:
+        det.model_.member_weights.copy_(saved)
+
+
+def test_the_first_network_is_the_single_detector(stream, pair):
+    single = Detector(**FAST).fit(stream[:800])
+    first = pair.model_.members[0].state_dict()
+    for name, value in single.model_.state_dict().items():
+        assert torch.equal(value, first[name]), name
+    second = pair.model_.members[1].state_dict()
+    assert not all(torch.equal(v, second[k]) for k, v in first.items())  # seeds differ
+
+
+def test_errors_average_with_weights_from_held_out_medians(stream, pair):
+    weights = pair.model_.member_weights.numpy().astype(np.float64)
+    assert weights.sum() == pytest.approx(1.0) and np.all(weights > 0)
+    held = stream[720:800]  # the last 10 % of the training rows: never trained on
+    plain = copy.deepcopy(pair)  # as weighed: before the channel normalisation and the line
+    plain.channel_weights_ = None
+    plain._head = plain._make_head(threshold=1.0)
+    medians = [np.median(_alone(plain, i, held).sum(axis=1)) for i in range(2)]
+    expected = (1 / np.asarray(medians)) / (1 / np.asarray(medians)).sum()
+    np.testing.assert_allclose(weights, expected, rtol=1e-5)
+    mixed = pair._score(stream).contributions
+    each = [_alone(pair, i, stream) for i in range(2)]
+    np.testing.assert_allclose(mixed, weights[0] * each[0] + weights[1] * each[1], rtol=1e-4)
+
+
+def test_saved_and_exported_ensembles_score_the_same(stream, pair, tmp_path):
+    pair.save(tmp_path / "m.safetensors")
+    loaded = Detector.load(tmp_path / "m.safetensors")
+    assert loaded.n_networks == 2 and isinstance(loaded.model_, Ensemble)
+    np.testing.assert_allclose(loaded.score_samples(stream), pair.score_samples(stream))
+    pytest.importorskip("onnxruntime")
+    from seqae import OnnxDetector
+
+    pair.export_onnx(tmp_path / "m.onnx")
+    onnx = OnnxDetector(tmp_path / "m.onnx")
+    np.testing.assert_allclose(onnx.score_samples(stream), pair.score_samples(stream), atol=1e-4)
+
+
+def test_images_take_an_ensemble_too():
+    rng = np.random.default_rng(0)
+    images = rng.normal(size=(64, 8, 8)).astype(np.float32)
+    det = Detector(model="dense", n_networks=2, epochs=2, random_state=0).fit(images)
+    assert det.score_samples(images).shape == (64,)
+    assert det.model_.member_weights.sum().item() == pytest.approx(1.0)
+
+
+@pytest.mark.parametrize(
+    "params, words",
+    [
+        ({"n_networks": 0}, "n_networks must be an integer >= 1"),
+        ({"n_networks": 1.5}, "n_networks must be an integer >= 1"),
+        ({"n_networks": 2, "model": "pca"}, "closed form"),
+        ({"n_networks": 2, "model": "vae", "anomaly_score": "elbo"}, "use n_networks=1"),
+    ],
+)
+def test_bad_settings_are_named(stream, params, words):
+    with pytest.raises(ParameterError, match=words):
+        Detector(**{**FAST, **params}).fit(stream[:400])
+
+
+def test_build_model_makes_and_checks_ensembles():
+    net = build_model("dense", (16, 2), {"hidden": (8, 4)}, networks=3)
+    assert isinstance(net, Ensemble) and net.n_networks == 3
+    assert net(torch.zeros(5, 16, 2)).shape == (5, 16, 2)
+    assert net.decode(net.encode(torch.zeros(5, 16, 2))).shape == (5, 16, 2)
+    with pytest.raises(ParameterError, match="networks must be an integer"):
+        build_model("dense", (16, 2), networks=0)
+
+
+def test_cli_trains_and_describes_an_ensemble(stream, tmp_path):
+    data = tmp_path / "s.csv"
+    np.savetxt(data, stream[:600], delimiter=",", header="a,b,c", comments="")
+    model = tmp_path / "m.safetensors"
+    runner = CliRunner()
+    args = ["train", str(data), "-o", str(model), "--networks", "2", "--frame", "32"]
+    done = runner.invoke(cli, [*args, "--epochs", "1", "--steps-per-epoch", "4"])
+    assert done.exit_code == 0, done.output
+    info = runner.invoke(cli, ["info", str(model), "--json"])
+    assert json.loads(info.output)["model_spec"]["networks"] == 2
+    text = runner.invoke(cli, ["info", str(model)]).output
+    assert "networks" in text and "2, their errors averaged" in text
+    bad = runner.invoke(cli, [*args[:-4], "--networks", "0"])
+    assert bad.exit_code == 2 and "--networks" in bad.output
