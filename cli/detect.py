@@ -20,11 +20,13 @@ from .app import EXIT_ANOMALY, command
 from .inputs import (
     DataOptions,
     describe_images,
+    epochs_run,
     fit_detector,
     input_summary,
     is_image_data,
     is_onnx,
     load_model,
+    network_name,
     read_image_data,
     set_alarm_line,
     training_detector,
@@ -113,10 +115,9 @@ def get_detector(
         if params["train_rows"]:
             what += f", first {len(train_data.values):,} rows"
         line = describe_detector_line(detector)
-        epochs = len(detector.history_["epochs"])
         source = Source(
             detector,
-            f"trained here on {what}: {_describe(detector)}, {epochs} epochs in "
+            f"trained here on {what}: {_describe(detector)}, {epochs_run(detector.history_)} in "
             f"{seconds(took)}; alarm line: {line}",
             whole=train_data if itself else None,
             result=found[0] if found else None,
@@ -490,7 +491,7 @@ def _detect_images(
 def _model_name(detector: Any) -> str:
     if hasattr(detector, "metadata"):  # OnnxDetector
         return f"{detector.metadata.get('model')} (onnx)"
-    return str(detector.model)
+    return network_name(detector)
 
 
 def _print_detect_summary(

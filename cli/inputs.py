@@ -229,6 +229,20 @@ def load_model(path: str | os.PathLike, device: str | None = None) -> Any:
     return Detector.load(path, device=device or "cpu")
 
 
+def network_name(detector: Any) -> str:
+    """``"conv1d"``, or ``"conv1d ×2"`` for two networks scoring together."""
+    n = int(getattr(detector, "n_networks", 1) or 1)
+    return f"{detector.model} ×{n}" if n > 1 else str(detector.model)
+
+
+def epochs_run(history: dict[str, Any]) -> str:
+    """``"20 epochs"``; ``"20 epochs each"`` or ``"20+14 epochs"`` for several networks."""
+    counts = [len(h["epochs"]) for h in history.get("networks", [history])]
+    if len(set(counts)) == 1:
+        return f"{counts[0]} epochs" + (" each" if len(counts) > 1 else "")
+    return "+".join(map(str, counts)) + " epochs"
+
+
 def check_model_path(path: str | os.PathLike) -> None:
     """Refuse, with a clear message, a path that cannot be a model (a CSV, say)."""
     path = Path(path)

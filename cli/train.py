@@ -17,6 +17,7 @@ from .inputs import (
     fit_detector,
     input_summary,
     is_image_data,
+    network_name,
     read_image_data,
     training_detector,
 )
@@ -239,17 +240,19 @@ def _train(ctx: click.Context, data: Path, params: dict[str, Any], rank: int = 0
     if last.get("val_loss") is not None:
         losses += f", validation {last['val_loss']:.4g}"
     line = describe_detector_line(detector)
+    n_networks = len(history.get("networks", [history]))
+    first = f" (network 1 of {n_networks})" if n_networks > 1 else ""
     click.echo(
         pairs(
             [
                 ("data", f"{shown} ({rows})"),
                 *([] if images else [("input", summary)]),
                 ("channels", ", ".join(detector.channels_)),
-                ("model", f"{detector.model}, {shape}{n_params:,} parameters"),
+                ("model", f"{network_name(detector)}, {shape}{n_params:,} parameters"),
                 (
                     "epochs",
                     f"{len(history['epochs'])} of {detector.epochs}{stopped}; best epoch "
-                    f"{history['best_epoch']} on {history['device']}",
+                    f"{history['best_epoch']} on {history['device']}{first}",
                 ),
                 ("last loss", losses),
                 ("threshold", f"{detector.threshold_:.6g} ({line})"),

@@ -530,15 +530,16 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
     def _weigh_networks(
         self, model: Ensemble, streams: list[Stream], train_parts: list[np.ndarray]
     ) -> None:
-        """Weigh each network by 1 / its median score on the held-out rows (all rows when
-        none are held out), so that every network's normal error counts the same."""
+        """Weigh each network and channel as that network would normalise itself alone, on
+        the held-out rows (all rows when none are held out): 1 / its mean error on the channel
+        (with ``channel_norm``), then 1 / the median of its normalised score."""
         held = [s.values[len(t) :] for s, t in zip(streams, train_parts, strict=True)]
         held = [x for x in held if len(x) >= self.frame] or [s.values for s in streams]
-        medians = []
+        errors = []
         for i in range(model.n_networks):
             model.member_weights.zero_()[i] = 1.0  # this network alone
-            medians.append(np.median(np.concatenate([self._score(x).scores for x in held])))
-        _set_network_weights(model, medians)
+            errors.append(np.concatenate([self._score(x).contributions for x in held]))
+        _set_network_weights(model, errors, per_channel=self.channel_norm)
 
     def _resolve_channel_weights(self, channels: list[str]) -> list[float] | None:
         """``channel_weights`` as one weight per channel, averaging 1 (None: all equal)."""
@@ -561,9 +562,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
 
         Returns the factor by which each channel's contributions change.
         """
-        error = contributions.mean(axis=0)
-        error = np.maximum(error, _NORM_FLOOR * np.median(error))
-        error = np.where(error > 0, error, 1.0)
+        error = _channel_error(contributions)
         old = np.ones(len(error)) if self.channel_weights_ is None else self.channel_weights_
         new = np.asarray(old) / error
         new = new / new.mean()
@@ -650,11 +649,11 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         self._head = self._make_head(threshold=1.0)
         if isinstance(model, Ensemble):
             held = images[val_idx] if len(val_idx) else images
-            medians = []
+            errors = []
             for i in range(model.n_networks):
                 model.member_weights.zero_()[i] = 1.0  # this network alone
-                medians.append(np.median(self._score_images(held)[0]))
-            _set_network_weights(model, medians)
+                errors.append(self._score_images(held)[0][:, None])
+            _set_network_weights(model, errors, per_channel=False)
         raw = self._score_images(images)[0]
         self._set_fitted_threshold(raw)
         self.train_scores_ = raw / self.threshold_
@@ -826,7 +825,8 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         -------
         ndarray of shape (n_samples, n_code)
             Images: one row per image. A stream: one row per frame (``frame`` timesteps every
-            ``step``). Codes are flattened; a VAE gives its posterior mean.
+            ``step``). Codes are flattened; a VAE gives its posterior mean; several
+            networks (``n_networks``) give their codes side by side.
         """
         if self._images():
             samples: Any = self._check_images(X)
@@ -1011,10 +1011,27 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         return hasattr(self, "model_")
 
 
-def _set_network_weights(model: Ensemble, medians: list[float]) -> None:
-    """Each network's weight: 1 / its median normal score, the weights summing to 1."""
-    inverse = 1.0 / np.maximum(np.asarray(medians, dtype=np.float64), np.finfo(np.float32).tiny)
-    model.member_weights.copy_(torch.as_tensor(inverse / inverse.sum()))
+def _channel_error(contributions: np.ndarray) -> np.ndarray:
+    """Each channel's mean error, floored at a tenth of the median channel's (and 1 for a
+    channel without any), the divisor of channel normalisation."""
+    error = contributions.mean(axis=0)
+    error = np.maximum(error, _NORM_FLOOR * np.median(error))
+    return np.where(error > 0, error, 1.0)
+
+
+def _set_network_weights(model: Ensemble, errors: list[np.ndarray], per_channel: bool) -> None:
+    """``member_weights`` from each network's normal errors ``(rows, channels or 1)``: 1 / the
+    channel's mean error (``per_channel``), then 1 / the median of the network's score so
+    weighted; scaled so that each channel's weights average 1 / the number of networks."""
+    rows = []
+    n_channels = model.member_weights.shape[1]
+    for error in errors:
+        factors = 1.0 / _channel_error(error) if per_channel else np.ones(error.shape[1])
+        median = float(np.median((error * factors).sum(axis=1)))
+        rows.append(np.broadcast_to(factors / max(median, 1e-30), (n_channels,)))
+    weights = np.asarray(rows)
+    weights = weights / weights.sum(axis=0).mean()
+    model.member_weights.copy_(torch.as_tensor(weights))
 
 
 def _fit_scaler(kind: str | None, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

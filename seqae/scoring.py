@@ -6,9 +6,9 @@ exported file equals the Python score by construction.
 
 Units: the *raw* error of a timestep is the mean over channels of the squared reconstruction
 error in scaled units, each channel's multiplied by its weight (all 1 unless given); for an
-ensemble of networks, the members' squared errors averaged with their fitted weights. Every
-output of the head is divided by the fitted raw threshold, so a score of 1.0 is the alarm line
-for every model, and per-channel contributions sum to the score.
+ensemble of networks, the members' squared errors summed with their fitted weights (one per
+network and channel). Every output of the head is divided by the fitted raw threshold, so a
+score of 1.0 is the alarm line for every model, and per-channel contributions sum to the score.
 
 A variational model can score by its negative ELBO instead (``ScoringHead(..., elbo=True)``):
 the reconstruction error of the posterior mean plus ``beta`` times the KL divergence of the
@@ -127,9 +127,9 @@ class ScoringHead(nn.Module):
         elif isinstance(self.model, Ensemble):
             # the members' errors averaged (not the error of their averaged reconstruction)
             recons = self.model.member_reconstructions(scaled)  # (K, *x.shape)
-            share = self.model.member_weights.reshape(-1, *([1] * scaled.dim()))
+            share = self.model.shares(scaled.dim())
             squared = (share * (recons - scaled) ** 2).sum(dim=0)
-            recon = (share * recons).sum(dim=0)
+            recon = (share * recons).sum(dim=0) / share.sum(dim=0)
         else:
             recon = self.model(scaled)
             squared = (recon - scaled) ** 2

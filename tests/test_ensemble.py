@@ -34,7 +34,7 @@ def _alone(det: Detector, i: int, x: np.ndarray) -> np.ndarray:
     """Network i's raw score (before channel normalisation, line and smoothing) alone."""
     saved = det.model_.member_weights.clone()
     try:
-        det.model_.member_weights.zero_()[i] = 1.0
+        det.model_.member_weights.zero_()[i] = 1.0  # network i, every channel at 1
         return det._score(x).contributions
     finally:
         det.model_.member_weights.copy_(saved)
@@ -49,15 +49,19 @@ def test_the_first_network_is_the_single_detector(stream, pair):
     assert not all(torch.equal(v, second[k]) for k, v in first.items())  # seeds differ
 
 
-def test_errors_average_with_weights_from_held_out_medians(stream, pair):
-    weights = pair.model_.member_weights.numpy().astype(np.float64)
-    assert weights.sum() == pytest.approx(1.0) and np.all(weights > 0)
+def test_errors_average_with_weights_from_held_out_errors(stream, pair):
+    weights = pair.model_.member_weights.numpy().astype(np.float64)  # (network, channel)
+    assert weights.shape == (2, 3) and np.all(weights > 0)
     held = stream[720:800]  # the last 10 % of the training rows: never trained on
     plain = copy.deepcopy(pair)  # as weighed: before the channel normalisation and the line
     plain.channel_weights_ = None
     plain._head = plain._make_head(threshold=1.0)
-    medians = [np.median(_alone(plain, i, held).sum(axis=1)) for i in range(2)]
-    expected = (1 / np.asarray(medians)) / (1 / np.asarray(medians)).sum()
+    expected = []
+    for i in range(2):  # each network normalised as it would be alone
+        error = _alone(plain, i, held)
+        per_channel = 1 / error.mean(axis=0)  # (no channel here is under the floor)
+        expected.append(per_channel / np.median((error * per_channel).sum(axis=1)))
+    expected = np.asarray(expected) / np.asarray(expected).sum(axis=0).mean()
     np.testing.assert_allclose(weights, expected, rtol=1e-5)
     mixed = pair._score(stream).contributions
     each = [_alone(pair, i, stream) for i in range(2)]
@@ -82,7 +86,7 @@ def test_images_take_an_ensemble_too():
     images = rng.normal(size=(64, 8, 8)).astype(np.float32)
     det = Detector(model="dense", n_networks=2, epochs=2, random_state=0).fit(images)
     assert det.score_samples(images).shape == (64,)
-    assert det.model_.member_weights.sum().item() == pytest.approx(1.0)
+    assert det.model_.member_weights.sum().item() == pytest.approx(1.0)  # one channel
 
 
 @pytest.mark.parametrize(
@@ -116,6 +120,7 @@ def test_cli_trains_and_describes_an_ensemble(stream, tmp_path):
     args = ["train", str(data), "-o", str(model), "--networks", "2", "--frame", "32"]
     done = runner.invoke(cli, [*args, "--epochs", "1", "--steps-per-epoch", "4"])
     assert done.exit_code == 0, done.output
+    assert "conv1d ×2" in done.output and "(network 1 of 2)" in done.output
     info = runner.invoke(cli, ["info", str(model), "--json"])
     assert json.loads(info.output)["model_spec"]["networks"] == 2
     text = runner.invoke(cli, ["info", str(model)]).output

@@ -3,12 +3,13 @@
 Each member is an ordinary autoencoder of the same family and shape, trained on its own from
 its own seed (``Detector(n_networks=...)``). Networks that start from different weights learn
 normal data alike and miss its rare shapes differently, so the mean of their errors is less
-noisy than any one's. Members are weighted by ``member_weights`` (fitted as 1 / each member's
-median error on held-out normal data, summing to 1), so a member whose errors run higher does
-not outvote the others: :class:`seqae.scoring.ScoringHead` averages the members' squared errors
-with these weights, which is what makes it an ensemble of detectors rather than an average of
-reconstructions (measured in ``benchmarks/results/suite-rounds.md``: averaging reconstructions
-gains less).
+noisy than any one's. ``member_weights`` holds one weight per network and channel, fitted by
+the Detector as each network would normalise itself alone (1 / the network's mean held-out
+error on the channel, then 1 / the median of the network's normalised score), so a network or
+a channel whose normal errors run higher does not outvote the others.
+:class:`seqae.scoring.ScoringHead` sums the members' squared errors with these weights, which
+makes it an ensemble of detectors rather than an average of reconstructions (measured in
+``benchmarks/results/suite-rounds.md``: averaging reconstructions gains less).
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ class Ensemble(Autoencoder):
     ('conv1d', 2, 2)
     >>> net.member_reconstructions(torch.zeros(3, 64, 2)).shape  # (network, batch, ...)
     torch.Size([2, 3, 64, 2])
+    >>> net.member_weights  # (network, channel); each channel's weights sum to 1
+    tensor([[0.5000, 0.5000],
+            [0.5000, 0.5000]])
     """
 
     def __init__(self, members: list[Autoencoder]) -> None:
@@ -56,7 +60,12 @@ class Ensemble(Autoencoder):
             if type(other) is not type(first) or other.input_shape != first.input_shape:
                 raise ParameterError("the networks of an ensemble must share family and shape")
         self.members = nn.ModuleList(members)
-        self.register_buffer("member_weights", torch.full((len(members),), 1.0 / len(members)))
+        # a sample is (frame, channels) or an image (channels, height, width), whatever the family
+        self._images = len(first.input_shape) == 3
+        n_channels = first.input_shape[0 if self._images else -1]
+        self.register_buffer(
+            "member_weights", torch.full((len(members), n_channels), 1.0 / len(members))
+        )
         # what the scoring loops read off a model, the members' own
         self.name = first.name  # type: ignore[misc]
         self.kind = first.kind  # type: ignore[misc]
@@ -78,9 +87,16 @@ class Ensemble(Autoencoder):
         """Each member's reconstruction, stacked on a new first axis."""
         return torch.stack([member(x) for member in self.members])
 
+    def shares(self, dim: int) -> torch.Tensor:
+        """``member_weights`` shaped to multiply ``(network, *x.shape)`` stacks of a
+        ``dim``-dimensional batch (channels last for sequences, second for images)."""
+        shape = [len(self.members)] + [1] * dim
+        shape[2 if self._images else -1] = -1
+        return self.member_weights.reshape(shape)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        weights = self.member_weights.reshape(-1, *([1] * x.dim()))
-        return (weights * self.member_reconstructions(x)).sum(dim=0)
+        share = self.shares(x.dim())
+        return (share * self.member_reconstructions(x)).sum(dim=0) / share.sum(dim=0)
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The members' codes side by side on the last axis."""
@@ -88,8 +104,9 @@ class Ensemble(Autoencoder):
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         parts = torch.chunk(z, len(self.members), dim=-1)
-        weights = self.member_weights
-        return sum(w * m.decode(p) for w, m, p in zip(weights, self.members, parts, strict=True))
+        recons = torch.stack([m.decode(p) for m, p in zip(self.members, parts, strict=True)])
+        share = self.shares(recons.dim() - 1)
+        return (share * recons).sum(dim=0) / share.sum(dim=0)
 
     def get_spec(self) -> dict[str, Any]:
         return {**self.members[0].get_spec(), "networks": len(self.members)}
