@@ -116,7 +116,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # round 7: smoothed scores with a lower risk for the line (suite-rounds.md)
     "smooth4-r3": {"score_smoothing": 4, "risk": 3e-4},
     "smooth8-r3": {"score_smoothing": 8, "risk": 3e-4},
-    # round 8: two or three networks whose normalised errors are averaged (suite-rounds.md)
+    # rounds 8 and 8b: two or three networks whose normalised errors are averaged
+    # (suite-rounds.md; since 8b one weight per network and channel)
     "nets2": {"n_networks": 2},
     "nets3": {"n_networks": 3},
 }

@@ -253,7 +253,8 @@ def upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
     Files written before seqae 0.2 lack the drift line, channel weights and ELBO fields:
     they score as they always did (no drift line, equal weights, reconstruction error).
     Files of either version without ``score_smoothing`` did not smooth: it becomes 1 (in
-    ``params`` too, as the current :class:`~seqae.Detector` records it).
+    ``params`` too, as the current :class:`~seqae.Detector` records it). Files whose
+    ``params`` lack ``n_networks`` hold one network: it becomes 1.
     ``format_version`` is assumed checked (:func:`check_version`).
     """
     data = dict(data)
@@ -300,6 +301,9 @@ def upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
         data["score_smoothing"] = 1
         if isinstance(data.get("params"), Mapping):
             data["params"] = {**data["params"], "score_smoothing": 1}
+    params = data.get("params")
+    if isinstance(params, Mapping) and "n_networks" not in params:  # before ensembles
+        data["params"] = {**params, "n_networks": 1}
     return data
 
 

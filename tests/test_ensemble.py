@@ -127,3 +127,11 @@ def test_cli_trains_and_describes_an_ensemble(stream, tmp_path):
     assert "networks" in text and "2, their errors averaged" in text
     bad = runner.invoke(cli, [*args[:-4], "--networks", "0"])
     assert bad.exit_code == 2 and "--networks" in bad.output
+
+
+def test_an_ensemble_scores_a_stream_in_parts_as_a_whole(stream, pair):
+    from seqae import iter_detect
+
+    parts = list(iter_detect(pair, [stream[i : i + 250] for i in range(0, len(stream), 250)]))
+    whole = pair.detect(stream)
+    np.testing.assert_allclose(np.concatenate([p.scores for p in parts]), whole.scores, rtol=1e-5)
