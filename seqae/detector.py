@@ -451,23 +451,13 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         # Held-out tails validate the training where they fit a frame; all of them calibrate.
         val_parts = [x for x in held_parts if len(x) >= self.frame]
 
-        shape = (self.frame, len(channels))
-        networks, histories = [], []
-        for i in range(int(self.n_networks)):
-            seed = None if self.random_state is None else int(self.random_state) + i
-            net = self._build(shape, seed)
-            histories.append(
-                train(
-                    net,
-                    WindowSet(train_parts, self.frame, self.step),
-                    self._train_config(seed),
-                    validation=WindowSet(val_parts, self.frame, self.step) if val_parts else None,
-                    callback=callback,
-                )
-            )
-            networks.append(net.eval())
+        model, histories = self._train_networks(
+            (self.frame, len(channels)),
+            WindowSet(train_parts, self.frame, self.step),
+            WindowSet(val_parts, self.frame, self.step) if val_parts else None,
+            callback,
+        )
         history = histories[0]
-        model = networks[0] if len(networks) == 1 else Ensemble(networks).to(history.device)
         self.model_ = model
         self.channels_ = list(channels)
         self.n_channels_ = len(channels)
@@ -519,13 +509,30 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         }
         return scored
 
-    def _build(self, shape: tuple[int, ...], seed: int | None) -> Autoencoder:
-        # Seed the weight initialisation too (the trainer seeds only its own loop), without
-        # touching the caller's global RNG state.
-        with torch.random.fork_rng(devices=[]):
-            if seed is not None:
-                torch.manual_seed(seed)
-            return build_model(self.model, shape, self.model_params)
+    def _train_networks(
+        self,
+        shape: tuple[int, ...],
+        data: Any,
+        validation: Any,
+        callback: Callable[[Any], None] | None,
+    ) -> tuple[Autoencoder, list[Any]]:
+        """``n_networks`` networks trained one after the other, network ``i`` seeded
+        ``random_state + i``: the network (or their Ensemble) and each one's history."""
+        networks, histories = [], []
+        for i in range(int(self.n_networks)):
+            seed = None if self.random_state is None else int(self.random_state) + i
+            # Seed the weight initialisation too (the trainer seeds only its own loop),
+            # without touching the caller's global RNG state.
+            with torch.random.fork_rng(devices=[]):
+                if seed is not None:
+                    torch.manual_seed(seed)
+                net = build_model(self.model, shape, self.model_params)
+            config = self._train_config(seed)
+            histories.append(train(net, data, config, validation=validation, callback=callback))
+            networks.append(net.eval())
+        if len(networks) == 1:
+            return networks[0], histories
+        return Ensemble(networks).to(histories[0].device), histories
 
     def _weigh_networks(
         self, model: Ensemble, streams: list[Stream], train_parts: list[np.ndarray]
@@ -616,22 +623,10 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         order = np.random.default_rng(self.random_state).permutation(n)
         n_train = max(1, round(n * (1 - self.validation_split)))
         train_idx, val_idx = np.sort(order[:n_train]), np.sort(order[n_train:])
-        networks, histories = [], []
-        for i in range(int(self.n_networks)):
-            seed = None if self.random_state is None else int(self.random_state) + i
-            net = self._build(shape, seed)
-            histories.append(
-                train(
-                    net,
-                    scaled[train_idx],
-                    self._train_config(seed),
-                    validation=scaled[val_idx] if len(val_idx) else None,
-                    callback=callback,
-                )
-            )
-            networks.append(net.eval())
+        model, histories = self._train_networks(
+            shape, scaled[train_idx], scaled[val_idx] if len(val_idx) else None, callback
+        )
         history = histories[0]
-        model = networks[0] if len(networks) == 1 else Ensemble(networks).to(history.device)
         self.model_ = model
         self.image_shape_ = [int(d) for d in shape]
         self.channels_ = channels
