@@ -44,9 +44,10 @@ def _interrupt(signum: int, frame: Any) -> None:
     Not while a module loads: an exception raised there can land in a compiled extension's
     initialisation (torch's import runs Python code from C++), which cannot unwind it and
     aborts the process with a core dump, or breaks the module for good. There the signal
-    waits and is tried again every 50 ms until the import is over.
+    waits and is tried again every 50 ms until the import is over; a second one while the
+    first waits (an import that hangs) is raised at once.
     """
-    if _importing(frame) and hasattr(signal, "setitimer"):
+    if _importing(frame) and hasattr(signal, "setitimer") and not _PENDING:
         _PENDING[:] = [signum]
         signal.setitimer(signal.ITIMER_REAL, 0.05)
         return
