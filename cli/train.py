@@ -240,8 +240,7 @@ def _train(ctx: click.Context, data: Path, params: dict[str, Any], rank: int = 0
     if last.get("val_loss") is not None:
         losses += f", validation {last['val_loss']:.4g}"
     line = describe_detector_line(detector)
-    n_networks = len(history.get("networks", [history]))
-    first = f" (network 1 of {n_networks})" if n_networks > 1 else ""
+    first = f" (network 1 of {detector.n_networks})" if detector.n_networks > 1 else ""
     click.echo(
         pairs(
             [

@@ -96,11 +96,12 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         development suite this matched unbounded training in quality at half the time.
     n_networks : int, default 1
         How many networks of the family to train, each on its own from its own seed
-        (``random_state + i``), scoring together: each one's errors count in proportion to
-        1 / its median error on the held-out rows, so the score is the mean of comparable
-        errors (:class:`seqae.models.ensemble.Ensemble`). Fit and scoring take this many
-        times as long; one file and one ONNX graph hold them all. Not for closed-form
-        models (``"pca"``) nor ``anomaly_score="elbo"``.
+        (``random_state + i``), scoring together: each network's error on each channel
+        counts as that network would normalise it alone (1 / its mean error on the channel
+        with ``channel_norm``, then 1 / the median of its score, on the held-out rows), so
+        the score is the mean of comparable errors (:class:`seqae.models.ensemble.Ensemble`).
+        Fit and scoring take this many times as long; one file and one ONNX graph hold them
+        all. Not for closed-form models (``"pca"``) nor ``anomaly_score="elbo"``.
     model_params : dict, optional
         Architecture settings of the model family (e.g. ``{"filters": (32, 16)}``).
     train_params : dict, optional
@@ -451,13 +452,12 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         # Held-out tails validate the training where they fit a frame; all of them calibrate.
         val_parts = [x for x in held_parts if len(x) >= self.frame]
 
-        model, histories = self._train_networks(
+        model, self.history_ = self._train_networks(
             (self.frame, len(channels)),
             WindowSet(train_parts, self.frame, self.step),
             WindowSet(val_parts, self.frame, self.step) if val_parts else None,
             callback,
         )
-        history = histories[0]
         self.model_ = model
         self.channels_ = list(channels)
         self.n_channels_ = len(channels)
@@ -467,10 +467,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             "center": center.astype(np.float64).tolist(),
             "scale": scale.astype(np.float64).tolist(),
         }
-        self.history_ = history.to_dict()
-        if len(histories) > 1:
-            self.history_["networks"] = [h.to_dict() for h in histories]
-        self.device_ = history.device
+        self.device_ = self.history_["device"]
         self._head = self._make_head(threshold=1.0)
         if isinstance(model, Ensemble):
             self._weigh_networks(model, streams, train_parts)
@@ -515,9 +512,10 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         data: Any,
         validation: Any,
         callback: Callable[[Any], None] | None,
-    ) -> tuple[Autoencoder, list[Any]]:
+    ) -> tuple[Autoencoder, dict[str, Any]]:
         """``n_networks`` networks trained one after the other, network ``i`` seeded
-        ``random_state + i``: the network (or their Ensemble) and each one's history."""
+        ``random_state + i``: the network (or their Ensemble) and the first one's training
+        history, with every network's under ``"networks"`` when there are several."""
         networks, histories = [], []
         for i in range(int(self.n_networks)):
             seed = None if self.random_state is None else int(self.random_state) + i
@@ -530,9 +528,11 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             config = self._train_config(seed)
             histories.append(train(net, data, config, validation=validation, callback=callback))
             networks.append(net.eval())
+        record = histories[0].to_dict()
         if len(networks) == 1:
-            return networks[0], histories
-        return Ensemble(networks).to(histories[0].device), histories
+            return networks[0], record
+        record["networks"] = [h.to_dict() for h in histories]
+        return Ensemble(networks).to(histories[0].device), record
 
     def _weigh_networks(
         self, model: Ensemble, streams: list[Stream], train_parts: list[np.ndarray]
@@ -542,10 +542,9 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         (with ``channel_norm``), then 1 / the median of its normalised score."""
         held = [s.values[len(t) :] for s, t in zip(streams, train_parts, strict=True)]
         held = [x for x in held if len(x) >= self.frame] or [s.values for s in streams]
-        errors = []
-        for i in range(model.n_networks):
-            model.member_weights.zero_()[i] = 1.0  # this network alone
-            errors.append(np.concatenate([self._score(x).contributions for x in held]))
+        errors = _each_network_alone(
+            model, lambda: np.concatenate([self._score(x).contributions for x in held])
+        )
         _set_network_weights(model, errors, per_channel=self.channel_norm)
 
     def _resolve_channel_weights(self, channels: list[str]) -> list[float] | None:
@@ -623,10 +622,9 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         order = np.random.default_rng(self.random_state).permutation(n)
         n_train = max(1, round(n * (1 - self.validation_split)))
         train_idx, val_idx = np.sort(order[:n_train]), np.sort(order[n_train:])
-        model, histories = self._train_networks(
+        model, self.history_ = self._train_networks(
             shape, scaled[train_idx], scaled[val_idx] if len(val_idx) else None, callback
         )
-        history = histories[0]
         self.model_ = model
         self.image_shape_ = [int(d) for d in shape]
         self.channels_ = channels
@@ -637,17 +635,11 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             "center": [float(center[0])] * shape[0],
             "scale": [float(scale[0])] * shape[0],
         }
-        self.history_ = history.to_dict()
-        if len(histories) > 1:
-            self.history_["networks"] = [h.to_dict() for h in histories]
-        self.device_ = history.device
+        self.device_ = self.history_["device"]
         self._head = self._make_head(threshold=1.0)
         if isinstance(model, Ensemble):
             held = images[val_idx] if len(val_idx) else images
-            errors = []
-            for i in range(model.n_networks):
-                model.member_weights.zero_()[i] = 1.0  # this network alone
-                errors.append(self._score_images(held)[0][:, None])
+            errors = _each_network_alone(model, lambda: self._score_images(held)[0][:, None])
             _set_network_weights(model, errors, per_channel=False)
         raw = self._score_images(images)[0]
         self._set_fitted_threshold(raw)
@@ -975,7 +967,6 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         except (KeyError, TypeError, ValueError, RuntimeError, ParameterError) as exc:
             raise ModelFormatError(f"{path}: the model configuration is invalid ({exc})") from None
         det.model_ = model
-        det.n_networks = getattr(model, "n_networks", 1)
         det.channels_ = list(state.channels)
         det.n_channels_ = len(det.channels_)
         if state.input_kind == "sequence":
@@ -1012,6 +1003,16 @@ def _channel_error(contributions: np.ndarray) -> np.ndarray:
     error = contributions.mean(axis=0)
     error = np.maximum(error, _NORM_FLOOR * np.median(error))
     return np.where(error > 0, error, 1.0)
+
+
+def _each_network_alone(model: Ensemble, score: Callable[[], np.ndarray]) -> list[np.ndarray]:
+    """``score()`` with each network of ``model`` alone (its weights 1, the others' 0); the
+    weights are left for :func:`_set_network_weights` to set."""
+    errors = []
+    for i in range(model.n_networks):
+        model.member_weights.zero_()[i] = 1.0
+        errors.append(score())
+    return errors
 
 
 def _set_network_weights(model: Ensemble, errors: list[np.ndarray], per_channel: bool) -> None:

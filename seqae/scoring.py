@@ -127,9 +127,8 @@ class ScoringHead(nn.Module):
         elif isinstance(self.model, Ensemble):
             # the members' errors averaged (not the error of their averaged reconstruction)
             recons = self.model.member_reconstructions(scaled)  # (K, *x.shape)
-            share = self.model.shares(scaled.dim())
-            squared = (share * (recons - scaled) ** 2).sum(dim=0)
-            recon = (share * recons).sum(dim=0) / share.sum(dim=0)
+            squared = (self.model.shares(scaled.dim()) * (recons - scaled) ** 2).sum(dim=0)
+            recon = self.model.mix(recons)
         else:
             recon = self.model(scaled)
             squared = (recon - scaled) ** 2

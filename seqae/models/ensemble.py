@@ -94,9 +94,13 @@ class Ensemble(Autoencoder):
         shape[2 if self._images else -1] = -1
         return self.member_weights.reshape(shape)
 
+    def mix(self, stack: torch.Tensor) -> torch.Tensor:
+        """The weighted mean over the first axis of a ``(network, *x.shape)`` stack."""
+        share = self.shares(stack.dim() - 1)
+        return (share * stack).sum(dim=0) / share.sum(dim=0)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        share = self.shares(x.dim())
-        return (share * self.member_reconstructions(x)).sum(dim=0) / share.sum(dim=0)
+        return self.mix(self.member_reconstructions(x))
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:
         """The members' codes side by side on the last axis."""
@@ -104,9 +108,9 @@ class Ensemble(Autoencoder):
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         parts = torch.chunk(z, len(self.members), dim=-1)
-        recons = torch.stack([m.decode(p) for m, p in zip(self.members, parts, strict=True)])
-        share = self.shares(recons.dim() - 1)
-        return (share * recons).sum(dim=0) / share.sum(dim=0)
+        return self.mix(
+            torch.stack([m.decode(p) for m, p in zip(self.members, parts, strict=True)])
+        )
 
     def get_spec(self) -> dict[str, Any]:
         return {**self.members[0].get_spec(), "networks": len(self.members)}
