@@ -33,6 +33,7 @@ import csv
 import json
 import os
 import sys
+from collections import deque
 from collections.abc import Iterable, Iterator
 from typing import TextIO
 
@@ -171,14 +172,17 @@ def serve(model: str, source: TextIO, out: TextIO, *, every: bool = False) -> in
     tracker = detector.tracker()  # what the detector does after the network, in order
     channels = detector.channels_
     alarms = 0
+    waiting: deque[np.ndarray] = deque()  # raw rows whose timesteps are not final yet, in order
 
     def emit(results: list[tuple[int, float, np.ndarray]]) -> None:
         nonlocal alarms
         if not results:
             return
-        # the timesteps made final together go through the tracker in one call
+        # the timesteps made final together go through the tracker in one call, with their
+        # raw rows (the attribution weighs channels by their deviation)
         raw = np.array([r[1] for r in results])
-        scores, shares = tracker.apply(raw, np.stack([r[2] for r in results]))
+        values = np.stack([waiting.popleft() for _ in results])
+        scores, shares = tracker.apply(raw, np.stack([r[2] for r in results]), values)
         for (t, _, _), score, contributions in zip(results, scores.tolist(), shares, strict=True):
             alarm = score >= 1.0
             alarms += alarm
@@ -188,6 +192,7 @@ def serve(model: str, source: TextIO, out: TextIO, *, every: bool = False) -> in
                 out.write(json.dumps(record) + "\n")
 
     for row in read_rows(source, channels):
+        waiting.append(row)
         emit(scorer.push(row))
     emit(scorer.flush())
     return alarms

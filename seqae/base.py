@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from .baseline import Attribution, DriftBaseline, StreamTracker
+from .baseline import ATTRIBUTION_FRAMES, Attribution, DriftBaseline, StreamTracker
 from .errors import DataError, ParameterError
 from .events import postprocess_labels
 from .images import ImageDetectionResult
@@ -204,7 +204,7 @@ class StreamDetector:
     - the attributes ``channels_``, ``n_channels_`` and ``threshold_`` (the raw alarm line);
     - :meth:`_runner` (the network as a ``run`` callable), :meth:`_scoring_spec`,
       :meth:`_event_rules`, :meth:`_drift_params`, :meth:`_score_smoothing`,
-      :meth:`_channel_weights`, :meth:`_images`,
+      :meth:`_channel_weights`, :meth:`_scaler`, :meth:`_images`,
       :meth:`_check_fitted`,
       :meth:`_stream` (input to a validated stream) and, for image models,
       :meth:`_image_scores`.
@@ -262,6 +262,11 @@ class StreamDetector:
     def _drift_params(self) -> tuple[float | None, int | None]:
         """``(base, window)`` of the drift-aware line, ``base`` as a raw error (None: off)."""
         return None, None
+
+    def _scaler(self) -> tuple[list[float], list[float]] | None:
+        """``(center, scale)`` of the network's input scaling (None: the attribution does
+        not weigh channels by their deviation)."""
+        return None
 
     def _score_smoothing(self) -> int:
         """Rows of raw scores averaged into each score, before the drift line (1: none)."""
@@ -321,12 +326,16 @@ class StreamDetector:
 
     def tracker(self) -> StreamTracker:
         """A fresh :class:`~seqae.baseline.StreamTracker` for one stream: the score smoothing,
-        the drift-aware line and the channel attribution over one frame.
+        the drift-aware line and the channel attribution over two frames.
 
         What a caller that runs the network itself (row by row at the edge, say) applies to
-        the network's scores, part after part in order, to get the detector's scores."""
-        window = self._scoring_spec().frame
-        attribution = Attribution(self._channel_weights(), window)
+        the network's scores, part after part in order, to get the detector's scores; its
+        ``apply`` takes each part's raw values too (the attribution weighs channels by how far
+        they are from their training mean)."""
+        window = ATTRIBUTION_FRAMES * self._scoring_spec().frame
+        scaler = self._scaler()
+        center, scale = (None, None) if scaler is None else scaler
+        attribution = Attribution(self._channel_weights(), window, center, scale)
         return StreamTracker(self._drift(), attribution, self._score_smoothing())
 
     def _score_stream(
@@ -339,11 +348,12 @@ class StreamDetector:
         """The detector's scores of one whole stream: the network's, then smoothed and
         drift-adjusted."""
         result = self._score(values, reconstruction=reconstruction, progress=progress)
-        return self._adjust(result)
+        return self._adjust(result, values)
 
-    def _adjust(self, result: StreamScores) -> StreamScores:
-        """Network scores of one whole stream, smoothed, drift-adjusted and attributed."""
-        scores, contributions = self.tracker().apply(result.scores, result.contributions)
+    def _adjust(self, result: StreamScores, values: np.ndarray) -> StreamScores:
+        """Network scores of one whole stream (raw ``values``), smoothed, drift-adjusted and
+        attributed."""
+        scores, contributions = self.tracker().apply(result.scores, result.contributions, values)
         return StreamScores(scores, contributions, result.reconstruction)
 
     def _labels(self, scores: np.ndarray) -> np.ndarray:

@@ -42,6 +42,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from .errors import ParameterError
 
 __all__ = [
+    "ATTRIBUTION_FRAMES",
     "N_BLOCKS",
     "QUANTILE",
     "Attribution",
@@ -56,6 +57,8 @@ __all__ = [
 N_BLOCKS = 16
 #: Which quantile of the block medians is the level.
 QUANTILE = 0.25
+#: Frames of errors averaged by a detector's attribution (suite-rounds.md, round 9).
+ATTRIBUTION_FRAMES = 2
 
 
 class DriftBaseline:
@@ -204,10 +207,14 @@ class Attribution:
     A score is the sum of per-channel errors weighted for detection (``channel_norm`` makes a
     channel's usual error count the same as any other's). For saying *which sensor* is off,
     the weights are taken back out, so each channel's error is in the units its data was
-    scaled to, and the errors are averaged over the last ``window`` timesteps (one frame) so
-    that the answer follows the fault rather than the noise of single rows. Each row counts by
-    its score, so a spike's own row outweighs the normal rows around it. The shares of those
-    averages split each timestep's score: contributions still sum to the score.
+    scaled to. An autoencoder's error spreads from a faulty channel to the channels it
+    reconstructs together with it; those stay near their usual values, so each channel's
+    error counts ``1 + z**2`` times, ``z`` the channel's value in its scaled units (the
+    training data's mean at 0, one standard deviation at 1). The errors are averaged over the
+    last ``window`` timesteps, so that the answer follows the fault rather than the noise of
+    single rows, each row counting by its squared score, so a spike's own row outweighs the
+    normal rows around it. The shares of those averages split each timestep's score:
+    contributions still sum to the score.
 
     Stateful, like :class:`DriftBaseline`: a stream given in parts is attributed as in one pass.
 
@@ -217,40 +224,65 @@ class Attribution:
         The channel weights inside the scores (None: all 1). A weight of 0 gives a share of 0.
     window : int
         Timesteps averaged (>= 1).
+    center, scale : array-like of shape (C,) or None
+        The scaler (``scaled = (raw - center) / scale``); with them every call needs the raw
+        ``values`` of its rows. None: no ``1 + z**2`` factor.
 
     Examples
     --------
     >>> import numpy as np
     >>> att = Attribution(weights=[1.0, 4.0], window=2)
     >>> contributions = np.array([[1.0, 4.0], [3.0, 4.0]])  # unweighted errors 1, 1 then 3, 1
-    >>> att.apply(contributions.sum(1), contributions).round(2).tolist()  # rows count 5 and 7
-    [[2.5, 2.5], [4.79, 2.21]]
+    >>> att.apply(contributions.sum(1), contributions).round(2).tolist()  # rows count 25, 49
+    [[2.5, 2.5], [4.89, 2.11]]
+    >>> att = Attribution(None, window=1, center=[0.0, 0.0], scale=[1.0, 1.0])
+    >>> values = np.array([[3.0, 0.0]])  # channel a is 3 deviations out, b at its mean
+    >>> att.apply([2.0], [[1.0, 1.0]], values).round(2).tolist()  # equal errors; a counts 10x
+    [[1.82, 0.18]]
     """
 
-    def __init__(self, weights: Any, window: int) -> None:
+    def __init__(self, weights: Any, window: int, center: Any = None, scale: Any = None) -> None:
         if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
             raise ParameterError(f"attribution window must be an integer >= 1, got {window!r}")
+        if (center is None) != (scale is None):
+            raise ParameterError("attribution needs both center and scale, or neither")
         self.window = int(window)
         self._inverse = None
         if weights is not None:
             w = np.asarray(weights, dtype=np.float64)
             self._inverse = np.divide(1.0, w, out=np.zeros_like(w), where=w > 0)
+        self._center = None if center is None else np.asarray(center, dtype=np.float64)
+        self._scale = None if scale is None else np.asarray(scale, dtype=np.float64)
         self._mean = TrailingMean(self.window)  # of the unweighted errors
 
-    def _errors(self, contributions: np.ndarray) -> np.ndarray:
-        """Each row's unweighted errors, times the row's score (its weight in the mean)."""
+    def _errors(self, contributions: Any, values: Any) -> np.ndarray:
+        """Each row's unweighted errors times ``1 + z**2``, times the row's squared score."""
         weighted = np.asarray(contributions, dtype=np.float64)
         errors = weighted if self._inverse is None else weighted * self._inverse
-        return errors * weighted.sum(axis=1, keepdims=True)
+        if self._center is not None:
+            if values is None:
+                raise ParameterError(
+                    "this attribution weighs channels by their deviation: give the rows' values"
+                )
+            values = np.asarray(values, dtype=np.float64)
+            if values.shape != weighted.shape:
+                raise ParameterError(
+                    f"values have shape {values.shape}, contributions {weighted.shape}"
+                )
+            errors = errors * (1.0 + ((values - self._center) / self._scale) ** 2)
+        return errors * weighted.sum(axis=1, keepdims=True) ** 2
 
-    def warm_up(self, contributions: Any) -> None:
+    def warm_up(self, contributions: Any, values: Any = None) -> None:
         """Read the rows before the first one to attribute (their shares are not needed)."""
-        self._mean.apply(self._errors(contributions))
+        self._mean.apply(self._errors(contributions, values))
 
-    def apply(self, scores: Any, contributions: Any) -> np.ndarray:
-        """The next part's contributions: ``scores`` split by the channels' recent shares."""
+    def apply(self, scores: Any, contributions: Any, values: Any = None) -> np.ndarray:
+        """The next part's contributions: ``scores`` split by the channels' recent shares.
+
+        ``values``: the part's raw rows, needed when the attribution has a scaler.
+        """
         scores = np.asarray(scores, dtype=np.float64)
-        smoothed = self._mean.apply(self._errors(contributions))
+        smoothed = self._mean.apply(self._errors(contributions, values))
         total = smoothed.sum(axis=1, keepdims=True)
         shares = np.divide(smoothed, total, out=np.zeros_like(smoothed), where=total > 0)
         return scores[:, None] * shares
@@ -322,10 +354,11 @@ class StreamTracker:
         self._plan = (first, smooth, drift, attribution, start)
         return first
 
-    def warm_up(self, scores: Any, contributions: Any) -> None:
+    def warm_up(self, scores: Any, contributions: Any, values: Any = None) -> None:
         """Read the rows from :meth:`warm_up_from` up to the first one to adjust.
 
         Without :meth:`warm_up_from`, every part reads all the rows (a stream from its start).
+        ``values``: the rows' raw values, needed when the attribution has a scaler.
         """
         scores = np.asarray(scores, dtype=np.float64)
         if self._plan is None:
@@ -341,15 +374,23 @@ class StreamTracker:
         smoothed = self._smooth(scores[smooth - first :])
         if self.drift is not None:
             self.drift.factors(smoothed[drift - smooth :])
-        self.attribution.warm_up(np.asarray(contributions)[attribution - first :])
+        self.attribution.warm_up(
+            np.asarray(contributions)[attribution - first :],
+            None if values is None else np.asarray(values)[attribution - first :],
+        )
 
     def _smooth(self, scores: np.ndarray) -> np.ndarray:
         return scores if self._smoother is None else self._smoother.apply(scores)
 
-    def apply(self, scores: Any, contributions: Any) -> tuple[np.ndarray, np.ndarray]:
+    def apply(
+        self, scores: Any, contributions: Any, values: Any = None
+    ) -> tuple[np.ndarray, np.ndarray]:
         """The next part's ``(scores (n,), contributions (n, C))``: smoothed, drift-adjusted
-        scores, split over the channels by :class:`Attribution` (contributions sum to them)."""
+        scores, split over the channels by :class:`Attribution` (contributions sum to them).
+
+        ``values``: the part's raw rows ``(n, C)``, needed when the attribution has a scaler.
+        """
         scores = self._smooth(np.asarray(scores, dtype=np.float64))
         if self.drift is not None:
             scores = scores * self.drift.factors(scores)
-        return scores, self.attribution.apply(scores, contributions)
+        return scores, self.attribution.apply(scores, contributions, values)

@@ -411,7 +411,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         scored = StreamScores(
             raw.scores / self.threshold_, raw.contributions / self.threshold_, raw.reconstruction
         )
-        return self._result(streams[0], self._adjust(scored), top_k)
+        return self._result(streams[0], self._adjust(scored, streams[0].values), top_k)
 
     def _image_fit(self, X: Any) -> bool:
         """Whether ``X`` is fitted as images; sets ``input_kind_`` (and forgets the fitted
@@ -782,6 +782,9 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
 
     def _channel_weights(self) -> list[float] | None:
         return self.channel_weights_
+
+    def _scaler(self) -> tuple[list[float], list[float]]:
+        return self.scaler_["center"], self.scaler_["scale"]
 
     def _image_scores(
         self, X: Any, reconstruction: bool = False

@@ -351,11 +351,10 @@ def _score_range(
     stream = stream_for_model(part, det.channels_, source=source)
     scores, contributions = _score_values(det, stream.values)
     warm = slice(d_first - lo, s_first - lo)
-    tracker.warm_up(scores[warm], contributions[warm])
-    adjusted = tracker.apply(
-        scores[s_first - lo : s_end - lo], contributions[s_first - lo : s_end - lo]
-    )
-    scores[s_first - lo : s_end - lo], contributions[s_first - lo : s_end - lo] = adjusted
+    tracker.warm_up(scores[warm], contributions[warm], stream.values[warm])
+    now = slice(s_first - lo, s_end - lo)
+    adjusted = tracker.apply(scores[now], contributions[now], stream.values[now])
+    scores[now], contributions[now] = adjusted
     labels = det._labels(scores[s_first - lo : s_end - lo])[first - s_first : end - s_first]
     keep = slice(first - lo, end - lo)
     stamps = None if stream.timestamps is None else np.asarray(stream.timestamps)[keep]

@@ -475,6 +475,9 @@ class OnnxDetector(StreamDetector):
     def _channel_weights(self) -> list[float] | None:
         return self.state_.channel_weights
 
+    def _scaler(self) -> tuple[list[float], list[float]]:
+        return self.state_.scaler["center"], self.state_.scaler["scale"]
+
     def _stream(self, X: Any) -> Stream:
         if self._images():
             raise DataError("this model was fitted on images; give (N, H, W) or (N, C, H, W)")

@@ -278,9 +278,12 @@ class ChunkedScorer:
     def _score_until(self, end: int, *, at_end: bool) -> ScoredPart:
         lo, hi = self.overlap.rows(self.n_done, end, self.n_seen if at_end else None)
         rows = np.concatenate(self._buffer) if len(self._buffer) > 1 else self._buffer[0]
-        result = self._score(rows[lo - self._buffer_start : hi - self._buffer_start])
+        values = rows[lo - self._buffer_start : hi - self._buffer_start]
+        result = self._score(values)
         keep = slice(self.n_done - lo, end - lo)
-        scores, contributions = self._tracker.apply(result.scores[keep], result.contributions[keep])
+        scores, contributions = self._tracker.apply(
+            result.scores[keep], result.contributions[keep], values[keep]
+        )
         part = ScoredPart(
             self.n_done,
             scores,

@@ -155,24 +155,51 @@ def test_attribution_names_the_channel_whose_own_error_rose():
     assert (shares[230:260].argmax(1) == 1).all()  # attributed: channel 1, every row
 
 
+def test_attribution_weighs_each_channel_by_its_deviation():
+    """Equal errors: the channel far from its training mean takes the larger share."""
+    values = np.zeros((100, 3))
+    values[:, 0] = 10.0 + 2.0 * 3  # channel 0 three standard deviations above its mean
+    values[:, 2] = 5.0 - 1.0 * 1  # channel 2 one below
+    contributions = np.ones((100, 3))
+    att = Attribution(None, 16, center=[10.0, 0.0, 5.0], scale=[2.0, 1.0, 1.0])
+    shares = att.apply(contributions.sum(1), contributions, values)
+    np.testing.assert_allclose(shares[-1], 3 * np.array([10.0, 1.0, 2.0]) / 13.0, rtol=1e-12)
+    np.testing.assert_allclose(shares.sum(1), 3.0, rtol=1e-12)
+    plain = Attribution(None, 16).apply(contributions.sum(1), contributions)
+    np.testing.assert_allclose(plain, 1.0, rtol=1e-12)  # without a scaler: equal shares
+
+
+def test_attribution_with_a_scaler_needs_the_rows_values():
+    scores, contributions = _errors(100)
+    att = Attribution(None, 16, center=np.zeros(3), scale=np.ones(3))
+    with pytest.raises(ParameterError, match="give the rows' values"):
+        att.apply(scores, contributions)
+    with pytest.raises(ParameterError, match=r"values have shape \(100, 2\)"):
+        att.apply(scores, contributions, np.zeros((100, 2)))
+    with pytest.raises(ParameterError, match="both center and scale"):
+        Attribution(None, 16, center=np.zeros(3))
+
+
 @pytest.mark.parametrize("start", [0, 1, 63, 64, 500, 1234, 2999])
 @pytest.mark.parametrize("drift", [None, 256, 1024])
 @pytest.mark.parametrize("smoothing", [1, 8, 33])
 def test_stream_tracker_continues_a_stream_exactly(start, drift, smoothing):
     scores, contributions = _errors()
+    values = np.random.default_rng(4).normal(0.0, 2.0, contributions.shape)
 
     def tracker() -> StreamTracker:
         baseline = None if drift is None else DriftBaseline(0.1, drift)
-        return StreamTracker(baseline, Attribution(None, 64), smoothing)
+        attribution = Attribution(None, 64, center=[0.0, 1.0, -1.0], scale=[1.0, 2.0, 0.5])
+        return StreamTracker(baseline, attribution, smoothing)
 
-    whole = tracker().apply(scores, contributions)
+    whole = tracker().apply(scores, contributions, values)
     part = tracker()
     first = part.warm_up_from(start)
     assert 0 <= first <= max(0, start - 63) and start - first <= part.context + 64
     if drift is not None:  # the smoother reads the raw scores the drift's first row needs
         assert first <= max(0, DriftBaseline(0.1, drift).warm_up_from(start) - (smoothing - 1))
-    part.warm_up(scores[first:start], contributions[first:start])
-    rest = part.apply(scores[start:], contributions[start:])
+    part.warm_up(scores[first:start], contributions[first:start], values[first:start])
+    rest = part.apply(scores[start:], contributions[start:], values[start:])
     np.testing.assert_allclose(rest[0], whole[0][start:], rtol=1e-10)
     np.testing.assert_allclose(rest[1], whole[1][start:], rtol=1e-9, atol=1e-15)
     np.testing.assert_allclose(rest[1].sum(1), rest[0], rtol=1e-12)

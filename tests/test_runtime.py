@@ -386,9 +386,14 @@ def test_edge_service_streams_the_offline_scores(exported, stream, name):
     alarms = _edge_service().serve(str(path), io.StringIO(text), out, every=True)
     records = [json.loads(line) for line in out.getvalue().splitlines()]
     assert [r["t"] for r in records] == list(range(200))
-    offline = OnnxDetector(path).score_samples(data)
+    result = OnnxDetector(path).detect(data)
+    offline = result.scores
     np.testing.assert_allclose([r["score"] for r in records], offline, rtol=1e-5, atol=1e-6)
     assert alarms == int((offline >= 1.0).sum()) == sum(r["alarm"] for r in records)
+    # the top channel of every timestep, as offline (ties aside: shares within 1e-6)
+    top = [stream.channels.index(r["top_channel"]) for r in records]
+    shares = result.contributions
+    assert np.all(shares[np.arange(200), top] >= shares.max(1) - 1e-6 * np.abs(shares).max())
 
 
 def test_edge_service_needs_step_one_mean_fold(exported):
