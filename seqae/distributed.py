@@ -355,7 +355,7 @@ def _score_range(
     now = slice(s_first - lo, s_end - lo)
     adjusted = tracker.apply(scores[now], contributions[now], stream.values[now])
     scores[now], contributions[now] = adjusted
-    labels = det._labels(scores[s_first - lo : s_end - lo])[first - s_first : end - s_first]
+    labels = det._labels(scores[now])[first - s_first : end - s_first]
     keep = slice(first - lo, end - lo)
     stamps = None if stream.timestamps is None else np.asarray(stream.timestamps)[keep]
     return scores[keep], labels, contributions[keep], stamps
