@@ -384,10 +384,14 @@ def _soft_labels(y: np.ndarray, intervals: np.ndarray, window: int) -> np.ndarra
 
 
 def _widened_ranges(intervals: np.ndarray, half: int, n: int) -> np.ndarray:
-    """Anomaly ranges widened by ``half`` each side, clipped to the series, touching merged."""
+    """Anomaly ranges widened by ``half`` each side, clipped to the series.
+
+    Ranges that overlap after widening merge; ranges that only touch stay apart, as in the
+    reference (TSB-AD's ``new_sequence``).
+    """
     lo = np.maximum(intervals[:, 0] - half, 0)
     hi = np.minimum(intervals[:, 1] + half, n)
-    return _merge_intervals(np.stack([lo, hi], axis=1), 0)
+    return _merge_intervals(np.stack([lo, hi], axis=1), -1)
 
 
 def _range_auc_curves(
@@ -402,6 +406,7 @@ def _range_auc_curves(
     cuts = _threshold_cuts(s[order], n_thresholds)
     flagged = (cuts + 1).astype(np.float64)
     n_pos = float(y.sum())
+    tp_hard = np.cumsum(y[order])[cuts]
     rank_padded = np.append(rank, n)  # keeps a range end equal to n a valid reduceat index
 
     roc = np.empty(max_window + 1)
@@ -409,7 +414,9 @@ def _range_auc_curves(
     for window in range(max_window + 1):
         lab = _soft_labels(y, intervals, window)
         tp = np.cumsum(lab[order])[cuts]
-        p_new = (n_pos + lab.sum()) / 2.0
+        # P_ℓ averages the hard positives with the labels' total, where a buffer point
+        # counts only once it is flagged (so P_ℓ grows as the threshold falls)
+        p_new = n_pos + (tp - tp_hard) / 2.0
         recall = np.minimum(tp / p_new, 1.0)
         ranges = _widened_ranges(intervals, window // 2, n)
         # a range counts as found once its best-ranked point is flagged
@@ -421,8 +428,8 @@ def _range_auc_curves(
         tpr_c = np.concatenate([[0.0], tpr, [1.0]])
         fpr_c = np.concatenate([[0.0], fpr, [1.0]])
         roc[window] = np.sum(np.diff(fpr_c) * (tpr_c[1:] + tpr_c[:-1]) / 2.0)
-        prec_c = np.concatenate([[1.0], precision])
-        pr[window] = np.sum(np.diff(tpr_c[:-1]) * (prec_c[1:] + prec_c[:-1]) / 2.0)
+        # average precision: each rise in TPR times the precision where it happens
+        pr[window] = np.sum(np.diff(tpr_c[:-1]) * precision)
     return roc, pr
 
 
@@ -440,18 +447,20 @@ def _vus(
     return _range_auc_curves(y, s, max_window, n_thresholds)
 
 
-_VUS_DOC = """Volume under the range-{kind} surface (Paparrizos et al., VLDB 2022).
+_VUS_DOC = """Volume under the range-{kind} surface (Paparrizos et al., VLDB 2022), as in TSB-AD.
 
-    For each buffer length ℓ = 0, 1, ..., ``max_window`` the labels are softened: the
-    ``ℓ // 2`` points before and after each anomaly get weight √(1 - d/ℓ) at distance d.
-    With these soft labels, at every threshold: TP = Σ label over flagged points, FP =
-    flagged - TP, recall = min(TP / P_ℓ, 1) with P_ℓ the mean of the hard and soft label
-    totals, TPR = recall × (fraction of widened anomaly ranges with a flagged point),
-    FPR = FP / (n - P_ℓ), precision = TP / flagged. The range-AUC is the trapezoidal area
-    under the curve (ROC from (0, 0) to (1, 1); PR from recall 0 at precision 1), and VUS
-    is its mean over ℓ. At ℓ = 0 with one anomaly range the range-AUC-ROC is the plain
-    AUC-ROC. A perfect binary score gets 1 at ℓ = 0 and 1, but less for ℓ ≥ 2 (the buffer
-    points count partly as false alarms); compare methods, not against 1.
+    Equal to TSB-AD 1.5's ``generate_curve(labels, score, max_window, "opt", n_thresholds)``
+    (tested to 1e-6 on fixed cases computed with that package). For each buffer length
+    ℓ = 0, 1, ..., ``max_window`` the labels are softened: the ``ℓ // 2`` points before and
+    after each anomaly get weight √(1 - d/ℓ) at distance d. At every threshold (flag
+    ``score >= threshold``): TP = Σ soft label over flagged points, FP = flagged - TP,
+    P_ℓ = hard positives + half the soft weight of the flagged buffer points, recall =
+    min(TP / P_ℓ, 1), TPR = recall × (fraction of widened anomaly ranges with a flagged
+    point), FPR = FP / (n - P_ℓ), precision = TP / flagged. The range-AUC-ROC is the
+    trapezoidal area from (0, 0) to (1, 1); the range-AUC-PR is the average precision
+    Σ (TPR_k - TPR_(k-1)) · precision_k; VUS is the mean over ℓ. At ℓ = 0 with one anomaly
+    range the range-AUC-ROC is the plain AUC-ROC. A perfect binary score gets 1 at every ℓ
+    (a buffer point counts in P_ℓ only once it is flagged).
 
     Parameters
     ----------
@@ -460,10 +469,11 @@ _VUS_DOC = """Volume under the range-{kind} surface (Paparrizos et al., VLDB 202
     scores : array_like of shape (n,)
         Finite anomaly scores.
     max_window : int, optional
-        Largest buffer length ℓ. Default: the median length of the true anomaly ranges.
-    n_thresholds : int, optional
-        Evaluate at this many thresholds spread evenly over the score ranks (the reference
-        implementation uses 250). Default: every distinct score (exact curve).
+        Largest buffer length ℓ (TSB-AD's ``slidingWindow``; its ``get_metrics`` default is
+        100). Default: the median length of the true anomaly ranges.
+    n_thresholds : int or None, default 250
+        Thresholds at this many evenly spaced score ranks, as the reference samples them
+        (TSB-AD's ``thre``). None evaluates every distinct score (the exact curve).
 
     Examples
     --------
@@ -474,14 +484,14 @@ _VUS_DOC = """Volume under the range-{kind} surface (Paparrizos et al., VLDB 202
 
 
 def vus_roc(
-    y_true: Any, scores: Any, max_window: int | None = None, n_thresholds: int | None = None
+    y_true: Any, scores: Any, max_window: int | None = None, n_thresholds: int | None = 250
 ) -> float:
     roc, _ = _vus(y_true, scores, max_window, n_thresholds, "vus_roc")
     return float(roc.mean())
 
 
 def vus_pr(
-    y_true: Any, scores: Any, max_window: int | None = None, n_thresholds: int | None = None
+    y_true: Any, scores: Any, max_window: int | None = None, n_thresholds: int | None = 250
 ) -> float:
     _, pr = _vus(y_true, scores, max_window, n_thresholds, "vus_pr")
     return float(pr.mean())

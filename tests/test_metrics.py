@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,6 +16,7 @@ from sklearn.metrics import f1_score, roc_auc_score
 
 from seqae.errors import DataError, ParameterError
 from seqae.events import intervals_to_labels
+
 from seqae.metrics import (
     NAB_PROFILES,
     NabResult,
@@ -33,6 +36,8 @@ from seqae.metrics import (
     vus_pr,
     vus_roc,
 )
+
+FIXTURES = Path(__file__).parent / "fixtures"
 
 # --------------------------------------------------------------------------- point metrics
 
@@ -197,10 +202,10 @@ def test_vus_at_buffer_zero_is_plain_auc_roc_for_one_range():
     # positives 0.4 and 0.8 against negatives 0.1, 0.5, 0.2, 0.3: 0.8 beats 4, 0.4 beats 3
     assert vus_roc(y, s, max_window=0) == pytest.approx(7 / 8)
     assert vus_roc(y, s, max_window=0) == pytest.approx(roc_auc_score(y, s))
-    # range-PR at buffer 0, trapezoids from (recall 0, precision 1):
+    # range-PR at buffer 0, average precision (each rise in recall times its precision):
     # >=0.8: recall 1/2, precision 1; >=0.5: 1/2, 1/2; >=0.4: 1, 2/3; lower: recall stays 1
-    # area = 1/2 * (1 + 1) / 2 + 0 + 1/2 * (1/2 + 2/3) / 2 = 1/2 + 7/24 = 19/24
-    assert vus_pr(y, s, max_window=0) == pytest.approx(19 / 24)
+    # area = 1/2 * 1 + 0 + 1/2 * 2/3 = 5/6
+    assert vus_pr(y, s, max_window=0) == pytest.approx(5 / 6)
 
 
 def test_vus_existence_factor_with_two_ranges():
@@ -218,19 +223,28 @@ def test_vus_perfect_score():
     y = np.zeros(10, dtype=int)
     y[4:6] = 1
     perfect = y.astype(float)
-    # buffers 0 and 1 add no soft label (1 // 2 = 0): a perfect score gets exactly 1
-    assert vus_roc(y, perfect, max_window=1) == pytest.approx(1.0)
-    assert vus_pr(y, perfect, max_window=1) == pytest.approx(1.0)
-    # buffer 2: points 3 and 6 get label sqrt(1 - 1/2) = w; soft total 2 + 2w,
-    # P_2 = (2 + 2 + 2w) / 2 = 2 + w. Thresholds: >=1 flags 2 points: TP 2, TPR 2/(2+w),
-    # FPR 0; >=0 flags all: TPR 1, FP = 10 - 2 - 2w, FPR = (8 - 2w) / (10 - 2 - w).
-    w = math.sqrt(0.5)
-    tpr1, fpr2 = 2 / (2 + w), (8 - 2 * w) / (8 - w)
-    roc2 = fpr2 * (tpr1 + 1) / 2 + (1 - fpr2)
-    # PR: (0, 1) -> (tpr1, 1) -> (1, (2 + 2w) / 10)
-    pr2 = tpr1 + (1 - tpr1) * (1 + (2 + 2 * w) / 10) / 2
-    assert vus_roc(y, perfect, max_window=2) == pytest.approx((1 + 1 + roc2) / 3)
-    assert vus_pr(y, perfect, max_window=2) == pytest.approx((1 + 1 + pr2) / 3)
+    # buffer 2: points 3 and 6 get label sqrt(1 - 1/2) = w, but a buffer point counts in
+    # P_2 only once flagged. >=1 flags the 2 anomalous points: TP 2, P_2 = 2, TPR 1, FPR 0;
+    # >=0 flags all: TP 2 + 2w, P_2 = 2 + w, recall 1, FPR (8 - 2w) / (8 - w). Both curves
+    # reach TPR 1 at FPR 0 and precision 1: a perfect score gets 1 at every buffer length.
+    for window in (0, 1, 2, 5):
+        assert vus_roc(y, perfect, max_window=window) == pytest.approx(1.0)
+        assert vus_pr(y, perfect, max_window=window) == pytest.approx(1.0)
+
+
+def test_vus_equals_the_tsb_ad_reference():
+    # values computed by TSB-AD 1.5's generate_curve (tests/fixtures/vus_reference.py)
+    ref = json.loads((FIXTURES / "vus_reference.json").read_text())
+    assert ref["reference"] == "tsb-ad 1.5" and len(ref["cases"]) == 20
+    for case in ref["cases"]:
+        y, s = np.array(case["labels"]), np.array(case["scores"])
+        args = (y, s, case["window"], case["n_thresholds"])
+        assert abs(vus_roc(*args) - case["vus_roc"]) < 1e-6, case["seed"]
+        assert abs(vus_pr(*args) - case["vus_pr"]) < 1e-6, case["seed"]
+    # the defaults sample 250 thresholds, as the reference does
+    first = ref["cases"][1]
+    y, s = np.array(first["labels"]), np.array(first["scores"])
+    assert vus_pr(y, s, first["window"]) == vus_pr(y, s, first["window"], 250)
 
 
 def test_vus_rewards_scores_near_the_anomaly():
@@ -250,9 +264,10 @@ def test_vus_default_window_and_threshold_sampling():
     assert vus_roc(y, s) == vus_roc(y, s, max_window=10)
     assert vus_pr(y, s) == vus_pr(y, s, max_window=10)
     # sampling at least n thresholds visits every rank: the exact curve
-    assert vus_roc(y, s, 10, n_thresholds=400) == pytest.approx(vus_roc(y, s, 10))
+    exact = vus_roc(y, s, 10, n_thresholds=None)
+    assert vus_roc(y, s, 10, n_thresholds=400) == pytest.approx(exact)
     sampled = vus_roc(y, s, 10, n_thresholds=20)
-    assert sampled != vus_roc(y, s, 10) and 0 <= sampled <= 1
+    assert sampled != exact and 0 <= sampled <= 1
 
 
 @settings(max_examples=30, deadline=None)
