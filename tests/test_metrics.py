@@ -16,7 +16,6 @@ from sklearn.metrics import f1_score, roc_auc_score
 
 from seqae.errors import DataError, ParameterError
 from seqae.events import intervals_to_labels
-
 from seqae.metrics import (
     NAB_PROFILES,
     NabResult,
