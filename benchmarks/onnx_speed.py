@@ -11,7 +11,7 @@ measurement runs in fresh child processes, alternating glibc's default allocator
 the raised ``MALLOC_*_THRESHOLD_`` ones (DESIGN.md), and inside a child the backends take turns
 in short blocks, because these machines have slow spells; cells are medians.
 
-Also measured: the cold start of a fresh process up to its first score (``from seqae.runtime
+Also measured: the cold start of a fresh process up to its first score (``from seqae.files.runtime
 import OnnxDetector`` vs ``from seqae import Detector`` + ``Detector.load``), and what int8 does
 to the scores (largest difference, AUC-PR, labels that change) on the synthetic stream.
 Results: ``benchmarks/results/onnx_speed.md`` and ``.json``.
@@ -51,8 +51,8 @@ def _backends(folder: Path, model: str) -> dict[str, Any]:
     import torch
 
     from seqae import Detector
-    from seqae.runtime import OnnxDetector
-    from seqae.scoring import ScoringHead
+    from seqae.files.runtime import OnnxDetector
+    from seqae.models.head import ScoringHead
 
     det = Detector.load(folder / model)
     head = ScoringHead(det.model_, det.scaler_["center"], det.scaler_["scale"], det.threshold_)
@@ -135,8 +135,8 @@ def prepare(folder: Path) -> dict[str, Any]:
     from seqae.datasets import make_sensor_stream
 
     from seqae import Detector
+    from seqae.files.runtime import OnnxDetector
     from seqae.metrics import auc_pr
-    from seqae.runtime import OnnxDetector
 
     stream = make_sensor_stream(**STREAM)
     train, test = stream.values[:TRAIN_ROWS], stream.values[TRAIN_ROWS:]
@@ -170,7 +170,7 @@ def prepare(folder: Path) -> dict[str, Any]:
 
 COLD = {
     "onnxruntime": (
-        "from seqae.runtime import OnnxDetector; import numpy as np; "
+        "from seqae.files.runtime import OnnxDetector; import numpy as np; "
         "OnnxDetector({onnx!r}).score_frames(np.zeros((1, {frame}, {channels}), np.float32))"
     ),
     "torch": (

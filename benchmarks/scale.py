@@ -5,11 +5,11 @@
 
 - fleet: one shared conv1d model (convolutional scoring) scores every unit file (Parquet, 8
   channels) and writes ``<unit>.parquet`` with scores, labels and contributions: the same
-  task function (``seqae.distributed._score_unit``) in a plain Python loop, then on a
+  task function (``seqae.scale.distributed._score_unit``) in a plain Python loop, then on a
   ``distributed.LocalCluster`` of 2 worker processes (1 thread each, started before the
   clock), interleaved (loop, dask, loop, dask, ...) because these machines have slow spells;
   the ratio is loop seconds / Dask seconds within each pair.
-- stream: ``seqae.distributed.score_stream`` on a lazily generated Dask array (partitions of
+- stream: ``seqae.scale.distributed.score_stream`` on a lazily generated Dask array (partitions of
   1,000,000 rows, in-process threads), writing one Parquet file per partition, in a fresh
   child process per length; peak memory is the child's peak resident set (VmHWM). Flat means
   it does not grow with the rows.
@@ -157,7 +157,7 @@ def stream_child(rows: int, model: str, out: str) -> None:
     """Score a lazily generated ``rows`` x 8 Dask stream; print time and peak memory."""
     import dask.array as da
 
-    from seqae.distributed import load_model, score_stream
+    from seqae.scale.distributed import load_model, score_stream
 
     chunks = [min(PART_ROWS, rows - s) for s in range(0, rows, PART_ROWS)]
     starts = np.cumsum([0, *chunks[:-1]])

@@ -35,7 +35,6 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # benchmarks/ is a folder of scripts, not a package
 
-from seqae.events import postprocess_labels
 from seqae.metrics import (
     auc_pr,
     changepoints_from_labels,
@@ -43,7 +42,8 @@ from seqae.metrics import (
     nab_score,
     pooled_scores,
 )
-from seqae.thresholds import fit_threshold
+from seqae.scoring.events import postprocess_labels
+from seqae.scoring.thresholds import fit_threshold
 
 TRAIN_ROWS = 400
 NAB_WINDOW = "60s"

@@ -57,8 +57,8 @@ import common  # benchmarks/ is a folder of scripts, not a package
 import numpy as np
 import skab
 
-from seqae.events import postprocess_labels
 from seqae.metrics import pooled_scores
+from seqae.scoring.events import postprocess_labels
 
 SIGMAS = (4, 6, 8, 10, 12, 14, 16, 20, 25, 30, 40, 50, 70)
 HOLDOUT_FIT = 300  # rows the holdout-* variants train on; the other 100 calibrate the line

@@ -177,8 +177,8 @@ def _sync(device: str) -> None:
 
 def task_train(model: str, device: str, repeats: int, steps: int) -> dict[str, Any]:
     from seqae.models import build_model
-    from seqae.training import TrainConfig, train
-    from seqae.windowing import WindowSet
+    from seqae.scoring.windowing import WindowSet
+    from seqae.training.trainer import TrainConfig, train
 
     net = build_model(model, (FRAME, CHANNELS))
     n_params = sum(p.numel() for p in net.parameters())

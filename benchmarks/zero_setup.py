@@ -30,7 +30,7 @@ import pandas as pd
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # benchmarks/ is a folder of scripts, not a package
 
-from seqae.events import labels_to_intervals
+from seqae.scoring.events import labels_to_intervals
 
 ROWS, CHANNELS = 20_000, 6
 

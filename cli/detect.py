@@ -14,7 +14,7 @@ import click
 import numpy as np
 
 from seqae.errors import ParameterError
-from seqae.thresholds import describe_detector_line
+from seqae.scoring.thresholds import describe_detector_line
 
 from .app import EXIT_ANOMALY, command
 from .inputs import (
@@ -172,8 +172,8 @@ def score_file(
     """Score ``path`` part by part (or take the detection of DATA made while training on it),
     handing every final part to ``on_part`` with its rows of the time column as read (None
     without one)."""
-    from seqae.results import ScoredPart  # torch-free: an .onnx model never imports torch
-    from seqae.streaming import detect_file
+    from seqae.scale.streaming import detect_file
+    from seqae.scoring.results import ScoredPart  # torch-free: an .onnx model never imports torch
 
     start = time.perf_counter()
     truth_name = opts.truth_column(path)

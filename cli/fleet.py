@@ -17,8 +17,8 @@ from typing import Any
 
 import click
 
-from seqae._atomic import atomic_write_bytes
 from seqae.errors import ParameterError
+from seqae.files.atomic import atomic_write_bytes
 
 from .app import CONTEXT, EXIT_ANOMALY
 from .options import fail_on_anomaly_option

@@ -221,7 +221,7 @@ def load_model(path: str | os.PathLike, device: str | None = None) -> Any:
     """A saved Detector (folder or ``.safetensors``) or an exported ``.onnx`` OnnxDetector."""
     check_model_path(path)
     if is_onnx(path):
-        from seqae.runtime import OnnxDetector
+        from seqae.files.runtime import OnnxDetector
 
         return OnnxDetector(path)
     from seqae import Detector

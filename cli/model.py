@@ -28,7 +28,7 @@ from .options import STDIO
 from .output import pairs, prepare_output
 
 if TYPE_CHECKING:
-    from seqae.state import FittedState
+    from seqae.files.state import FittedState
 
 EXPORT_HELP = """Export a saved model to one self-contained ONNX file.
 
@@ -55,7 +55,7 @@ Examples:
     "--quantize", is_flag=True, help="int8 weights: a smaller file, scores close but not equal."
 )
 def export(model: Path, output: Path, quantize: bool) -> None:
-    from seqae.export import export_onnx
+    from seqae.files.export import export_onnx
 
     if is_onnx(model):
         raise click.BadParameter(
@@ -110,8 +110,8 @@ def _config(path: Path) -> tuple[FittedState, dict[str, Any]]:
     if is_onnx(path):
         detector = load_model(path)
         return detector.state_, dict(detector.metadata)
-    from seqae.persistence import load_model_files
-    from seqae.state import FittedState
+    from seqae.files.persistence import load_model_files
+    from seqae.files.state import FittedState
 
     config, _ = load_model_files(path)
     state = FittedState.from_dict(config, str(path))

@@ -12,7 +12,7 @@ from typing import Any
 
 import click
 
-from seqae.thresholds import METHODS
+from seqae.scoring.thresholds import METHODS
 
 STDIO = "-"  # DATA from standard input, --output to standard output
 DEFAULT_CHUNK = 100_000
@@ -127,7 +127,8 @@ def split_names(
 
 
 class ThresholdType(click.ParamType):
-    """A rule of :data:`seqae.thresholds.METHODS` (how to fit while training) or a number > 0:
+    """A rule of :data:`~seqae.scoring.thresholds.METHODS` (how to fit while training) or a
+    number > 0:
     the alarm line as a raw reconstruction error, as in ``Detector(threshold=0.5)``.
 
     Examples

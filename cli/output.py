@@ -13,8 +13,8 @@ from typing import Any
 import click
 import numpy as np
 
-from seqae._atomic import atomic_path, is_special_file
 from seqae.errors import ParameterError
+from seqae.files.atomic import atomic_path, is_special_file
 
 
 # ---------------------------------------------------------------------------------- files
@@ -132,7 +132,7 @@ class PartWriter:
     def frame(self, part: Any, times: np.ndarray | None = None) -> Any:
         """The part's rows: the time column as read (else the part's time stamps, else the
         row index), score, label and the channel blocks asked for."""
-        from seqae.results import score_frame
+        from seqae.scoring.results import score_frame
 
         return score_frame(
             part.scores,

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from seqae.thresholds import describe_detector_line
+from seqae.scoring.thresholds import describe_detector_line
 
 from .app import command
 from .inputs import (
@@ -174,7 +174,7 @@ model the same way; scores are then per image:
 def train(ctx: click.Context, data: Path, **params: Any) -> None:
     if not params["distributed"]:
         return _train(ctx, data, params)
-    from seqae.training import close_distributed, init_distributed
+    from seqae.training.trainer import close_distributed, init_distributed
 
     backend = "gloo" if params["device"] == "cpu" else None
     rank, _, device = init_distributed(backend)

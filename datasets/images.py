@@ -107,7 +107,7 @@ def load_mnist(
     else:
         from sklearn.datasets import fetch_openml
 
-        from seqae.persistence import atomic_write_bytes
+        from seqae.files.persistence import atomic_write_bytes
 
         bunch = fetch_openml("mnist_784", version=1, as_frame=False, parser="liac-arff")
         images = np.asarray(bunch.data, dtype=np.uint8).reshape(-1, 28, 28)

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from seqae.datasets.sensors import SensorData, read_sensors
 
-from seqae._atomic import atomic_write_bytes
 from seqae.errors import DataError, ParameterError
+from seqae.files.atomic import atomic_write_bytes
 
 __all__ = ["SKAB_CHANNELS", "SKAB_GROUPS", "SkabExperiment", "load_skab"]
 

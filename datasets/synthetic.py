@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from seqae._atomic import atomic_path
 from seqae.errors import ParameterError
+from seqae.files.atomic import atomic_path
 
 __all__ = ["ANOMALY_KINDS", "InjectedAnomaly", "SyntheticStream", "make_sensor_stream"]
 

@@ -20,9 +20,9 @@ How it works, for the two ways a model scores (the file's metadata says which):
   and the ``stride`` timesteps in its middle become final, ``halo`` rows late, equal to the
   offline chunked pass (chunks start at multiples of the stride with the same halo).
 
-Each final timestep then goes through the detector's :meth:`~seqae.base.StreamDetector.tracker`
-(score smoothing, the drift-aware line, channel attribution: causal, numpy only), so the
-scores equal :meth:`OnnxDetector.score_samples`. Event rules (``min_event_length``,
+Each final timestep then goes through the detector's
+:meth:`~seqae.scoring.core.StreamDetector.tracker` (score smoothing, the drift-aware line,
+channel attribution: causal, numpy only), so the scores equal :meth:`OnnxDetector.score_samples`. Event rules (``min_event_length``,
 ``merge_gap``) need hindsight and are left to the consumer.
 """
 
@@ -39,7 +39,7 @@ from typing import TextIO
 
 import numpy as np
 
-from seqae.runtime import OnnxDetector
+from seqae.files.runtime import OnnxDetector
 
 
 class StreamScorer:

@@ -28,9 +28,9 @@ import common  # the benchmarks' machine description
 from seqae.datasets import SensorData, make_sensor_stream
 
 from seqae import Detector, __version__
+from seqae.files.runtime import OnnxDetector
 from seqae.metrics import auc_pr, auc_roc, event_f1, far, mar, precision_recall_f1
-from seqae.runtime import OnnxDetector
-from seqae.thresholds import describe_detector_line
+from seqae.scoring.thresholds import describe_detector_line
 
 HERE = Path(__file__).resolve().parent
 NAME = "conv1d_synthetic"
@@ -129,7 +129,7 @@ A conv1d autoencoder that flags anomalies in a six-channel sensor stream, export
 ## Use
 
 ```python
-from seqae.runtime import OnnxDetector  # numpy + onnxruntime only
+from seqae.files.runtime import OnnxDetector  # numpy + onnxruntime only
 
 det = OnnxDetector("exported_models/{NAME}.onnx")
 result = det.detect(rows)  # rows: (T, 6) array or a DataFrame with the channels

@@ -1,6 +1,6 @@
 """seqae: time-series anomaly detection with autoencoders.
 
-Heavy modules (torch, pandas) load on first use, so ``import seqae.runtime`` on an edge
+Heavy modules (torch, pandas) load on first use, so ``import seqae.files.runtime`` on an edge
 device needs numpy and onnxruntime only.
 
 Examples
@@ -22,8 +22,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+from . import _compat
 from ._version import __version__
 from .errors import DataError, ModelFormatError, ParameterError, SeqaeError
+
+_compat.install(__name__)
 
 # In a source checkout, ``cli/`` and ``datasets/`` sit beside ``seqae/`` and setuptools maps
 # them to ``seqae.cli`` / ``seqae.datasets`` at install time. When this copy of the package
@@ -36,11 +39,11 @@ if (_root / "pyproject.toml").is_file() and (_root / "datasets").is_dir():
 _LAZY = {
     "Detector": ".detector",
     "NotFittedError": ".errors",  # scikit-learn's NotFittedError too: loads sklearn
-    "DetectionResult": ".results",
-    "ImageDetectionResult": ".images",
-    "OnnxDetector": ".runtime",
-    "detect_file": ".streaming",
-    "iter_detect": ".streaming",
+    "DetectionResult": ".scoring.results",
+    "ImageDetectionResult": ".scoring.images",
+    "OnnxDetector": ".files.runtime",
+    "detect_file": ".scale.streaming",
+    "iter_detect": ".scale.streaming",
 }
 
 

@@ -13,21 +13,21 @@ import torch
 from sklearn.base import BaseEstimator, TransformerMixin
 
 from . import __version__
-from .base import SCORING_BATCH, RunFn, ScoringSpec, StreamDetector, StreamScores
-from .baseline import N_BLOCKS, smooth_scores
 from .errors import DataError, ModelFormatError, NotFittedError, ParameterError
-from .events import _is_number
-from .images import ImageDetectionResult, as_images, is_image_input, score_image_batches
+from .files.persistence import load_model_files, save_model_files
+from .files.state import FittedState, json_ready
 from .models import MODELS, Autoencoder, available_models, build_model, variational_models
 from .models.ensemble import Ensemble
-from .persistence import load_model_files, save_model_files
-from .results import DetectionResult
-from .scoring import ScoringHead, check_channel_weights, convolutional_halo, head_runner
-from .state import FittedState, json_ready
-from .thresholds import best_f1_threshold, fit_threshold
-from .training import TrainConfig, select_device, train
-from .validation import Stream, as_streams, stream_for_model
-from .windowing import WindowSet, check_frame_step
+from .models.head import ScoringHead, check_channel_weights, convolutional_halo, head_runner
+from .scoring.baseline import N_BLOCKS, smooth_scores
+from .scoring.core import SCORING_BATCH, RunFn, ScoringSpec, StreamDetector, StreamScores
+from .scoring.events import _is_number
+from .scoring.images import ImageDetectionResult, as_images, is_image_input, score_image_batches
+from .scoring.results import DetectionResult
+from .scoring.thresholds import best_f1_threshold, fit_threshold
+from .scoring.validation import Stream, as_streams, stream_for_model
+from .scoring.windowing import WindowSet, check_frame_step
+from .training.trainer import TrainConfig, select_device, train
 
 __all__ = ["DetectionResult", "Detector"]
 
@@ -62,7 +62,8 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
     threshold : {"robust", "pot", "quantile", "sigma"} or float, default "robust"
         How training scores become the alarm line: an exponential tail fitted to the body of
         the scores and extrapolated to ``risk`` (a few per cent of anomalies in the training
-        data do not move it; :func:`seqae.thresholds.robust_threshold`), peaks-over-threshold
+        data do not move it; :func:`~seqae.scoring.thresholds.robust_threshold`),
+        peaks-over-threshold
         (extreme value theory, fitted on the top 2 %), the ``1 - contamination`` quantile,
         mean + ``sigma`` standard deviations, or a fixed raw error value.
     contamination : float, default 0.01
@@ -87,7 +88,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         the attribution. Folded into ``channel_weights_`` (multiplied with
         ``channel_weights``), so saved models and ONNX exports carry it.
     epochs, batch_size, learning_rate, validation_split, patience
-        Training settings (see :class:`seqae.training.TrainConfig`); the validation part is
+        Training settings (see :class:`seqae.training.trainer.TrainConfig`); the validation part is
         the end of each training recording, never shuffled across time.
     steps_per_epoch : int or None, default 32
         A training budget: each epoch trains on at most this many batches, drawn at random
@@ -129,7 +130,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         matter. Use it to count a channel that drifts in normal operation for less; the
         ``benchmarks/skab.py`` row derives them from a separate anomaly-free recording.
     drift_window : int or None, default 512
-        A drift-aware alarm line (:class:`seqae.baseline.DriftBaseline`): the typical score
+        A drift-aware alarm line (:class:`seqae.scoring.baseline.DriftBaseline`): the typical score
         level over the last ``drift_window`` timesteps is followed, and scores are divided by
         how far it has risen above the held-out normal level, so slow drift of normal
         operation stops raising alarms while faults, far faster, still do. Causal (only past
@@ -353,7 +354,8 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         y : ignored
             Present for scikit-learn compatibility; use :meth:`calibrate` with labels.
         callback : callable, optional
-            Receives a :class:`seqae.training.ProgressEvent` after each epoch and every few steps.
+            Receives a :class:`seqae.training.ProgressEvent` after each epoch and every few
+            steps.
 
         Returns
         -------
@@ -921,7 +923,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
 
     def to_config(self) -> dict[str, Any]:
         """Everything needed to rebuild this fitted detector but the weights, as JSON-ready
-        data: ``state_.to_dict()`` (see :class:`seqae.state.FittedState`)."""
+        data: ``state_.to_dict()`` (see :class:`seqae.files.state.FittedState`)."""
         return self.state_.to_dict()
 
     def save(self, path: str | os.PathLike) -> None:
@@ -942,7 +944,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
     def load(cls, path: str | os.PathLike, *, device: str | None = "cpu") -> Detector:
         """Load a detector saved with :meth:`save` (never unpickles).
 
-        Files of older seqae versions load too (:func:`seqae.state.upgrade`).
+        Files of older seqae versions load too (:func:`seqae.files.state.upgrade`).
 
         Raises
         ------
@@ -991,8 +993,8 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         return det
 
     def export_onnx(self, path: str | os.PathLike, **kwargs: Any) -> Any:
-        """Export to one self-contained ONNX file; see :func:`seqae.export.export_onnx`."""
-        from .export import export_onnx
+        """Export to one self-contained ONNX file; see :func:`seqae.files.export.export_onnx`."""
+        from .files.export import export_onnx
 
         return export_onnx(self, path, **kwargs)
 

@@ -5,12 +5,12 @@ parameters and bad data are :class:`ValueError` s (data that is not numbers also
 :class:`TypeError`), and :class:`NotFittedError` is
 scikit-learn's ``sklearn.exceptions.NotFittedError`` (itself a ``ValueError`` and an
 ``AttributeError``). That one class is made on first use, so that importing
-:mod:`seqae.runtime` (an edge service: numpy and onnxruntime only) never imports
+:mod:`seqae.files.runtime` (an edge service: numpy and onnxruntime only) never imports
 scikit-learn; ``from seqae.errors import NotFittedError`` works as usual.
 
 Examples
 --------
->>> from seqae.windowing import sliding_windows
+>>> from seqae.scoring.windowing import sliding_windows
 >>> try:
 ...     sliding_windows([[1.0], [2.0]], frame=0, step=1)
 ... except SeqaeError as exc:  # one root for every error seqae raises on purpose

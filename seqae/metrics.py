@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .errors import DataError, ParameterError
-from .events import (
+from .scoring.events import (
     _as_scores,
     _binary_labels,
     _check_int,

@@ -5,7 +5,7 @@ import stat
 
 import pytest
 
-from seqae._atomic import atomic_path, atomic_write_bytes, default_mode
+from seqae.files.atomic import atomic_path, atomic_write_bytes, default_mode
 
 
 def mode(path):

@@ -1,4 +1,4 @@
-"""The drift-aware alarm line: seqae.baseline and how the detectors use it."""
+"""The drift-aware alarm line: seqae.scoring.baseline and how the detectors use it."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import numpy as np
 import pytest
 
 from seqae import Detector
-from seqae.baseline import (
+from seqae.errors import ParameterError
+from seqae.scale.streaming import ChunkedScorer
+from seqae.scoring.baseline import (
     N_BLOCKS,
     Attribution,
     DriftBaseline,
@@ -17,8 +19,6 @@ from seqae.baseline import (
     apply_baseline,
     smooth_scores,
 )
-from seqae.errors import ParameterError
-from seqae.streaming import ChunkedScorer
 
 
 def test_a_stream_at_the_normal_level_is_unchanged():
@@ -114,7 +114,7 @@ def test_saved_and_exported_models_carry_the_baseline(drifting, tmp_path):
     loaded = Detector.load(tmp_path / "model")
     assert loaded.drift_base_ == det.drift_base_ and loaded.drift_window == 512
     assert np.allclose(loaded.score_samples(drifting), det.score_samples(drifting), rtol=1e-5)
-    from seqae.runtime import OnnxDetector
+    from seqae.files.runtime import OnnxDetector
 
     det.export_onnx(tmp_path / "model.onnx")
     onnx = OnnxDetector(tmp_path / "model.onnx")

@@ -121,7 +121,7 @@ def test_windowed_and_convolutional_scoring_flag_the_same(seed):
     from seqae.datasets import make_sensor_stream
 
     from seqae import Detector
-    from seqae.events import labels_to_intervals
+    from seqae.scoring.events import labels_to_intervals
 
     stream = make_sensor_stream(
         n_timesteps=4000,

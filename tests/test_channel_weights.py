@@ -10,7 +10,7 @@ from sklearn.base import clone
 
 from seqae import Detector
 from seqae.errors import ParameterError
-from seqae.scoring import check_channel_weights
+from seqae.models.head import check_channel_weights
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -80,7 +80,7 @@ def test_check_channel_weights_returns_floats():
 
 def test_weights_survive_save_load_and_onnx(exported_family, family_stream, tmp_path):
     pytest.importorskip("onnxruntime")
-    from seqae.runtime import OnnxDetector
+    from seqae.files.runtime import OnnxDetector
 
     # the session's shared windowed conv1d model, fitted with channel_weights=[1, 0.5, 3, 1]
     det, path = exported_family("conv1d")

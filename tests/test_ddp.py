@@ -14,7 +14,7 @@ from seqae.datasets import make_sensor_stream
 
 from seqae import Detector
 from seqae.errors import ParameterError
-from seqae.training import TrainConfig, init_distributed, train
+from seqae.training.trainer import TrainConfig, init_distributed, train
 
 ROOT = Path(__file__).resolve().parents[1]
 TORCHRUN = shutil.which("torchrun", path=str(Path(sys.executable).parent)) or shutil.which(

@@ -264,7 +264,7 @@ def test_save_refuses_to_clobber_other_folders(fitted, tmp_path):
 
 
 def test_failed_save_leaves_nothing(fitted, tmp_path, monkeypatch):
-    import seqae.persistence as persistence
+    import seqae.files.persistence as persistence
 
     def boom(*args, **kwargs):
         raise OSError("disk full")

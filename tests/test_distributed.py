@@ -1,4 +1,4 @@
-"""seqae.distributed on a real distributed.LocalCluster (2 in-process workers)."""
+"""seqae.scale.distributed on a real distributed.LocalCluster (2 in-process workers)."""
 
 from __future__ import annotations
 
@@ -234,7 +234,7 @@ def test_fleet_errors(models, tmp_path):
 
 
 def test_overlap_rule_is_the_streaming_one(models):
-    from seqae.streaming import Overlap
+    from seqae.scale.streaming import Overlap
 
     ov = Overlap.of(sd.load_model(models / "lstm.onnx"))
     assert dataclasses.astuple(ov) == dataclasses.astuple(

@@ -1,7 +1,7 @@
 """Every public module's examples run, and every public module has at least one.
 
-Modules are found on disk (``seqae/``, ``seqae/models/``, and the ``datasets/`` and ``cli/``
-folders mapped into ``seqae.datasets`` / ``seqae.cli``), so a new module is checked without
+Modules are found on disk (``seqae/`` and each of its subpackages, and the ``datasets/`` and
+``cli/`` folders mapped into ``seqae.datasets`` / ``seqae.cli``), so a new module is checked without
 being listed here. Examples use tiny data: a module's examples take well under a second,
 except those listed in ``SLOW`` (they export ONNX files), which run with the slow tests.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 # Examples that export an ONNX file: seconds, so they run with --all.
-SLOW = {"seqae.export", "seqae.runtime"}
+SLOW = {"seqae.files.export", "seqae.files.runtime"}
 
 
 def _folder(package: str) -> Path:
@@ -27,7 +27,8 @@ def _folder(package: str) -> Path:
 
 def public_modules() -> list[str]:
     names = ["seqae"]
-    for package in ("seqae", "seqae.models", "seqae.datasets", "seqae.cli"):
+    subpackages = sorted(p.parent.name for p in _folder("seqae").glob("*/__init__.py"))
+    for package in ("seqae", *(f"seqae.{s}" for s in subpackages), "seqae.datasets", "seqae.cli"):
         folder = _folder(package)
         names += [
             f"{package}.{path.stem}"

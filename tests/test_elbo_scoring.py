@@ -20,11 +20,11 @@ from sklearn.base import clone
 from sklearn.metrics import roc_auc_score
 
 from seqae import Detector
-from seqae.base import score_windowed
 from seqae.errors import ModelFormatError, ParameterError
-from seqae.objectives import kl_per_sample
-from seqae.runtime import OnnxDetector
-from seqae.scoring import ScoringHead, head_runner
+from seqae.files.runtime import OnnxDetector
+from seqae.models.head import ScoringHead, head_runner
+from seqae.scoring.core import score_windowed
+from seqae.training.objectives import kl_per_sample
 
 BETA = 0.5
 FAST = {"batch_size": 32, "learning_rate": 3e-3, "patience": 0, "random_state": 0}

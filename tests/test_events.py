@@ -1,4 +1,4 @@
-"""Tests for seqae.events: labels ⇄ intervals, clean-up, event summaries."""
+"""Tests for seqae.scoring.events: labels ⇄ intervals, clean-up, event summaries."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from seqae.errors import DataError, ParameterError
-from seqae.events import (
+from seqae.scoring.events import (
     Event,
     describe_events,
     intervals_to_labels,

@@ -11,11 +11,11 @@ import onnx
 import pytest
 import torch
 
-import seqae.export
+import seqae.files.export
 from seqae import Detector
 from seqae.errors import ModelFormatError, NotFittedError, ParameterError
-from seqae.export import OPSET, export_onnx
-from seqae.runtime import OUTPUT_NAMES, OnnxDetector
+from seqae.files.export import OPSET, export_onnx
+from seqae.files.runtime import OUTPUT_NAMES, OnnxDetector
 
 
 # The session's shared models (conftest.FAMILIES): exported once for every module that reads them.
@@ -151,12 +151,12 @@ def test_export_is_quiet_and_leaves_global_state(dense, tmp_path, capfd):
 
 def test_a_graph_that_scores_differently_is_not_written(dense, dense_file, tmp_path, monkeypatch):
     # Any difference at all fails a negative tolerance: the check runs and blocks the write.
-    monkeypatch.setattr(seqae.export, "TOLERANCE", -1.0)
+    monkeypatch.setattr(seqae.files.export, "TOLERANCE", -1.0)
     # The exporter's graph of this detector, as the session already traced it (seconds saved);
     # the metadata goes, export_onnx writes its own.
     graph = onnx.load(str(dense_file))
     del graph.metadata_props[:]
-    monkeypatch.setattr(seqae.export, "_export", lambda *args: graph)
+    monkeypatch.setattr(seqae.files.export, "_export", lambda *args: graph)
     with pytest.raises(ModelFormatError, match="differs from torch"):
         dense.export_onnx(tmp_path / "bad.onnx")
     assert list(tmp_path.iterdir()) == []

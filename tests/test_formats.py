@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 from seqae import Detector
-from seqae.state import STATE_VERSION, FittedState, upgrade
+from seqae.files.state import STATE_VERSION, FittedState, upgrade
 
 FIXTURES = Path(__file__).parent / "fixtures"
 FIELDS = [f.name for f in dataclasses.fields(FittedState)]
@@ -36,7 +36,7 @@ def test_saved_model_of_2026_12_02_loads_and_scores_as_it_did():
 
 def test_onnx_model_of_2026_12_02_loads_and_scores_as_it_did():
     pytest.importorskip("onnxruntime")
-    from seqae.runtime import OnnxDetector
+    from seqae.files.runtime import OnnxDetector
 
     det = OnnxDetector(FIXTURES / "model-2026-12-02.onnx")
     assert det.channels_ == ["pressure", "temp"]
@@ -96,8 +96,8 @@ def _pairs(text: str) -> list[tuple[str, str]]:
 
 
 def test_upgrade_brings_both_old_layouts_to_one():
-    from seqae.persistence import load_model_files
-    from seqae.runtime import OnnxDetector
+    from seqae.files.persistence import load_model_files
+    from seqae.files.runtime import OnnxDetector
 
     saved, _ = load_model_files(FIXTURES / "model-2026-12-02.safetensors")
     assert saved["format_version"] == 1 and isinstance(saved["model"], dict)

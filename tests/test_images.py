@@ -12,10 +12,10 @@ from sklearn.metrics import roc_auc_score
 
 from seqae import Detector
 from seqae.errors import DataError, ParameterError
-from seqae.images import ImageDetectionResult, as_images
 from seqae.models import available_models, build_model
 from seqae.models.classifier import make_classifier
-from seqae.training import TrainConfig, pretrain_layerwise, train
+from seqae.scoring.images import ImageDetectionResult, as_images
+from seqae.training.trainer import TrainConfig, pretrain_layerwise, train
 
 FAST = {"epochs": 40, "batch_size": 32, "learning_rate": 3e-3, "patience": 0, "random_state": 0}
 IMAGE = {"scaler": "minmax", **FAST}

@@ -9,8 +9,8 @@ from seqae.datasets import load_digits
 
 from seqae import Detector
 from seqae.errors import DataError, ModelFormatError
-from seqae.images import ImageDetectionResult
-from seqae.runtime import OnnxDetector
+from seqae.files.runtime import OnnxDetector
+from seqae.scoring.images import ImageDetectionResult
 
 MODELS = {
     "conv2d": {"filters": (8, 16), "latent_dim": 8},

@@ -15,7 +15,6 @@ from hypothesis import strategies as st
 from sklearn.metrics import f1_score, roc_auc_score
 
 from seqae.errors import DataError, ParameterError
-from seqae.events import intervals_to_labels
 from seqae.metrics import (
     NAB_PROFILES,
     NabResult,
@@ -35,6 +34,7 @@ from seqae.metrics import (
     vus_pr,
     vus_roc,
 )
+from seqae.scoring.events import intervals_to_labels
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from seqae.errors import DataError, ParameterError
 from seqae.models import available_models, build_model
-from seqae.windowing import WindowSet
+from seqae.scoring.windowing import WindowSet
 
 SEQUENCE_MODELS = ["conv1d", "lstm", "gru", "dense", "pca"]
 

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from seqae.errors import ParameterError
-from seqae.objectives import (
+from seqae.training.objectives import (
     contractive_penalty,
     corrupt,
     k_sparse,

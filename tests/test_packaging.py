@@ -38,14 +38,14 @@ DATASET_EXPORTS = {  # public name -> module inside datasets/
 TORCH_FREE = (
     "seqae",
     "seqae.errors",
-    "seqae.windowing",
-    "seqae.base",  # the scoring loops and detector surface of Detector and OnnxDetector
-    "seqae.runtime",
-    "seqae.events",
+    "seqae.scoring.windowing",
+    "seqae.scoring.core",  # the scoring loops and detector surface of Detector and OnnxDetector
+    "seqae.files.runtime",
+    "seqae.scoring.events",
     "seqae.metrics",
-    "seqae.thresholds",
-    "seqae.streaming",  # the overlap rule, also on Spark executors that have only onnxruntime
-    "seqae.distributed",
+    "seqae.scoring.thresholds",
+    "seqae.scale.streaming",  # the overlap rule, also on Spark executors that have only onnxruntime
+    "seqae.scale.distributed",
     "seqae.datasets.sensors",
     "seqae.datasets.synthetic",
 )

@@ -1,7 +1,8 @@
 """One scoring pipeline for every detector (issue #15).
 
-``Detector`` and ``OnnxDetector`` share the numpy scoring core (:mod:`seqae.base`); streaming a
-file (:func:`seqae.streaming.detect_file`, ``seqae detect --chunk-size``) works for both and
+``Detector`` and ``OnnxDetector`` share the numpy scoring core (:mod:`seqae.scoring.core`);
+streaming a
+file (:func:`seqae.scale.streaming.detect_file`, ``seqae detect --chunk-size``) works for both and
 equals the in-memory ``detect``; ``seqae detect FILE`` without a model reads and scores FILE once.
 """
 
@@ -18,10 +19,10 @@ from seqae.datasets import make_sensor_stream
 
 import seqae
 from seqae import Detector, OnnxDetector, streaming
-from seqae.base import StreamDetector
 from seqae.errors import ModelFormatError, ParameterError
-from seqae.scoring import ScoringHead
-from seqae.streaming import ChunkedScorer, detect_file, iter_detect
+from seqae.models.head import ScoringHead
+from seqae.scale.streaming import ChunkedScorer, detect_file, iter_detect
+from seqae.scoring.core import StreamDetector
 
 ROWS = 5000  # more than one part of ChunkedScorer.min_part (4096) rows
 CHUNK = 700  # rows per chunk read: the file is several chunks long
@@ -228,7 +229,7 @@ def test_fit_detect_equals_fit_then_detect(stream):
 
 @pytest.mark.parametrize("seed", range(5))
 def test_events_built_part_by_part_equal_the_whole(seed):
-    from seqae.events import EventBuilder, describe_events
+    from seqae.scoring.events import EventBuilder, describe_events
 
     rng = np.random.default_rng(seed)
     n = 400

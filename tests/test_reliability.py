@@ -383,8 +383,8 @@ def _resign(source: Path, target: Path, change: Any) -> Path:
     """Rewrite an exported file's seqae metadata and sign it again, as a buggy tool might."""
     import onnx
 
-    from seqae.export import _with_digest
-    from seqae.runtime import DIGEST_KEY
+    from seqae.files.export import _with_digest
+    from seqae.files.runtime import DIGEST_KEY
 
     proto = onnx.load(source)
     meta = {p.key: json.loads(p.value) for p in proto.metadata_props if p.key != DIGEST_KEY}

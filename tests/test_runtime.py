@@ -25,8 +25,8 @@ from seqae.datasets import make_sensor_stream
 
 from seqae import Detector
 from seqae.errors import DataError, ModelFormatError, ParameterError
-from seqae.runtime import ONNX_FORMAT_VERSION, OUTPUT_NAMES, OnnxDetector, content_digest
-from seqae.scoring import ScoringHead
+from seqae.files.runtime import ONNX_FORMAT_VERSION, OUTPUT_NAMES, OnnxDetector, content_digest
+from seqae.models.head import ScoringHead
 
 REPO = Path(__file__).resolve().parents[1]
 SKAB = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "skab"
@@ -244,9 +244,9 @@ def test_import_leaves_torch_out(exported, stream, tmp_path):
     np.save(data, stream.values[:200])
     code = (
         "import sys, numpy as np\n"
-        "from seqae.runtime import OnnxDetector\n"
-        "import seqae.base\n"
-        "from seqae.streaming import detect_file\n"
+        "from seqae.files.runtime import OnnxDetector\n"
+        "import seqae.scoring.core\n"
+        "from seqae.scale.streaming import detect_file\n"
         f"det = OnnxDetector({str(path)!r})\n"
         f"x = np.load({str(data)!r})\n"
         "print(det.predict(x).shape)\n"

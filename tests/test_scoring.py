@@ -1,4 +1,4 @@
-"""seqae.scoring: the windowed and the fully convolutional paths, and the Detector's choice."""
+"""seqae.models.head: the windowed and the fully convolutional paths, and the Detector's choice."""
 
 from __future__ import annotations
 
@@ -11,17 +11,18 @@ from scipy.stats import spearmanr
 from seqae.datasets import make_sensor_stream
 from sklearn.metrics import average_precision_score
 
-from seqae import Detector, base, scoring
-from seqae.base import score_convolutional, score_windowed
+from seqae import Detector
 from seqae.errors import ParameterError
-from seqae.events import labels_to_intervals
-from seqae.models import build_model
-from seqae.scoring import ScoringHead, convolutional_halo, head_runner
+from seqae.models import build_model, head
+from seqae.models.head import ScoringHead, convolutional_halo, head_runner
+from seqae.scoring import core
+from seqae.scoring.core import score_convolutional, score_windowed
+from seqae.scoring.events import labels_to_intervals
 
 FAST = {"epochs": 6, "batch_size": 128, "random_state": 0}
 
 
-@pytest.mark.parametrize("module", [scoring, base])
+@pytest.mark.parametrize("module", [head, core])
 def test_docstring_examples_run(module):
     result = doctest.testmod(module)
     assert result.attempted > 0

@@ -11,8 +11,8 @@ from seqae.cli.main import cli
 from seqae.datasets import make_sensor_stream
 
 from seqae import Detector
-from seqae.baseline import smooth_scores
 from seqae.errors import ParameterError
+from seqae.scoring.baseline import smooth_scores
 
 FAST = {"model": "dense", "frame": 16, "epochs": 1, "random_state": 0}
 
@@ -67,7 +67,7 @@ def test_fit_detect_equals_fit_then_detect(stream):
 
 def test_saved_and_exported_models_smooth_the_same(stream, tmp_path):
     pytest.importorskip("onnxruntime")
-    from seqae.runtime import OnnxDetector
+    from seqae.files.runtime import OnnxDetector
 
     det = Detector(**FAST, score_smoothing=8).fit(stream.values[:1500])  # with the drift line
     want = det.detect(stream.values)

@@ -1,4 +1,4 @@
-"""seqae.distributed's Spark pandas UDFs on a local Spark session (needs pyspark and Java)."""
+"""seqae.scale.distributed's Spark pandas UDFs on a local Spark session (needs pyspark and Java)."""
 
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ from seqae.datasets import make_sensor_stream
 
 from seqae import Detector
 from seqae.errors import DataError, ParameterError
-from seqae.scoring import convolutional_halo
-from seqae.streaming import ChunkedDetector, ChunkedScorer
+from seqae.models.head import convolutional_halo
+from seqae.scale.streaming import ChunkedDetector, ChunkedScorer
 
 FAST = {"epochs": 2, "batch_size": 128, "random_state": 0}
 # A low alarm line (5 % of the training scores above it) gives many events to compare.

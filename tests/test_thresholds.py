@@ -1,4 +1,4 @@
-"""Tests for seqae.thresholds."""
+"""Tests for seqae.scoring.thresholds."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from sklearn.metrics import f1_score
 
 from seqae.errors import DataError, ParameterError
-from seqae.thresholds import (
+from seqae.scoring.thresholds import (
     best_f1_threshold,
     fit_threshold,
     pot_threshold,

@@ -16,7 +16,8 @@ from torch import nn
 
 from seqae.errors import DataError, ParameterError
 from seqae.models.base import Autoencoder
-from seqae.training import (
+from seqae.scoring.windowing import WindowSet
+from seqae.training.trainer import (
     History,
     ProgressEvent,
     TrainConfig,
@@ -24,7 +25,6 @@ from seqae.training import (
     select_device,
     train,
 )
-from seqae.windowing import WindowSet
 
 SHAPE = (8, 2)  # (frame, channels) of the tiny models
 

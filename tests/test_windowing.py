@@ -1,4 +1,4 @@
-"""Properties of seqae.windowing, checked against naive copying implementations."""
+"""Properties of seqae.scoring.windowing, checked against naive copying implementations."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seqae.errors import DataError, ParameterError
-from seqae.windowing import (
+from seqae.scoring.windowing import (
     FoldAccumulator,
     WindowSet,
     check_frame_step,

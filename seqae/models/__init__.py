@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
 from .base import MODELS, Autoencoder, build_model, register_model
 
@@ -15,17 +16,15 @@ __all__ = [
     "variational_models",
 ]
 
-# One module per family; importing it registers its models.
-_FAMILIES = ("conv1d", "recurrent", "dense", "pca", "vae", "image")
+# Modules here that are not model families (importing a family module registers its models).
+_NOT_FAMILIES = frozenset({"base", "classifier", "ensemble", "head", "validators"})
 
 
 def _load_all() -> None:
-    for family in _FAMILIES:
-        try:
-            importlib.import_module(f".{family}", __name__)
-        except ModuleNotFoundError as exc:  # a family not written yet
-            if exc.name != f"{__name__}.{family}":
-                raise
+    """Import every family module in this folder: a new file with a registration is found."""
+    for info in pkgutil.iter_modules(__path__):
+        if info.name not in _NOT_FAMILIES and not info.name.startswith("_"):
+            importlib.import_module(f".{info.name}", __name__)
 
 
 def available_models() -> list[str]:

@@ -98,7 +98,7 @@ def make_classifier(
     --------
     >>> import numpy as np
     >>> from seqae.models import build_model
-    >>> from seqae.training import TrainConfig, train
+    >>> from seqae.training.trainer import TrainConfig, train
     >>> ae = build_model("dense", (1, 8, 8), {"hidden": (16,)})
     >>> clf = make_classifier(ae, 3)
     >>> x = np.random.default_rng(0).random((30, 1, 8, 8), dtype=np.float32)

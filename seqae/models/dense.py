@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from ..errors import ParameterError
-from ..objectives import k_sparse
+from ..training.objectives import k_sparse
 from .base import Autoencoder, register_model
 
 __all__ = ["ACTIVATIONS", "DenseAE", "DenseConfig", "LinearAE", "LinearConfig", "activation_layer"]
@@ -167,7 +167,7 @@ class DenseAE(Autoencoder):
 
         Block ``i`` maps hidden layer ``i - 1`` (the flattened input for ``i = 0``) to hidden
         layer ``i`` and back; the blocks share their modules with the model, so training a
-        stage trains the model's own layers (see :func:`seqae.training.pretrain_layerwise`).
+        stage trains the model's own layers (see :func:`seqae.training.trainer.pretrain_layerwise`).
         """
         enc, dec = _split_at_linear(self.encoder), _split_at_linear(self.decoder)
         return list(zip(enc, reversed(dec), strict=True))

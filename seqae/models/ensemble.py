@@ -7,7 +7,7 @@ noisy than any one's. ``member_weights`` holds one weight per network and channe
 the Detector as each network would normalise itself alone (1 / the network's mean held-out
 error on the channel, then 1 / the median of the network's normalised score), so a network or
 a channel whose normal errors run higher does not outvote the others.
-:class:`seqae.scoring.ScoringHead` sums the members' squared errors with these weights, which
+:class:`seqae.models.head.ScoringHead` sums the members' squared errors with these weights, which
 makes it an ensemble of detectors rather than an average of reconstructions (measured in
 ``benchmarks/results/suite-rounds.md``: averaging reconstructions gains less).
 """

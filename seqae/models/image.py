@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from ..errors import ParameterError
-from ..objectives import k_sparse
+from ..training.objectives import k_sparse
 from .base import Autoencoder, register_model
 from .dense import ACTIVATIONS, activation_layer, check_choice, check_int, check_int_tuple
 from .vae import VariationalMixin, _Gaussian

@@ -118,7 +118,7 @@ class PCAReconstruction(Autoencoder):
         ----------
         windows : sized, integer-array indexable
             ``len(windows)`` samples; ``windows[idx]`` returns ``(len(idx), *input_shape)``
-            float arrays (a :class:`seqae.windowing.WindowSet` or an ndarray).
+            float arrays (a :class:`seqae.scoring.windowing.WindowSet` or an ndarray).
         random_state : int, optional
             Seed of the randomized SVD scikit-learn may choose for large data.
 

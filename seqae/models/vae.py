@@ -15,7 +15,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ParameterError
-from ..objectives import kl_per_sample
+from ..training.objectives import kl_per_sample
 from .base import Autoencoder, register_model
 from .dense import DenseAE, DenseConfig, check_input_shape
 
@@ -73,7 +73,7 @@ class VariationalMixin:
         squared error (``"mse"``) or the summed binary cross-entropy (``"bce"``: a Bernoulli
         decoder, inputs in [0, 1]); plus ``beta`` times the KL divergence of the posterior from
         the prior. This is the trainer's objective for the sample (``loss`` and ``beta`` as in
-        :class:`~seqae.training.TrainConfig`) times its number of values. Use the loss and
+        :class:`~seqae.training.trainer.TrainConfig`) times its number of values. Use the loss and
         ``beta`` the model was trained with.
         """
         mean, log_var = self.encode_stats(x)

@@ -6,7 +6,7 @@ functions and pyspark for the Spark ones; importing this module needs neither.
 - :func:`score_stream` scores one long stream held as a Dask DataFrame or Array partitioned by
   time. Every partition task receives exactly the rows around it that its scores need (the
   frames reaching into it for windowed scoring, the halo for the convolutional path:
-  :class:`seqae.streaming.Overlap`, the same rule that scores a file in chunks) plus the
+  :class:`seqae.scale.streaming.Overlap`, the same rule that scores a file in chunks) plus the
   event rules' context, so partition borders change no score and no label. Each task writes
   its rows (one Parquet file per partition) and returns only a summary of its alarm runs;
   the client stitches runs that cross a border into events, so the client's memory does not
@@ -39,11 +39,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ._atomic import atomic_path
-from .errors import DataError, ModelFormatError, ParameterError
-from .events import Event, _iso, labels_to_intervals, top_channels
+from ..errors import DataError, ModelFormatError, ParameterError
+from ..files.atomic import atomic_path
+from ..scoring.events import Event, _iso, labels_to_intervals, top_channels
+from ..scoring.validation import stream_for_model
 from .streaming import Overlap
-from .validation import stream_for_model
 
 __all__ = [
     "FLEET_SUMMARY_COLUMNS",
@@ -82,7 +82,7 @@ def load_model(path: str | os.PathLike, *, device: str | None = "cpu") -> Any:
     ----------
     path : str or os.PathLike
         A saved :class:`seqae.Detector` (folder or ``.safetensors``) or an exported ``.onnx``
-        file (an :class:`seqae.runtime.OnnxDetector`, no torch needed).
+        file (an :class:`seqae.files.runtime.OnnxDetector`, no torch needed).
     device : str or None, default "cpu"
         Device of a saved Detector (None: the best available); ignored for ``.onnx``.
 
@@ -110,11 +110,11 @@ def load_model(path: str | os.PathLike, *, device: str | None = "cpu") -> Any:
         model = _MODELS.get(key)
         if model is None:
             if path.suffix.lower() == ".onnx":
-                from .runtime import OnnxDetector
+                from ..files.runtime import OnnxDetector
 
                 model = OnnxDetector(path)
             else:
-                from .detector import Detector
+                from ..detector import Detector
 
                 model = Detector.load(path, device=device)
             for old in [k for k in _MODELS if k[0] == key[0]]:  # a stale version of the file
@@ -330,7 +330,7 @@ def _score_range(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """Scores, labels, contributions and time stamps of timesteps ``[first, end)`` of a stream
     of ``total`` rows, from ``data``: its rows ``offset, offset + 1, ...``, which must hold
-    every row :class:`~seqae.streaming.Overlap` and the event rules need. Equal to scoring and
+    every row :class:`~seqae.scale.streaming.Overlap` and the event rules need. Equal to scoring and
     labelling the whole stream, then cutting ``[first, end)``."""
     ctx = _event_context(det)
     s_first, s_end = max(0, first - ctx), min(total, end + ctx)  # labels need scores around
@@ -587,7 +587,7 @@ def _unit_rows(frame: pd.DataFrame, unit_column: str, order_by: str | None) -> p
 
 def _read_unit(data: Any) -> Any:
     if isinstance(data, (str, os.PathLike)):
-        from .datasets import read_sensors
+        from ..datasets import read_sensors
 
         return read_sensors(data)
     return data
@@ -722,7 +722,7 @@ _FIT_LOCK = threading.Lock()
 
 
 def _fit_unit(params: dict[str, Any], data: Any, path: str) -> str:
-    from .detector import Detector
+    from ..detector import Detector
 
     if isinstance(data, list):
         data = [_read_unit(d) for d in data]
@@ -866,7 +866,7 @@ def spark_score_stream(
 
     ``position`` numbers the rows ``0 .. T-1`` in time order. Each row also goes to the
     neighbouring part when it lies within the needed overlap of its border (the frames or
-    halo of :class:`seqae.streaming.Overlap` plus the event rules' context), each part is
+    halo of :class:`seqae.scale.streaming.Overlap` plus the event rules' context), each part is
     scored by a pandas UDF (one onnxruntime session per Python worker) and keeps only its own
     rows: scores and labels equal scoring the whole series.
 

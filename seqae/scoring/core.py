@@ -6,9 +6,10 @@ the detection result. A detector supplies only the network, as one callable
 
     ``run(batch (B, L, C) float32) -> (channel_error (B, L, C), reconstruction (B, L, C) or None)``
 
-(a torch :class:`~seqae.scoring.ScoringHead` or an onnxruntime session), and the fitted numbers
+(a torch :class:`~seqae.models.head.ScoringHead` or an onnxruntime session), and the fitted numbers
 the loops need (:class:`ScoringSpec`, the event rules, the drift base). Streaming a file in
-chunks (:mod:`seqae.streaming`) and scoring Dask or Spark partitions (:mod:`seqae.distributed`)
+chunks (:mod:`seqae.scale.streaming`) and scoring Dask or Spark partitions
+(:mod:`seqae.scale.distributed`)
 use the same loops through the same surface, so every path gives the same scores.
 
 This module never imports torch.
@@ -22,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from ..errors import DataError, ParameterError
 from .baseline import ATTRIBUTION_FRAMES, Attribution, DriftBaseline, StreamTracker
-from .errors import DataError, ParameterError
 from .events import postprocess_labels
 from .images import ImageDetectionResult
 from .results import DetectionResult
@@ -84,7 +85,7 @@ def score_windowed(
     """Score a raw ``(T, C)`` stream frame by frame and fold the errors back to timesteps.
 
     Frames lie on the grid ``0, step, 2*step, ...`` plus the end-aligned tail frame of
-    :func:`seqae.windowing.frame_starts`. They are gathered batch by batch from a zero-copy
+    :func:`seqae.scoring.windowing.frame_starts`. They are gathered batch by batch from a zero-copy
     view, so memory stays at one batch plus the ``(T, C)`` result whatever the overlap. The
     reconstruction is folded too when ``run`` returns one.
 
@@ -210,7 +211,8 @@ class StreamDetector:
       :meth:`_image_scores`.
 
     In return it gets :meth:`score_samples`, :meth:`predict` and :meth:`detect`, and works
-    with :mod:`seqae.streaming` (files in chunks) and :mod:`seqae.distributed`, which use
+    with :mod:`seqae.scale.streaming` (files in chunks) and :mod:`seqae.scale.distributed`,
+    which use
     only the methods above plus :meth:`_score`, :meth:`tracker` and :meth:`_labels`.
 
     Examples
@@ -218,8 +220,8 @@ class StreamDetector:
     A detector whose "network" predicts every value as 0, so the error is the value squared:
 
     >>> import numpy as np
-    >>> from seqae.base import ScoringSpec, StreamDetector
-    >>> from seqae.validation import stream_for_model
+    >>> from seqae.scoring.core import ScoringSpec, StreamDetector
+    >>> from seqae.scoring.validation import stream_for_model
     >>> class Zero(StreamDetector):
     ...     channels_, n_channels_, threshold_ = ["a", "b"], 2, 1.0
     ...     def _runner(self, reconstruction=False):
@@ -325,7 +327,8 @@ class StreamDetector:
         return DriftBaseline(base / self.threshold_, window)
 
     def tracker(self) -> StreamTracker:
-        """A fresh :class:`~seqae.baseline.StreamTracker` for one stream: the score smoothing,
+        """A fresh :class:`~seqae.scoring.baseline.StreamTracker` for one stream: the score
+        smoothing,
         the drift-aware line and the channel attribution over two frames.
 
         What a caller that runs the network itself (row by row at the edge, say) applies to
@@ -401,9 +404,9 @@ class StreamDetector:
         """Scores, labels, per-channel contributions and events for one stream.
 
         For an image model, ``X`` holds images and the result is an
-        :class:`~seqae.images.ImageDetectionResult` (per-image scores and labels, per-pixel
+        :class:`~seqae.scoring.images.ImageDetectionResult` (per-image scores and labels, per-pixel
         scores, and the reconstructed images when asked for). To score a file too large for
-        memory, use :func:`seqae.streaming.detect_file`: it gives the same scores and events.
+        memory, use :func:`seqae.scale.streaming.detect_file`: it gives the same scores and events.
 
         Parameters
         ----------

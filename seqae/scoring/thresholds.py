@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DataError, ParameterError
+from ..errors import DataError, ParameterError
 from .events import _as_scores, _binary_labels, _check_same_length, _is_number
 
 __all__ = [

@@ -2,7 +2,7 @@
 
 A saved model (``config.json`` / the ``.safetensors`` header, read by
 :meth:`seqae.Detector.load`), an exported ``.onnx`` file (its ``seqae.*`` metadata, read by
-:class:`seqae.runtime.OnnxDetector`) and ``seqae info`` all read and write one
+:class:`seqae.files.runtime.OnnxDetector`) and ``seqae info`` all read and write one
 :class:`FittedState`: the channels, frame, step, scaler numbers, threshold, channel weights,
 fold and event rules, score smoothing, drift line, network spec, training record and versions.
 The containers add only what belongs to them: the saved format's marker and weights checksum;
@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ModelFormatError
+from ..errors import ModelFormatError
 
 __all__ = ["STATE_VERSION", "FittedState", "check_fitted_state", "check_version", "upgrade"]
 
@@ -119,7 +119,7 @@ class FittedState:
     channel_weights : list of float or None
     drift_window : int or None
     drift_base : float or None
-        The drift-aware line (:mod:`seqae.baseline`): both set, or both None.
+        The drift-aware line (:mod:`seqae.scoring.baseline`): both set, or both None.
     score_smoothing : int
         Raw scores averaged into each score (trailing mean) before the drift line; 1: none.
     min_event_length, merge_gap : int
@@ -436,7 +436,8 @@ def check_fitted_state(
         if not all(_is_number(w) and math.isfinite(w) and w >= 0 for w in weights):
             raise bad("channel_weights", "must hold finite numbers >= 0", weights)
 
-    # The drift-aware line (seqae.baseline): both fields or neither (files before 0.2 lack both).
+    # The drift-aware line (seqae.scoring.baseline): both fields or neither (files before 0.2
+    # lack both).
     base, window = state.get("drift_base"), state.get("drift_window")
     if (base is None) != (window is None):
         raise bad("drift_window", "and 'drift_base' must be both null or both set", window)

@@ -2,7 +2,8 @@
 
 An edge service needs the ``.onnx`` file alone. The graph takes raw frames and contains the
 scaling, the autoencoder and the error computation; everything else the Detector knows, its
-fitted state (:class:`seqae.state.FittedState`: channel names and order, frame, step, fold rule,
+fitted state (:class:`seqae.files.state.FittedState`: channel names and order, frame, step,
+fold rule,
 scoring path, anomaly score (reconstruction error or negative ELBO: computed inside the graph),
 event rules, threshold, training record), plus a few facts about the graph, travels in the
 file's ``metadata_props`` under keys ``seqae.<name>``, each value a JSON text.
@@ -11,7 +12,7 @@ and event code as :class:`seqae.Detector`, so both give the same scores and labe
 A model fitted on images takes ``(N, H, W)`` or ``(N, C, H, W)`` images and scores each image
 (and each pixel), as :class:`seqae.Detector` does.
 
-This module never imports torch (nor onnx): ``from seqae.runtime import OnnxDetector`` costs
+This module never imports torch (nor onnx): ``from seqae.files.runtime import OnnxDetector`` costs
 numpy and, on first use, onnxruntime.
 """
 
@@ -26,12 +27,12 @@ from typing import Any
 
 import numpy as np
 
-from .base import RunFn, ScoringSpec, StreamDetector
-from .errors import DataError, ModelFormatError, ParameterError
-from .images import as_images, score_image_batches
-from .results import DetectionResult
+from ..errors import DataError, ModelFormatError, ParameterError
+from ..scoring.core import RunFn, ScoringSpec, StreamDetector
+from ..scoring.images import as_images, score_image_batches
+from ..scoring.results import DetectionResult
+from ..scoring.validation import Stream, stream_for_model
 from .state import STATE_VERSION, FittedState, upgrade
-from .validation import Stream, stream_for_model
 
 __all__ = [
     "INPUT_NAME",
@@ -53,7 +54,7 @@ DIGEST_KEY = f"{METADATA_PREFIX}sha256"
 INPUT_NAME = "frames"
 OUTPUT_NAMES = ("reconstruction", "timestep_error", "channel_error", "window_score")
 
-#: What the file's metadata adds to the fitted state (:class:`seqae.state.FittedState`): facts
+#: What the file's metadata adds to the fitted state (:class:`seqae.files.state.FittedState`): facts
 #: about this graph (also ``opset``, ``quantized``, ``exporter``), with the JSON types the
 #: runtime needs them to have.
 _GRAPH: dict[str, tuple[type, ...]] = {
@@ -82,13 +83,13 @@ def decode_metadata(
     props: dict[str, str], where: str = "model"
 ) -> tuple[FittedState, dict[str, Any]]:
     """Read back :func:`encode_metadata`'s entries: the fitted state, checked and brought to
-    the current layout (:meth:`seqae.state.FittedState.from_dict`), plus the graph's facts.
+    the current layout (:meth:`seqae.files.state.FittedState.from_dict`), plus the graph's facts.
 
     Returns
     -------
     state : FittedState
     metadata : dict
-        ``format``, the state's fields (:meth:`~seqae.state.FittedState.to_dict`), then the
+        ``format``, the state's fields (:meth:`~seqae.files.state.FittedState.to_dict`), then the
         graph's entries (``sha256``, ``opset``, ``dynamic_length``, ...) and any others.
 
     Raises
@@ -214,7 +215,8 @@ def _onnxruntime() -> Any:
         import onnxruntime
     except ImportError:
         raise ImportError(
-            "seqae.runtime needs onnxruntime: pip install onnxruntime (CPU) or onnxruntime-gpu"
+            "seqae.files.runtime needs onnxruntime: pip install onnxruntime (CPU) or "
+            "onnxruntime-gpu"
         ) from None
     return onnxruntime
 
@@ -248,10 +250,10 @@ class OnnxDetector(StreamDetector):
     Attributes
     ----------
     state_ : FittedState
-        The fitted state the file carries (:class:`seqae.state.FittedState`), in the current
+        The fitted state the file carries (:class:`seqae.files.state.FittedState`), in the current
         layout whatever seqae version wrote the file.
     metadata : dict
-        Everything the file records (see :mod:`seqae.runtime`): the state's fields (version,
+        Everything the file records (see :mod:`seqae.files.runtime`): the state's fields (version,
         model, channels, frame, step, scaler, threshold, fold, scoring, history, training
         summary, ...) and the graph's (opset, dynamic_length, total_stride, halo, chunk, ...).
     channels_ : list of str
@@ -268,7 +270,7 @@ class OnnxDetector(StreamDetector):
     --------
     >>> import numpy as np
     >>> from seqae import Detector
-    >>> from seqae.runtime import OnnxDetector
+    >>> from seqae.files.runtime import OnnxDetector
     >>> from seqae.datasets import make_sensor_stream
     >>> stream = make_sensor_stream(n_timesteps=2000, n_channels=3, random_state=0)
     >>> det = Detector(frame=32, epochs=2, random_state=0).fit(stream.values[:1000])

@@ -44,8 +44,8 @@ import numpy as np
 import safetensors
 import safetensors.numpy
 
-from ._atomic import atomic_path, atomic_write_bytes
-from .errors import ModelFormatError, ParameterError
+from ..errors import ModelFormatError, ParameterError
+from .atomic import atomic_path, atomic_write_bytes
 from .state import STATE_VERSION, check_version
 
 __all__ = [

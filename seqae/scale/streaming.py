@@ -7,22 +7,23 @@ contributions of the timesteps that no later data can change:
 
 - windowed scoring: a timestep is final once every frame covering it has been seen. Frames lie
   on the global grid ``0, step, 2*step, ...``; the end-aligned tail frame of
-  :func:`seqae.windowing.frame_starts` is known only when the stream ends, so the last
+  :func:`seqae.scoring.windowing.frame_starts` is known only when the stream ends, so the last
   ``frame`` timesteps wait for :meth:`ChunkedScorer.finish`. The frames of the overlap are
   scored again with the next part (``frame / step`` frames per part, a small cost).
 - convolutional scoring: parts start at multiples of the model's total stride and carry a halo
-  of the model's receptive field (:attr:`seqae.base.ScoringSpec.halo`) on each side.
+  of the model's receptive field (:attr:`seqae.scoring.core.ScoringSpec.halo`) on each side.
 
 :class:`ChunkedDetector` adds labels and events. The event rules (``min_event_length``,
 ``merge_gap``) look a bounded distance around each timestep, so the labels of a timestep are
 final ``min_event_length + merge_gap + 1`` timesteps after its score. Events are described as
-the parts come (:class:`seqae.events.EventBuilder`: each keeps only its running peak, sums and
+the parts come (:class:`seqae.scoring.events.EventBuilder`: each keeps only its running peak,
+sums and
 times); the ``(T, C)`` contributions and reconstruction are never all held: each part is handed
 to the caller and forgotten. The ``(T,)`` scores, labels and timestamps are kept for the caller
 (a few bytes per timestep) unless ``keep=False``: then memory does not grow with the stream.
 
 Results equal :meth:`seqae.Detector.detect` on the whole stream up to float rounding (the model
-sees the frames in other batches). Any :class:`seqae.base.StreamDetector` streams: a
+sees the frames in other batches). Any :class:`seqae.scoring.core.StreamDetector` streams: a
 :class:`seqae.Detector` (torch) or a :class:`seqae.OnnxDetector` (onnxruntime, no torch), through
 the same scoring loops as their in-memory ``detect``.
 
@@ -43,11 +44,11 @@ from typing import Any
 
 import numpy as np
 
-from .base import StreamDetector, StreamScores
-from .errors import DataError, ModelFormatError, ParameterError
-from .events import Event, EventBuilder
-from .results import ScoredPart
-from .validation import as_stream, match_channels
+from ..errors import DataError, ModelFormatError, ParameterError
+from ..scoring.core import StreamDetector, StreamScores
+from ..scoring.events import Event, EventBuilder
+from ..scoring.results import ScoredPart
+from ..scoring.validation import as_stream, match_channels
 
 __all__ = [
     "DEFAULT_CHUNK_SIZE",
@@ -74,7 +75,7 @@ class Overlap:
     """Which raw rows score a range of timesteps exactly as one pass over the whole stream.
 
     The one statement of the overlap rule, used by :class:`ChunkedScorer` (a file in chunks)
-    and by :mod:`seqae.distributed` (a Dask stream in partitions).
+    and by :mod:`seqae.scale.distributed` (a Dask stream in partitions).
 
     Parameters
     ----------
@@ -509,10 +510,10 @@ def load_detector(model: Any) -> StreamDetector:
     if not path.exists():
         raise ModelFormatError(f"{path}: no such model file or folder")
     if path.suffix.lower() == ".onnx":
-        from .runtime import OnnxDetector
+        from ..files.runtime import OnnxDetector
 
         return OnnxDetector(path)
-    from .detector import Detector
+    from ..detector import Detector
 
     return Detector.load(path)
 
@@ -520,7 +521,7 @@ def load_detector(model: Any) -> StreamDetector:
 def _chunks(source: Any, chunk_size: int, read_options: dict[str, Any]) -> Iterable[Any]:
     _check_chunk_size(chunk_size)
     if isinstance(source, (str, os.PathLike)):
-        from .datasets.sensors import iter_sensor_chunks
+        from ..datasets.sensors import iter_sensor_chunks
 
         return iter_sensor_chunks(source, chunk_size, **read_options)
     if read_options:

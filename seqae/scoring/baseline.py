@@ -39,7 +39,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 __all__ = [
     "ATTRIBUTION_FRAMES",

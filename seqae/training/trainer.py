@@ -28,8 +28,8 @@ import numpy as np
 import torch
 from torch import nn
 
-from ._atomic import atomic_path
-from .errors import DataError, ParameterError
+from ..errors import DataError, ParameterError
+from ..files.atomic import atomic_path
 from .objectives import (
     LOSSES,
     contractive_penalty,
@@ -158,7 +158,7 @@ class TrainConfig:
         the per-value ELBO.
     trim_fraction : float
         Robust training for data that may hold anomalies: in every batch the samples the model
-        reconstructs worst, this share of them, give no gradient (:func:`seqae.objectives.
+        reconstructs worst, this share of them, give no gradient (:func:`seqae.training.objectives.
         trimmed_loss`; ``mse`` and ``mae`` only). 0 trains on every sample.
     layerwise_epochs : int
         Stacked autoencoder: when > 0, first pre-train the model greedily, one layer pair at a
@@ -569,7 +569,7 @@ def _world(config: TrainConfig) -> _World:
     if not ready:
         raise ParameterError(
             "TrainConfig.distributed=True needs a torch.distributed process group: launch "
-            "with torchrun and call seqae.training.init_distributed() first (seqae train "
+            "with torchrun and call seqae.training.trainer.init_distributed() first (seqae train "
             "--distributed does)"
         )
     return _World(dist.get_rank(), dist.get_world_size())

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DataError
+from ..errors import DataError
 
 __all__ = ["ImageDetectionResult", "as_images", "is_image_input", "score_image_batches"]
 

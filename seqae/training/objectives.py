@@ -1,6 +1,6 @@
 """Training objectives: reconstruction losses, regularisers and input corruption.
 
-Pure functions on tensors, used by :func:`seqae.training.train` and usable with every model.
+Pure functions on tensors, used by :func:`seqae.training.trainer.train` and usable with every model.
 Denoising, sparse, contractive and variational autoencoders are training options here, not
 separate model classes.
 
@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 __all__ = [
     "LOSSES",

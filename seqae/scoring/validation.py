@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DataError, DataTypeError
+from ..errors import DataError, DataTypeError
 
 __all__ = [
     "Stream",

@@ -1,6 +1,6 @@
 """Export a fitted Detector to one self-contained ONNX file.
 
-The exported graph is the Detector's own :class:`~seqae.scoring.ScoringHead`: raw, unscaled
+The exported graph is the Detector's own :class:`~seqae.models.head.ScoringHead`: raw, unscaled
 frames ``(batch, frame, channels)`` float32 in; the scaling, the autoencoder and the error
 computation inside; four outputs, all divided by the fitted threshold (1.0 is the alarm line,
 higher = more anomalous), on the same scale as :meth:`seqae.Detector.score_samples`:
@@ -18,7 +18,8 @@ image: ``reconstruction`` ``(batch, C, H, W)``, ``timestep_error`` the per-pixel
 ``(batch,)``. A detector with ``anomaly_score="elbo"`` exports its ELBO head: the outputs
 then hold the negative ELBO (the KL term spread over the values) and the metadata says
 ``anomaly_score: "elbo"`` with its ``beta``. Everything else the Detector knows
-goes into the file's ``metadata_props`` (see :mod:`seqae.runtime`, which reads it back), and the
+goes into the file's ``metadata_props`` (see :mod:`seqae.files.runtime`, which reads it back),
+and the
 weights are embedded, so the ``.onnx`` file is all an edge service needs.
 
 Exporter: ``torch.onnx.export(..., dynamo=True)`` (needs ``onnxscript``), opset 18 by default:
@@ -42,8 +43,9 @@ import numpy as np
 import onnx
 import torch
 
-from .base import CHUNK
-from .errors import ModelFormatError, NotFittedError, ParameterError
+from ..errors import ModelFormatError, NotFittedError, ParameterError
+from ..models.head import ScoringHead, convolutional_halo
+from ..scoring.core import CHUNK
 from .persistence import atomic_write_bytes
 from .runtime import (
     DIGEST_KEY,
@@ -53,7 +55,6 @@ from .runtime import (
     content_digest,
     encode_metadata,
 )
-from .scoring import ScoringHead, convolutional_halo
 from .state import FittedState
 
 __all__ = ["OPSET", "export_onnx"]

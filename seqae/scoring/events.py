@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import DataError, ParameterError
+from ..errors import DataError, ParameterError
 
 __all__ = [
     "Event",
@@ -29,7 +29,7 @@ __all__ = [
 def _binary_labels(labels: Any, name: str = "labels", *, ravel: bool = False) -> np.ndarray:
     """Validate 0/1 labels (bool, integer or float) and return them as a uint8 array.
 
-    The one label check shared by :mod:`seqae.events` and :mod:`seqae.metrics`.
+    The one label check shared by :mod:`seqae.scoring.events` and :mod:`seqae.metrics`.
     """
     arr = np.asarray(labels)
     if ravel:
@@ -52,7 +52,7 @@ def _binary_labels(labels: Any, name: str = "labels", *, ravel: bool = False) ->
 def _as_scores(scores: Any, name: str = "scores", *, drop_nan: bool = True) -> np.ndarray:
     """Validate scores and return them as a flat float64 array.
 
-    The one score check shared by :mod:`seqae.events`, :mod:`seqae.thresholds` and
+    The one score check shared by :mod:`seqae.scoring.events`, :mod:`seqae.scoring.thresholds` and
     :mod:`seqae.metrics`. With
     ``drop_nan`` NaN scores are removed (unsupervised rules); without it they are an error
     (metrics, where scores must stay aligned with labels).
@@ -339,7 +339,7 @@ class EventBuilder:
     """Describe the events of a stream that arrives in consecutive parts, in bounded memory.
 
     The one event describer: :func:`describe_events` is a builder fed one part, and
-    :class:`seqae.streaming.ChunkedDetector` feeds it part by part. An event that runs across
+    :class:`seqae.scale.streaming.ChunkedDetector` feeds it part by part. An event that runs across
     a border is continued; each event keeps only its running numbers (peak, sum of scores,
     per-channel sums, times), so the result equals describing the whole stream at once.
 

@@ -27,11 +27,11 @@ import numpy as np
 import torch
 from torch import nn
 
-from .base import RunFn
-from .errors import ParameterError
-from .models.base import Autoencoder
-from .models.ensemble import Ensemble
-from .objectives import kl_per_sample
+from ..errors import ParameterError
+from ..scoring.core import RunFn
+from ..training.objectives import kl_per_sample
+from .base import Autoencoder
+from .ensemble import Ensemble
 
 __all__ = ["ScoringHead", "check_channel_weights", "convolutional_halo", "head_runner"]
 
@@ -176,14 +176,14 @@ def check_channel_weights(weights: Any, n_channels: int) -> np.ndarray:
 def head_runner(
     head: ScoringHead, device: torch.device | str = "cpu", *, reconstruction: bool = False
 ) -> RunFn:
-    """The head as the ``run`` callable of the numpy scoring loops in :mod:`seqae.base`.
+    """The head as the ``run`` callable of the numpy scoring loops in :mod:`seqae.scoring.core`.
 
     ``run(frames (B, L, C) float32) -> (channel_error (B, L, C), reconstruction or None)``,
     numpy in and out, under ``torch.inference_mode`` on ``device``.
 
     Examples
     --------
-    >>> from seqae.base import score_windowed
+    >>> from seqae.scoring.core import score_windowed
     >>> from seqae.models import build_model
     >>> head = ScoringHead(build_model("dense", (16, 2), {"hidden": (8, 4)}), [0, 0], [1, 1])
     >>> x = np.zeros((40, 2), dtype=np.float32)
