@@ -22,8 +22,9 @@ How it works, for the two ways a model scores (the file's metadata says which):
 
 Each final timestep then goes through the detector's
 :meth:`~seqae.scoring.core.StreamDetector.tracker` (score smoothing, the drift-aware line,
-channel attribution: causal, numpy only), so the scores equal :meth:`OnnxDetector.score_samples`. Event rules (``min_event_length``,
-``merge_gap``) need hindsight and are left to the consumer.
+channel attribution: causal, numpy only), so the scores equal
+:meth:`OnnxDetector.score_samples`. Event rules (``min_event_length``, ``merge_gap``) need
+hindsight and are left to the consumer.
 """
 
 from __future__ import annotations
