@@ -13,17 +13,21 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 
 from seqae import Detector
 from seqae.errors import DataError, ModelFormatError, NotFittedError, ParameterError
+from seqae.models import models_of_kind
 
 FAST = {"epochs": 8, "batch_size": 128, "random_state": 0}
 # For checks of mechanics (threshold rules, channel order, ...) that hold for any trained model.
 ONE_EPOCH = {**FAST, "epochs": 1}
-SEQUENCE_MODELS = {
+# Smaller settings for some families, to keep the tests fast; every registered sequence
+# family is tested (a new one with the defaults below).
+SMALL = {
     "conv1d": {"frame": 32, "model_params": {"filters": (16, 16, 8)}},
     "lstm": {"frame": 16, "model_params": {"hidden_size": 32, "latent_dim": 8}},
     "gru": {"frame": 16, "model_params": {"hidden_size": 32, "latent_dim": 8}},
     "dense": {"frame": 32, "model_params": {"hidden": (64, 16)}},
     "pca": {"frame": 32, "model_params": {"n_components": 8}},
 }
+SEQUENCE_MODELS = {name: SMALL.get(name, {"frame": 32}) for name in models_of_kind("sequence")}
 
 
 @pytest.fixture(scope="module")
@@ -208,7 +212,7 @@ def test_save_load_bit_identical(fitted, stream, tmp_path, single_file):
     assert loaded.get_params()["frame"] == fitted.frame
 
 
-@pytest.mark.parametrize("name", ["lstm", "dense", "pca"])
+@pytest.mark.parametrize("name", sorted(SEQUENCE_MODELS))
 def test_save_load_every_family(stream, tmp_path, name):
     det = Detector(model=name, **SEQUENCE_MODELS[name], **{**FAST, "epochs": 2})
     det.fit(stream.values[:1000])

@@ -11,10 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from seqae.errors import DataError, ParameterError
-from seqae.models import available_models, build_model
+from seqae.models import available_models, build_model, models_of_kind
 from seqae.scoring.windowing import WindowSet
 
-SEQUENCE_MODELS = ["conv1d", "lstm", "gru", "dense", "pca"]
+SEQUENCE_MODELS = models_of_kind("sequence")  # every registered family, none listed by hand
 
 
 @pytest.fixture(autouse=True)

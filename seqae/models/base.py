@@ -1,8 +1,8 @@
-"""The contract every seqae autoencoder follows, and the registry that names them.
+"""The contract every seqae autoencoder follows, and the layers several families share.
 
 A model is a pure ``nn.Module``: it knows nothing about training, scaling or files. It is built
 from an input shape and a small config dataclass, so ``(name, input_shape, asdict(config))``
-in JSON plus the weights rebuild it exactly.
+in JSON plus the weights rebuild it exactly. Families register by name in :mod:`.registry`.
 
 Input shapes
 ------------
@@ -22,11 +22,7 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-from ..errors import ParameterError
-
-__all__ = ["MODELS", "Autoencoder", "build_model", "register_model"]
-
-MODELS: dict[str, type[Autoencoder]] = {}
+__all__ = ["ACTIVATIONS", "Autoencoder", "activation_layer"]
 
 
 class Autoencoder(nn.Module):
@@ -78,68 +74,21 @@ class Autoencoder(nn.Module):
         }
 
 
-def register_model(cls: type[Autoencoder]) -> type[Autoencoder]:
-    """Class decorator: make a model buildable by name."""
-    if not cls.name:
-        raise TypeError(f"{cls.__qualname__} needs a non-empty `name`")
-    MODELS[cls.name] = cls
-    return cls
+ACTIVATIONS: dict[str, type[nn.Module]] = {
+    "relu": nn.ReLU,
+    "gelu": nn.GELU,
+    "tanh": nn.Tanh,
+    "elu": nn.ELU,
+    "leaky_relu": nn.LeakyReLU,
+}
 
 
-def _config_from(cls: type[Autoencoder], params: dict[str, Any]) -> Any:
-    fields = {f.name for f in dataclasses.fields(cls.Config)}
-    unknown = sorted(set(params) - fields)
-    if unknown:
-        raise ParameterError(
-            f"model {cls.name!r} has no parameter(s) {', '.join(unknown)}; "
-            f"it takes: {', '.join(sorted(fields))}"
-        )
-    # JSON turns tuples into lists; give the dataclass back the tuples it was built with.
-    params = {k: tuple(v) if isinstance(v, list) else v for k, v in params.items()}
-    return cls.Config(**params)
-
-
-def build_model(
-    name: str,
-    input_shape: tuple[int, ...],
-    params: dict[str, Any] | None = None,
-    *,
-    networks: int = 1,
-) -> Autoencoder:
-    """Build a registered model by name.
-
-    Parameters
-    ----------
-    name : str
-        A key of :data:`MODELS` (``"conv1d"``, ``"lstm"``, ``"gru"``, ``"dense"``, ``"pca"``, ...).
-    input_shape : tuple of int
-        ``(frame, channels)`` for sequences, ``(channels, height, width)`` for images.
-    params : dict, optional
-        Fields of the model's config dataclass; unknown names are a ``ParameterError``.
-    networks : int, default 1
-        More than 1: an :class:`~seqae.models.ensemble.Ensemble` of that many such networks.
+def activation_layer(name: str) -> nn.Module:
+    """A fresh activation module for a name of :data:`ACTIVATIONS`.
 
     Examples
     --------
-    >>> model = build_model("dense", (16, 2), {"hidden": (8, 4)})
-    >>> model(torch.zeros(3, 16, 2)).shape  # (batch, frame, channels) in and out
-    torch.Size([3, 16, 2])
-    >>> build_model("dense", (16, 2), {"layers": 3})
-    Traceback (most recent call last):
-    ...
-    seqae.errors.ParameterError: model 'dense' has no parameter(s) layers; it takes: ...
+    >>> activation_layer("relu")
+    ReLU()
     """
-    from . import _load_all
-
-    _load_all()
-    if name not in MODELS:
-        raise ParameterError(f"unknown model {name!r}; choose one of: {', '.join(sorted(MODELS))}")
-    cls = MODELS[name]
-    if isinstance(networks, bool) or not isinstance(networks, int) or networks < 1:
-        raise ParameterError(f"networks must be an integer >= 1, got {networks!r}")
-    nets = [cls(tuple(input_shape), _config_from(cls, dict(params or {}))) for _ in range(networks)]
-    if networks == 1:
-        return nets[0]
-    from .ensemble import Ensemble
-
-    return Ensemble(nets)
+    return ACTIVATIONS[name]()

@@ -16,7 +16,7 @@ from torch import nn
 
 from ..errors import ParameterError
 from .base import Autoencoder
-from .dense import check_int
+from .validators import check_int
 
 __all__ = ["EncoderClassifier", "make_classifier"]
 

@@ -31,10 +31,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..errors import ParameterError
-from .base import Autoencoder, register_model
-from .dense import (
-    ACTIVATIONS,
-    activation_layer,
+from .base import ACTIVATIONS, Autoencoder, activation_layer
+from .registry import register_model
+from .validators import (
     check_choice,
     check_dropout,
     check_input_shape,

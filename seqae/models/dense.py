@@ -1,76 +1,20 @@
-"""Fully connected autoencoder on the flattened sample (sequence frames or images).
-
-Also home of the small validation and activation helpers the other families share.
-"""
+"""Fully connected autoencoder on the flattened sample (sequence frames or images)."""
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
 from itertools import pairwise
-from typing import Any
 
 import torch
 from torch import nn
 
-from ..errors import ParameterError
 from ..training.objectives import k_sparse
-from .base import Autoencoder, register_model
+from .base import ACTIVATIONS, Autoencoder, activation_layer
+from .registry import register_model
+from .validators import check_choice, check_dropout, check_input_shape, check_int, check_int_tuple
 
 __all__ = ["ACTIVATIONS", "DenseAE", "DenseConfig", "LinearAE", "LinearConfig", "activation_layer"]
-
-ACTIVATIONS: dict[str, type[nn.Module]] = {
-    "relu": nn.ReLU,
-    "gelu": nn.GELU,
-    "tanh": nn.Tanh,
-    "elu": nn.ELU,
-    "leaky_relu": nn.LeakyReLU,
-}
-
-
-def activation_layer(name: str) -> nn.Module:
-    """A fresh activation module for a name of :data:`ACTIVATIONS`."""
-    return ACTIVATIONS[name]()
-
-
-def check_int(name: str, value: Any, minimum: int) -> None:
-    """Raise ParameterError unless ``value`` is an integer (not a bool) >= ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
-def check_int_tuple(name: str, value: Any) -> None:
-    """Raise ParameterError unless ``value`` is a non-empty tuple of integers >= 1."""
-    if not isinstance(value, tuple) or not value:
-        raise ParameterError(f"{name} must be a non-empty list of integers >= 1, got {value!r}")
-    for v in value:
-        check_int(f"every entry of {name}", v, 1)
-
-
-def check_dropout(value: Any) -> None:
-    """Raise ParameterError unless ``value`` is a probability in [0, 1)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < 1:
-        raise ParameterError(f"dropout must be a number in [0, 1), got {value!r}")
-
-
-def check_choice(name: str, value: Any, choices: tuple[Any, ...]) -> None:
-    """Raise ParameterError unless ``value`` is one of ``choices``."""
-    if value not in choices:
-        listed = ", ".join(repr(c) for c in choices)
-        raise ParameterError(f"{name} must be one of {listed}, got {value!r}")
-
-
-def check_input_shape(model: str, input_shape: tuple[int, ...], ndim: int | None) -> None:
-    """Raise ParameterError unless ``input_shape`` has positive sizes (and ``ndim`` axes)."""
-    if ndim is not None and len(input_shape) != ndim:
-        raise ParameterError(
-            f"model {model!r} takes input_shape (frame, channels), got {input_shape!r}"
-        )
-    if not input_shape or any(d < 1 for d in input_shape):
-        raise ParameterError(
-            f"input_shape must be non-empty with sizes >= 1 for model {model!r}, "
-            f"got {input_shape!r}"
-        )
 
 
 @dataclass(frozen=True)

@@ -16,9 +16,10 @@ from torch import nn
 
 from ..errors import ParameterError
 from ..training.objectives import k_sparse
-from .base import Autoencoder, register_model
-from .dense import ACTIVATIONS, activation_layer, check_choice, check_int, check_int_tuple
-from .vae import VariationalMixin, _Gaussian
+from .base import ACTIVATIONS, Autoencoder, activation_layer
+from .registry import register_model
+from .vae import Gaussian, VariationalMixin
+from .validators import check_choice, check_image_shape, check_int, check_int_tuple
 
 __all__ = ["Conv2dAE", "Conv2dConfig", "Conv2dVAE"]
 
@@ -69,14 +70,6 @@ class Conv2dConfig:
             check_int("k_sparse", self.k_sparse, 1)
 
 
-def _check_image_shape(model: str, input_shape: tuple[int, ...]) -> None:
-    if len(input_shape) != 3 or any(d < 1 for d in input_shape):
-        raise ParameterError(
-            f"model {model!r} takes input_shape (channels, height, width) with sizes >= 1, "
-            f"got {input_shape!r}"
-        )
-
-
 class _ConvBase(Autoencoder):
     """The convolutional encoder trunk and decoder shared by the AE and the VAE."""
 
@@ -85,7 +78,7 @@ class _ConvBase(Autoencoder):
 
     def __init__(self, input_shape: tuple[int, ...], config: Conv2dConfig) -> None:
         super().__init__(input_shape, config)
-        _check_image_shape(self.name, self.input_shape)
+        check_image_shape(self.name, self.input_shape)
         channels, height, width = self.input_shape
         k, pad = config.kernel_size, config.kernel_size // 2
         sizes = [(height, width)]
@@ -191,7 +184,7 @@ class Conv2dVAE(VariationalMixin, _ConvBase):
         super().__init__(input_shape, config)
         self.latent_dim = config.latent_dim
         n_features = math.prod(self.feature_shape)
-        self.gaussian = _Gaussian(n_features, config.latent_dim)
+        self.gaussian = Gaussian(n_features, config.latent_dim)
         self.bottleneck_out = nn.Sequential(
             nn.Linear(config.latent_dim, n_features), activation_layer(config.activation)
         )

@@ -14,8 +14,9 @@ import numpy as np
 import torch
 
 from ..errors import DataError, ParameterError
-from .base import Autoencoder, register_model
-from .dense import check_input_shape, check_int
+from .base import Autoencoder
+from .registry import register_model
+from .validators import check_input_shape, check_int
 
 __all__ = ["PCAConfig", "PCAReconstruction"]
 

@@ -18,8 +18,9 @@ from typing import ClassVar
 import torch
 from torch import nn
 
-from .base import Autoencoder, register_model
-from .dense import check_choice, check_dropout, check_input_shape, check_int
+from .base import Autoencoder
+from .registry import register_model
+from .validators import check_choice, check_dropout, check_input_shape, check_int
 
 __all__ = ["GRUAE", "LSTMAE", "RecurrentAE", "RecurrentConfig"]
 

@@ -16,10 +16,12 @@ from torch import nn
 
 from ..errors import ParameterError
 from ..training.objectives import kl_per_sample
-from .base import Autoencoder, register_model
-from .dense import DenseAE, DenseConfig, check_input_shape
+from .base import Autoencoder
+from .dense import DenseAE, DenseConfig
+from .registry import register_model
+from .validators import check_input_shape
 
-__all__ = ["DenseVAE", "VariationalMixin"]
+__all__ = ["DenseVAE", "Gaussian", "VariationalMixin"]
 
 _LOG_VAR_LIMIT = 10.0  # keeps exp(log_var) finite early in training
 
@@ -88,7 +90,7 @@ class VariationalMixin:
         return nll + beta * kl
 
 
-class _Gaussian(nn.Module):
+class Gaussian(nn.Module):
     """Two linear heads: mean and (clamped) log-variance of the code."""
 
     def __init__(self, n_in: int, latent_dim: int) -> None:
@@ -132,7 +134,7 @@ class DenseVAE(VariationalMixin, DenseAE):
         trunk = (n_in, *config.hidden[:-1])
         self.latent_dim = config.hidden[-1]
         self.encoder = self._stack(trunk, last_is_bottleneck=True)  # every layer activated
-        self.gaussian = _Gaussian(trunk[-1], self.latent_dim)
+        self.gaussian = Gaussian(trunk[-1], self.latent_dim)
         self.decoder = self._stack((n_in, *config.hidden)[::-1], last_is_bottleneck=False)
 
     def encode_stats(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
