@@ -54,6 +54,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import common  # benchmarks/ is a folder of scripts, not a package
 import skab
+import tracks
 
 from seqae.metrics import (
     auc_pr,
@@ -65,7 +66,9 @@ from seqae.metrics import (
     vus_pr,
 )
 
-DATASETS = ("skab", "smd", "asd", "mgab", "tep", "synthetic")
+DATASETS = ("skab", "smd", "asd", "mgab", "tep", "synthetic", "short", "wide")
+#: Datasets generated per seed (each seed its own series); the others are read once.
+PER_SEED = ("synthetic", "wide")
 #: The SMD machines in this folder that TSB-AD also scores (smd/SOURCE.md, item 4).
 SMD_MACHINES = (
     "1-2", "1-3", "1-4", "1-5", "1-7", "2-1", "2-2", "2-3", "2-7", "2-8", "3-2", "3-4", "3-10",
@@ -88,6 +91,8 @@ QUICK = {
     "mgab": ((1,), 2000, 10_000),
     "tep": (("d01_te", "d11_te", "d00_te"), None, None),
     "synthetic": ((), 2000, 6000),
+    "short": ((), None, None),  # tracks.SHORT_QUICK picks the slice
+    "wide": ((), None, None),  # 50 channels only
 }
 DEFAULT_SEEDS = (0, 1, 2)
 WIDTH = 16  # window of the window-based peers (pyod-ae, kmeans)
@@ -121,7 +126,7 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "nets2": {"n_networks": 2},
     "nets3": {"n_networks": 3},
 }
-PEERS = ("pyod-ae", "iforest", "kmeans")
+PEERS = ("pyod-ae", "iforest", "kmeans", "zscore")
 ALL_METHODS = (*CANDIDATES, *PEERS)
 #: What a plain ``python benchmarks/suite.py`` runs: the default, the linear baseline, the peers
 #: (the rounds' other candidates only when named).
@@ -154,6 +159,11 @@ PUBLISHED: dict[str, list[str]] = {
         "2000) could not be retrieved; SOURCE.md's PCA T2/Q sanity check is not published."
     ],
     "synthetic": ["None: generated here."],
+    "short": [
+        "None in this form (built here from SMD, ASD, MGAB and SKAB; issue 24). The "
+        "rolling z-score row is the simple peer the track is meant to beat."
+    ],
+    "wide": ["None: generated here (tracks.py)."],
 }
 
 
@@ -340,14 +350,23 @@ def load_dataset(
         return _load_tep(root, files)
     elif name == "synthetic":
         return _load_synthetic(seed, train_rows or 10_000, test_rows or 20_000)
+    elif name == "short":
+        return tracks.load_short(root, quick, sys.modules[__name__])
+    elif name == "wide":
+        widths = tracks.WIDE_CHANNELS[:1] if quick else tracks.WIDE_CHANNELS
+        stream_seed = tracks.WIDE_SEEDS[0] + seed
+        return [s for c in widths for s in tracks.load_wide(stream_seed, c, sys.modules[__name__])]
     else:
         raise ValueError(f"unknown dataset {name!r}; choose from {DATASETS}")
     return [crop(s, train_rows, test_rows) for s in series]
 
 
 def available(name: str, data: Path | None = None) -> bool:
-    """Whether dataset ``name``'s folder exists (synthetic always does)."""
-    return name == "synthetic" or (Path(data or default_data()) / name).is_dir()
+    """Whether dataset ``name``'s folders exist (generated ones always do)."""
+    root = Path(data or default_data())
+    if name == "short":
+        return all((root / src).is_dir() for src in tracks.SHORT_SOURCES)
+    return name in PER_SEED or (root / name).is_dir()
 
 
 # ------------------------------------------------------------------------------- methods
@@ -426,6 +445,8 @@ def make_method(name: str, seed: int) -> skab.Method:
         return skab.PyodAutoEncoderMethod(seed)
     if name == "kmeans":
         return KMeansADMethod(seed)
+    if name == "zscore":
+        return tracks.RollingZScoreMethod(seed)
     raise ValueError(f"unknown method {name!r}; choose from {ALL_METHODS}")
 
 
@@ -517,11 +538,20 @@ def hit_rate(
 
 
 METRICS = ("auc_pr", "vus_pr", "f1", "far", "mar", "event_f1", "hit100", "hit150", "time_s")
+#: tracks.alarm_metrics, per series then averaged
+ALARM_METRICS = ("event_recall", "false_events_5k", "false_rows_1k", "delay")
 
 
 def evaluate(series: Series, result: SeriesResult, vus_window: int | None = 100) -> dict[str, Any]:
-    """Every metric of one series; None where it is undefined (one class, no attribution)."""
+    """Every metric of one series; None where it is undefined (one class, no attribution).
+
+    Rows outside ``series.extra["keep"]`` (the short track's events that blame other channels)
+    are left out of every metric.
+    """
     y, s, p = series.labels, result.scores, result.labels
+    keep = series.extra.get("keep")
+    if keep is not None:
+        y, s, p = y[keep], s[keep], p[keep]
     both = 0 < int(y.sum()) < len(y)
     point = pooled_scores([(y, p)])
     out: dict[str, Any] = {
@@ -545,6 +575,9 @@ def evaluate(series: Series, result: SeriesResult, vus_window: int | None = 100)
     if series.interpretation and result.contributions is not None:
         for key, share in (("hit100", 1.0), ("hit150", 1.5)):
             out[key] = hit_rate(result.contributions, series.interpretation, y, share)
+    out.update(tracks.alarm_metrics(y, p))
+    if "faults" in series.extra:
+        out.update(tracks.wide_metrics(series.extra["faults"], p, result.contributions))
     return out
 
 
@@ -566,7 +599,7 @@ def summarise(
     row 160 and ``far_prefault`` on rows 0-159 of the fault files plus d00_te (pooled).
     """
     scored = [(s, e) for s, e in zip(series, evals, strict=True) if not s.normal_only]
-    out: dict[str, Any] = {k: _mean([e[k] for _, e in scored]) for k in METRICS}
+    out: dict[str, Any] = {k: _mean([e.get(k) for _, e in scored]) for k in METRICS + ALARM_METRICS}
     out["time_s"] = _mean([e["time_s"] for e in evals])
     out["n_series"] = len(scored)
     out["fit_rows"] = int(sum(e["fit_rows"] for e in evals))
@@ -584,6 +617,14 @@ def summarise(
             window=skab.NAB_WINDOW,
         )
         out["nab"] = nab.score
+    if dataset == "wide":
+        for key in ("faults_found", "faults_named", "n_faults"):
+            vals = [e.get(key) for e in evals]
+            out[key] = None if None in vals else int(sum(vals))
+        for key in ("faults_found", "faults_named"):
+            vals = [e.get(key) for e in evals]
+            out[f"{key}_min"] = None if None in vals else int(min(vals))
+        out["event_precision"] = _mean([e.get("event_precision") for e in evals])
     if dataset == "tep":
         tp = sum(e["tp"] for _, e in scored)
         fn = sum(e["fn"] for _, e in scored)
@@ -639,14 +680,14 @@ def run_suite(
     """``runs[dataset][method]`` = one entry per seed: its summary and its per-series metrics."""
     series: dict[tuple[str, int], list[Series]] = {}
     for ds in datasets:
-        for seed in seeds if ds == "synthetic" else seeds[:1]:
+        for seed in seeds if ds in PER_SEED else seeds[:1]:
             loaded = load_dataset(ds, quick, data=data, seed=seed)
             if max_fit_rows is not None:
                 loaded = [crop(s, max_fit_rows, None) for s in loaded]
             series[ds, seed] = loaded
 
     def units(ds: str, seed: int) -> list[Series]:
-        return series[ds, seed if ds == "synthetic" else seeds[0]]
+        return series[ds, seed if ds in PER_SEED else seeds[0]]
 
     keys = [
         (ds, m, seed, i)
@@ -720,6 +761,20 @@ COLUMNS = (
 EXTRA_COLUMNS = {
     "skab": (("nab", "NAB std", 2), ("normal_far", "anomaly-free FAR %", 1)),
     "tep": (("detection_rate", "detection rate", 3), ("far_prefault", "FAR rows<160+d00 %", 1)),
+    "short": (
+        ("event_recall", "event recall", 3),
+        ("false_events_5k", "false events /5k", 2),
+        ("false_rows_1k", "false rows /1k", 1),
+        ("delay", "delay rows", 0),
+    ),
+    "wide": (
+        ("faults_found", "found", 0),
+        ("faults_named", "named first", 0),
+        ("n_faults", "faults", 0),
+        ("faults_found_min", "found, worst stream", 0),
+        ("faults_named_min", "named, worst stream", 0),
+        ("event_precision", "event precision", 3),
+    ),
 }
 
 
@@ -825,6 +880,9 @@ def markdown(report: dict[str, Any]) -> str:
         "- kmeans: TSB-AD's KMeansAD: windows of 16 standardised steps, stride 1, k=20 KMeans on "
         "at most 20,000 training windows, distance to the nearest centroid averaged over the "
         "windows covering each step; alarm line at the 99th percentile of training scores",
+        "- zscore: rolling z-score (windowed Gaussian): each channel's distance from the mean of "
+        f"its last {tracks.ZSCORE_WINDOW} rows in their standard deviation, the largest over "
+        f"channels; alarm line at the {tracks.ZSCORE_QUANTILE:.1%} quantile of training scores",
     ]
     for line in report.get("skipped", []):
         parts.append(f"- skipped: {line}")
