@@ -4,6 +4,13 @@
     python benchmarks/suite.py                          # all datasets, seeds 0-2 -> results/suite.*
     python benchmarks/suite.py --datasets smd asd --methods default pca kmeans --jobs 2
     python benchmarks/suite.py --max-fit-rows 5000    # fit on each training part's last rows
+    python benchmarks/suite.py --download             # fetch the datasets it lacks, then run
+
+Data: ``--data``, else ``$SEQAE_DATASETS``, else the ``shared/datasets`` folder beside the
+repository, else the download cache (``$SEQAE_DATA``, else ``~/.cache/seqae``). With
+``--download``, each dataset that folder lacks is fetched from its upstream repository (pinned
+commit, SHA-256 checked; ``seqae.datasets.fetch_benchmark_data``) into ``--data`` when given,
+else the cache, and read from there; a dataset the folder has is read where it is.
 
 Timing: every process runs torch with one thread (--threads): on a shared 2-core machine two
 threads made the default detector's fit ~10x slower. The default detector dominates the full
@@ -43,7 +50,7 @@ import math
 import os
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -56,6 +63,7 @@ import common  # benchmarks/ is a folder of scripts, not a package
 import skab
 import tracks
 
+from seqae.errors import DataError, ParameterError
 from seqae.metrics import (
     auc_pr,
     changepoints_from_labels,
@@ -69,6 +77,8 @@ from seqae.metrics import (
 DATASETS = ("skab", "smd", "asd", "mgab", "tep", "synthetic", "short", "wide")
 #: Datasets generated per seed (each seed its own series); the others are read once.
 PER_SEED = ("synthetic", "wide")
+#: Datasets built from the folders of others.
+SOURCES = {"short": tracks.SHORT_SOURCES}
 #: The SMD machines in this folder that TSB-AD also scores (smd/SOURCE.md, item 4).
 SMD_MACHINES = (
     "1-2", "1-3", "1-4", "1-5", "1-7", "2-1", "2-2", "2-3", "2-7", "2-8", "3-2", "3-4", "3-10",
@@ -168,9 +178,17 @@ PUBLISHED: dict[str, list[str]] = {
 
 
 def default_data() -> Path:
-    """``$SEQAE_DATASETS``, else the ``shared/datasets`` folder beside the repository."""
-    env = os.environ.get("SEQAE_DATASETS")
-    return Path(env) if env else Path(__file__).resolve().parents[2] / "shared" / "datasets"
+    """``$SEQAE_DATASETS``, else ``shared/datasets`` beside the repository, else the cache.
+
+    The cache is where ``--download`` puts what it fetches (``$SEQAE_DATA``, else
+    ``~/.cache/seqae``), so that a later run without ``--download`` reads it.
+    """
+    from seqae.datasets.benchmark import data_home
+
+    if env := os.environ.get("SEQAE_DATASETS"):
+        return Path(env)
+    shared = Path(__file__).resolve().parents[2] / "shared" / "datasets"
+    return shared if shared.is_dir() else data_home()
 
 
 # ---------------------------------------------------------------------------------- data
@@ -213,7 +231,10 @@ def crop(series: Series, train_rows: int | None, test_rows: int | None) -> Serie
             for s, e, d in series.interpretation
             if s < stop and e > start
         ]
-    extra = {k: v[start:stop] for k, v in series.extra.items()}
+    extra = {
+        k: tracks.crop_faults(v, start, stop) if k == "faults" else v[start:stop]
+        for k, v in series.extra.items()
+    }
     return replace(
         series,
         train=train,
@@ -367,6 +388,32 @@ def available(name: str, data: Path | None = None) -> bool:
     if name == "short":
         return all((root / src).is_dir() for src in tracks.SHORT_SOURCES)
     return name in PER_SEED or (root / name).is_dir()
+
+
+def data_roots(
+    datasets: Sequence[str],
+    data: Path,
+    *,
+    download: bool = False,
+    into: Path | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Path]:
+    """The folder each dataset is read from: ``data`` where it has the dataset's folder.
+
+    With ``download``, the others are fetched into ``into`` (default ``$SEQAE_DATA`` or
+    ``~/.cache/seqae``) and read from there; a fetch checks what is already there and only
+    downloads the missing or altered files.
+    """
+    from seqae.datasets import fetch_benchmark_data
+
+    missing = [ds for ds in datasets if not available(ds, data)]
+    roots = {ds: data for ds in datasets}
+    if download and missing:
+        # the short track is read from the folders of the sets it takes its channels from
+        fetch = sorted({src for ds in missing for src in SOURCES.get(ds, (ds,))})
+        cache = fetch_benchmark_data(fetch, into, progress=progress)
+        roots |= {ds: cache for ds in missing}
+    return roots
 
 
 # ------------------------------------------------------------------------------- methods
@@ -671,17 +718,21 @@ def run_suite(
     seeds: Sequence[int],
     *,
     quick: bool = False,
-    data: Path | None = None,
+    data: Path | Mapping[str, Path] | None = None,
     jobs: int = 1,
     max_fit_rows: int | None = None,
     threads: int = 1,
     progress: Callable[[str], None] | None = _print,
 ) -> dict[str, dict[str, list[dict[str, Any]]]]:
-    """``runs[dataset][method]`` = one entry per seed: its summary and its per-series metrics."""
+    """``runs[dataset][method]`` = one entry per seed: its summary and its per-series metrics.
+
+    ``data`` is the datasets folder, or one folder per dataset (:func:`data_roots`).
+    """
     series: dict[tuple[str, int], list[Series]] = {}
     for ds in datasets:
+        root = data.get(ds) if isinstance(data, Mapping) else data
         for seed in seeds if ds in PER_SEED else seeds[:1]:
-            loaded = load_dataset(ds, quick, data=data, seed=seed)
+            loaded = load_dataset(ds, quick, data=root, seed=seed)
             if max_fit_rows is not None:
                 loaded = [crop(s, max_fit_rows, None) for s in loaded]
             series[ds, seed] = loaded
@@ -933,7 +984,19 @@ def seqae_source() -> str:
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--data", type=Path, default=None, help="datasets folder (or $SEQAE_DATASETS)")
+    p.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="datasets folder (default: $SEQAE_DATASETS, else shared/datasets beside the "
+        "repository, else the download cache)",
+    )
+    p.add_argument(
+        "--download",
+        action="store_true",
+        help="fetch the datasets the folder lacks from their upstream repositories (pinned "
+        "commits, SHA-256 checked) into --data if given, else $SEQAE_DATA or ~/.cache/seqae",
+    )
     p.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
     p.add_argument(
         "--methods",
@@ -973,15 +1036,26 @@ def main(argv: Sequence[str] | None = None) -> int:
     torch.set_num_threads(args.threads)
     t0 = time.perf_counter()
     source = seqae_source()  # now: HEAD may move while a long run goes on
-    skipped = [f"{ds}: no folder at {data / ds}" for ds in args.datasets if not available(ds, data)]
-    datasets = [ds for ds in args.datasets if available(ds, data)]
+    try:
+        roots = data_roots(
+            args.datasets, data, download=args.download, into=args.data, progress=_print
+        )
+    except (DataError, ParameterError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 3
+    skipped = [
+        f"{ds}: no folder at {roots[ds] / ds} (--download fetches it)"
+        for ds in args.datasets
+        if not available(ds, roots[ds])
+    ]
+    datasets = [ds for ds in args.datasets if available(ds, roots[ds])]
     methods = list(args.methods)
     if "pyod-ae" in methods and (why := skab.pyod_missing()):
         methods.remove("pyod-ae")
         skipped.append(f"pyod-ae: {why}")
         print(f"skipped pyod-ae: {why}", file=sys.stderr)
     runs = run_suite(
-        datasets, methods, seeds, quick=args.quick, data=data, jobs=args.jobs,
+        datasets, methods, seeds, quick=args.quick, data=roots, jobs=args.jobs,
         max_fit_rows=args.max_fit_rows, threads=args.threads,
     )  # fmt: skip
     report: dict[str, Any] = {

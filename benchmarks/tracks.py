@@ -178,6 +178,17 @@ def load_wide(seed: int, n_channels: int, suite: Any) -> list[Any]:
     ]
 
 
+def crop_faults(
+    faults: Sequence[tuple[int, int, int, str]], start: int, stop: int
+) -> list[tuple[int, int, int, str]]:
+    """The faults inside test rows ``[start, stop)``, in the cropped rows' numbering."""
+    return [
+        (max(a, start) - start, min(b, stop) - start, c, kind)
+        for a, b, c, kind in faults
+        if a < stop and b > start
+    ]
+
+
 # ------------------------------------------------------------------------------- the peer
 
 

@@ -10,19 +10,16 @@ the files of one fixed upstream commit (checked by SHA-256) into a cache folder.
 
 from __future__ import annotations
 
-import hashlib
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from seqae.datasets._download import data_home, download_to, sha256_file
 from seqae.datasets.sensors import SensorData, read_sensors
 
 from seqae.errors import DataError, ParameterError
-from seqae.files.atomic import atomic_write_bytes
 
 __all__ = ["SKAB_CHANNELS", "SKAB_GROUPS", "SkabExperiment", "load_skab"]
 
@@ -40,7 +37,6 @@ SKAB_GROUPS = ("valve1", "valve2", "other", "anomaly-free")
 _LABELS = ("anomaly", "changepoint")
 _COMMIT = "b2c0d46c2971dcbfe71e26087b6d231998bb91c2"
 _BASE_URL = f"https://raw.githubusercontent.com/waico/SKAB/{_COMMIT}/data"
-_TIMEOUT_S = 60
 # SHA-256 of every data file at _COMMIT, so a download is checked and a cache is trusted.
 _SHA256 = {
     "valve1/0.csv": "16af3f71313a23dd33d9b7b8065d836d05c3f9257588881cc7fbe07c076d9dc8",
@@ -172,43 +168,21 @@ def _read_experiment(path: Path, group: str) -> SkabExperiment:
 
 
 def _cache_root(cache_dir: str | os.PathLike[str] | None) -> Path:
-    if cache_dir is not None:
-        return Path(cache_dir)
-    if env := os.environ.get("SEQAE_DATA"):
-        return Path(env) / "skab"
-    return Path.home() / ".cache" / "seqae" / "skab"
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
+    return Path(cache_dir) if cache_dir is not None else data_home() / "skab"
 
 
 def _fetch(relative: str, target: Path) -> None:
     """Download one file of the fixed commit, check its hash, write it atomically."""
-    url = f"{_BASE_URL}/{relative}"
-    try:
-        with urllib.request.urlopen(url, timeout=_TIMEOUT_S) as response:
-            content = response.read()
-    except (urllib.error.URLError, OSError) as e:
-        reason = getattr(e, "reason", None) or e
-        raise DataError(
-            f"could not download the SKAB file {url}: {reason} (offline?). Download the data/ "
-            f"folder of https://github.com/waico/SKAB (commit {_COMMIT[:7]}) yourself and pass "
-            "load_skab(path=<that folder>)"
-        ) from e
-    if hashlib.sha256(content).hexdigest() != _SHA256[relative]:
-        raise DataError(
-            f"the file downloaded from {url} is not SKAB {relative} at commit {_COMMIT[:7]} "
-            "(SHA-256 mismatch); try again, or pass load_skab(path=<a local copy>)"
-        )
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(target, content)
-    except OSError as e:
-        raise DataError(
-            f"cannot write the SKAB cache {target}: {e.strerror or e}; pass cache_dir= "
-            "(or set SEQAE_DATA) to a writable folder"
-        ) from e
+    download_to(
+        f"{_BASE_URL}/{relative}",
+        target,
+        _SHA256[relative],
+        what=f"the SKAB file {relative} at commit {_COMMIT[:7]}",
+        hint=(
+            f"Or download the data/ folder of https://github.com/waico/SKAB (commit "
+            f"{_COMMIT[:7]}) yourself and pass load_skab(path=<that folder>)"
+        ),
+    )
 
 
 def _download(groups: list[str], cache_dir: str | os.PathLike[str] | None) -> Path:
@@ -217,7 +191,7 @@ def _download(groups: list[str], cache_dir: str | os.PathLike[str] | None) -> Pa
     for relative in _SHA256:
         target = root / relative
         if relative.split("/")[0] in groups and not (
-            target.is_file() and _sha256(target) == _SHA256[relative]
+            target.is_file() and sha256_file(target) == _SHA256[relative]
         ):
             _fetch(relative, target)
     return root

@@ -36,6 +36,7 @@ TINY = {"model": "pca", "frame": 16, "model_params": {"n_components": 2}}
 #: Per dataset: how many series, training rows and test rows the tiny slice keeps.
 SLICE = {"skab": (1, 300, None), "smd": (1, 400, 600), "asd": (1, 400, 600)}
 SLICE |= {"mgab": (1, 400, 600), "tep": (1, 300, 400), "synthetic": (1, 600, 900)}
+SLICE |= {"short": (2, 300, 900), "wide": (1, 600, 3000)}
 
 
 def tiny_slice(dataset: str) -> list:
@@ -85,6 +86,13 @@ def test_protocol_on_a_tiny_slice(dataset, tiny_candidate):
         assert math.isfinite(summary["nab"]) and _in(summary["normal_far"], 0, 100)
     if dataset == "tep":
         assert _in(summary["detection_rate"], 0, 1) and _in(summary["far_prefault"], 0, 100)
+    if dataset == "short":
+        assert all(s.test.shape[1] == 1 and len(s.train) <= 750 for s in series)
+    if dataset == "wide":
+        assert series[0].test.shape[1] == 50 and series[0].extra["faults"]
+        assert 0 <= summary["faults_found"] <= summary["n_faults"]
+    for key in ("event_recall", "false_events_5k", "false_rows_1k"):
+        assert summary[key] is None or summary[key] >= 0
 
 
 def test_interpretation_ranges_follow_each_dataset(tmp_path):
@@ -144,6 +152,63 @@ def test_kmeans_ad_finds_an_obvious_outlier():
 
 def test_a_plain_run_is_the_headline_table_on_every_core():
     args = suite.parse_args([])
-    assert args.methods == ["default", "pca", "pyod-ae", "iforest", "kmeans"]
+    assert args.methods == ["default", "pca", "pyod-ae", "iforest", "kmeans", "zscore"]
     assert args.jobs == (os.cpu_count() or 1) and args.threads == 1
     assert args.datasets == list(suite.DATASETS) and args.seeds == [0, 1, 2]
+
+
+tracks = _load("tracks")
+
+
+def test_alarm_metrics_known_answers():
+    y = np.zeros(100, np.int8)
+    y[10:20] = 1
+    y[50:60] = 1
+    p = np.zeros(100, np.int8)
+    p[13:25] = 1  # finds the first event 3 rows late and runs on 5 rows past it
+    p[80:82] = 1  # a false event
+    m = tracks.alarm_metrics(y, p)
+    assert m["event_recall"] == 0.5 and m["delay"] == 3.0
+    assert m["false_rows_1k"] == pytest.approx(1000 * 7 / 80)
+    assert m["false_events_5k"] == pytest.approx(5000 * 1 / 80)
+
+
+def test_wide_metrics_found_named_precision():
+    faults = [(10, 20, 2, "level_shift"), (50, 52, 0, "spike")]
+    p = np.zeros(100, np.int8)
+    p[12:18] = 1
+    p[70:75] = 1
+    contributions = np.full((100, 3), 0.1)
+    contributions[12:18, 2] = 0.8
+    m = tracks.wide_metrics(faults, p, contributions)
+    assert (m["faults_found"], m["faults_named"], m["n_faults"]) == (1, 1, 2)
+    assert m["event_precision"] == 0.5
+
+
+def test_rolling_zscore_flags_a_jump_and_not_the_noise():
+    rng = np.random.default_rng(0)
+    train = rng.normal(size=(750, 1))
+    test = rng.normal(size=(1000, 1))
+    test[500:505] += 8.0
+    method = tracks.RollingZScoreMethod(seed=0)
+    method.fit(train)
+    scores, labels = method.score(test)
+    assert labels[500] == 1 and scores[500] > 6
+    assert labels[:500].mean() < 0.02
+
+
+def test_wide_faults_are_in_one_channel_each():
+    series = tracks.load_wide(9001, 50, suite)[0]
+    assert series.test.shape == (tracks.WIDE_ROWS, 50)
+    kinds = [f[3] for f in series.extra["faults"]]
+    assert kinds == list(tracks.WIDE_KINDS)
+    from seqae.datasets import make_sensor_stream
+
+    clean = make_sensor_stream(2 * tracks.WIDE_ROWS, 50, anomalies=(), random_state=9001)
+    changed = series.test != clean.values[tracks.WIDE_ROWS :]
+    for start, end, channel, kind in series.extra["faults"]:
+        rows = changed[start:end]
+        assert rows[:, channel].any(), kind
+        assert not np.delete(rows, channel, axis=1).any(), kind
+        changed[start:end] = False
+    assert not changed.any()  # nothing changed outside the faults
