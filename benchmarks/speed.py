@@ -300,7 +300,7 @@ def _peer_once(side: str, train: Any, test: Any) -> tuple[float, float, Any, dic
             "epochs_run": len(h["epochs"]),
             "max_epochs": det.epochs,
             "stopped_early": h["stopped_early"],
-            "scoring": det._scoring_mode(),
+            "scoring": det.scorer.spec.mode,
         }
     elif side == "pyod":
         import skab  # benchmarks/ is on sys.path (above)

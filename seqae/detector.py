@@ -20,8 +20,8 @@ from .models import MODELS, Autoencoder, available_models, build_model, variatio
 from .models.ensemble import Ensemble
 from .models.head import ScoringHead, check_channel_weights, convolutional_halo, head_runner
 from .scoring.baseline import N_BLOCKS, smooth_scores
+from .scoring.common import is_number
 from .scoring.core import SCORING_BATCH, RunFn, ScoringSpec, StreamDetector, StreamScores
-from .scoring.events import _is_number
 from .scoring.images import ImageDetectionResult, as_images, is_image_input, score_image_batches
 from .scoring.results import DetectionResult
 from .scoring.thresholds import best_f1_threshold, fit_threshold
@@ -413,7 +413,9 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         scored = StreamScores(
             raw.scores / self.threshold_, raw.contributions / self.threshold_, raw.reconstruction
         )
-        return self._result(streams[0], self._adjust(scored, streams[0].values), top_k)
+        scorer = self.scorer
+        adjusted = scorer.adjust(scored, streams[0].values)
+        return scorer.result(adjusted, streams[0].timestamps, top_k=top_k)
 
     def _image_fit(self, X: Any) -> bool:
         """Whether ``X`` is fitted as images; sets ``input_kind_`` (and forgets the fitted
@@ -599,7 +601,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             self.calibration == "holdout"
             and held is not None
             and len(held)
-            and not _is_number(self.threshold)
+            and not is_number(self.threshold)
         ):
             base = float(np.median(raw))
             if base > 0:
@@ -727,6 +729,20 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         return train_parts, held_parts
 
     # ------------------------------------------------------------------ scoring
+    @property
+    def head_(self) -> ScoringHead:
+        """The fitted torch scoring graph (scaling, the network, the errors, the threshold):
+        what :meth:`export_onnx` exports and :attr:`scorer` runs.
+
+        Raises
+        ------
+        NotFittedError
+            The detector is not fitted (or loaded).
+        """
+        self._check_fitted()
+        return self._head
+
+    # ------------------------------------------------------------------ scoring
     def _make_head(self, threshold: float) -> ScoringHead:
         head = ScoringHead(
             self.model_,
@@ -772,21 +788,6 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
                 mode, self.frame, self.step, stride=stride, halo=convolutional_halo(self.model_)
             )
         return ScoringSpec(mode, self.frame, self.step, self.fold, SCORING_BATCH)
-
-    def _event_rules(self) -> tuple[int, int]:
-        return self.min_event_length, self.merge_gap
-
-    def _drift_params(self) -> tuple[float | None, int | None]:
-        return getattr(self, "drift_base_", None), self.drift_window
-
-    def _score_smoothing(self) -> int:
-        return self.score_smoothing
-
-    def _channel_weights(self) -> list[float] | None:
-        return self.channel_weights_
-
-    def _scaler(self) -> tuple[list[float], list[float]]:
-        return self.scaler_["center"], self.scaler_["scale"]
 
     def _image_scores(
         self, X: Any, reconstruction: bool = False
@@ -890,6 +891,8 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             The detector has not been fitted (or loaded) yet.
         """
         self._check_fitted()
+        drift_base = getattr(self, "drift_base_", None)
+        drifting = drift_base is not None and bool(self.drift_window) and not self._images()
         fields = {
             "model": self.model_.name,
             "model_spec": self.model_.get_spec(),
@@ -905,8 +908,8 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             "anomaly_score": self.anomaly_score,
             "beta": self._score_beta() if self.anomaly_score == "elbo" else None,
             "channel_weights": self.channel_weights_,
-            "drift_window": self.drift_window if self._drift() is not None else None,
-            "drift_base": getattr(self, "drift_base_", None),
+            "drift_window": self.drift_window if drifting else None,
+            "drift_base": drift_base,
             "score_smoothing": self.score_smoothing,
             "min_event_length": self.min_event_length,
             "merge_gap": self.merge_gap,

@@ -20,7 +20,7 @@ __all__ = [
 _NOT_FAMILIES = frozenset({"base", "classifier", "ensemble", "head", "validators"})
 
 
-def _load_all() -> None:
+def load_all() -> None:
     """Import every family module in this folder: a new file with a registration is found."""
     for info in pkgutil.iter_modules(__path__):
         if info.name not in _NOT_FAMILIES and not info.name.startswith("_"):
@@ -29,7 +29,7 @@ def _load_all() -> None:
 
 def available_models() -> list[str]:
     """Names accepted by :func:`build_model` and ``Detector(model=...)``."""
-    _load_all()
+    load_all()
     return sorted(MODELS)
 
 
@@ -43,7 +43,7 @@ def variational_models() -> list[str]:
     >>> variational_models()
     ['conv2d_vae', 'vae']
     """
-    _load_all()
+    load_all()
     return sorted(
         name for name, cls in MODELS.items() if callable(getattr(cls, "encode_stats", None))
     )

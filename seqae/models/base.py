@@ -129,9 +129,9 @@ def build_model(
     ...
     seqae.errors.ParameterError: model 'dense' has no parameter(s) layers; it takes: ...
     """
-    from . import _load_all
+    from . import load_all
 
-    _load_all()
+    load_all()
     if name not in MODELS:
         raise ParameterError(f"unknown model {name!r}; choose one of: {', '.join(sorted(MODELS))}")
     cls = MODELS[name]

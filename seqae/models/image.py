@@ -18,7 +18,7 @@ from ..errors import ParameterError
 from ..training.objectives import k_sparse
 from .base import Autoencoder, register_model
 from .dense import ACTIVATIONS, activation_layer, check_choice, check_int, check_int_tuple
-from .vae import VariationalMixin, _Gaussian
+from .vae import Gaussian, VariationalMixin
 
 __all__ = ["Conv2dAE", "Conv2dConfig", "Conv2dVAE"]
 
@@ -191,7 +191,7 @@ class Conv2dVAE(VariationalMixin, _ConvBase):
         super().__init__(input_shape, config)
         self.latent_dim = config.latent_dim
         n_features = math.prod(self.feature_shape)
-        self.gaussian = _Gaussian(n_features, config.latent_dim)
+        self.gaussian = Gaussian(n_features, config.latent_dim)
         self.bottleneck_out = nn.Sequential(
             nn.Linear(config.latent_dim, n_features), activation_layer(config.activation)
         )

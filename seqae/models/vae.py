@@ -88,7 +88,7 @@ class VariationalMixin:
         return nll + beta * kl
 
 
-class _Gaussian(nn.Module):
+class Gaussian(nn.Module):
     """Two linear heads: mean and (clamped) log-variance of the code."""
 
     def __init__(self, n_in: int, latent_dim: int) -> None:
@@ -132,7 +132,7 @@ class DenseVAE(VariationalMixin, DenseAE):
         trunk = (n_in, *config.hidden[:-1])
         self.latent_dim = config.hidden[-1]
         self.encoder = self._stack(trunk, last_is_bottleneck=True)  # every layer activated
-        self.gaussian = _Gaussian(trunk[-1], self.latent_dim)
+        self.gaussian = Gaussian(trunk[-1], self.latent_dim)
         self.decoder = self._stack((n_in, *config.hidden)[::-1], last_is_bottleneck=False)
 
     def encode_stats(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:

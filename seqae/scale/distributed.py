@@ -41,7 +41,8 @@ import pandas as pd
 
 from ..errors import DataError, ModelFormatError, ParameterError
 from ..files.atomic import atomic_path
-from ..scoring.events import Event, _iso, labels_to_intervals, top_channels
+from ..scoring.common import iso
+from ..scoring.events import Event, labels_to_intervals, top_channels
 from ..scoring.validation import stream_for_model
 from .streaming import Overlap
 
@@ -52,6 +53,7 @@ __all__ = [
     "model_loads",
     "score_fleet",
     "score_stream",
+    "score_unit",
     "spark_score_fleet",
     "spark_score_stream",
     "train_fleet",
@@ -131,7 +133,7 @@ def model_loads() -> int:
 
 def _score_values(det: Any, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Scores (T,) and contributions (T, C) of a Detector or an OnnxDetector."""
-    out = det._score(values)
+    out = det.scorer.score(values)
     return out.scores, out.contributions
 
 
@@ -142,7 +144,7 @@ def _drift_context(det: Any) -> int:
 
 def _event_context(det: Any) -> int:
     """Labels of a timestep depend on the raw alarms this close to it (see streaming)."""
-    return sum(det._event_rules()) + 1
+    return det.scorer.label_context
 
 
 # ------------------------------------------------------------------------------ dask plumbing
@@ -287,8 +289,8 @@ def _runs(
                 float(seg[peak]),
                 start + a + peak,
                 contributions[a:b].astype(np.float64).sum(axis=0),
-                None if timestamps is None else _iso(timestamps[a]),
-                None if timestamps is None else _iso(timestamps[b - 1]),
+                None if timestamps is None else iso(timestamps[a]),
+                None if timestamps is None else iso(timestamps[b - 1]),
             )
         )
     return runs
@@ -355,7 +357,7 @@ def _score_range(
     now = slice(s_first - lo, s_end - lo)
     adjusted = tracker.apply(scores[now], contributions[now], stream.values[now])
     scores[now], contributions[now] = adjusted
-    labels = det._labels(scores[now])[first - s_first : end - s_first]
+    labels = det.scorer.labels(scores[now])[first - s_first : end - s_first]
     keep = slice(first - lo, end - lo)
     stamps = None if stream.timestamps is None else np.asarray(stream.timestamps)[keep]
     return scores[keep], labels, contributions[keep], stamps
@@ -481,7 +483,7 @@ def score_stream(
     """
     model = str(Path(model).resolve())
     det = load_model(model, device=device)
-    if det._images():
+    if det.scorer.images:
         raise ParameterError(f"{model}: an image model does not score streams")
     parts, lengths = _partitions(data, client)
     total = int(sum(lengths))
@@ -593,9 +595,12 @@ def _read_unit(data: Any) -> Any:
     return data
 
 
-def _score_unit(
+def score_unit(
     model: str, device: str | None, unit: str, data: Any, output: str, top_k: int
 ) -> dict[str, Any]:
+    """Score one unit's stream with the model at ``model`` and write ``<output>/<unit>.parquet``
+    atomically: the task :func:`score_fleet` runs per unit. Returns the unit's summary row
+    (:data:`FLEET_SUMMARY_COLUMNS`)."""
     det = load_model(model, device=device)
     result = det.detect(_read_unit(data), top_k=top_k)
     timestamps = None if result.timestamps is None else np.asarray(result.timestamps)
@@ -625,7 +630,7 @@ def _score_unit_group(
 ) -> list[dict[str, Any]]:
     """Every unit in one partition of a shuffled Dask DataFrame."""
     return [
-        _score_unit(
+        score_unit(
             _model_for(model, u), device, u, _unit_rows(g, unit_column, order_by), output, top_k
         )
         for u, g in ((_check_unit(u), g) for u, g in frame.groupby(unit_column, sort=True))
@@ -706,7 +711,7 @@ def score_fleet(
         rows = [row for group in _compute(tasks, client, progress) for row in group]
     else:
         units = _unit_frames(data, unit_column, order_by)
-        call = _delayed(_score_unit, "unit")
+        call = _delayed(score_unit, "unit")
         tasks = [
             call(i, _model_for(model, u), device, u, d, out, top_k)
             for i, (u, d) in enumerate(units.items())

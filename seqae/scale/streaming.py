@@ -45,8 +45,8 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError, ModelFormatError, ParameterError
-from ..scoring.core import StreamDetector, StreamScores
-from ..scoring.events import Event, EventBuilder
+from ..scoring.core import Scorer, StreamDetector, StreamScores
+from ..scoring.events import Event
 from ..scoring.results import ScoredPart
 from ..scoring.validation import as_stream, match_channels
 
@@ -106,10 +106,10 @@ class Overlap:
     halo: int = 0
 
     @classmethod
-    def of(cls, detector: StreamDetector) -> Overlap:
-        """The overlap of a fitted detector (``Detector``, ``OnnxDetector``, ...)."""
-        detector._check_fitted()
-        spec = detector._scoring_spec()
+    def of(cls, detector: StreamDetector | Scorer) -> Overlap:
+        """The overlap of a fitted detector (``Detector``, ``OnnxDetector``, ...) or of its
+        :class:`~seqae.scoring.core.Scorer`."""
+        spec = (detector if isinstance(detector, Scorer) else detector.scorer).spec
         if spec.mode == "convolutional":
             return cls(spec.mode, spec.frame, spec.step, int(spec.stride), int(spec.halo))
         return cls(spec.mode, spec.frame, spec.step)
@@ -216,17 +216,18 @@ class ChunkedScorer:
     def __init__(
         self, detector: StreamDetector, *, reconstruction: bool = False, min_part: int = MIN_PART
     ) -> None:
-        detector._check_fitted()
+        scorer = detector.scorer
         if isinstance(min_part, bool) or not isinstance(min_part, (int, np.integer)):
             raise ParameterError(f"min_part must be an integer >= 1, got {min_part!r}")
         if min_part < 1:
             raise ParameterError(f"min_part must be >= 1, got {min_part}")
         self.detector = detector
+        self.scorer = scorer
         self.reconstruction = reconstruction
         self.min_part = int(min_part)
-        self.overlap = Overlap.of(detector)
+        self.overlap = Overlap.of(scorer)
         self.mode = self.overlap.mode
-        self.n_channels = detector.n_channels_
+        self.n_channels = scorer.n_channels
         # raw rows from stream index `_buffer_start` on, as pushed (joined only to score, so
         # many small chunks do not copy the buffer again and again)
         self._buffer: list[np.ndarray] = []
@@ -235,7 +236,7 @@ class ChunkedScorer:
         self.n_done = 0  # timesteps returned
         self._finished = False
         self.source = "the stream"  # named in error messages
-        self._tracker = detector.tracker()  # parts come in order: one tracker for the stream
+        self._tracker = scorer.tracker()  # parts come in order: one tracker for the stream
 
     def push(self, values: np.ndarray) -> ScoredPart | None:
         """Add the next raw ``(n, C)`` chunk; return the timesteps that became final, if any."""
@@ -299,7 +300,7 @@ class ChunkedScorer:
 
     def _score(self, segment: np.ndarray) -> StreamScores:
         # The detector's own scoring, so a chunked run cannot drift from an in-memory one.
-        return self.detector._score(segment, reconstruction=self.reconstruction)
+        return self.scorer.score(segment, reconstruction=self.reconstruction)
 
 
 class ChunkedDetector:
@@ -353,14 +354,14 @@ class ChunkedDetector:
         self.top_k = top_k
         self.keep = bool(keep)
         self.scorer = ChunkedScorer(detector, reconstruction=reconstruction, min_part=min_part)
-        self.channels = list(detector.channels_)
+        self.channels = self.scorer.scorer.channels
         # labels of timestep t depend on the raw alarms within this distance of t
-        self.context = sum(detector._event_rules()) + 1
+        self.context = self.scorer.scorer.label_context
         self._pending: ScoredPart | None = None  # scored, not yet labelled
         self._times: list[np.ndarray] = []  # time stamps of timesteps not yet scored
         self._has_times: bool | None = None
         self._recent = np.zeros(0)  # the last `context` labelled scores
-        self._builder = EventBuilder(self.channels, top_k=top_k)
+        self._builder = self.scorer.scorer.event_builder(top_k)
         self.n_anomalies = 0  # timesteps flagged so far
         # with keep: (T,) pieces of everything labelled so far
         self._scores: list[np.ndarray] = []
@@ -436,7 +437,7 @@ class ChunkedDetector:
             return None
         # the labelled timesteps just before the pending ones are the left context
         window = np.concatenate([self._recent, pending.scores])
-        pending.labels = self.detector._labels(window)[len(self._recent) :]
+        pending.labels = self.scorer.scorer.labels(window)[len(self._recent) :]
         ready = _slice(pending, 0, n_ready)
         self._pending = _slice(pending, n_ready, len(pending))
         self._pending.labels = None
