@@ -382,9 +382,10 @@ class Scorer:
             np.int8
         )
 
-    def event_builder(self, top_k: int = 3) -> EventBuilder:
-        """An :class:`~seqae.scoring.events.EventBuilder` over this model's channels."""
-        return EventBuilder(self.channels, top_k=top_k)
+    def event_builder(self, top_k: int = 3, *, start: int = 0) -> EventBuilder:
+        """An :class:`~seqae.scoring.events.EventBuilder` over this model's channels, for rows
+        from index ``start`` on."""
+        return EventBuilder(self.channels, top_k=top_k, start=start)
 
     def events(
         self,

@@ -275,12 +275,14 @@ class EventBuilder:
     (1, 3, 2, 2.5, (('b', 0.6666666666666666),))
     """
 
-    def __init__(self, channels: Sequence[str] | None = None, *, top_k: int = 3) -> None:
+    def __init__(
+        self, channels: Sequence[str] | None = None, *, top_k: int = 3, start: int = 0
+    ) -> None:
         self.channels = None if channels is None else [str(c) for c in channels]
         self.top_k = check_int("top_k", top_k, 0)
-        self.n_seen = 0
-        self._done: list[Event] = []
-        self._open: dict[str, Any] | None = None  # the event reaching the last timestep seen
+        self.n_seen = check_int("start", start, 0)  # the index of the next row
+        self._done: list[dict[str, Any]] = []  # closed runs
+        self._open: dict[str, Any] | None = None  # the run reaching the last timestep seen
 
     def add(
         self, labels: Any, scores: Any, contributions: Any = None, timestamps: Any = None
@@ -294,21 +296,32 @@ class EventBuilder:
         if self.channels is not None and contributions is not None and len(iv):
             sums = _event_sums(np.asarray(contributions, dtype=np.float64), iv)
         offset = self.n_seen
+        runs = []
         for i, (a, b) in enumerate(iv.tolist()):
             seg = s[a:b]
             peak = int(np.argmax(seg))
-            run = {
-                "start": offset + a,
-                "end": offset + b,
-                "peak": float(seg[peak]),
-                "peak_index": offset + a + peak,
-                "total": float(seg.sum()),
-                "sums": None if sums is None else sums[i],
-                "start_time": None if timestamps is None else iso(timestamps[a]),
-                "end_time": None if timestamps is None else iso(timestamps[b - 1]),
-            }
+            runs.append(
+                {
+                    "start": offset + a,
+                    "end": offset + b,
+                    "peak": float(seg[peak]),
+                    "peak_index": offset + a + peak,
+                    "total": float(seg.sum()),
+                    "sums": None if sums is None else sums[i],
+                    "start_time": None if timestamps is None else iso(timestamps[a]),
+                    "end_time": None if timestamps is None else iso(timestamps[b - 1]),
+                }
+            )
+        self.add_runs(runs, len(s))
+
+    def add_runs(self, runs: Sequence[dict[str, Any]], n_rows: int) -> None:
+        """The next ``n_rows`` rows, given as the alarm runs another builder found in them
+        (its :meth:`runs`, e.g. from a Dask or Spark partition): a run that starts where the
+        open event ends continues it."""
+        offset = self.n_seen
+        for run in runs:
             last = self._open
-            if a == 0 and last is not None and last["end"] == offset:  # it goes on
+            if last is not None and last["end"] == run["start"] == offset:  # it goes on
                 if run["peak"] > last["peak"]:  # ties keep the earlier peak, as argmax does
                     last["peak"], last["peak_index"] = run["peak"], run["peak_index"]
                 last["end"], last["end_time"] = run["end"], run["end_time"]
@@ -317,14 +330,19 @@ class EventBuilder:
                     last["sums"] = last["sums"] + run["sums"]
             else:
                 self._close()
-                self._open = run
-        self.n_seen += len(s)
+                self._open = dict(run)
+        self.n_seen = offset + int(n_rows)
         if self._open is not None and self._open["end"] < self.n_seen:
             self._close()
 
+    def runs(self) -> list[dict[str, Any]]:
+        """The alarm runs so far (the open one last), for :meth:`add_runs` of a builder that
+        describes a longer stretch of the stream."""
+        return self._done + ([] if self._open is None else [dict(self._open)])
+
     def _close(self) -> None:
         if self._open is not None:
-            self._done.append(self._event(self._open))
+            self._done.append(self._open)
             self._open = None
 
     def _event(self, run: dict[str, Any]) -> Event:
@@ -344,7 +362,7 @@ class EventBuilder:
 
     def events(self) -> list[Event]:
         """Every event so far, in time order (one still open at the last timestep included)."""
-        return self._done + ([] if self._open is None else [self._event(self._open)])
+        return [self._event(run) for run in self.runs()]
 
 
 def top_channels(
