@@ -179,13 +179,23 @@ class TrailingMean:
         """Trailing means of the next part's ``rows`` (shape ``(n,)`` or ``(n, C)``)."""
         rows = np.asarray(rows, dtype=np.float64)
         recent = self._recent if self._recent is not None else np.zeros((0, *rows.shape[1:]))
+        n_recent, w = len(recent), self.window
         rows = np.concatenate([recent, rows])
-        sums = np.concatenate([np.zeros((1, *rows.shape[1:])), np.cumsum(rows, axis=0)])
-        end = np.arange(len(recent) + 1, len(rows) + 1)
-        first = np.maximum(end - self.window, 0)
-        self._recent = rows[-(self.window - 1) :] if self.window > 1 else rows[:0]
-        counts = (end - first).reshape(-1, *([1] * (rows.ndim - 1)))
-        return (sums[end] - sums[first]) / counts
+        n = len(rows)
+        sums = np.empty((n + 1, *rows.shape[1:]))
+        sums[0] = 0.0
+        np.cumsum(rows, axis=0, out=sums[1:])
+        self._recent = rows[-(w - 1) :] if w > 1 else rows[:0]
+        # row i's mean is (sums[i + 1] - sums[max(i + 1 - w, 0)]) / its count: slices, not
+        # gathers; the first k rows (fewer than w before them) start at sums[0]
+        out = sums[n_recent + 1 :].copy()
+        k = max(0, min(n - n_recent, w - 1 - n_recent))
+        out[:k] -= sums[0]
+        out[k:] -= sums[n_recent + k + 1 - w : n + 1 - w]
+        counts = np.arange(n_recent + 1, n_recent + 1 + k, dtype=np.float64)
+        out[:k] /= counts.reshape(-1, *([1] * (rows.ndim - 1)))
+        out[k:] /= w
+        return out
 
 
 def smooth_scores(scores: Any, window: int) -> np.ndarray:

@@ -135,13 +135,15 @@ def score_convolutional(
     halo: int,
     chunk: int = CHUNK,
     progress: ProgressFn | None = None,
+    contributions: bool = True,
 ) -> StreamScores:
     """Score a raw ``(T, C)`` stream in one fully convolutional pass, chunk by chunk.
 
     Chunk starts are multiples of the model's total ``stride`` and each chunk carries ``halo``
     timesteps of context on both sides (the receptive field, a multiple of ``stride``), so the
     result equals one pass over the whole stream (to float rounding) while memory stays
-    bounded by the chunk size.
+    bounded by the chunk size. Without ``contributions`` only the scores are kept (the same
+    numbers; the ``(T, C)`` errors are summed chunk by chunk and dropped).
 
     Examples
     --------
@@ -154,21 +156,27 @@ def score_convolutional(
     """
     n, n_channels = x.shape
     chunk = max(stride, chunk // stride * stride)
-    contributions = np.empty((n, n_channels), dtype=np.float64)
+    shares = np.empty((n, n_channels), dtype=np.float64) if contributions else None
+    scores = None if contributions else np.empty(n, dtype=np.float64)
     recon_out: np.ndarray | None = None
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
         lo, hi = max(0, start - halo), min(n, stop + halo)
         channel_error, recon = run(np.ascontiguousarray(x[None, lo:hi]))
         keep = slice(start - lo, stop - lo)
-        contributions[start:stop] = channel_error[0, keep]
+        if shares is not None:
+            shares[start:stop] = channel_error[0, keep]
+        else:  # the same float64 row sums as summing the whole (T, C) block below
+            scores[start:stop] = channel_error[0, keep].astype(np.float64).sum(axis=1)
         if recon is not None:
             if recon_out is None:
                 recon_out = np.empty((n, n_channels), dtype=np.float32)
             recon_out[start:stop] = recon[0, keep]
         if progress is not None:
             progress(stop, n)
-    return StreamScores(contributions.sum(axis=1), contributions, recon_out)
+    if shares is not None:
+        scores = shares.sum(axis=1)
+    return StreamScores(scores, shares, recon_out)
 
 
 @dataclass(frozen=True)
@@ -211,13 +219,21 @@ def score_network(
     values: np.ndarray,
     *,
     progress: ProgressFn | None = None,
+    contributions: bool = True,
 ) -> StreamScores:
     """The network's scores of a raw ``(T, C)`` stream on the path ``spec`` names (no
     smoothing, drift line nor attribution): :func:`score_convolutional` or
-    :func:`score_windowed`."""
+    :func:`score_windowed`. Without ``contributions`` the result may omit them (the scores
+    are the same)."""
     if spec.mode == "convolutional":
         return score_convolutional(
-            run, values, stride=spec.stride, halo=spec.halo, chunk=spec.chunk, progress=progress
+            run,
+            values,
+            stride=spec.stride,
+            halo=spec.halo,
+            chunk=spec.chunk,
+            progress=progress,
+            contributions=contributions,
         )
     if spec.mode != "windowed":
         raise ParameterError(f"a {spec.mode!r} model does not score streams")
@@ -321,11 +337,14 @@ class Scorer:
         *,
         reconstruction: bool = False,
         progress: ProgressFn | None = None,
+        contributions: bool = True,
     ) -> StreamScores:
         """The network's scores of a raw ``(T, C)`` stream (or any part of one, with the
         overlap :class:`seqae.scale.streaming.Overlap` names): not yet smoothed, drift-adjusted
-        nor attributed (see :meth:`tracker`)."""
-        return score_network(self.runner(reconstruction), self.spec, values, progress=progress)
+        nor attributed (see :meth:`tracker`). Without ``contributions`` the per-channel errors
+        may be dropped (the scores are the same)."""
+        run = self.runner(reconstruction)
+        return score_network(run, self.spec, values, progress=progress, contributions=contributions)
 
     def tracker(self, *, contributions: bool = True) -> StreamTracker:
         """A fresh :class:`~seqae.scoring.baseline.StreamTracker` for one stream: the score
@@ -369,7 +388,9 @@ class Scorer:
         """The detector's scores of one whole raw stream: the network's, then smoothed and
         drift-adjusted; the per-channel contributions only with ``contributions`` (the scores
         do not depend on it)."""
-        scored = self.score(values, reconstruction=reconstruction, progress=progress)
+        scored = self.score(
+            values, reconstruction=reconstruction, progress=progress, contributions=contributions
+        )
         return self.adjust(scored, values, contributions=contributions)
 
     def labels(self, scores: np.ndarray) -> np.ndarray:
