@@ -959,6 +959,29 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         )
         return FittedState(**json_ready(fields))
 
+    def _scoring_state(self) -> FittedState:
+        """The fitted state with the scoring numbers the parameters say now: what
+        :attr:`state_` holds for scoring, without its record of the parameters and versions
+        (the scorer is built at every call: it must be cheap)."""
+        drifting = (
+            self._state.drift_base is not None and bool(self.drift_window) and not self._images()
+        )
+        return dataclasses.replace(
+            self._state,
+            model=self.model_.name,
+            model_spec=self.model_.get_spec(),
+            frame=self.frame,
+            step=self.step,
+            fold=self.fold,
+            scoring=self._scoring_mode(),
+            anomaly_score=self.anomaly_score,
+            beta=self._score_beta() if self.anomaly_score == "elbo" else None,
+            drift_window=self.drift_window if drifting else None,
+            score_smoothing=self.score_smoothing,
+            min_event_length=self.min_event_length,
+            merge_gap=self.merge_gap,
+        )
+
     def to_config(self) -> dict[str, Any]:
         """Everything needed to rebuild this fitted detector but the weights, as JSON-ready
         data: ``state_.to_dict()`` (see :class:`seqae.files.state.FittedState`)."""

@@ -510,6 +510,11 @@ class StreamDetector:
         """``X`` as a validated stream in the model's channel order."""
         raise NotImplementedError
 
+    def _scoring_state(self) -> FittedState:
+        """The fitted state the :attr:`scorer` reads (default: ``state_``; a subclass may
+        give a cheaper one holding the same scoring numbers)."""
+        return self.state_
+
     def _image_scores(
         self, X: Any, reconstruction: bool = False
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
@@ -528,7 +533,7 @@ class StreamDetector:
             The detector is not fitted (or loaded).
         """
         self._check_fitted()
-        state = self.state_
+        state = self._scoring_state()
         images = state.input_kind == "image"
         return Scorer(
             state, self._runner, self._scoring_spec(), self._image_scores if images else None
