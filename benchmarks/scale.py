@@ -5,7 +5,7 @@
 
 - fleet: one shared conv1d model (convolutional scoring) scores every unit file (Parquet, 8
   channels) and writes ``<unit>.parquet`` with scores, labels and contributions: the same
-  task function (``seqae.scale.distributed._score_unit``) in a plain Python loop, then on a
+  task function (``seqae.scale.distributed.score_unit``) in a plain Python loop, then on a
   ``distributed.LocalCluster`` of 2 worker processes (1 thread each, started before the
   clock), interleaved (loop, dask, loop, dask, ...) because these machines have slow spells;
   the ratio is loop seconds / Dask seconds within each pair.
@@ -110,7 +110,7 @@ def fleet(args: argparse.Namespace, work: Path, model: Path) -> dict[str, Any]:
                 torch.set_num_threads(threads or previous)
                 t0 = time.perf_counter()
                 for path in files:  # the same task function, one unit after another
-                    sd._score_unit(str(model), "cpu", path.stem, path, str(out), 3)
+                    sd.score_unit(str(model), "cpu", path.stem, path, str(out), 3)
                 row[f"{mode}_s"] = time.perf_counter() - t0
                 torch.set_num_threads(previous)
                 shutil.rmtree(out)

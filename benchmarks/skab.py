@@ -250,7 +250,7 @@ class SeqaeMethod(Method):
         return result.scores, result.labels
 
 
-def _scaler(train: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+def fit_scaler(train: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     mean, std = train.mean(0), train.std(0)
     std = np.where(std > 0, std, 1.0)
     return lambda x: (x - mean) / std
@@ -267,7 +267,7 @@ class IsolationForestMethod(Method):
     def fit(self, train: np.ndarray) -> None:
         from sklearn.ensemble import IsolationForest
 
-        self.scale = _scaler(train)
+        self.scale = fit_scaler(train)
         self.model = IsolationForest(random_state=self.seed).fit(self.scale(train))
 
     def score(self, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -294,7 +294,7 @@ class PyodAutoEncoderMethod(Method):
     def fit(self, train: np.ndarray) -> None:
         from pyod.models.auto_encoder import AutoEncoder
 
-        self.scale = _scaler(train)
+        self.scale = fit_scaler(train)
         self.model = AutoEncoder(random_state=self.seed, verbose=0)
         self.model.fit(stacked_windows(self.scale(train), self.width))
 
@@ -490,7 +490,7 @@ DEV_FAR_BUDGET = 10.0  # % false alarms on the unseen anomaly-free data
 _SWEPT = ("threshold", "sigma", "risk", "contamination", "min_event_length", "merge_gap")
 #: Not part of the architecture the development runs fit (the weights are judged by
 #: skab_variants.py, on top of the equal-weight detector).
-_NOT_BASE = (*_SWEPT, "channel_weights")
+NOT_BASE = (*_SWEPT, "channel_weights")
 
 
 def free_run_weights(free: Any, seed: int) -> list[float]:
@@ -503,7 +503,7 @@ def free_run_weights(free: Any, seed: int) -> list[float]:
     """
     from seqae import Detector
 
-    params = {k: v for k, v in CONFIGS["conv1d"].items() if k not in _NOT_BASE}
+    params = {k: v for k, v in CONFIGS["conv1d"].items() if k not in NOT_BASE}
     pairs = []
     for chunk in _anomaly_free_chunks(free):
         det = Detector(**params, random_state=seed).fit(chunk[:TRAIN_ROWS])
@@ -656,7 +656,7 @@ def development(
         if name not in DEV_CANDIDATES:  # variants of a tuned row are not tuned again
             continue
         configured = CONFIGS[name]
-        base = {k: v for k, v in configured.items() if k not in _NOT_BASE}
+        base = {k: v for k, v in configured.items() if k not in NOT_BASE}
         rows = []
         for extra in [{}, *DEV_CANDIDATES.get(name, [])]:
             params = {**base, **extra}

@@ -103,7 +103,7 @@ def collect(
     """
     from seqae import Detector
 
-    params = {k: v for k, v in skab.CONFIGS["conv1d"].items() if k not in skab._NOT_BASE}
+    params = {k: v for k, v in skab.CONFIGS["conv1d"].items() if k not in skab.NOT_BASE}
     params.update(extra or {})
 
     def prep(x: np.ndarray, history: np.ndarray | None = None) -> np.ndarray:

@@ -4,6 +4,7 @@
     python benchmarks/speed.py --quick         # fewer repeats, smaller streams
     python benchmarks/speed.py --models conv1d --no-cli
     python benchmarks/speed.py --peers         # only: seqae's defaults against PyOD's AutoEncoder
+    python benchmarks/speed.py --forward       # only: score_samples against the bare forward pass
 
 Every measurement runs in a fresh child process, once with glibc's default allocator settings
 and once with ``MALLOC_MMAP_THRESHOLD_`` / ``MALLOC_TRIM_THRESHOLD_`` raised (see DESIGN.md),
@@ -19,6 +20,14 @@ peak resident set (VmHWM, reset before each call) over its resident set before t
   batches of 1,024 frames (throughput).
 - CLI: ``seqae detect`` on a 1,000,000-row, 8-channel CSV with a saved conv1d model, parsing
   and writing included.
+
+``--forward`` runs only ``score_samples`` against the bare network's forward pass on the same
+1,000,000 x 8 stream (conv1d, convolutional path): the network alone over the chunks and halo
+the scorer uses (numpy to tensor, forward, nothing after), then ``score_samples`` (scaling,
+errors, folding, smoothing and the drift line; no per-channel attribution) and ``detect``
+(with it), interleaved for ``--rounds`` rounds in one process; it writes ``speed-forward.md`` /
+``.json``. The ratio ``score_samples`` / forward (rows per second) is the share of the
+network's speed that scoring keeps.
 
 ``--peers`` runs only the side-by-side comparison of issue 14 and writes ``speed-peers.md`` /
 ``.json``: the default ``Detector(random_state=0)``'s ``fit`` + ``score_samples`` against PyOD's
@@ -161,7 +170,7 @@ def _detector(model: str, device: str) -> Any:
         model=model,
         frame=FRAME,
         epochs=1,
-        train_params={"steps_per_epoch": 4},
+        steps_per_epoch=4,
         device=device,
         random_state=0,
     )
@@ -300,7 +309,7 @@ def _peer_once(side: str, train: Any, test: Any) -> tuple[float, float, Any, dic
             "epochs_run": len(h["epochs"]),
             "max_epochs": det.epochs,
             "stopped_early": h["stopped_early"],
-            "scoring": det._scoring_mode(),
+            "scoring": det.scorer.spec.mode,
         }
     elif side == "pyod":
         import skab  # benchmarks/ is on sys.path (above)
@@ -365,6 +374,76 @@ def task_peer(side: str, workload: dict[str, Any]) -> dict[str, Any]:
         fit_s, score_s, _, _ = _peer_once(side, train, test)
         record.update(warm_seconds=fit_s + score_s, warm_fit_s=fit_s, warm_score_s=score_s)
     return record
+
+
+def task_forward(rows: int, rounds: int) -> dict[str, Any]:
+    """Rows per second of the bare forward pass, ``score_samples`` and ``detect`` (conv1d)."""
+    import numpy as np
+    import torch
+
+    det = _detector("conv1d", "cpu")
+    spec = det.scorer.spec
+    x = _stream(rows)
+    model = det.model_
+
+    def forward() -> None:
+        with torch.inference_mode():
+            for start in range(0, rows, spec.chunk):
+                stop = min(start + spec.chunk, rows)
+                lo, hi = max(0, start - spec.halo), min(rows, stop + spec.halo)
+                model(torch.from_numpy(np.ascontiguousarray(x[None, lo:hi])))
+
+    runs = {
+        "forward": forward,
+        "score_samples": lambda: det.score_samples(x),
+        "detect": lambda: det.detect(x),
+    }
+    det.score_samples(x[: 10 * FRAME])  # warm-up: allocator, kernels, threads
+    det.detect(x[: 10 * FRAME])
+    with torch.inference_mode():
+        model(torch.from_numpy(np.ascontiguousarray(x[None, : 10 * FRAME])))
+    rates: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(rounds):
+        for name, fn in runs.items():
+            t0 = time.perf_counter()
+            fn()
+            rates[name].append(rows / (time.perf_counter() - t0))
+    median = {name: statistics.median(r) for name, r in rates.items()}
+    return {
+        "rows": rows,
+        "channels": CHANNELS,
+        "scoring": spec.mode,
+        "threads": torch.get_num_threads(),
+        "rows_s": rates,
+        "median_rows_s": median,
+        "score_samples_vs_forward": median["score_samples"] / median["forward"],
+        "detect_vs_forward": median["detect"] / median["forward"],
+    }
+
+
+def main_forward(args: argparse.Namespace) -> int:
+    t0 = time.perf_counter()
+    report: dict[str, Any] = {"date": common.now(), "command": common.command_line()}
+    report["results"] = result = task_forward(args.rows, args.rounds or 3)
+    report["machine"] = common.machine()
+    report["wall_s"] = time.perf_counter() - t0
+    med = result["median_rows_s"]
+    text = "\n".join(
+        [
+            "# score_samples against the bare forward pass\n",
+            f"{result['rows']:,} x {result['channels']} rows, conv1d ({result['scoring']}), "
+            f"{result['threads']} torch threads, median of {len(result['rows_s']['forward'])} "
+            f"rounds; `{report['command']}`\n",
+            "| path | rows/s | share of the forward pass |",
+            "|---|---:|---:|",
+            *(f"| {name} | {med[name]:,.0f} | {med[name] / med['forward']:.2f} |" for name in med),
+        ]
+    )
+    print(text)
+    if not args.no_write:
+        path = common.write_results(args.name or "speed-forward", text, report)
+        print(f"\nwrote {path} and {path.with_suffix('.json')}")
+    return 0
 
 
 def child(spec: dict[str, Any]) -> dict[str, Any]:
@@ -957,7 +1036,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--peers", action="store_true", help="only seqae's defaults against PyOD's AutoEncoder"
     )
-    p.add_argument("--rounds", type=int, help="--peers: children per side (default 5)")
+    p.add_argument(
+        "--forward", action="store_true", help="only score_samples against the forward pass"
+    )
+    p.add_argument(
+        "--rounds", type=int, help="--peers: children per side (default 5); --forward: rounds (3)"
+    )
     p.add_argument("--child", help=argparse.SUPPRESS)
     return p.parse_args(argv)
 
@@ -971,6 +1055,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     if args.peers:
         return main_peers(args)
+    if args.forward:
+        return main_forward(args)
     devices = ["cpu"]
     if args.device in ("auto", "cuda") and torch.cuda.is_available():
         devices.append("cuda")

@@ -467,7 +467,7 @@ class KMeansADMethod(skab.Method):
     def fit(self, train: np.ndarray) -> None:
         from sklearn.cluster import KMeans
 
-        self.scale = skab._scaler(train)
+        self.scale = skab.fit_scaler(train)
         w = self._windows(train)
         if len(w) > self.max_windows:
             rng = np.random.default_rng(self.seed)

@@ -219,14 +219,10 @@ def is_onnx(path: str | os.PathLike) -> bool:
 
 def load_model(path: str | os.PathLike, device: str | None = None) -> Any:
     """A saved Detector (folder or ``.safetensors``) or an exported ``.onnx`` OnnxDetector."""
+    from seqae.files.loader import load_detector
+
     check_model_path(path)
-    if is_onnx(path):
-        from seqae.files.runtime import OnnxDetector
-
-        return OnnxDetector(path)
-    from seqae import Detector
-
-    return Detector.load(path, device=device or "cpu")
+    return load_detector(path, device=device or "cpu")
 
 
 def network_name(detector: Any) -> str:

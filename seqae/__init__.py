@@ -44,6 +44,7 @@ _LAZY = {
     "OnnxDetector": ".files.runtime",
     "detect_file": ".scale.streaming",
     "iter_detect": ".scale.streaming",
+    "load_detector": ".files.loader",
 }
 
 
@@ -113,4 +114,5 @@ __all__ = [
     "__version__",
     "detect_file",
     "iter_detect",
+    "load_detector",
 ]

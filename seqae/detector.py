@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import platform
 from collections.abc import Callable, Sequence
@@ -20,8 +21,8 @@ from .models import MODELS, Autoencoder, available_models, build_model, variatio
 from .models.ensemble import Ensemble
 from .models.head import ScoringHead, check_channel_weights, convolutional_halo, head_runner
 from .scoring.baseline import N_BLOCKS, smooth_scores
+from .scoring.common import is_number
 from .scoring.core import SCORING_BATCH, RunFn, ScoringSpec, StreamDetector, StreamScores
-from .scoring.events import _is_number
 from .scoring.images import ImageDetectionResult, as_images, is_image_input, score_image_batches
 from .scoring.results import DetectionResult
 from .scoring.thresholds import best_f1_threshold, fit_threshold
@@ -39,6 +40,27 @@ _CALIBRATIONS = ("holdout", "training")
 #: With ``channel_norm``, a channel's mean normal error counts as at least this share of the
 #: median channel's: a channel that was constant in training must not get an infinite weight.
 _NORM_FLOOR = 0.1
+
+
+def _blank_state() -> FittedState:
+    """The state a fit starts from: its fields are set as the fit finds them."""
+    return FittedState.for_scoring([], threshold=1.0, frame=1, step=1)
+
+
+def _state_field(field: str, doc: str) -> property:
+    """A fitted attribute (``<field>_``) kept in the detector's one :class:`FittedState`."""
+
+    def get(self: Detector) -> Any:
+        state = self.__dict__.get("_state")
+        if state is None:
+            raise AttributeError(f"'Detector' object has no attribute '{field}_' (not fitted)")
+        return getattr(state, field)
+
+    def set(self: Detector, value: Any) -> None:
+        state = self.__dict__.get("_state") or _blank_state()
+        self.__dict__["_state"] = dataclasses.replace(state, **{field: value})
+
+    return property(get, set, doc=doc)
 
 
 class Detector(StreamDetector, TransformerMixin, BaseEstimator):
@@ -174,6 +196,10 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         drift-adjusted).
     channel_weights_ : list of float or None
         The weights in use (averaging 1), or None for equal weights.
+    state_ : FittedState
+        Everything fitted but the weights, as model files carry it; the attributes above
+        (and ``n_channels_``, ``drift_base_``, ``training_summary_``, ``input_kind_``,
+        ``image_shape_``) are views of it.
 
     Examples
     --------
@@ -185,6 +211,22 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
     >>> result.scores.shape, result.contributions.shape
     ((3000,), (3000, 4))
     """
+
+    # The fitted numbers live in one FittedState (``self._state``); these are views of it.
+    channels_ = _state_field("channels", "Channel names, in the order the network takes them.")
+    scaler_ = _state_field("scaler", "``{'kind', 'center', 'scale'}``.")
+    threshold_ = _state_field("threshold", "Raw error at the alarm line.")
+    channel_weights_ = _state_field("channel_weights", "The channel weights in use, or None.")
+    drift_base_ = _state_field("drift_base", "The drift-aware line's base (raw), or None.")
+    history_ = _state_field("history", "The training record.")
+    training_summary_ = _state_field("training_summary", "A summary of the training data.")
+    input_kind_ = _state_field("input_kind", "``'sequence'`` or ``'image'``.")
+    image_shape_ = _state_field("image_shape", "``[channels, height, width]`` or None.")
+
+    @property
+    def n_channels_(self) -> int:
+        """The number of channels."""
+        return len(self.channels_)
 
     def __init__(
         self,
@@ -413,13 +455,16 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         scored = StreamScores(
             raw.scores / self.threshold_, raw.contributions / self.threshold_, raw.reconstruction
         )
-        return self._result(streams[0], self._adjust(scored, streams[0].values), top_k)
+        scorer = self.scorer
+        adjusted = scorer.adjust(scored, streams[0].values)
+        return scorer.result(adjusted, streams[0].timestamps, top_k=top_k)
 
     def _image_fit(self, X: Any) -> bool:
         """Whether ``X`` is fitted as images; sets ``input_kind_`` (and forgets the fitted
         attributes that only streams set)."""
         for name in ("n_features_in_", "feature_names_in_"):  # set anew below, where they apply
             self.__dict__.pop(name, None)
+        self._state = _blank_state()  # a new fit forgets the last one's numbers
         image = is_image_input(X) or MODELS[self.model].kind == "image"
         self.input_kind_ = "image" if image else "sequence"
         return image
@@ -462,7 +507,6 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         )
         self.model_ = model
         self.channels_ = list(channels)
-        self.n_channels_ = len(channels)
         self.channel_weights_ = weights
         self.scaler_ = {
             "kind": self.scaler,
@@ -599,7 +643,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             self.calibration == "holdout"
             and held is not None
             and len(held)
-            and not _is_number(self.threshold)
+            and not is_number(self.threshold)
         ):
             base = float(np.median(raw))
             if base > 0:
@@ -630,7 +674,6 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         self.model_ = model
         self.image_shape_ = [int(d) for d in shape]
         self.channels_ = channels
-        self.n_channels_ = shape[0]
         self.channel_weights_ = weights
         self.scaler_ = {
             "kind": self.scaler,
@@ -659,7 +702,8 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         return self
 
     def _images(self) -> bool:
-        return getattr(self, "input_kind_", "sequence") == "image"
+        state = self.__dict__.get("_state")
+        return state is not None and state.input_kind == "image"
 
     def _score_images(
         self, images: np.ndarray, *, reconstruction: bool = False
@@ -727,6 +771,20 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         return train_parts, held_parts
 
     # ------------------------------------------------------------------ scoring
+    @property
+    def head_(self) -> ScoringHead:
+        """The fitted torch scoring graph (scaling, the network, the errors, the threshold):
+        what :meth:`export_onnx` exports and :attr:`scorer` runs.
+
+        Raises
+        ------
+        NotFittedError
+            The detector is not fitted (or loaded).
+        """
+        self._check_fitted()
+        return self._head
+
+    # ------------------------------------------------------------------ scoring
     def _make_head(self, threshold: float) -> ScoringHead:
         head = ScoringHead(
             self.model_,
@@ -772,21 +830,6 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
                 mode, self.frame, self.step, stride=stride, halo=convolutional_halo(self.model_)
             )
         return ScoringSpec(mode, self.frame, self.step, self.fold, SCORING_BATCH)
-
-    def _event_rules(self) -> tuple[int, int]:
-        return self.min_event_length, self.merge_gap
-
-    def _drift_params(self) -> tuple[float | None, int | None]:
-        return getattr(self, "drift_base_", None), self.drift_window
-
-    def _score_smoothing(self) -> int:
-        return self.score_smoothing
-
-    def _channel_weights(self) -> list[float] | None:
-        return self.channel_weights_
-
-    def _scaler(self) -> tuple[list[float], list[float]]:
-        return self.scaler_["center"], self.scaler_["scale"]
 
     def _image_scores(
         self, X: Any, reconstruction: bool = False
@@ -890,36 +933,54 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             The detector has not been fitted (or loaded) yet.
         """
         self._check_fitted()
-        fields = {
-            "model": self.model_.name,
-            "model_spec": self.model_.get_spec(),
-            "input_kind": getattr(self, "input_kind_", "sequence"),
-            "channels": self.channels_,
-            "frame": self.frame,
-            "step": self.step,
-            "image_shape": getattr(self, "image_shape_", None),
-            "scaler": self.scaler_,
-            "threshold": self.threshold_,
-            "fold": self.fold,
-            "scoring": self._scoring_mode(),
-            "anomaly_score": self.anomaly_score,
-            "beta": self._score_beta() if self.anomaly_score == "elbo" else None,
-            "channel_weights": self.channel_weights_,
-            "drift_window": self.drift_window if self._drift() is not None else None,
-            "drift_base": getattr(self, "drift_base_", None),
-            "score_smoothing": self.score_smoothing,
-            "min_event_length": self.min_event_length,
-            "merge_gap": self.merge_gap,
-            "params": self.get_params(),
-            "history": self.history_,
-            "training_summary": self.training_summary_,
-            "seqae_version": __version__,
-            "torch_version": torch.__version__,
-            "numpy_version": np.__version__,
-            "python_version": platform.python_version(),
-            "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
-        }
+        state = self._state
+        # What the constructor's parameters say is read now: they may be set after the fit.
+        drifting = state.drift_base is not None and bool(self.drift_window) and not self._images()
+        fields = {f.name: getattr(state, f.name) for f in dataclasses.fields(state)}
+        fields.update(
+            model=self.model_.name,
+            model_spec=self.model_.get_spec(),
+            frame=self.frame,
+            step=self.step,
+            fold=self.fold,
+            scoring=self._scoring_mode(),
+            anomaly_score=self.anomaly_score,
+            beta=self._score_beta() if self.anomaly_score == "elbo" else None,
+            drift_window=self.drift_window if drifting else None,
+            score_smoothing=self.score_smoothing,
+            min_event_length=self.min_event_length,
+            merge_gap=self.merge_gap,
+            params=self.get_params(),
+            seqae_version=__version__,
+            torch_version=torch.__version__,
+            numpy_version=np.__version__,
+            python_version=platform.python_version(),
+            created=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        )
         return FittedState(**json_ready(fields))
+
+    def _scoring_state(self) -> FittedState:
+        """The fitted state with the scoring numbers the parameters say now: what
+        :attr:`state_` holds for scoring, without its record of the parameters and versions
+        (the scorer is built at every call: it must be cheap)."""
+        drifting = (
+            self._state.drift_base is not None and bool(self.drift_window) and not self._images()
+        )
+        return dataclasses.replace(
+            self._state,
+            model=self.model_.name,
+            model_spec=self.model_.get_spec(),
+            frame=self.frame,
+            step=self.step,
+            fold=self.fold,
+            scoring=self._scoring_mode(),
+            anomaly_score=self.anomaly_score,
+            beta=self._score_beta() if self.anomaly_score == "elbo" else None,
+            drift_window=self.drift_window if drifting else None,
+            score_smoothing=self.score_smoothing,
+            min_event_length=self.min_event_length,
+            merge_gap=self.merge_gap,
+        )
 
     def to_config(self) -> dict[str, Any]:
         """Everything needed to rebuild this fitted detector but the weights, as JSON-ready
@@ -972,22 +1033,12 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         except (KeyError, TypeError, ValueError, RuntimeError, ParameterError) as exc:
             raise ModelFormatError(f"{path}: the model configuration is invalid ({exc})") from None
         det.model_ = model
-        det.channels_ = list(state.channels)
-        det.n_channels_ = len(det.channels_)
-        if state.input_kind == "sequence":
-            det.n_features_in_ = det.n_channels_
-        det.scaler_ = state.scaler
-        det.threshold_ = state.threshold
-        det.channel_weights_ = state.channel_weights
-        det.drift_base_ = state.drift_base
-        det.drift_window = state.drift_window
+        det._state = state  # the fitted numbers, as the file carries them
+        det.drift_window = state.drift_window  # the parameters scoring reads, as fitted
         det.score_smoothing = state.score_smoothing
-        det.history_ = state.history
-        det.training_summary_ = state.training_summary
+        if state.input_kind == "sequence":
+            det.n_features_in_ = len(state.channels)
         det.device_ = str(select_device(device))
-        det.input_kind_ = state.input_kind
-        if state.image_shape is not None:
-            det.image_shape_ = list(state.image_shape)
         det._head = det._make_head(det.threshold_)
         det.train_scores_ = np.array([])
         return det

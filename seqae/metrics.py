@@ -25,15 +25,15 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .errors import DataError, ParameterError
-from .scoring.events import (
-    _as_scores,
-    _binary_labels,
-    _check_int,
-    _check_same_length,
-    _is_number,
-    _merge_intervals,
-    labels_to_intervals,
+from .scoring.common import (
+    as_scores,
+    binary_labels,
+    check_int,
+    check_same_length,
+    is_number,
+    merge_intervals,
 )
+from .scoring.events import labels_to_intervals
 
 __all__ = [
     "NAB_PROFILES",
@@ -87,21 +87,19 @@ def _pair(y_true: Any, y_pred: Any) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(
             f"shape mismatch: y_true {shapes[0]}, y_pred {shapes[1]}; they must be the same"
         )
-    return _binary_labels(y_true, "y_true", ravel=True), _binary_labels(
-        y_pred, "y_pred", ravel=True
-    )
+    return binary_labels(y_true, "y_true", ravel=True), binary_labels(y_pred, "y_pred", ravel=True)
 
 
 def _series(y_true: Any, other: Any, other_name: str) -> tuple[np.ndarray, np.ndarray]:
     """Validated 1-D labels and a 1-D companion array (labels or scores) of equal length."""
-    y = _binary_labels(y_true, "y_true")
+    y = binary_labels(y_true, "y_true")
     if other_name == "y_pred":
-        o = _binary_labels(other, "y_pred")
+        o = binary_labels(other, "y_pred")
     else:
-        o = _as_scores(other, other_name, drop_nan=False)
+        o = as_scores(other, other_name, drop_nan=False)
         if np.ndim(other) != 1:
             raise DataError(f"{other_name} must be 1-D, got shape {np.shape(other)}")
-    _check_same_length(y_true=y, **{other_name: o})
+    check_same_length(y_true=y, **{other_name: o})
     return y, o
 
 
@@ -210,7 +208,7 @@ def _labels_and_scores(y_true: Any, scores: Any) -> tuple[np.ndarray, np.ndarray
             f"shape mismatch: y_true {np.shape(y_true)}, scores {np.shape(scores)}; "
             "they must be the same"
         )
-    return _binary_labels(y_true, "y_true", ravel=True), _as_scores(scores, drop_nan=False)
+    return binary_labels(y_true, "y_true", ravel=True), as_scores(scores, drop_nan=False)
 
 
 def auc_pr(y_true: Any, scores: Any) -> float:
@@ -309,7 +307,7 @@ def range_f1(y_true: Any, y_pred: Any, alpha: float = 0.0) -> PRF:
     >>> range_f1([0, 1, 1, 1, 1, 0], [0, 0, 1, 1, 0, 0])  # recall 2/4, precision 1
     PRF(precision=1.0, recall=0.5, f1=0.6666666666666666)
     """
-    if not _is_number(alpha):
+    if not is_number(alpha):
         raise ParameterError(f"alpha must be a number in [0, 1], got {alpha!r}")
     if not 0.0 <= float(alpha) <= 1.0:
         raise ParameterError(f"alpha must be in [0, 1], got {alpha!r}")
@@ -391,7 +389,7 @@ def _widened_ranges(intervals: np.ndarray, half: int, n: int) -> np.ndarray:
     """
     lo = np.maximum(intervals[:, 0] - half, 0)
     hi = np.minimum(intervals[:, 1] + half, n)
-    return _merge_intervals(np.stack([lo, hi], axis=1), -1)
+    return merge_intervals(np.stack([lo, hi], axis=1), -1)
 
 
 def _range_auc_curves(
@@ -441,9 +439,9 @@ def _vus(
     if max_window is None:
         lengths = np.diff(labels_to_intervals(y), axis=1)
         max_window = int(np.median(lengths))
-    max_window = _check_int("max_window", max_window, 0)
+    max_window = check_int("max_window", max_window, 0)
     if n_thresholds is not None:
-        n_thresholds = _check_int("n_thresholds", n_thresholds, 2)
+        n_thresholds = check_int("n_thresholds", n_thresholds, 2)
     return _range_auc_curves(y, s, max_window, n_thresholds)
 
 
@@ -571,7 +569,7 @@ def changepoints_from_labels(labels: Any) -> np.ndarray:
     >>> changepoints_from_labels([1, 1, 0, 0, 1]).tolist()
     [1, 0, 1, 0, 1]
     """
-    y = _binary_labels(labels).astype(np.int8)
+    y = binary_labels(labels).astype(np.int8)
     return np.abs(np.diff(y, prepend=np.int8(0))).astype(np.uint8)
 
 
@@ -596,7 +594,7 @@ def _window_length(window: Any, datetimes: bool) -> float:
                 f"window {window!r} is a duration but the timestamps are not datetimes"
             )
         value = float(np.timedelta64(window, "ns").astype(np.int64))
-    elif _is_number(window):
+    elif is_number(window):
         value = float(window) * (10**9 if datetimes else 1)  # a number is seconds for dates
     else:
         raise ParameterError(f"window must be a duration string or a number, got {window!r}")
@@ -827,8 +825,8 @@ def evaluate(
     True
     """
     y, s = _series(y_true, scores, "scores")
-    p = _binary_labels(labels, "labels")
-    _check_same_length(y_true=y, labels=p)
+    p = binary_labels(labels, "labels")
+    check_same_length(y_true=y, labels=p)
     counts = confusion(y, p)
     point = _from_counts(counts)
     anomalies = bool(y.any())

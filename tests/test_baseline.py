@@ -255,3 +255,21 @@ def test_warm_up_refuses_rows_other_than_the_planned_ones():
 def test_attribution_checks_its_window():
     with pytest.raises(ParameterError, match="attribution window"):
         Attribution(None, 0)
+
+
+@pytest.mark.parametrize("window", [1, 2, 7, 300])
+def test_trailing_mean_in_parts_equals_the_definition(window):
+    """The mean of the last ``window`` rows (fewer at the start): bit for bit in one part, to
+    rounding in any parts (each part's running sums start afresh)."""
+    from seqae.scoring.baseline import TrailingMean
+
+    rows = np.random.default_rng(window).exponential(size=(1000, 2))
+    sums = np.concatenate([np.zeros((1, 2)), np.cumsum(rows, axis=0)])
+    end = np.arange(1, 1001)
+    first = np.maximum(end - window, 0)
+    expected = (sums[end] - sums[first]) / (end - first)[:, None]
+    np.testing.assert_array_equal(TrailingMean(window).apply(rows), expected)
+    mean = TrailingMean(window)
+    parts = np.split(rows, [1, 3, 3, 250, 600])
+    got = np.concatenate([mean.apply(p) for p in parts])
+    np.testing.assert_allclose(got, expected, rtol=1e-9, atol=1e-10)

@@ -126,7 +126,7 @@ def export_onnx(
     state = detector.state_
     # The Detector's own scoring graph (scaler, weights, score kind and threshold inside), copied
     # to the CPU so the detector itself stays where it is.
-    head = copy.deepcopy(detector._head).cpu().eval()
+    head = copy.deepcopy(detector.head_).cpu().eval()
     model = head.model
     images = state.input_kind == "image"
     dynamic = not images and bool(getattr(model, "fully_convolutional", False))

@@ -465,21 +465,6 @@ class OnnxDetector(StreamDetector):
             )
         return ScoringSpec(m["scoring"], self.frame, self.step, m["fold"], self.batch_size)
 
-    def _event_rules(self) -> tuple[int, int]:
-        return self.state_.min_event_length, self.state_.merge_gap
-
-    def _drift_params(self) -> tuple[float | None, int | None]:
-        return self.state_.drift_base, self.state_.drift_window
-
-    def _score_smoothing(self) -> int:
-        return self.state_.score_smoothing
-
-    def _channel_weights(self) -> list[float] | None:
-        return self.state_.channel_weights
-
-    def _scaler(self) -> tuple[list[float], list[float]]:
-        return self.state_.scaler["center"], self.state_.scaler["scale"]
-
     def _stream(self, X: Any) -> Stream:
         if self._images():
             raise DataError("this model was fitted on images; give (N, H, W) or (N, C, H, W)")

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ModelFormatError
+from ..scoring.common import is_number
 
 __all__ = ["STATE_VERSION", "FittedState", "check_fitted_state", "check_version", "upgrade"]
 
@@ -55,10 +56,6 @@ _V1_ONNX_HISTORY = {
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _is_number(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def _bad(where: str, name: str, expected: str, value: Any) -> ModelFormatError:
@@ -169,6 +166,59 @@ class FittedState:
     numpy_version: str | None
     python_version: str | None
     created: str | None
+
+    @classmethod
+    def for_scoring(
+        cls,
+        channels: list[str],
+        *,
+        threshold: float,
+        frame: int,
+        step: int,
+        model: str = "custom",
+        **fields: Any,
+    ) -> FittedState:
+        """A state with what scoring reads and defaults for the rest (no event rules, drift
+        line, smoothing nor channel weights; no scaling): for a detector built on another
+        source of reconstruction errors.
+
+        Examples
+        --------
+        >>> FittedState.for_scoring(["a", "b"], threshold=2.0, frame=8, step=1).merge_gap
+        0
+        """
+        n = len(channels)
+        values: dict[str, Any] = {
+            "model": model,
+            "model_spec": {"name": model, "input_shape": [frame, n], "config": {}},
+            "input_kind": "sequence",
+            "channels": list(channels),
+            "frame": frame,
+            "step": step,
+            "image_shape": None,
+            "scaler": {"kind": None, "center": [0.0] * n, "scale": [1.0] * n},
+            "threshold": float(threshold),
+            "fold": "mean",
+            "scoring": "windowed",
+            "anomaly_score": "reconstruction",
+            "beta": None,
+            "channel_weights": None,
+            "drift_window": None,
+            "drift_base": None,
+            "score_smoothing": 1,
+            "min_event_length": 1,
+            "merge_gap": 0,
+            "params": {},
+            "history": {},
+            "training_summary": {},
+            "seqae_version": None,
+            "torch_version": None,
+            "numpy_version": None,
+            "python_version": None,
+            "created": None,
+        }
+        values.update(fields)
+        return cls(**values)
 
     def to_dict(self) -> dict[str, Any]:
         """The state as strict-JSON data, with ``format_version`` first."""
@@ -355,7 +405,7 @@ def _check_rules(data: Mapping[str, Any], where: str) -> None:
     score, beta = data["anomaly_score"], data["beta"]
     if score not in _ANOMALY_SCORES:
         raise _bad(where, "anomaly_score", f"must be one of {_ANOMALY_SCORES}", score)
-    if score == "elbo" and (not _is_number(beta) or not math.isfinite(beta) or beta < 0):
+    if score == "elbo" and (not is_number(beta) or not math.isfinite(beta) or beta < 0):
         raise _bad(where, "beta", "must be a finite number >= 0 for ELBO scores", beta)
     for name, low in (("min_event_length", 1), ("merge_gap", 0), ("score_smoothing", 1)):
         value = data[name]
@@ -413,7 +463,7 @@ def check_fitted_state(
         raise bad("channels", f"must hold {n_inputs} names (the weights take {n_inputs})", channels)
 
     threshold = state.get("threshold")
-    if not _is_number(threshold) or not math.isfinite(threshold) or threshold <= 0:
+    if not is_number(threshold) or not math.isfinite(threshold) or threshold <= 0:
         raise bad("threshold", "must be a finite number > 0", threshold)
 
     scaler = state.get("scaler")
@@ -424,7 +474,7 @@ def check_fitted_state(
         name = f"scaler.{part}"
         if not isinstance(values, list) or len(values) != n:
             raise bad(name, f"must hold {n} numbers (one per channel)", values)
-        if not all(_is_number(v) and math.isfinite(v) for v in values):
+        if not all(is_number(v) and math.isfinite(v) for v in values):
             raise bad(name, "must hold finite numbers", values)
         if part == "scale" and not all(v > 0 for v in values):
             raise bad(name, "must hold numbers > 0", values)
@@ -433,7 +483,7 @@ def check_fitted_state(
     if weights is not None:
         if not isinstance(weights, list) or len(weights) != n:
             raise bad("channel_weights", f"must be null or {n} numbers (one per channel)", weights)
-        if not all(_is_number(w) and math.isfinite(w) and w >= 0 for w in weights):
+        if not all(is_number(w) and math.isfinite(w) and w >= 0 for w in weights):
             raise bad("channel_weights", "must hold finite numbers >= 0", weights)
 
     # The drift-aware line (seqae.scoring.baseline): both fields or neither (files before 0.2
@@ -442,7 +492,7 @@ def check_fitted_state(
     if (base is None) != (window is None):
         raise bad("drift_window", "and 'drift_base' must be both null or both set", window)
     if base is not None:
-        if not _is_number(base) or not math.isfinite(base) or base <= 0:
+        if not is_number(base) or not math.isfinite(base) or base <= 0:
             raise bad("drift_base", "must be null or a finite number > 0", base)
         if not _is_int(window) or window < 16:
             raise bad("drift_window", "must be null or an integer >= 16", window)

@@ -31,8 +31,7 @@ import contextlib
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -41,9 +40,10 @@ import pandas as pd
 
 from ..errors import DataError, ModelFormatError, ParameterError
 from ..files.atomic import atomic_path
-from ..scoring.events import Event, _iso, labels_to_intervals, top_channels
+from ..files.loader import load_detector
+from ..scoring.results import StreamResult, score_frame
 from ..scoring.validation import stream_for_model
-from .streaming import Overlap
+from .streaming import Overlap, range_rows, score_range
 
 __all__ = [
     "FLEET_SUMMARY_COLUMNS",
@@ -52,6 +52,7 @@ __all__ = [
     "model_loads",
     "score_fleet",
     "score_stream",
+    "score_unit",
     "spark_score_fleet",
     "spark_score_stream",
     "train_fleet",
@@ -109,14 +110,7 @@ def load_model(path: str | os.PathLike, *, device: str | None = "cpu") -> Any:
     with _LOCK:  # two threads of one worker must not both load it
         model = _MODELS.get(key)
         if model is None:
-            if path.suffix.lower() == ".onnx":
-                from ..files.runtime import OnnxDetector
-
-                model = OnnxDetector(path)
-            else:
-                from ..detector import Detector
-
-                model = Detector.load(path, device=device)
+            model = load_detector(path, device=device)
             for old in [k for k in _MODELS if k[0] == key[0]]:  # a stale version of the file
                 del _MODELS[old]
             _MODELS[key] = model
@@ -131,7 +125,7 @@ def model_loads() -> int:
 
 def _score_values(det: Any, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Scores (T,) and contributions (T, C) of a Detector or an OnnxDetector."""
-    out = det._score(values)
+    out = det.scorer.score(values)
     return out.scores, out.contributions
 
 
@@ -142,7 +136,7 @@ def _drift_context(det: Any) -> int:
 
 def _event_context(det: Any) -> int:
     """Labels of a timestep depend on the raw alarms this close to it (see streaming)."""
-    return sum(det._event_rules()) + 1
+    return det.scorer.label_context
 
 
 # ------------------------------------------------------------------------------ dask plumbing
@@ -201,47 +195,6 @@ def _delayed(fn: Callable[..., Any], name: str) -> Callable[..., Any]:
 
 
 # ------------------------------------------------------------------------------ one long stream
-@dataclass
-class StreamResult:
-    """What :func:`score_stream` found.
-
-    Attributes
-    ----------
-    n_timesteps, n_anomalies : int
-        Rows scored and rows labelled anomalous.
-    events : list of Event
-        The stream's events, stitched across partitions (indices in the whole stream).
-    channels : list of str
-        The model's channels (``contribution_<channel>`` columns).
-    files : list of Path
-        The Parquet file of each partition, in order (empty without ``output``).
-    frame : DataFrame or None
-        Without ``output``: every row's ``index`` (or ``time``), ``score``, ``label`` and
-        ``contribution_<channel>``, in order.
-    """
-
-    n_timesteps: int
-    n_anomalies: int
-    events: list[Event]
-    channels: list[str]
-    files: list[Path] = field(default_factory=list)
-    frame: pd.DataFrame | None = None
-
-
-@dataclass
-class _Run:
-    """An alarm run inside one partition: enough to describe the event it belongs to."""
-
-    start: int
-    stop: int
-    total: float
-    peak: float
-    peak_index: int
-    sums: np.ndarray
-    start_time: str | None
-    end_time: str | None
-
-
 def _rows_frame(
     start: int,
     scores: np.ndarray,
@@ -250,17 +203,16 @@ def _rows_frame(
     channels: Sequence[str],
     timestamps: np.ndarray | None,
 ) -> pd.DataFrame:
-    """The per-row output table, with the columns ``seqae detect`` writes."""
-    columns: dict[str, Any] = {}
-    if timestamps is not None:
-        columns["time"] = timestamps
-    else:
-        columns["index"] = np.arange(start, start + len(scores))
-    columns["score"] = scores
-    columns["label"] = labels.astype(np.int8)
-    for i, name in enumerate(channels):
-        columns[f"contribution_{name}"] = contributions[:, i]
-    return pd.DataFrame(columns)
+    """The per-row output table (:func:`seqae.scoring.results.score_frame`, the columns
+    ``seqae detect`` writes), numbered from ``start`` without time stamps."""
+    return score_frame(
+        scores,
+        labels.astype(np.int8),
+        list(channels),
+        time=timestamps,
+        index=np.arange(start, start + len(scores)),
+        contributions=contributions,
+    )
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
@@ -268,97 +220,24 @@ def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
         frame.to_parquet(tmp, index=False)
 
 
-def _runs(
-    start: int,
-    scores: np.ndarray,
-    labels: np.ndarray,
-    contributions: np.ndarray,
-    timestamps: np.ndarray | None,
-) -> list[_Run]:
-    runs = []
-    for a, b in labels_to_intervals(labels).tolist():
-        seg = scores[a:b]
-        peak = int(np.argmax(seg))
-        runs.append(
-            _Run(
-                start + a,
-                start + b,
-                float(seg.sum()),
-                float(seg[peak]),
-                start + a + peak,
-                contributions[a:b].astype(np.float64).sum(axis=0),
-                None if timestamps is None else _iso(timestamps[a]),
-                None if timestamps is None else _iso(timestamps[b - 1]),
-            )
-        )
-    return runs
-
-
-def _stitch(runs: Iterable[_Run], channels: list[str], top_k: int) -> list[Event]:
-    """Join runs that meet at a partition border into one event each."""
-    merged: list[_Run] = []
-    for run in sorted(runs, key=lambda r: r.start):
-        last = merged[-1] if merged else None
-        if last is not None and last.stop == run.start:
-            if run.peak > last.peak:  # ties keep the earlier peak, as np.argmax does
-                last.peak, last.peak_index = run.peak, run.peak_index
-            last.stop, last.total, last.sums = (
-                run.stop,
-                last.total + run.total,
-                last.sums + run.sums,
-            )
-            last.end_time = run.end_time
-        else:
-            merged.append(run)
-    return [
-        Event(
-            start=r.start,
-            end=r.stop,
-            peak_score=r.peak,
-            mean_score=r.total / (r.stop - r.start),
-            peak_index=r.peak_index,
-            top_channels=top_channels(r.sums, channels, top_k),
-            start_time=r.start_time,
-            end_time=r.end_time,
-        )
-        for r in merged
-    ]
-
-
 def _score_range(
     det: Any, data: Any, offset: int, first: int, end: int, total: int, *, source: str
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
     """Scores, labels, contributions and time stamps of timesteps ``[first, end)`` of a stream
     of ``total`` rows, from ``data``: its rows ``offset, offset + 1, ...``, which must hold
-    every row :class:`~seqae.scale.streaming.Overlap` and the event rules need. Equal to scoring and
-    labelling the whole stream, then cutting ``[first, end)``."""
-    ctx = _event_context(det)
-    s_first, s_end = max(0, first - ctx), min(total, end + ctx)  # labels need scores around
-    # the drift-aware line and the attribution read the raw scores from `d_first` on
-    tracker = det.tracker()
-    d_first = tracker.warm_up_from(s_first)
-    lo, hi = Overlap.of(det).rows(d_first, s_end, total)
+    every row :func:`seqae.scale.streaming.range_rows` names
+    (:func:`seqae.scale.streaming.score_range` scores them)."""
+    scorer = det.scorer
+    lo, hi = range_rows(scorer, first, end, total)
     if lo < offset or hi > offset + len(data):
         raise DataError(
             f"{source}: rows {offset}..{offset + len(data)} given, {lo}..{hi} needed "
             "(the partition overlap is too small)"
         )
-    part = (
-        data.iloc[lo - offset : hi - offset]
-        if hasattr(data, "iloc")
-        else data[lo - offset : hi - offset]
-    )
-    stream = stream_for_model(part, det.channels_, source=source)
-    scores, contributions = _score_values(det, stream.values)
-    warm = slice(d_first - lo, s_first - lo)
-    tracker.warm_up(scores[warm], contributions[warm], stream.values[warm])
-    now = slice(s_first - lo, s_end - lo)
-    adjusted = tracker.apply(scores[now], contributions[now], stream.values[now])
-    scores[now], contributions[now] = adjusted
-    labels = det._labels(scores[now])[first - s_first : end - s_first]
-    keep = slice(first - lo, end - lo)
+    stream = stream_for_model(_take(data, lo - offset, hi - offset), scorer.channels, source=source)
+    scores, labels, contributions, keep = score_range(scorer, stream.values, lo, first, end, total)
     stamps = None if stream.timestamps is None else np.asarray(stream.timestamps)[keep]
-    return scores[keep], labels, contributions[keep], stamps
+    return scores, labels, contributions, stamps
 
 
 def _take(part: Any, lo: int, hi: int) -> Any:
@@ -386,10 +265,12 @@ def _score_partition(
         det, _join(pieces), offset, first, end, total, source=f"partition {index}"
     )
     frame = _rows_frame(first, scores, labels, contributions, det.channels_, stamps)
+    builder = det.scorer.event_builder(top_k, start=first)
+    builder.add(labels, scores, contributions, stamps)
     summary: dict[str, Any] = {
         "rows": len(scores),
         "anomalies": int(labels.sum()),
-        "runs": _runs(first, scores, labels, contributions, stamps),
+        "runs": builder.runs(),
     }
     if output is not None:
         path = Path(output) / f"part-{index:05d}.parquet"
@@ -481,7 +362,7 @@ def score_stream(
     """
     model = str(Path(model).resolve())
     det = load_model(model, device=device)
-    if det._images():
+    if det.scorer.images:
         raise ParameterError(f"{model}: an image model does not score streams")
     parts, lengths = _partitions(data, client)
     total = int(sum(lengths))
@@ -516,13 +397,16 @@ def score_stream(
         out = None if output is None else str(output)
         tasks.append(call(i, model, device, i, (first, end, lo, total), out, top_k, *pieces))
     summaries = _compute(tasks, client, progress)
-    channels = list(det.channels_)
-    events = _stitch((r for s in summaries for r in s["runs"]), channels, top_k)
+    # the partitions' alarm runs, in order, joined where they meet at a border
+    builder = det.scorer.event_builder(top_k)
+    for summary in summaries:
+        builder.add_runs(summary["runs"], summary["rows"])
     return StreamResult(
-        n_timesteps=total,
+        n_rows=total,
         n_anomalies=sum(s["anomalies"] for s in summaries),
-        events=events,
-        channels=channels,
+        events=builder.events(),
+        channels=list(det.channels_),
+        threshold=float(det.threshold_),
         files=[s["file"] for s in summaries if "file" in s],
         frame=None
         if output is not None
@@ -593,9 +477,12 @@ def _read_unit(data: Any) -> Any:
     return data
 
 
-def _score_unit(
+def score_unit(
     model: str, device: str | None, unit: str, data: Any, output: str, top_k: int
 ) -> dict[str, Any]:
+    """Score one unit's stream with the model at ``model`` and write ``<output>/<unit>.parquet``
+    atomically: the task :func:`score_fleet` runs per unit. Returns the unit's summary row
+    (:data:`FLEET_SUMMARY_COLUMNS`)."""
     det = load_model(model, device=device)
     result = det.detect(_read_unit(data), top_k=top_k)
     timestamps = None if result.timestamps is None else np.asarray(result.timestamps)
@@ -625,7 +512,7 @@ def _score_unit_group(
 ) -> list[dict[str, Any]]:
     """Every unit in one partition of a shuffled Dask DataFrame."""
     return [
-        _score_unit(
+        score_unit(
             _model_for(model, u), device, u, _unit_rows(g, unit_column, order_by), output, top_k
         )
         for u, g in ((_check_unit(u), g) for u, g in frame.groupby(unit_column, sort=True))
@@ -706,7 +593,7 @@ def score_fleet(
         rows = [row for group in _compute(tasks, client, progress) for row in group]
     else:
         units = _unit_frames(data, unit_column, order_by)
-        call = _delayed(_score_unit, "unit")
+        call = _delayed(score_unit, "unit")
         tasks = [
             call(i, _model_for(model, u), device, u, d, out, top_k)
             for i, (u, d) in enumerate(units.items())

@@ -38,16 +38,16 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..errors import DataError, ModelFormatError, ParameterError
-from ..scoring.core import StreamDetector, StreamScores
-from ..scoring.events import Event, EventBuilder
-from ..scoring.results import ScoredPart
+from ..errors import DataError, ParameterError
+from ..files.loader import load_detector
+from ..scoring.core import Scorer, StreamDetector, StreamScores
+from ..scoring.events import Event
+from ..scoring.results import ScoredPart, StreamResult
 from ..scoring.validation import as_stream, match_channels
 
 __all__ = [
@@ -60,6 +60,7 @@ __all__ = [
     "detect_file",
     "iter_detect",
     "load_detector",
+    "score_range",
 ]
 
 #: Rows read at a time by :func:`detect_file` and :func:`iter_detect`.
@@ -106,10 +107,10 @@ class Overlap:
     halo: int = 0
 
     @classmethod
-    def of(cls, detector: StreamDetector) -> Overlap:
-        """The overlap of a fitted detector (``Detector``, ``OnnxDetector``, ...)."""
-        detector._check_fitted()
-        spec = detector._scoring_spec()
+    def of(cls, detector: StreamDetector | Scorer) -> Overlap:
+        """The overlap of a fitted detector (``Detector``, ``OnnxDetector``, ...) or of its
+        :class:`~seqae.scoring.core.Scorer`."""
+        spec = (detector if isinstance(detector, Scorer) else detector.scorer).spec
         if spec.mode == "convolutional":
             return cls(spec.mode, spec.frame, spec.step, int(spec.stride), int(spec.halo))
         return cls(spec.mode, spec.frame, spec.step)
@@ -150,6 +151,47 @@ class Overlap:
             return lo, (end - 1) // self.step * self.step + self.frame
         hi = end + self.halo
         return lo, hi if total is None else min(total, hi)
+
+
+def score_range(
+    scorer: Scorer, values: np.ndarray, offset: int, first: int, end: int, total: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, slice]:
+    """Scores, labels and contributions of timesteps ``[first, end)`` of a stream of ``total``
+    rows, from raw ``values``: its rows ``offset, offset + 1, ...`` (at least
+    :func:`range_rows` of them). Equal to scoring and labelling the whole stream, then
+    cutting ``[first, end)``: a Dask partition or a Spark part scored on its own.
+
+    Returns ``(scores, labels, contributions, keep)``, ``keep`` the positions of
+    ``[first, end)`` within ``values``.
+    """
+    ctx = scorer.label_context
+    s_first, s_end = max(0, first - ctx), min(total, end + ctx)  # labels need scores around
+    # the drift-aware line and the attribution read the raw scores from `d_first` on
+    tracker = scorer.tracker()
+    d_first = tracker.warm_up_from(s_first)
+    lo, hi = Overlap.of(scorer).rows(d_first, s_end, total)
+    if lo < offset or hi > offset + len(values):
+        raise DataError(
+            f"rows {offset}..{offset + len(values)} given, {lo}..{hi} needed "
+            "(the partition overlap is too small)"
+        )
+    values = values[lo - offset : hi - offset]
+    out = scorer.score(values)
+    scores, contributions = out.scores, out.contributions
+    warm = slice(d_first - lo, s_first - lo)
+    tracker.warm_up(scores[warm], contributions[warm], values[warm])
+    now = slice(s_first - lo, s_end - lo)
+    scores[now], contributions[now] = tracker.apply(scores[now], contributions[now], values[now])
+    labels = scorer.labels(scores[now])[first - s_first : end - s_first]
+    keep = slice(first - lo, end - lo)
+    return scores[keep], labels, contributions[keep], slice(first - offset, end - offset)
+
+
+def range_rows(scorer: Scorer, first: int, end: int, total: int) -> tuple[int, int]:
+    """The raw rows ``[lo, hi)`` that :func:`score_range` needs for ``[first, end)``."""
+    ctx = scorer.label_context
+    s_first, s_end = max(0, first - ctx), min(total, end + ctx)
+    return Overlap.of(scorer).rows(scorer.tracker().warm_up_from(s_first), s_end, total)
 
 
 def _concat(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
@@ -216,17 +258,18 @@ class ChunkedScorer:
     def __init__(
         self, detector: StreamDetector, *, reconstruction: bool = False, min_part: int = MIN_PART
     ) -> None:
-        detector._check_fitted()
+        scorer = detector.scorer
         if isinstance(min_part, bool) or not isinstance(min_part, (int, np.integer)):
             raise ParameterError(f"min_part must be an integer >= 1, got {min_part!r}")
         if min_part < 1:
             raise ParameterError(f"min_part must be >= 1, got {min_part}")
         self.detector = detector
+        self.scorer = scorer
         self.reconstruction = reconstruction
         self.min_part = int(min_part)
-        self.overlap = Overlap.of(detector)
+        self.overlap = Overlap.of(scorer)
         self.mode = self.overlap.mode
-        self.n_channels = detector.n_channels_
+        self.n_channels = scorer.n_channels
         # raw rows from stream index `_buffer_start` on, as pushed (joined only to score, so
         # many small chunks do not copy the buffer again and again)
         self._buffer: list[np.ndarray] = []
@@ -235,7 +278,7 @@ class ChunkedScorer:
         self.n_done = 0  # timesteps returned
         self._finished = False
         self.source = "the stream"  # named in error messages
-        self._tracker = detector.tracker()  # parts come in order: one tracker for the stream
+        self._tracker = scorer.tracker()  # parts come in order: one tracker for the stream
 
     def push(self, values: np.ndarray) -> ScoredPart | None:
         """Add the next raw ``(n, C)`` chunk; return the timesteps that became final, if any."""
@@ -299,7 +342,7 @@ class ChunkedScorer:
 
     def _score(self, segment: np.ndarray) -> StreamScores:
         # The detector's own scoring, so a chunked run cannot drift from an in-memory one.
-        return self.detector._score(segment, reconstruction=self.reconstruction)
+        return self.scorer.score(segment, reconstruction=self.reconstruction)
 
 
 class ChunkedDetector:
@@ -353,14 +396,14 @@ class ChunkedDetector:
         self.top_k = top_k
         self.keep = bool(keep)
         self.scorer = ChunkedScorer(detector, reconstruction=reconstruction, min_part=min_part)
-        self.channels = list(detector.channels_)
+        self.channels = self.scorer.scorer.channels
         # labels of timestep t depend on the raw alarms within this distance of t
-        self.context = sum(detector._event_rules()) + 1
+        self.context = self.scorer.scorer.label_context
         self._pending: ScoredPart | None = None  # scored, not yet labelled
         self._times: list[np.ndarray] = []  # time stamps of timesteps not yet scored
         self._has_times: bool | None = None
         self._recent = np.zeros(0)  # the last `context` labelled scores
-        self._builder = EventBuilder(self.channels, top_k=top_k)
+        self._builder = self.scorer.scorer.event_builder(top_k)
         self.n_anomalies = 0  # timesteps flagged so far
         # with keep: (T,) pieces of everything labelled so far
         self._scores: list[np.ndarray] = []
@@ -436,7 +479,7 @@ class ChunkedDetector:
             return None
         # the labelled timesteps just before the pending ones are the left context
         window = np.concatenate([self._recent, pending.scores])
-        pending.labels = self.detector._labels(window)[len(self._recent) :]
+        pending.labels = self.scorer.scorer.labels(window)[len(self._recent) :]
         ready = _slice(pending, 0, n_ready)
         self._pending = _slice(pending, n_ready, len(pending))
         self._pending.labels = None
@@ -452,72 +495,6 @@ class ChunkedDetector:
 
 
 # ------------------------------------------------------------------------------ library entry
-@dataclass
-class StreamResult:
-    """What :func:`detect_file` finds in a stream: its events, counts and ``(T,)`` arrays.
-
-    The ``(T, C)`` contributions and reconstruction are not kept: they went, part by part, to
-    ``on_part``.
-
-    Attributes
-    ----------
-    n_rows, n_anomalies : int
-        Timesteps scored, and flagged.
-    events : list of Event
-        As :attr:`seqae.DetectionResult.events`.
-    channels : list of str
-    threshold : float
-        The raw alarm line (``scores * threshold`` are raw errors).
-    scores : ndarray (T,) or None
-        Normalised anomaly score per timestep (1.0 is the alarm line); None with
-        ``keep=False``.
-    labels : ndarray (T,) of int8 or None
-        1 where an alarm is raised (after the event rules); None with ``keep=False``.
-    timestamps : ndarray (T,) or None
-    """
-
-    n_rows: int
-    n_anomalies: int
-    events: list[Event]
-    channels: list[str]
-    threshold: float
-    scores: np.ndarray | None = field(default=None, repr=False)
-    labels: np.ndarray | None = field(default=None, repr=False)
-    timestamps: np.ndarray | None = field(default=None, repr=False)
-
-
-def load_detector(model: Any) -> StreamDetector:
-    """A fitted detector as given, or loaded from the path of a saved model or an ``.onnx`` file.
-
-    An ``.onnx`` file becomes an :class:`seqae.OnnxDetector` (no torch); anything else a path
-    names is read with :meth:`seqae.Detector.load` (on the CPU).
-
-    Raises
-    ------
-    ModelFormatError
-        The path does not exist or holds no model.
-    ParameterError
-        ``model`` is neither a detector nor a path.
-    """
-    if isinstance(model, StreamDetector):
-        return model
-    if not isinstance(model, (str, os.PathLike)):
-        raise ParameterError(
-            "detector must be a fitted Detector or OnnxDetector, or the path of a saved model "
-            f"or an .onnx file, got {type(model).__name__}"
-        )
-    path = Path(model)
-    if not path.exists():
-        raise ModelFormatError(f"{path}: no such model file or folder")
-    if path.suffix.lower() == ".onnx":
-        from ..files.runtime import OnnxDetector
-
-        return OnnxDetector(path)
-    from ..detector import Detector
-
-    return Detector.load(path)
-
-
 def _chunks(source: Any, chunk_size: int, read_options: dict[str, Any]) -> Iterable[Any]:
     _check_chunk_size(chunk_size)
     if isinstance(source, (str, os.PathLike)):

@@ -179,13 +179,23 @@ class TrailingMean:
         """Trailing means of the next part's ``rows`` (shape ``(n,)`` or ``(n, C)``)."""
         rows = np.asarray(rows, dtype=np.float64)
         recent = self._recent if self._recent is not None else np.zeros((0, *rows.shape[1:]))
+        n_recent, w = len(recent), self.window
         rows = np.concatenate([recent, rows])
-        sums = np.concatenate([np.zeros((1, *rows.shape[1:])), np.cumsum(rows, axis=0)])
-        end = np.arange(len(recent) + 1, len(rows) + 1)
-        first = np.maximum(end - self.window, 0)
-        self._recent = rows[-(self.window - 1) :] if self.window > 1 else rows[:0]
-        counts = (end - first).reshape(-1, *([1] * (rows.ndim - 1)))
-        return (sums[end] - sums[first]) / counts
+        n = len(rows)
+        sums = np.empty((n + 1, *rows.shape[1:]))
+        sums[0] = 0.0
+        np.cumsum(rows, axis=0, out=sums[1:])
+        self._recent = rows[-(w - 1) :] if w > 1 else rows[:0]
+        # row i's mean is (sums[i + 1] - sums[max(i + 1 - w, 0)]) / its count: slices, not
+        # gathers; the first k rows (fewer than w before them) start at sums[0]
+        out = sums[n_recent + 1 :].copy()
+        k = max(0, min(n - n_recent, w - 1 - n_recent))
+        out[:k] -= sums[0]
+        out[k:] -= sums[n_recent + k + 1 - w : n + 1 - w]
+        counts = np.arange(n_recent + 1, n_recent + 1 + k, dtype=np.float64)
+        out[:k] /= counts.reshape(-1, *([1] * (rows.ndim - 1)))
+        out[k:] /= w
+        return out
 
 
 def smooth_scores(scores: Any, window: int) -> np.ndarray:
@@ -300,7 +310,9 @@ class StreamTracker:
     Parameters
     ----------
     drift : DriftBaseline or None
-    attribution : Attribution
+    attribution : Attribution or None
+        None: no per-channel contributions (:meth:`apply` returns None for them, and costs
+        only the scores' smoothing and drift line).
     smoothing : int, default 1
         Rows of raw scores averaged into each score (1: no smoothing).
 
@@ -322,7 +334,7 @@ class StreamTracker:
     """
 
     def __init__(
-        self, drift: DriftBaseline | None, attribution: Attribution, smoothing: int = 1
+        self, drift: DriftBaseline | None, attribution: Attribution | None, smoothing: int = 1
     ) -> None:
         self.drift = drift
         self.attribution = attribution
@@ -337,7 +349,8 @@ class StreamTracker:
     def context(self) -> int:
         """At most how many rows before a timestep its adjusted values depend on."""
         drift = 0 if self.drift is None else self.drift.block * (N_BLOCKS + 1)
-        return max(drift + self.smoothing - 1, self.attribution.window - 1)
+        window = 1 if self.attribution is None else self.attribution.window
+        return max(drift + self.smoothing - 1, window - 1)
 
     def warm_up_from(self, start: int) -> int:
         """Where a fresh tracker must start reading to continue a stream at index ``start``.
@@ -349,7 +362,8 @@ class StreamTracker:
         start = int(start)
         drift = start if self.drift is None else self.drift.warm_up_from(start)
         smooth = max(0, drift - (self.smoothing - 1))
-        attribution = max(0, start - (self.attribution.window - 1))
+        window = 1 if self.attribution is None else self.attribution.window
+        attribution = max(0, start - (window - 1))
         first = min(smooth, attribution)
         self._plan = (first, smooth, drift, attribution, start)
         return first
@@ -365,32 +379,37 @@ class StreamTracker:
             first = smooth = drift = attribution = 0
         else:
             first, smooth, drift, attribution, start = self._plan
-            if len(scores) != start - first or len(contributions) != len(scores):
+            n_rows = len(scores) if contributions is None else len(contributions)
+            if len(scores) != start - first or n_rows != len(scores):
                 raise ParameterError(
                     f"warm_up needs rows {first}..{start} ({start - first} rows), got "
-                    f"{len(scores)} scores and {len(contributions)} contribution rows"
+                    f"{len(scores)} scores and {n_rows} contribution rows"
                 )
         self._plan = None
         smoothed = self._smooth(scores[smooth - first :])
         if self.drift is not None:
             self.drift.factors(smoothed[drift - smooth :])
-        self.attribution.warm_up(
-            np.asarray(contributions)[attribution - first :],
-            None if values is None else np.asarray(values)[attribution - first :],
-        )
+        if self.attribution is not None:
+            self.attribution.warm_up(
+                np.asarray(contributions)[attribution - first :],
+                None if values is None else np.asarray(values)[attribution - first :],
+            )
 
     def _smooth(self, scores: np.ndarray) -> np.ndarray:
         return scores if self._smoother is None else self._smoother.apply(scores)
 
     def apply(
         self, scores: Any, contributions: Any, values: Any = None
-    ) -> tuple[np.ndarray, np.ndarray]:
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """The next part's ``(scores (n,), contributions (n, C))``: smoothed, drift-adjusted
-        scores, split over the channels by :class:`Attribution` (contributions sum to them).
+        scores, split over the channels by :class:`Attribution` (contributions sum to them;
+        None for a tracker without attribution, which does not read ``contributions``).
 
         ``values``: the part's raw rows ``(n, C)``, needed when the attribution has a scaler.
         """
         scores = self._smooth(np.asarray(scores, dtype=np.float64))
         if self.drift is not None:
             scores = scores * self.drift.factors(scores)
+        if self.attribution is None:
+            return scores, None
         return scores, self.attribution.apply(scores, contributions, values)

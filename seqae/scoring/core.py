@@ -24,8 +24,9 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError, ParameterError
+from ..files.state import FittedState
 from .baseline import ATTRIBUTION_FRAMES, Attribution, DriftBaseline, StreamTracker
-from .events import postprocess_labels
+from .events import Event, EventBuilder, postprocess_labels
 from .images import ImageDetectionResult
 from .results import DetectionResult
 from .validation import Stream
@@ -34,8 +35,11 @@ from .windowing import FoldAccumulator, FoldRule, frame_starts, gather_windows
 __all__ = [
     "CHUNK",
     "SCORING_BATCH",
+    "ImageScoresFn",
     "ProgressFn",
     "RunFn",
+    "RunnerFn",
+    "Scorer",
     "ScoringSpec",
     "StreamDetector",
     "StreamScores",
@@ -50,6 +54,10 @@ CHUNK = 65536
 
 #: ``run(frames (B, L, C)) -> (channel_error (B, L, C), reconstruction (B, L, C) or None)``.
 RunFn = Callable[[np.ndarray], tuple[np.ndarray, "np.ndarray | None"]]
+#: ``runner(reconstruction) -> run``: the network, with or without its reconstruction output.
+RunnerFn = Callable[[bool], RunFn]
+#: ``image_scores(X, reconstruction) -> (scores (N,), pixel scores, reconstruction or None)``.
+ImageScoresFn = Callable[[Any, bool], tuple[np.ndarray, np.ndarray, "np.ndarray | None"]]
 #: ``progress(done, total)``: frames (windowed) or timesteps (convolutional) scored so far.
 ProgressFn = Callable[[int, int], None]
 
@@ -61,14 +69,15 @@ class StreamScores:
     Attributes
     ----------
     scores : ndarray (T,)
-    contributions : ndarray (T, C)
-        Per-channel shares; they sum over channels to ``scores``.
+    contributions : ndarray (T, C) or None
+        Per-channel shares; they sum over channels to ``scores`` (None where they were not
+        asked for: :meth:`Scorer.score_stream` with ``contributions=False``).
     reconstruction : ndarray (T, C) or None
         The reconstructed signal in raw units, when the ``run`` callable returned one.
     """
 
     scores: np.ndarray
-    contributions: np.ndarray
+    contributions: np.ndarray | None
     reconstruction: np.ndarray | None = None
 
 
@@ -126,13 +135,15 @@ def score_convolutional(
     halo: int,
     chunk: int = CHUNK,
     progress: ProgressFn | None = None,
+    contributions: bool = True,
 ) -> StreamScores:
     """Score a raw ``(T, C)`` stream in one fully convolutional pass, chunk by chunk.
 
     Chunk starts are multiples of the model's total ``stride`` and each chunk carries ``halo``
     timesteps of context on both sides (the receptive field, a multiple of ``stride``), so the
     result equals one pass over the whole stream (to float rounding) while memory stays
-    bounded by the chunk size.
+    bounded by the chunk size. Without ``contributions`` only the scores are kept (the same
+    numbers; the ``(T, C)`` errors are summed chunk by chunk and dropped).
 
     Examples
     --------
@@ -145,21 +156,27 @@ def score_convolutional(
     """
     n, n_channels = x.shape
     chunk = max(stride, chunk // stride * stride)
-    contributions = np.empty((n, n_channels), dtype=np.float64)
+    shares = np.empty((n, n_channels), dtype=np.float64) if contributions else None
+    scores = None if contributions else np.empty(n, dtype=np.float64)
     recon_out: np.ndarray | None = None
     for start in range(0, n, chunk):
         stop = min(start + chunk, n)
         lo, hi = max(0, start - halo), min(n, stop + halo)
         channel_error, recon = run(np.ascontiguousarray(x[None, lo:hi]))
         keep = slice(start - lo, stop - lo)
-        contributions[start:stop] = channel_error[0, keep]
+        if shares is not None:
+            shares[start:stop] = channel_error[0, keep]
+        else:  # the same float64 row sums as summing the whole (T, C) block below
+            scores[start:stop] = channel_error[0, keep].astype(np.float64).sum(axis=1)
         if recon is not None:
             if recon_out is None:
                 recon_out = np.empty((n, n_channels), dtype=np.float32)
             recon_out[start:stop] = recon[0, keep]
         if progress is not None:
             progress(stop, n)
-    return StreamScores(contributions.sum(axis=1), contributions, recon_out)
+    if shares is not None:
+        scores = shares.sum(axis=1)
+    return StreamScores(scores, shares, recon_out)
 
 
 @dataclass(frozen=True)
@@ -196,34 +213,269 @@ class ScoringSpec:
     halo: int = 0
 
 
+def score_network(
+    run: RunFn,
+    spec: ScoringSpec,
+    values: np.ndarray,
+    *,
+    progress: ProgressFn | None = None,
+    contributions: bool = True,
+) -> StreamScores:
+    """The network's scores of a raw ``(T, C)`` stream on the path ``spec`` names (no
+    smoothing, drift line nor attribution): :func:`score_convolutional` or
+    :func:`score_windowed`. Without ``contributions`` the result may omit them (the scores
+    are the same)."""
+    if spec.mode == "convolutional":
+        return score_convolutional(
+            run,
+            values,
+            stride=spec.stride,
+            halo=spec.halo,
+            chunk=spec.chunk,
+            progress=progress,
+            contributions=contributions,
+        )
+    if spec.mode != "windowed":
+        raise ParameterError(f"a {spec.mode!r} model does not score streams")
+    if len(values) < spec.frame:
+        raise DataError(
+            f"the data has {len(values)} timesteps, fewer than one frame of {spec.frame}"
+        )
+    return score_windowed(
+        run,
+        values,
+        spec.frame,
+        spec.step,
+        how=spec.fold,  # type: ignore[arg-type]
+        batch_size=spec.batch_size,
+        progress=progress,
+    )
+
+
+class Scorer:
+    """The public scoring surface of a fitted detector: its fitted state and its network.
+
+    Every detector gives one (:attr:`StreamDetector.scorer`): :class:`seqae.Detector` with its
+    torch scoring head, :class:`seqae.OnnxDetector` with its onnxruntime session. Streaming a
+    file in chunks (:mod:`seqae.scale.streaming`), Dask and Spark partitions
+    (:mod:`seqae.scale.distributed`), the export and the CLI all score through it, so every
+    path gives the same scores, labels and events.
+
+    Parameters
+    ----------
+    state : FittedState
+        The fitted numbers: channels, threshold, event rules, drift line, smoothing, channel
+        weights, scaler (:class:`seqae.files.state.FittedState`).
+    runner : callable
+        ``runner(reconstruction) -> run``; ``run(batch (B, L, C)) -> (channel_error (B, L, C),
+        reconstruction or None)``, the errors already divided by the threshold.
+    spec : ScoringSpec
+        The scoring path and its numbers.
+    image_scores : callable, optional
+        ``image_scores(X, reconstruction)`` of an image model.
+
+    Examples
+    --------
+    >>> from seqae.files.state import FittedState
+    >>> state = FittedState.for_scoring(["a", "b"], threshold=1.0, frame=4, step=1)
+    >>> scorer = Scorer(state, lambda recon: lambda f: (f ** 2 / 2, None),
+    ...                 ScoringSpec("windowed", frame=4, step=1))
+    >>> x = np.zeros((20, 2), dtype=np.float32)
+    >>> x[10:13, 1] = 2.0
+    >>> scored = scorer.score_stream(x)
+    >>> labels = scorer.labels(scored.scores)
+    >>> labels.tolist()[8:15], scorer.events(labels, scored.scores, scored.contributions)[0].start
+    ([0, 0, 1, 1, 1, 0, 0], 10)
+    """
+
+    def __init__(
+        self,
+        state: FittedState,
+        runner: RunnerFn,
+        spec: ScoringSpec,
+        image_scores: ImageScoresFn | None = None,
+    ) -> None:
+        self.state = state
+        self.runner = runner
+        self.spec = spec
+        self.image_scores_fn = image_scores
+
+    # ------------------------------------------------------------------ facts
+    @property
+    def channels(self) -> list[str]:
+        """The channel names, in the order the network takes them."""
+        return list(self.state.channels)
+
+    @property
+    def n_channels(self) -> int:
+        return len(self.state.channels)
+
+    @property
+    def threshold(self) -> float:
+        """The raw alarm line (score 1.0)."""
+        return float(self.state.threshold)
+
+    @property
+    def images(self) -> bool:
+        """True for a model fitted on images (scores per image; no windows, no events)."""
+        return self.state.input_kind == "image"
+
+    @property
+    def event_rules(self) -> tuple[int, int]:
+        """``(min_event_length, merge_gap)`` of the alarm labels."""
+        return int(self.state.min_event_length), int(self.state.merge_gap)
+
+    @property
+    def label_context(self) -> int:
+        """The labels of a timestep depend on the raw alarms at most this close to it."""
+        return sum(self.event_rules) + 1
+
+    # ------------------------------------------------------------------ scoring
+    def score(
+        self,
+        values: np.ndarray,
+        *,
+        reconstruction: bool = False,
+        progress: ProgressFn | None = None,
+        contributions: bool = True,
+    ) -> StreamScores:
+        """The network's scores of a raw ``(T, C)`` stream (or any part of one, with the
+        overlap :class:`seqae.scale.streaming.Overlap` names): not yet smoothed, drift-adjusted
+        nor attributed (see :meth:`tracker`). Without ``contributions`` the per-channel errors
+        may be dropped (the scores are the same)."""
+        run = self.runner(reconstruction)
+        return score_network(run, self.spec, values, progress=progress, contributions=contributions)
+
+    def tracker(self, *, contributions: bool = True) -> StreamTracker:
+        """A fresh :class:`~seqae.scoring.baseline.StreamTracker` for one stream: the score
+        smoothing, the drift-aware line and (with ``contributions``) the channel attribution
+        over two frames.
+
+        What a caller that runs the network itself (part by part, or row by row at the edge)
+        applies to the network's scores, part after part in order, to get the detector's
+        scores; its ``apply`` takes each part's raw values too (the attribution weighs channels
+        by how far they are from their training mean)."""
+        state = self.state
+        drift = None
+        if state.drift_base is not None and state.drift_window and not self.images:
+            drift = DriftBaseline(state.drift_base / self.threshold, state.drift_window)
+        attribution = None
+        if contributions:
+            window = ATTRIBUTION_FRAMES * self.spec.frame
+            center, scale = state.scaler["center"], state.scaler["scale"]
+            attribution = Attribution(state.channel_weights, window, center, scale)
+        return StreamTracker(drift, attribution, state.score_smoothing)
+
+    def adjust(
+        self, scored: StreamScores, values: np.ndarray, *, contributions: bool = True
+    ) -> StreamScores:
+        """Network scores of one whole stream (raw ``values``), smoothed, drift-adjusted and
+        (with ``contributions``) attributed."""
+        tracker = self.tracker(contributions=contributions)
+        scores, shares = tracker.apply(
+            scored.scores, scored.contributions if contributions else None, values
+        )
+        return StreamScores(scores, shares, scored.reconstruction)
+
+    def score_stream(
+        self,
+        values: np.ndarray,
+        *,
+        reconstruction: bool = False,
+        contributions: bool = True,
+        progress: ProgressFn | None = None,
+    ) -> StreamScores:
+        """The detector's scores of one whole raw stream: the network's, then smoothed and
+        drift-adjusted; the per-channel contributions only with ``contributions`` (the scores
+        do not depend on it)."""
+        scored = self.score(
+            values, reconstruction=reconstruction, progress=progress, contributions=contributions
+        )
+        return self.adjust(scored, values, contributions=contributions)
+
+    def labels(self, scores: np.ndarray) -> np.ndarray:
+        """Alarm labels (int8) of consecutive scores: the line, then the event rules."""
+        labels = (np.asarray(scores) >= 1.0).astype(np.int8)
+        if self.images:  # images are independent: no event rules
+            return labels
+        min_length, merge_gap = self.event_rules
+        return postprocess_labels(labels, min_length=min_length, merge_gap=merge_gap).astype(
+            np.int8
+        )
+
+    def event_builder(self, top_k: int = 3, *, start: int = 0) -> EventBuilder:
+        """An :class:`~seqae.scoring.events.EventBuilder` over this model's channels, for rows
+        from index ``start`` on."""
+        return EventBuilder(self.channels, top_k=top_k, start=start)
+
+    def events(
+        self,
+        labels: np.ndarray,
+        scores: np.ndarray,
+        contributions: np.ndarray | None = None,
+        timestamps: np.ndarray | None = None,
+        *,
+        top_k: int = 3,
+    ) -> list[Event]:
+        """The events of one stream's labels and scores (top channels from the contributions)."""
+        builder = self.event_builder(top_k)
+        builder.add(labels, scores, contributions, timestamps)
+        return builder.events()
+
+    def result(
+        self, scored: StreamScores, timestamps: np.ndarray | None = None, *, top_k: int = 3
+    ) -> DetectionResult:
+        """The detection result of a whole stream's adjusted scores (with contributions)."""
+        if scored.contributions is None:
+            raise ParameterError("a detection result needs the contributions: score with them")
+        return DetectionResult.build(
+            scored.scores,
+            scored.contributions,
+            self.labels(scored.scores),
+            channels=self.channels,
+            threshold=self.threshold,
+            timestamps=timestamps,
+            reconstruction=scored.reconstruction,
+            top_k=top_k,
+        )
+
+    def image_scores(
+        self, X: Any, reconstruction: bool = False
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+        """``(scores (N,), pixel scores (N, H, W), reconstruction or None)`` of images ``X``."""
+        if self.image_scores_fn is None:
+            raise ParameterError("this model was fitted on sequences: it does not score images")
+        return self.image_scores_fn(X, reconstruction)
+
+
 class StreamDetector:
     """What every fitted seqae detector does after the network, in numpy.
 
     :class:`seqae.Detector` (torch) and :class:`seqae.OnnxDetector` (onnxruntime) derive from
     it, and so can any other source of reconstruction errors. A subclass provides:
 
-    - the attributes ``channels_``, ``n_channels_`` and ``threshold_`` (the raw alarm line);
-    - :meth:`_runner` (the network as a ``run`` callable), :meth:`_scoring_spec`,
-      :meth:`_event_rules`, :meth:`_drift_params`, :meth:`_score_smoothing`,
-      :meth:`_channel_weights`, :meth:`_scaler`, :meth:`_images`,
-      :meth:`_check_fitted`,
-      :meth:`_stream` (input to a validated stream) and, for image models,
-      :meth:`_image_scores`.
+    - ``state_``, its :class:`~seqae.files.state.FittedState` (channels, threshold, event
+      rules, drift line, ...), and the attributes ``channels_``, ``n_channels_`` and
+      ``threshold_``;
+    - the hooks :meth:`_runner` (the network as a ``run`` callable), :meth:`_scoring_spec`,
+      :meth:`_check_fitted`, :meth:`_stream` (input to a validated stream) and, for image
+      models, :meth:`_image_scores`.
 
-    In return it gets :meth:`score_samples`, :meth:`predict` and :meth:`detect`, and works
-    with :mod:`seqae.scale.streaming` (files in chunks) and :mod:`seqae.scale.distributed`,
-    which use
-    only the methods above plus :meth:`_score`, :meth:`tracker` and :meth:`_labels`.
+    In return it gets :attr:`scorer` (the public :class:`Scorer` that streaming, Dask, Spark,
+    the export and the CLI use), :meth:`score_samples`, :meth:`predict`, :meth:`detect` and
+    :meth:`tracker`.
 
     Examples
     --------
     A detector whose "network" predicts every value as 0, so the error is the value squared:
 
     >>> import numpy as np
+    >>> from seqae.files.state import FittedState
     >>> from seqae.scoring.core import ScoringSpec, StreamDetector
     >>> from seqae.scoring.validation import stream_for_model
     >>> class Zero(StreamDetector):
     ...     channels_, n_channels_, threshold_ = ["a", "b"], 2, 1.0
+    ...     state_ = FittedState.for_scoring(["a", "b"], threshold=1.0, frame=4, step=1)
     ...     def _runner(self, reconstruction=False):
     ...         return lambda frames: (frames ** 2 / 2, None)
     ...     def _scoring_spec(self):
@@ -240,14 +492,11 @@ class StreamDetector:
     channels_: list[str]
     n_channels_: int
     threshold_: float
+    state_: FittedState
 
     # ------------------------------------------------------------- what a subclass supplies
     def _check_fitted(self) -> None:
         """Raise :class:`~seqae.errors.NotFittedError` unless the detector can score."""
-
-    def _images(self) -> bool:
-        """True for a model fitted on images (scores per image; no windows, no events)."""
-        return False
 
     def _runner(self, reconstruction: bool = False) -> RunFn:
         """The network as ``run(batch) -> (channel_error, reconstruction or None)``."""
@@ -257,30 +506,14 @@ class StreamDetector:
         """The scoring path and its numbers (see :class:`ScoringSpec`)."""
         raise NotImplementedError
 
-    def _event_rules(self) -> tuple[int, int]:
-        """``(min_event_length, merge_gap)`` of the alarm labels."""
-        return 1, 0
-
-    def _drift_params(self) -> tuple[float | None, int | None]:
-        """``(base, window)`` of the drift-aware line, ``base`` as a raw error (None: off)."""
-        return None, None
-
-    def _scaler(self) -> tuple[list[float], list[float]] | None:
-        """``(center, scale)`` of the network's input scaling (None: the attribution does
-        not weigh channels by their deviation)."""
-        return None
-
-    def _score_smoothing(self) -> int:
-        """Rows of raw scores averaged into each score, before the drift line (1: none)."""
-        return 1
-
-    def _channel_weights(self) -> list[float] | None:
-        """The channel weights inside the network's errors (None: all 1)."""
-        return None
-
     def _stream(self, X: Any) -> Stream:
         """``X`` as a validated stream in the model's channel order."""
         raise NotImplementedError
+
+    def _scoring_state(self) -> FittedState:
+        """The fitted state the :attr:`scorer` reads (default: ``state_``; a subclass may
+        give a cheaper one holding the same scoring numbers)."""
+        return self.state_
 
     def _image_scores(
         self, X: Any, reconstruction: bool = False
@@ -289,6 +522,23 @@ class StreamDetector:
         raise NotImplementedError
 
     # ------------------------------------------------------------- what every detector gets
+    @property
+    def scorer(self) -> Scorer:
+        """The public scoring surface: this detector's fitted state and network
+        (:class:`Scorer`).
+
+        Raises
+        ------
+        NotFittedError
+            The detector is not fitted (or loaded).
+        """
+        self._check_fitted()
+        state = self._scoring_state()
+        images = state.input_kind == "image"
+        return Scorer(
+            state, self._runner, self._scoring_spec(), self._image_scores if images else None
+        )
+
     def _score(
         self,
         values: np.ndarray,
@@ -296,107 +546,32 @@ class StreamDetector:
         reconstruction: bool = False,
         progress: ProgressFn | None = None,
     ) -> StreamScores:
-        """The network's scores of a raw ``(T, C)`` stream (no drift adjustment)."""
-        spec = self._scoring_spec()
+        """The network's scores of a raw ``(T, C)`` stream (no drift adjustment); usable
+        while fitting, before the fitted state is complete."""
         run = self._runner(reconstruction)
-        if spec.mode == "convolutional":
-            return score_convolutional(
-                run, values, stride=spec.stride, halo=spec.halo, chunk=spec.chunk, progress=progress
-            )
-        if spec.mode != "windowed":
-            raise ParameterError(f"a {spec.mode!r} model does not score streams")
-        if len(values) < spec.frame:
-            raise DataError(
-                f"the data has {len(values)} timesteps, fewer than one frame of {spec.frame}"
-            )
-        return score_windowed(
-            run,
-            values,
-            spec.frame,
-            spec.step,
-            how=spec.fold,  # type: ignore[arg-type]
-            batch_size=spec.batch_size,
-            progress=progress,
-        )
-
-    def _drift(self) -> DriftBaseline | None:
-        """A fresh drift baseline for one stream, in score units (None when it is off)."""
-        base, window = self._drift_params()
-        if base is None or not window or self._images():
-            return None
-        return DriftBaseline(base / self.threshold_, window)
+        return score_network(run, self._scoring_spec(), values, progress=progress)
 
     def tracker(self) -> StreamTracker:
-        """A fresh :class:`~seqae.scoring.baseline.StreamTracker` for one stream: the score
-        smoothing,
-        the drift-aware line and the channel attribution over two frames.
-
-        What a caller that runs the network itself (row by row at the edge, say) applies to
-        the network's scores, part after part in order, to get the detector's scores; its
-        ``apply`` takes each part's raw values too (the attribution weighs channels by how far
-        they are from their training mean)."""
-        window = ATTRIBUTION_FRAMES * self._scoring_spec().frame
-        scaler = self._scaler()
-        center, scale = (None, None) if scaler is None else scaler
-        attribution = Attribution(self._channel_weights(), window, center, scale)
-        return StreamTracker(self._drift(), attribution, self._score_smoothing())
-
-    def _score_stream(
-        self,
-        values: np.ndarray,
-        *,
-        reconstruction: bool = False,
-        progress: ProgressFn | None = None,
-    ) -> StreamScores:
-        """The detector's scores of one whole stream: the network's, then smoothed and
-        drift-adjusted."""
-        result = self._score(values, reconstruction=reconstruction, progress=progress)
-        return self._adjust(result, values)
-
-    def _adjust(self, result: StreamScores, values: np.ndarray) -> StreamScores:
-        """Network scores of one whole stream (raw ``values``), smoothed, drift-adjusted and
-        attributed."""
-        scores, contributions = self.tracker().apply(result.scores, result.contributions, values)
-        return StreamScores(scores, contributions, result.reconstruction)
-
-    def _labels(self, scores: np.ndarray) -> np.ndarray:
-        """Alarm labels (int8) of consecutive scores: the line, then the event rules."""
-        labels = (scores >= 1.0).astype(np.int8)
-        if self._images():  # images are independent: no event rules
-            return labels
-        min_length, merge_gap = self._event_rules()
-        return postprocess_labels(labels, min_length=min_length, merge_gap=merge_gap).astype(
-            np.int8
-        )
-
-    def _result(self, stream: Stream, scored: StreamScores, top_k: int) -> DetectionResult:
-        """The detection result of a whole stream's drift-adjusted scores."""
-        return DetectionResult.build(
-            scored.scores,
-            scored.contributions,
-            self._labels(scored.scores),
-            channels=self.channels_,
-            threshold=self.threshold_,
-            timestamps=stream.timestamps,
-            reconstruction=scored.reconstruction,
-            top_k=top_k,
-        )
+        """A fresh :class:`~seqae.scoring.baseline.StreamTracker` for one stream (see
+        :meth:`Scorer.tracker`)."""
+        return self.scorer.tracker()
 
     def score_samples(self, X: Any) -> np.ndarray:
         """Anomaly score per timestep (per image for an image model), normalised so that 1.0
         is the alarm line (higher = more anomalous).
 
         ``X`` is a ``(T, C)`` array in the model's channel order, or named data (a DataFrame,
-        SensorData) matched by channel name.
+        SensorData) matched by channel name. The per-channel contributions are not computed
+        (:meth:`detect` gives them, with the same scores).
         """
-        self._check_fitted()
-        if self._images():
-            return self._image_scores(X)[0]
-        return self._score_stream(self._stream(X).values).scores
+        scorer = self.scorer
+        if scorer.images:
+            return scorer.image_scores(X)[0]
+        return scorer.score_stream(self._stream(X).values, contributions=False).scores
 
     def predict(self, X: Any) -> np.ndarray:
         """1 for anomalous timesteps (images), 0 otherwise (int8), after the event rules."""
-        return self._labels(self.score_samples(X))
+        return self.scorer.labels(self.score_samples(X))
 
     def detect(
         self, X: Any, *, reconstruction: bool = False, top_k: int = 3
@@ -417,17 +592,16 @@ class StreamDetector:
         top_k : int, default 3
             Channels listed per event.
         """
-        self._check_fitted()
-        if self._images():
-            scores, pixels, recon = self._image_scores(X, reconstruction)
+        scorer = self.scorer
+        if scorer.images:
+            scores, pixels, recon = scorer.image_scores(X, reconstruction)
             return ImageDetectionResult.build(
                 scores,
                 pixels,
-                self._labels(scores),
-                threshold=self.threshold_,
+                scorer.labels(scores),
+                threshold=scorer.threshold,
                 reconstruction=recon,
             )
         stream = self._stream(X)
-        return self._result(
-            stream, self._score_stream(stream.values, reconstruction=reconstruction), top_k
-        )
+        scored = scorer.score_stream(stream.values, reconstruction=reconstruction)
+        return scorer.result(scored, stream.timestamps, top_k=top_k)

@@ -6,14 +6,21 @@ consecutive flagged timesteps, written as a half-open interval ``[start, end)``.
 
 from __future__ import annotations
 
-import datetime as _dt
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from ..errors import DataError, ParameterError
+from ..errors import DataError
+from .common import (
+    as_scores,
+    binary_labels,
+    check_int,
+    check_same_length,
+    iso,
+    merge_intervals,
+)
 
 __all__ = [
     "Event",
@@ -24,76 +31,6 @@ __all__ = [
     "postprocess_labels",
     "top_channels",
 ]
-
-
-def _binary_labels(labels: Any, name: str = "labels", *, ravel: bool = False) -> np.ndarray:
-    """Validate 0/1 labels (bool, integer or float) and return them as a uint8 array.
-
-    The one label check shared by :mod:`seqae.scoring.events` and :mod:`seqae.metrics`.
-    """
-    arr = np.asarray(labels)
-    if ravel:
-        arr = arr.ravel()
-    elif arr.ndim != 1:
-        raise DataError(f"{name} must be a 1-D array of 0/1 labels, got shape {arr.shape}")
-    if arr.dtype == bool:
-        return arr.astype(np.uint8)
-    if arr.dtype.kind not in "iuf":
-        raise DataError(f"{name} must hold numbers 0 or 1, got dtype {arr.dtype}")
-    bad = (arr != 0) & (arr != 1)  # NaN is caught here too
-    if bad.any():
-        i = int(np.flatnonzero(bad)[0])
-        raise DataError(
-            f"{name} must hold only 0 and 1 (binary labels), got {arr[i]!r} at index {i}"
-        )
-    return arr.astype(np.uint8)
-
-
-def _as_scores(scores: Any, name: str = "scores", *, drop_nan: bool = True) -> np.ndarray:
-    """Validate scores and return them as a flat float64 array.
-
-    The one score check shared by :mod:`seqae.scoring.events`, :mod:`seqae.scoring.thresholds` and
-    :mod:`seqae.metrics`. With
-    ``drop_nan`` NaN scores are removed (unsupervised rules); without it they are an error
-    (metrics, where scores must stay aligned with labels).
-    """
-    try:
-        x = np.asarray(scores, dtype=np.float64).ravel()
-    except (TypeError, ValueError) as exc:
-        raise DataError(f"{name} must be numeric, got {type(scores).__name__}: {exc}") from None
-    nan = np.isnan(x)
-    if nan.any():
-        if not drop_nan:
-            i = int(np.flatnonzero(nan)[0])
-            raise DataError(f"{name} contain NaN (first at index {i}); scores must be finite")
-        x = x[~nan]
-    if x.size == 0:
-        raise DataError(f"{name} are empty (or all NaN): give at least one finite score")
-    if np.isinf(x).any():
-        i = int(np.flatnonzero(np.isinf(x))[0])
-        raise DataError(f"{name} contain inf (at index {i} of the non-NaN scores)")
-    return x
-
-
-def _check_same_length(**arrays: np.ndarray) -> None:
-    """Raise a DataError naming the arguments when their first dimensions differ."""
-    shapes = {name: np.shape(a) for name, a in arrays.items()}
-    if len({s[0] if s else None for s in shapes.values()}) > 1:
-        listed = ", ".join(f"{name} {shape}" for name, shape in shapes.items())
-        raise DataError(f"length mismatch: {listed}; they must have the same length")
-
-
-def _is_number(value: Any) -> bool:
-    """True for Python and numpy real numbers, False for bools and everything else."""
-    return isinstance(value, (int, float, np.integer, np.floating)) and not isinstance(value, bool)
-
-
-def _check_int(name: str, value: Any, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
-        raise ParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ParameterError(f"{name} must be >= {minimum}, got {value}")
-    return int(value)
 
 
 def labels_to_intervals(labels: Any) -> np.ndarray:
@@ -114,7 +51,7 @@ def labels_to_intervals(labels: Any) -> np.ndarray:
     >>> labels_to_intervals([0, 1, 1, 0, 0, 1]).tolist()
     [[1, 3], [5, 6]]
     """
-    y = _binary_labels(labels)
+    y = binary_labels(labels)
     edges = np.diff(y, prepend=np.uint8(0), append=np.uint8(0)).view(np.int8)
     starts = np.flatnonzero(edges == 1)
     ends = np.flatnonzero(edges == -1)
@@ -129,7 +66,7 @@ def intervals_to_labels(intervals: Any, n: int) -> np.ndarray:
     >>> intervals_to_labels([[1, 3], [5, 6]], 7).tolist()
     [0, 1, 1, 0, 0, 1, 0]
     """
-    n = _check_int("n", n, 0)
+    n = check_int("n", n, 0)
     iv = np.asarray(intervals)
     if iv.size == 0:
         return np.zeros(n, dtype=np.uint8)
@@ -149,17 +86,6 @@ def intervals_to_labels(intervals: Any, n: int) -> np.ndarray:
     np.add.at(marks, iv[:, 0], 1)
     np.add.at(marks, iv[:, 1], -1)
     return (np.cumsum(marks[:-1]) > 0).astype(np.uint8)
-
-
-def _merge_intervals(intervals: np.ndarray, max_gap: int) -> np.ndarray:
-    """Merge sorted ``[start, end)`` intervals separated by at most ``max_gap`` steps."""
-    if len(intervals) < 2:
-        return intervals
-    new_event = np.concatenate([[True], intervals[1:, 0] - intervals[:-1, 1] > max_gap])
-    group = np.cumsum(new_event) - 1
-    ends = np.zeros(group[-1] + 1, dtype=np.int64)
-    np.maximum.at(ends, group, intervals[:, 1])
-    return np.stack([intervals[new_event, 0], ends], axis=1)
 
 
 def postprocess_labels(labels: Any, *, min_length: int = 1, merge_gap: int = 0) -> np.ndarray:
@@ -184,13 +110,13 @@ def postprocess_labels(labels: Any, *, min_length: int = 1, merge_gap: int = 0) 
     >>> postprocess_labels([1, 0, 1, 0, 0, 0, 1], merge_gap=1, min_length=2).tolist()
     [1, 1, 1, 0, 0, 0, 0]
     """
-    min_length = _check_int("min_length", min_length, 1)
-    merge_gap = _check_int("merge_gap", merge_gap, 0)
-    y = _binary_labels(labels)
+    min_length = check_int("min_length", min_length, 1)
+    merge_gap = check_int("merge_gap", merge_gap, 0)
+    y = binary_labels(labels)
     iv = labels_to_intervals(y)
     if len(iv) == 0:
         return y
-    iv = _merge_intervals(iv, merge_gap)
+    iv = merge_intervals(iv, merge_gap)
     iv = iv[iv[:, 1] - iv[:, 0] >= min_length]
     return intervals_to_labels(iv, len(y))
 
@@ -250,17 +176,6 @@ class Event:
         }
 
 
-def _iso(value: Any) -> str:
-    """One timestamp as text: ISO 8601 for datetimes, ``str`` for anything else."""
-    if isinstance(value, np.datetime64):
-        return str(np.datetime_as_string(value))
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, (_dt.datetime, _dt.date, _dt.time)):
-        return value.isoformat()
-    return str(value)
-
-
 def describe_events(
     labels: Any,
     scores: Any,
@@ -300,12 +215,12 @@ def describe_events(
     >>> ev[0].start, ev[0].end, ev[0].peak_index, ev[0].top_channels
     (1, 3, 1, (('a', 0.5), ('b', 0.5)))
     """
-    top_k = _check_int("top_k", top_k, 0)
-    y = _binary_labels(labels)
+    top_k = check_int("top_k", top_k, 0)
+    y = binary_labels(labels)
     if np.ndim(scores) != 1:
         raise DataError(f"scores must be a 1-D array, got shape {np.shape(scores)}")
-    s = _as_scores(scores, drop_nan=False)
-    _check_same_length(labels=y, scores=s)
+    s = as_scores(scores, drop_nan=False)
+    check_same_length(labels=y, scores=s)
 
     c = None
     if contributions is not None:
@@ -314,7 +229,7 @@ def describe_events(
             c = c[:, None]
         if c.ndim != 2:
             raise DataError(f"contributions must be shaped (n, channels), got shape {c.shape}")
-        _check_same_length(scores=s, contributions=c)
+        check_same_length(scores=s, contributions=c)
         if not np.isfinite(c).all() or (c < 0).any():
             raise DataError("contributions must be finite and non-negative")
     names = None
@@ -328,7 +243,7 @@ def describe_events(
         times = np.asarray(timestamps)
         if times.ndim != 1:
             raise DataError(f"timestamps must be 1-D, got shape {times.shape}")
-        _check_same_length(scores=s, timestamps=times)
+        check_same_length(scores=s, timestamps=times)
 
     builder = EventBuilder(names, top_k=top_k)
     builder.add(y, s, c, times)
@@ -360,12 +275,14 @@ class EventBuilder:
     (1, 3, 2, 2.5, (('b', 0.6666666666666666),))
     """
 
-    def __init__(self, channels: Sequence[str] | None = None, *, top_k: int = 3) -> None:
+    def __init__(
+        self, channels: Sequence[str] | None = None, *, top_k: int = 3, start: int = 0
+    ) -> None:
         self.channels = None if channels is None else [str(c) for c in channels]
-        self.top_k = _check_int("top_k", top_k, 0)
-        self.n_seen = 0
-        self._done: list[Event] = []
-        self._open: dict[str, Any] | None = None  # the event reaching the last timestep seen
+        self.top_k = check_int("top_k", top_k, 0)
+        self.n_seen = check_int("start", start, 0)  # the index of the next row
+        self._done: list[dict[str, Any]] = []  # closed runs
+        self._open: dict[str, Any] | None = None  # the run reaching the last timestep seen
 
     def add(
         self, labels: Any, scores: Any, contributions: Any = None, timestamps: Any = None
@@ -379,21 +296,32 @@ class EventBuilder:
         if self.channels is not None and contributions is not None and len(iv):
             sums = _event_sums(np.asarray(contributions, dtype=np.float64), iv)
         offset = self.n_seen
+        runs = []
         for i, (a, b) in enumerate(iv.tolist()):
             seg = s[a:b]
             peak = int(np.argmax(seg))
-            run = {
-                "start": offset + a,
-                "end": offset + b,
-                "peak": float(seg[peak]),
-                "peak_index": offset + a + peak,
-                "total": float(seg.sum()),
-                "sums": None if sums is None else sums[i],
-                "start_time": None if timestamps is None else _iso(timestamps[a]),
-                "end_time": None if timestamps is None else _iso(timestamps[b - 1]),
-            }
+            runs.append(
+                {
+                    "start": offset + a,
+                    "end": offset + b,
+                    "peak": float(seg[peak]),
+                    "peak_index": offset + a + peak,
+                    "total": float(seg.sum()),
+                    "sums": None if sums is None else sums[i],
+                    "start_time": None if timestamps is None else iso(timestamps[a]),
+                    "end_time": None if timestamps is None else iso(timestamps[b - 1]),
+                }
+            )
+        self.add_runs(runs, len(s))
+
+    def add_runs(self, runs: Sequence[dict[str, Any]], n_rows: int) -> None:
+        """The next ``n_rows`` rows, given as the alarm runs another builder found in them
+        (its :meth:`runs`, e.g. from a Dask or Spark partition): a run that starts where the
+        open event ends continues it."""
+        offset = self.n_seen
+        for run in runs:
             last = self._open
-            if a == 0 and last is not None and last["end"] == offset:  # it goes on
+            if last is not None and last["end"] == run["start"] == offset:  # it goes on
                 if run["peak"] > last["peak"]:  # ties keep the earlier peak, as argmax does
                     last["peak"], last["peak_index"] = run["peak"], run["peak_index"]
                 last["end"], last["end_time"] = run["end"], run["end_time"]
@@ -402,14 +330,19 @@ class EventBuilder:
                     last["sums"] = last["sums"] + run["sums"]
             else:
                 self._close()
-                self._open = run
-        self.n_seen += len(s)
+                self._open = dict(run)
+        self.n_seen = offset + int(n_rows)
         if self._open is not None and self._open["end"] < self.n_seen:
             self._close()
 
+    def runs(self) -> list[dict[str, Any]]:
+        """The alarm runs so far (the open one last), for :meth:`add_runs` of a builder that
+        describes a longer stretch of the stream."""
+        return self._done + ([] if self._open is None else [dict(self._open)])
+
     def _close(self) -> None:
         if self._open is not None:
-            self._done.append(self._event(self._open))
+            self._done.append(self._open)
             self._open = None
 
     def _event(self, run: dict[str, Any]) -> Event:
@@ -429,7 +362,7 @@ class EventBuilder:
 
     def events(self) -> list[Event]:
         """Every event so far, in time order (one still open at the last timestep included)."""
-        return self._done + ([] if self._open is None else [self._event(self._open)])
+        return [self._event(run) for run in self.runs()]
 
 
 def top_channels(

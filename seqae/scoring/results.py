@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from .events import Event, describe_events
 
-__all__ = ["DetectionResult", "ScoredPart", "score_frame"]
+__all__ = ["DetectionResult", "ScoredPart", "StreamResult", "score_frame"]
 
 
 @dataclass
@@ -163,3 +164,55 @@ class ScoredPart:
     def stop(self) -> int:
         """Index one past the last timestep."""
         return self.start + len(self.scores)
+
+
+@dataclass
+class StreamResult:
+    """What scoring a stream in parts finds: :func:`seqae.scale.streaming.detect_file` (a file
+    in chunks) and :func:`seqae.scale.distributed.score_stream` (Dask partitions).
+
+    The ``(T, C)`` contributions and reconstruction are not kept: they went part by part to
+    the caller (``on_part``) or into the partition files.
+
+    Attributes
+    ----------
+    n_rows, n_anomalies : int
+        Timesteps scored, and flagged.
+    events : list of Event
+        As :attr:`DetectionResult.events` (indices in the whole stream).
+    channels : list of str
+    threshold : float
+        The raw alarm line (``scores * threshold`` are raw errors).
+    scores : ndarray (T,) or None
+        Normalised anomaly score per timestep (1.0 is the alarm line); None where not kept.
+    labels : ndarray (T,) of int8 or None
+        1 where an alarm is raised (after the event rules); None where not kept.
+    timestamps : ndarray (T,) or None
+    files : list of Path
+        Dask: the Parquet file of each partition, in order (empty without ``output``).
+    frame : DataFrame or None
+        Dask without ``output``: every row's ``index`` (or ``time``), ``score``, ``label`` and
+        ``contribution_<channel>``, in order (:func:`score_frame`).
+
+    Examples
+    --------
+    >>> StreamResult(n_rows=10, n_anomalies=0, events=[], channels=["a"], threshold=1.0).n_rows
+    10
+    """
+
+    n_rows: int
+    n_anomalies: int
+    events: list[Event]
+    channels: list[str]
+    threshold: float
+    scores: np.ndarray | None = field(default=None, repr=False)
+    labels: np.ndarray | None = field(default=None, repr=False)
+    timestamps: np.ndarray | None = field(default=None, repr=False)
+    files: list[Path] = field(default_factory=list)
+    frame: Any = field(default=None, repr=False)
+
+    @property
+    def n_timesteps(self) -> int:
+        """The same as :attr:`n_rows` (the name :func:`~seqae.scale.distributed.score_stream`
+        gave it first)."""
+        return self.n_rows

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import DataError, ParameterError
-from .events import _as_scores, _binary_labels, _check_same_length, _is_number
+from .common import as_scores, binary_labels, check_same_length, is_number
 
 __all__ = [
     "METHODS",
@@ -35,7 +35,7 @@ _MIN_EXCESSES = 10
 
 def _check_fraction(name: str, value: Any, low: float, high: float, *, high_ok: bool) -> float:
     """Check ``low < value < high`` (or ``<= high``) and return it as a float."""
-    ok = _is_number(value)
+    ok = is_number(value)
     if ok:
         v = float(value)
         ok = low < v <= high if high_ok else low < v < high
@@ -62,7 +62,7 @@ def quantile_threshold(scores: Any, contamination: float) -> float:
     90.0
     """
     c = _check_fraction("contamination", contamination, 0.0, 0.5, high_ok=True)
-    return float(np.quantile(_as_scores(scores), 1.0 - c))
+    return float(np.quantile(as_scores(scores), 1.0 - c))
 
 
 def sigma_threshold(scores: Any, k: float = 3.0) -> float:
@@ -73,11 +73,11 @@ def sigma_threshold(scores: Any, k: float = 3.0) -> float:
     >>> sigma_threshold([1.0, 3.0], k=2.0)  # mean 2, std 1
     4.0
     """
-    if not _is_number(k):
+    if not is_number(k):
         raise ParameterError(f"k must be a positive number, got {k!r}")
     if not (math.isfinite(k) and k > 0):
         raise ParameterError(f"k must be a positive finite number, got {k!r}")
-    x = _as_scores(scores)
+    x = as_scores(scores)
     return float(x.mean() + k * x.std())
 
 
@@ -135,7 +135,7 @@ def pot_threshold(scores: Any, risk: float = 1e-3, init_level: float = 0.98) -> 
     """
     level = _check_fraction("init_level", init_level, 0.0, 1.0, high_ok=False)
     q = _check_fraction("risk", risk, 0.0, 1.0 - level, high_ok=False)
-    x = _as_scores(scores)
+    x = as_scores(scores)
     t = float(np.quantile(x, level))
     excesses = x[x > t] - t
     n_t = excesses.size
@@ -200,7 +200,7 @@ def robust_threshold(
     >>> round(pot_threshold(clean), 1), round(pot_threshold(dirty), 1)  # made of the peaks
     (6.9, 48.4)
     """
-    s = _as_scores(scores)
+    s = as_scores(scores)
     low, high = body
     _check_fraction("body[0]", low, 0.0, 1.0, high_ok=False)
     _check_fraction("body[1]", high, low, 1.0, high_ok=False)
@@ -238,9 +238,9 @@ def best_f1_threshold(scores: Any, labels: Any) -> tuple[float, float]:
     >>> best_f1_threshold([0.1, 0.4, 0.35, 0.8], [0, 0, 1, 1])
     (0.35, 0.8)
     """
-    s = _as_scores(scores, drop_nan=False)
-    y = _binary_labels(labels, "labels", ravel=True)
-    _check_same_length(scores=s, labels=y)
+    s = as_scores(scores, drop_nan=False)
+    y = binary_labels(labels, "labels", ravel=True)
+    check_same_length(scores=s, labels=y)
     n_pos = int(y.sum())
     if n_pos == 0:
         raise DataError("labels contain no anomaly (no 1): the best-F1 threshold is undefined")
@@ -283,10 +283,10 @@ def fit_threshold(
     >>> fit_threshold(np.arange(101.0), 42)
     42.0
     """
-    if _is_number(method):
+    if is_number(method):
         if not math.isfinite(method):
             raise ParameterError(f"a numeric threshold method must be finite, got {method!r}")
-        _as_scores(scores)  # the same data checks as every other method
+        as_scores(scores)  # the same data checks as every other method
         return float(method)
     if method == "robust":
         return robust_threshold(scores, risk=risk)
@@ -330,7 +330,7 @@ def describe_alarm_line(
     >>> describe_alarm_line(0.5)
     'fixed at 0.5'
     """
-    if _is_number(method):
+    if is_number(method):
         rule = f"fixed at {float(method):g}"
     else:
         at_risk = "" if risk is None else f" (risk {risk:g})"

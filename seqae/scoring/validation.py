@@ -97,7 +97,8 @@ def as_stream(X: Any, *, source: str = "X") -> Stream:
                 raise DataTypeError(
                     f"{source}: Complex data not supported; give real (timesteps, channels) numbers"
                 )
-            values = values.astype(np.float64, copy=False)
+            if values.dtype.kind != "f":  # float32 data stays as it is: no copy to score it
+                values = values.astype(np.float64)
         except (TypeError, ValueError) as exc:
             if isinstance(exc, DataTypeError):
                 raise
