@@ -255,7 +255,7 @@ def read_interpretation(path: Path, inclusive_end: bool) -> list[tuple[int, int,
     return out
 
 
-def _npz_series(path: Path, interp: Path, inclusive_end: bool) -> Series:
+def npz_series(path: Path, interp: Path, inclusive_end: bool) -> Series:
     with np.load(path) as d:
         train, test, labels = d["train"], d["test"], d["label"].astype(np.int8)
     name = path.stem
@@ -291,7 +291,7 @@ def mgab_labels(is_anomaly: np.ndarray, half: int = MGAB_HALF) -> np.ndarray:
     return labels
 
 
-def _load_mgab(root: Path, files: Sequence[int]) -> list[Series]:
+def load_mgab(root: Path, files: Sequence[int]) -> list[Series]:
     import pandas as pd
 
     out = []
@@ -351,7 +351,7 @@ def load_dataset(
     if name == "smd":
         folder = root / "smd"
         series = [
-            _npz_series(
+            npz_series(
                 folder / f"machine-{m}.npz",
                 folder / "interpretation_label" / f"machine-{m}.txt",
                 inclusive_end=False,
@@ -361,11 +361,11 @@ def load_dataset(
     elif name == "asd":
         folder = root / "asd"
         series = [
-            _npz_series(folder / f"{e}.npz", folder / "interpretation_label" / f"{e}.txt", True)
+            npz_series(folder / f"{e}.npz", folder / "interpretation_label" / f"{e}.txt", True)
             for e in (pick or ASD_ENTITIES)
         ]
     elif name == "mgab":
-        series = _load_mgab(root, pick or MGAB_FILES)
+        series = load_mgab(root, pick or MGAB_FILES)
     elif name == "tep":
         files = pick or (*(f"d{k:02d}_te" for k in range(1, 22)), "d00_te")
         return _load_tep(root, files)

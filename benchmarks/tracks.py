@@ -88,7 +88,7 @@ def load_short(root: Path, quick: bool, suite: Any) -> list[Any]:
     out: list[Any] = []
     smd = SHORT_QUICK["smd"] if quick else suite.SMD_MACHINES
     for m in smd:
-        s = suite._npz_series(
+        s = suite.npz_series(
             root / "smd" / f"machine-{m}.npz",
             root / "smd" / "interpretation_label" / f"machine-{m}.txt",
             inclusive_end=False,
@@ -96,11 +96,11 @@ def load_short(root: Path, quick: bool, suite: Any) -> list[Any]:
         out += _channel_series(f"smd-{m}", s.train, s.test, s.interpretation, suite.Series)
     asd = SHORT_QUICK["asd"] if quick else suite.ASD_ENTITIES
     for e in asd:
-        s = suite._npz_series(
+        s = suite.npz_series(
             root / "asd" / f"{e}.npz", root / "asd" / "interpretation_label" / f"{e}.txt", True
         )
         out += _channel_series(f"asd-{e}", s.train, s.test, s.interpretation, suite.Series)
-    for s in suite._load_mgab(root, SHORT_QUICK["mgab"] if quick else suite.MGAB_FILES):
+    for s in suite.load_mgab(root, SHORT_QUICK["mgab"] if quick else suite.MGAB_FILES):
         out.append(suite.Series(s.name, s.train[-SHORT_FIT:], s.test, s.labels))
     import skab
 

@@ -45,8 +45,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from seqae.datasets._checksums import ARRAYS_SHA256, FILE_SHA256
-from seqae.datasets._download import (
+from seqae.datasets.checksums import ARRAYS_SHA256, FILE_SHA256
+from seqae.datasets.download import (
     Progress,
     data_home,
     download,
@@ -399,8 +399,8 @@ def fetch_skab(
     """
     from seqae.datasets import skab
 
-    folder = skab._download(list(skab.SKAB_GROUPS), data_home(data_dir) / "skab")
-    _say(progress, f"skab: {len(skab._SHA256)} files in {folder}, SHA-256 checked")
+    folder = skab.download_groups(list(skab.SKAB_GROUPS), data_home(data_dir) / "skab")
+    _say(progress, f"skab: {len(skab.SHA256)} files in {folder}, SHA-256 checked")
     return folder
 
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from seqae.datasets._download import data_home, download_to, sha256_file
+from seqae.datasets.download import data_home, download_to, sha256_file
 from seqae.datasets.sensors import SensorData, read_sensors
 
 from seqae.errors import DataError, ParameterError
@@ -38,7 +38,7 @@ _LABELS = ("anomaly", "changepoint")
 _COMMIT = "b2c0d46c2971dcbfe71e26087b6d231998bb91c2"
 _BASE_URL = f"https://raw.githubusercontent.com/waico/SKAB/{_COMMIT}/data"
 # SHA-256 of every data file at _COMMIT, so a download is checked and a cache is trusted.
-_SHA256 = {
+SHA256 = {
     "valve1/0.csv": "16af3f71313a23dd33d9b7b8065d836d05c3f9257588881cc7fbe07c076d9dc8",
     "valve1/1.csv": "fe4493bf805baef4e6dfb864094275d8cc2ea80a16b3735e2752b18b6aefd812",
     "valve1/2.csv": "90492413469261886c8896c327241448df5da73fd7739cabfec8dd82de3c0ce4",
@@ -176,7 +176,7 @@ def _fetch(relative: str, target: Path) -> None:
     download_to(
         f"{_BASE_URL}/{relative}",
         target,
-        _SHA256[relative],
+        SHA256[relative],
         what=f"the SKAB file {relative} at commit {_COMMIT[:7]}",
         hint=(
             f"Or download the data/ folder of https://github.com/waico/SKAB (commit "
@@ -185,13 +185,13 @@ def _fetch(relative: str, target: Path) -> None:
     )
 
 
-def _download(groups: list[str], cache_dir: str | os.PathLike[str] | None) -> Path:
+def download_groups(groups: list[str], cache_dir: str | os.PathLike[str] | None) -> Path:
     """Make sure the cache holds every file of ``groups``; fetch the missing or altered ones."""
     root = _cache_root(cache_dir)
-    for relative in _SHA256:
+    for relative in SHA256:
         target = root / relative
         if relative.split("/")[0] in groups and not (
-            target.is_file() and sha256_file(target) == _SHA256[relative]
+            target.is_file() and sha256_file(target) == SHA256[relative]
         ):
             _fetch(relative, target)
     return root
@@ -241,7 +241,7 @@ def load_skab(
     """
     chosen = _check_groups(groups, include_anomaly_free)
     if path is None:
-        root = _download(chosen, cache_dir)
+        root = download_groups(chosen, cache_dir)
     else:
         root = Path(path)
         if not root.is_dir():

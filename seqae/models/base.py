@@ -22,7 +22,9 @@ from typing import Any, ClassVar
 import torch
 from torch import nn
 
-__all__ = ["ACTIVATIONS", "Autoencoder", "activation_layer"]
+#: Names of the registry that this module gave before the registry had a module of its own.
+REGISTRY_NAMES = ("MODELS", "build_model", "register_model")
+__all__ = ["ACTIVATIONS", "Autoencoder", "activation_layer", *REGISTRY_NAMES]
 
 
 class Autoencoder(nn.Module):
@@ -92,3 +94,13 @@ def activation_layer(name: str) -> nn.Module:
     ReLU()
     """
     return ACTIVATIONS[name]()
+
+
+def __getattr__(name: str) -> Any:
+    # The registry lived here before it had a module of its own; importing it lazily keeps
+    # ``from seqae.models.base import build_model`` working without an import circle.
+    if name in REGISTRY_NAMES:
+        from . import registry
+
+        return getattr(registry, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
