@@ -85,6 +85,7 @@ _FLAG_WORDS = (
     (r"nan_policy", "--nan-policy"),
     (r"time_column=None", "--time-column none"),
     (r"columns=\[\.\.\.\]", "--columns A,B,..."),
+    (r"columns=\[([^\]]*)\]", lambda m: "--columns " + ",".join(re.findall(r"'([^']*)'", m[1]))),
     (r"threshold=<float>", "--threshold NUMBER"),
 )
 

@@ -20,13 +20,14 @@ import click
 
 from .app import command
 from .options import split_names
-from .output import pairs, prepare_output, table
+from .output import pairs, table
 
 GENERATE_HELP = """Write a synthetic multi-sensor CSV with labelled anomalies.
 
 Correlated channels with periodic parts, trends and noise; anomalies of several kinds are
 injected after the first 10 % of the rows (a quiet start to train on). Columns: timestamp,
-sensor_0 ... sensor_<C-1>, and anomaly (0/1, the ground truth).
+sensor_0 ... sensor_<C-1>, and anomaly (0/1, the ground truth). OUTPUT's folder is
+created when missing.
 
 \b
 Kinds: spike, level_shift, drift, frequency, stuck, correlation_break.
@@ -73,7 +74,8 @@ def generate(output: Path, **params: Any) -> None:
     if params["n_anomalies"] is not None:
         options["n_anomalies"] = params["n_anomalies"]
     stream = make_sensor_stream(params["rows"], params["channels"], **options)
-    stream.to_csv(prepare_output(output))
+    output.parent.mkdir(parents=True, exist_ok=True)  # this command makes a new data set
+    stream.to_csv(output)
     click.echo(
         pairs(
             [

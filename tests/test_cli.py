@@ -145,10 +145,11 @@ def test_info_shows_what_the_model_expects(model):
 def test_detect_writes_scores_events_and_a_summary(work, sensors, model, whole):
     det, expected = whole
     out_csv, out_events = work / "out" / "scores.csv", work / "out" / "events.json"
+    out_csv.parent.mkdir()  # an output's folder must exist: seqae creates none
     result = run("detect", sensors, "--model", model, "--output", out_csv, "--events", out_events)
     df = pd.read_csv(out_csv)
-    assert list(df.columns) == ["time", "score", "label"]
-    assert len(df) == ROWS and df["time"].iloc[0] == "2024-01-01 00:00:00"
+    assert list(df.columns) == ["timestamp", "score", "label"]  # the input's time column name
+    assert len(df) == ROWS and df["timestamp"].iloc[0] == "2024-01-01 00:00:00"
     events = read_events(out_events)
     assert events and len(events) == len(expected.events)
     labels = np.zeros(ROWS, dtype=int)
@@ -201,7 +202,7 @@ def test_output_formats_by_extension_and_option(work, sensors, model):
     run("detect", sensors, "--model", model, "--output", work / "f.json", "--reconstruction")
     records = json.loads((work / "f.json").read_text())
     assert len(records) == ROWS
-    assert set(records[0]) == {"time", "score", "label"} | {
+    assert set(records[0]) == {"timestamp", "score", "label"} | {
         f"reconstruction_sensor_{i}" for i in range(3)
     }
     run("detect", sensors, "--model", model, "--output", work / "f.parquet", "--channels")
@@ -368,6 +369,7 @@ def test_evaluate_without_a_model_finds_labels_in_its_one_read(work, sensors, mo
 def test_export_info_and_detect_with_onnx(work, sensors, model, whole):
     _, expected = whole
     onnx = work / "exported" / "model.onnx"
+    onnx.parent.mkdir()
     assert "wrote" in run("export", model, "--output", onnx).stdout
     assert onnx.is_file()
     out = run("info", onnx).stdout
@@ -484,7 +486,7 @@ def test_a_successful_run_replaces_the_output(work, sensors, model):
     out = work / "replace.csv"
     out.write_text("old\n")
     run("detect", sensors, "--model", model, "--output", out)
-    assert out.read_text().startswith("time,score,label")
+    assert out.read_text().startswith("timestamp,score,label")
     assert [p.name for p in work.glob(".replace.csv*")] == []
 
 

@@ -490,10 +490,10 @@ def _shown_default(command: str, option: str) -> str:
 
 
 def test_help_reads_every_default_the_detector_has_without_importing_it():
-    from seqae.cli.options import _literal_defaults, library_default
+    from seqae.policy import detector_defaults, library_default
 
     parameters = inspect.signature(Detector).parameters
-    assert set(_literal_defaults()) == set(parameters)  # every default is a literal today
+    assert set(detector_defaults()) == set(parameters)  # every default is a literal today
     for name, parameter in parameters.items():
         assert library_default(name) == parameter.default, name
 

@@ -1,0 +1,287 @@
+"""A sensor file read and scored end to end, as ``seqae detect`` and ``seqae evaluate`` do it.
+
+:class:`ReadOptions` says how a file is read (time column, channels, label columns, NaN
+policy; label columns found once per file and kept for its later reads). :func:`score_file`
+streams the file through :func:`~seqae.scale.streaming.detect_file` and hands each final part
+on with its time column *as read* (integers stay integers, other values keep every digit),
+keeps the ground-truth column when there is one, and collects the reader's reports, which
+:func:`reading_summary` turns into one line (and a warning when the reader changed the data).
+
+This module never imports torch.
+
+Examples
+--------
+>>> reading_summary([{"rows_read": 1200, "rows": 1200}], "error")
+('1,200 rows read, 1,200 kept; unchanged', None)
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+__all__ = ["FileScore", "ReadOptions", "as_written", "reading_summary", "score_file"]
+
+
+@dataclass
+class ReadOptions:
+    """How to read a sensor file: time column, channels, labels and NaN policy.
+
+    ``label_column`` is a name, ``"auto"`` (the reader finds 0/1 columns named anomaly,
+    label, ...) or None. ``model_channels`` are never taken for labels (a model trained on a
+    column named ``anomaly`` keeps it a channel). ``names`` maps a path to how messages call it.
+    """
+
+    time_column: str | None = "auto"
+    columns: list[str] | None = None
+    label_column: str | None = "auto"
+    nan_policy: str = "error"
+    model_channels: set[str] = field(default_factory=set)
+    names: dict[str, str] = field(default_factory=dict)
+    labels: dict[str, list[str] | None] = field(default_factory=dict)  # per file, once known
+
+    def name(self, path: str | os.PathLike) -> str:
+        return self.names.get(str(path), str(path))
+
+    def label_columns(self, path: str | os.PathLike) -> list[str] | None:
+        """The label columns of ``path``: the one named, those found when it was read, or (not
+        read yet) those the library finds in its first rows."""
+        key = str(path)
+        if key not in self.labels:
+            if self.label_column != "auto":
+                self.labels[key] = None if self.label_column is None else [self.label_column]
+            else:
+                from ..datasets import find_label_columns
+
+                found = find_label_columns(
+                    path,
+                    time_column=self.time_column,
+                    name=self.name(path),
+                    not_labels=[*(self.columns or ()), *self.model_channels],
+                )
+                self.labels[key] = found or None
+        return self.labels[key]
+
+    def truth_column(self, path: str | os.PathLike) -> str | None:
+        """The ground-truth column (the first label column), if any."""
+        names = self.label_columns(path)
+        return names[0] if names else None
+
+    def _kwargs(self, path: str | os.PathLike, labels: Any) -> dict[str, Any]:
+        return {
+            "time_column": self.time_column,
+            "columns": self.columns,
+            "label_columns": labels,
+            "not_labels": sorted(self.model_channels),
+            "nan_policy": self.nan_policy,
+            "name": self.name(path),
+        }
+
+    def read(self, path: str | os.PathLike, nrows: int | None = None) -> Any:
+        """The whole file (or its first ``nrows`` rows) as SensorData; label columns not known
+        yet are found in this read and kept for the file's later reads."""
+        from ..datasets import read_sensors
+
+        key = str(path)
+        labels = self.labels[key] if key in self.labels else self.label_column
+        data = read_sensors(path, nrows=nrows, **self._kwargs(path, labels))
+        self.labels.setdefault(key, list(data.labels) if data.labels else None)
+        return data
+
+    def chunks(self, path: str | os.PathLike, chunksize: int) -> Iterator[Any]:
+        """The file as SensorData chunks of about ``chunksize`` rows."""
+        from ..datasets import iter_sensor_chunks
+
+        return iter_sensor_chunks(path, chunksize, **self._kwargs(path, self.label_columns(path)))
+
+
+def reading_summary(reports: Sequence[dict[str, Any]], nan_policy: str) -> tuple[str, str | None]:
+    """What the reader did to the data: ``(summary line, warning or None)``.
+
+    ``reports`` are the :attr:`SensorData.report` of the parts read, in order. The warning lists
+    what changed the data (sorting, filled values, dropped rows) or may be wrong with it
+    (repeated time stamps).
+
+    Examples
+    --------
+    >>> reading_summary([{"rows_read": 10, "rows": 9, "rows_dropped": 1}], "drop")[1]
+    "the input was changed or looks wrong: 1 rows dropped (nan_policy='drop')"
+    """
+    keys = (
+        "rows_read",
+        "rows",
+        "blank_rows",
+        "rows_dropped",
+        "values_filled",
+        "rows_out_of_order",
+        "duplicate_timestamps",
+    )
+    total = {key: sum(int(r.get(key) or 0) for r in reports) for key in keys}
+    first = reports[0] if reports else {}
+    duplicate = next((r["first_duplicate"] for r in reports if r.get("first_duplicate")), None)
+    sorted_ = any(r.get("sorted_by_time") for r in reports)
+    parts = [f"{total['rows_read']:,} rows read, {total['rows']:,} kept"]
+    if first.get("time_column"):
+        parts.append(f"time column {first['time_column']!r}")
+    changes = []
+    if sorted_:
+        changes.append(f"sorted by time ({total['rows_out_of_order']:,} rows out of order)")
+    if total["duplicate_timestamps"]:
+        where = f", first {duplicate}" if duplicate else ""
+        changes.append(f"{total['duplicate_timestamps']:,} repeated time stamps{where}")
+    if total["values_filled"]:
+        changes.append(
+            f"{total['values_filled']:,} missing values filled (nan_policy='{nan_policy}')"
+        )
+    if total["rows_dropped"]:
+        changes.append(f"{total['rows_dropped']:,} rows dropped (nan_policy='{nan_policy}')")
+    if total["blank_rows"]:
+        parts.append(f"{total['blank_rows']:,} blank lines skipped")
+    if first.get("skipped_columns"):
+        parts.append("text columns left out: " + ", ".join(first["skipped_columns"]))
+    if not changes:
+        return "; ".join(parts) + "; unchanged", None
+    warning = "the input was changed or looks wrong: " + "; ".join(changes)
+    return "; ".join(parts + changes), warning + (
+        " (results follow the sorted order)" if sorted_ else ""
+    )
+
+
+def as_written(values: np.ndarray) -> np.ndarray:
+    """A time column ready to write back unchanged: integers stay integers (never ``%.7g``),
+    other numbers keep every digit; text and zone-aware times are written as they are.
+
+    Examples
+    --------
+    >>> as_written(np.array([1700000000.0, 1700000001.0])).tolist()
+    [1700000000, 1700000001]
+    >>> as_written(np.array([0.1, 0.123456789])).tolist()
+    ['0.1', '0.123456789']
+    """
+    if values.dtype.kind == "f":
+        if np.isfinite(values).all() and (values == np.round(values)).all():
+            return values.astype(np.int64)
+        return np.array([repr(float(v)) for v in values], dtype=object)
+    return values
+
+
+@dataclass
+class FileScore:
+    """What scoring one file found. The ``(T, C)`` arrays went to ``on_part``; the ``(T,)``
+    ones are kept when asked for or when the file has a truth column to compare with."""
+
+    n_rows: int
+    n_anomalies: int
+    channels: list[str]
+    scores: np.ndarray | None
+    labels: np.ndarray | None
+    events: list[Any]
+    truth: np.ndarray | None
+    truth_name: str | None
+    time_name: str | None
+    seconds: float
+    reports: list[dict[str, Any]]
+
+    def quality(self, *, ranking: bool = True) -> dict[str, Any]:
+        """:func:`seqae.metrics.evaluate` against the truth column, plus the events found."""
+        from ..metrics import evaluate
+
+        metrics = evaluate(self.truth, self.scores, self.labels, ranking=ranking)
+        return {**metrics, "n_events": len(self.events)}
+
+
+def score_file(
+    detector: Any,
+    path: str | os.PathLike,
+    options: ReadOptions,
+    *,
+    chunk_size: int = 100_000,
+    reconstruction: bool = False,
+    top_k: int = 3,
+    writer: Any = None,
+    keep_scores: bool = False,
+    trained: Any = None,
+    progress: Callable[[int], None] | None = None,
+) -> FileScore:
+    """Score ``path`` part by part; each final part goes to ``writer.write(part, times)`` (a
+    :class:`~seqae.files.tables.TableWriter`) with its rows of the time column as read (None
+    without one), under the file's own name for it.
+
+    ``trained`` is a :class:`~seqae.policy.DetectorSource` whose detector was trained
+    on this file: its detection from the training pass is used (the file is not scored twice).
+    ``progress`` is called with the rows read so far.
+    """
+    from ..scoring.results import ScoredPart
+    from .streaming import detect_file
+
+    start = time.perf_counter()
+    truth_name = options.truth_column(path)
+    truth: list[np.ndarray] = []
+    reports: list[dict[str, Any]] = []
+    times: list[np.ndarray] = []
+    no_times = False
+
+    def read(chunks: Any) -> Any:
+        nonlocal no_times
+        n_read = 0
+        for chunk in chunks:
+            reports.append(chunk.report)
+            values = getattr(chunk, "time_values", None)
+            no_times = no_times or values is None
+            if values is not None:
+                times.append(as_written(values))
+            if truth_name:
+                truth.append(chunk.labels[truth_name])
+            yield chunk
+            n_read += len(chunk.values)
+            if progress is not None:
+                progress(n_read)
+
+    def hand_on(part: Any) -> None:
+        pending = None  # the time column of the part, taken even when unused: no pile-up
+        if times and not no_times:
+            pending = np.concatenate(times) if len(times) > 1 else times[0]
+            times[:] = [pending[len(part) :]]
+            pending = pending[: len(part)]
+        if writer is not None:
+            if reports and reports[0].get("time_column") and not writer.time_name:
+                writer.time_name = str(reports[0]["time_column"])
+            writer.write(part, pending)
+
+    if trained is not None and trained.result is not None:
+        data, result = trained.data, trained.result
+        list(read([data]))
+        stamps = None if data.timestamps is None else np.asarray(data.timestamps)
+        hand_on(
+            ScoredPart(
+                0, result.scores, result.contributions, result.reconstruction, result.labels, stamps
+            )
+        )
+    else:
+        result = detect_file(
+            detector,
+            read(options.chunks(path, chunk_size)),
+            on_part=hand_on,
+            reconstruction=reconstruction,
+            top_k=top_k,
+            keep=keep_scores or truth_name is not None,  # else memory stays flat
+        )
+    labels = result.labels
+    return FileScore(
+        n_rows=len(labels) if labels is not None else result.n_rows,
+        n_anomalies=int(labels.sum()) if labels is not None else result.n_anomalies,
+        channels=list(detector.channels_),
+        scores=result.scores,
+        labels=labels,
+        events=result.events,
+        truth=np.concatenate(truth) if truth else None,
+        truth_name=truth_name,
+        time_name=(reports[0].get("time_column") if reports else None) or None,
+        seconds=time.perf_counter() - start,
+        reports=reports,
+    )
