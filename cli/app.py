@@ -28,7 +28,7 @@ EXIT_CODES = f"""Exit codes:
   130/143  interrupted (Ctrl-C / SIGTERM); no output file is left behind
 --debug (anywhere on the line) shows the traceback of an error; --quiet hides progress."""
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100, "show_default": True}
 
 
 class Terminated(KeyboardInterrupt):

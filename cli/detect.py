@@ -10,9 +10,16 @@ from typing import Any
 
 import click
 
-from seqae.files.tables import OutputFiles, TableWriter, events_document, output_format, stream_fd
+from seqae.files.tables import OutputFiles, TableWriter, stream_fd
 from seqae.policy import DetectorSource, network_name, obtain_detector, training_only
-from seqae.scale.filescoring import FileScore, ReadOptions, reading_summary, score_file
+from seqae.scale.filescoring import (
+    FileScore,
+    ReadOptions,
+    check_outputs,
+    detect_to_outputs,
+    reading_summary,
+    score_file,
+)
 
 from .app import EXIT_ANOMALY, command, flag_words
 from .inputs import describe_images, load_model, local, read_options
@@ -21,15 +28,8 @@ from .output import events_table, pairs, seconds, table, warn
 from .progress import EpochProgress, RowProgress, status
 
 
-def get_detector(
-    ctx: click.Context,
-    data: Path,
-    opts: ReadOptions,
-    params: dict,
-    check: Callable[[], None] | None = None,
-) -> DetectorSource:
-    """``--model``, or the default detector trained on ``--train`` / DATA (the library's policy:
-    :func:`seqae.policy.obtain_detector`); ``check`` runs before any training."""
+def check_training_flags(params: dict[str, Any]) -> None:
+    """Refuse, in flag words, training options given with --model (the library decides which)."""
     given = training_only(params)
     if params["model_path"] is not None and given:
         flags = ", ".join("--" + name.replace("_", "-") for name in given)
@@ -37,46 +37,33 @@ def get_detector(
             f"{flags} appl{'ies' if len(given) == 1 else 'y'} when training; drop it or drop --model"
         )
 
-    def load(path: Path) -> Any:
-        detector = load_model(path, params["device"])
-        opts.model_channels = set(detector.channels_)  # a channel named 'anomaly' stays one
-        return detector
 
-    reconstruction = bool(params.get("reconstruction")) and params.get("output") is not None
+def get_detector(
+    data: Path, opts: ReadOptions, params: dict, check: Callable[[], None] | None = None
+) -> DetectorSource:
+    """``--model``, or the default detector trained on ``--train`` / DATA (the library's policy:
+    :func:`seqae.policy.obtain_detector`); ``check`` runs before any training."""
+    check_training_flags(params)
+    model = params["model_path"] and load_model(params["model_path"], params["device"])
     with EpochProgress() as progress:
         return obtain_detector(
             data,
-            opts.read,
+            opts,
             params,
-            model=params["model_path"],
-            load=load,
+            model=model,
+            model_name=str(params["model_path"]),
             callback=progress,
             status=status,
             check=check,
-            reconstruction=reconstruction,
         )
 
 
-def score(
-    source: DetectorSource, data: Path, opts: ReadOptions, params: dict, **kw: Any
-) -> tuple[FileScore, str]:
-    """Score DATA with a row count on the terminal; warn when the reader changed the data.
-    Returns what was found and the line that says what the reader did."""
-    progress = RowProgress("scoring")
-    found = score_file(
-        source.detector,
-        data,
-        opts,
-        chunk_size=params["chunk_size"],
-        trained=source,
-        progress=progress.update,
-        **kw,
-    )
-    progress.close()
+def reading(found: FileScore, opts: ReadOptions) -> str:
+    """What the reader did to the data, in flag words; a warning when it changed the data."""
     summary, warning = reading_summary(found.reports, opts.nan_policy)
     if warning:
         warn(flag_words(warning))
-    return found, flag_words(summary)
+    return flag_words(summary)
 
 
 def _number(value: float | None, digits: int = 3) -> str:
@@ -157,62 +144,36 @@ Images (.npy/.npz or a folder of PNG files) need --model (an image model from `s
 def detect(ctx: click.Context, data: Path, **params: Any) -> None:
     start = time.perf_counter()
     output, events_path = params["output"], params["events_path"]
-    streams = [p for p in (output, events_path) if p is not None and stream_fd(p) in (1, 2)]
-    if len(streams) == 2 and stream_fd(streams[0]) == stream_fd(streams[1]):
-        raise click.BadParameter(
-            "--output - and --events - both ask for stdout; send one of them to a file",
-            param_hint="--events",
-        )
-    fmt = None if output is None else output_format(output, params["fmt"], "--output")
-    if output is not None and stream_fd(output) is not None and fmt == "parquet":
-        raise click.BadParameter(
-            "Parquet cannot be written to stdout; use csv or json, or a file name",
-            param_hint="--output",
-        )
-    for flag, path in (("--output", output), ("--events", events_path)):
-        if (
-            path is not None
-            and STDIO not in (str(path), str(data))
-            and path.resolve() == data.resolve()
-        ):
-            raise click.BadParameter(
-                "is DATA itself; write the results to another file", param_hint=flag
-            )
-    opts = read_options(params)
+    fmt = check_outputs(data, output, events_path, params["fmt"], ("--output", "--events"))
+    check_training_flags(params)
     if data.is_dir() or data.suffix.lower() in (".npy", ".npz"):
         return _detect_images(ctx, data, fmt, params, start)
+    opts = read_options(params)
     shown = "<stdin>" if str(data) == STDIO else str(data)
     data = local(ctx, data, opts)
-    with OutputFiles() as files:  # output paths are checked (and opened) before any work
-        out = None if output is None else files.open(output, "--output", binary=fmt == "parquet")
-        events_out = None if events_path is None else files.open(events_path, "--events")
-        source = get_detector(ctx, data, opts, params)
-        writer = None
-        if out is not None:
-            writer = TableWriter(
-                out,
-                fmt or "csv",
-                list(source.detector.channels_),
-                contributions=params["channels"],
-                reconstruction=params["reconstruction"],
-            )
-        found, summary = score(
-            source,
+    model = params["model_path"] and load_model(params["model_path"], params["device"])
+    rows = RowProgress("scoring")
+    with EpochProgress() as epochs:
+        source, found = detect_to_outputs(
             data,
             opts,
             params,
-            writer=writer,
-            reconstruction=params["reconstruction"] and writer is not None,
+            model=model,
+            model_name=str(params["model_path"]),
+            output=output,
+            events=events_path,
+            fmt=fmt,
+            contributions=params["channels"],
+            reconstruction=params["reconstruction"],
+            name=shown,
+            flags=("--output", "--events"),
+            callback=epochs,
+            status=status,
+            progress=rows.update,
         )
-        if writer is not None:
-            writer.close()
-        if events_out is not None:
-            events_out.write(
-                events_document(
-                    shown, found.n_rows, found.channels, found.n_anomalies, found.events
-                )
-            )
-            events_out.flush()
+    rows.close()
+    summary = reading(found, opts)
+    streams = any(p is not None and stream_fd(p) in (1, 2) for p in (output, events_path))
     share = found.n_anomalies / max(found.n_rows, 1)
     items = [
         ("data", f"{shown} ({found.n_rows:,} rows, {len(found.channels)} channels)"),
@@ -236,13 +197,11 @@ def detect(ctx: click.Context, data: Path, **params: Any) -> None:
     if written:
         items.append(("wrote", ", ".join(written)))
     items.append(("time", seconds(time.perf_counter() - start)))
-    click.echo(pairs(items), err=bool(streams))
+    click.echo(pairs(items), err=streams)
     if found.events and params["top"]:
         shown_n = min(params["top"], len(found.events))
-        click.echo(
-            f"\nTop {shown_n} of {len(found.events):,} events by peak score:", err=bool(streams)
-        )
-        click.echo(events_table(found.events, params["top"]), err=bool(streams))
+        click.echo(f"\nTop {shown_n} of {len(found.events):,} events by peak score:", err=streams)
+        click.echo(events_table(found.events, params["top"]), err=streams)
     if params["fail_on_anomaly"] and found.n_anomalies:
         ctx.exit(EXIT_ANOMALY)
 
@@ -345,8 +304,19 @@ def evaluate(ctx: click.Context, data: Path, **params: Any) -> None:
                 f"no label column found in {shown}: name the 0/1 column of true anomalies with --label-column NAME"
             )
 
-    source = get_detector(ctx, data, opts, params, check=check_labels)  # before training
-    found, summary = score(source, data, opts, params, keep_scores=True)
+    source = get_detector(data, opts, params, check=check_labels)  # before training
+    rows = RowProgress("scoring")
+    found = score_file(
+        source.detector,
+        data,
+        opts,
+        chunk_size=params["chunk_size"],
+        keep_scores=True,
+        trained=source,
+        progress=rows.update,
+    )
+    rows.close()
+    summary = reading(found, opts)
     result = found.quality()
     if params["as_json"]:
         click.echo(json.dumps(result, indent=2))

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from seqae.datasets.lazy import read_dask
 
 from seqae.errors import ParameterError
 from seqae.files.atomic import atomic_write_bytes
@@ -74,23 +75,6 @@ Examples:
   seqae fleet train normal-units/ --output models/ --epochs 10
   seqae fleet train normal.parquet --unit-column machine --shared --output shared-model/
 """
-
-
-def _read_dask(path: Path, time_column: str | None = None, rows: int | None = None) -> Any:
-    """A Dask DataFrame of a Parquet file or folder (a partition per row group) or a CSV file
-    (about ``rows`` rows per partition: a CSV row of numbers is a few dozen bytes)."""
-    import dask.dataframe as dd
-
-    if path.is_file() and path.suffix.lower() in (".csv", ".gz", ".txt"):
-        frame = dd.read_csv(path, blocksize=None if rows is None else rows * 64)
-    else:
-        frame = dd.read_parquet(path, split_row_groups=True)
-    if time_column is not None:
-        if time_column not in frame.columns:
-            raise ParameterError(f"--time-column {time_column!r} is not a column of {path}")
-        frame[time_column] = dd.to_datetime(frame[time_column])
-        frame = frame.set_index(time_column, sorted=True)
-    return frame
 
 
 def _run(params: dict[str, Any], call: Callable[[Any, Any], Any]) -> Any:
@@ -160,7 +144,7 @@ def fleet() -> None:
 @click.pass_context
 def fleet_score(ctx: click.Context, data: Path, **params: Any) -> None:
     start = time.perf_counter()
-    source = data if data.is_dir() else _read_dask(data)
+    source = data if data.is_dir() else read_dask(data)
     summary = _run(
         params,
         lambda sd, client: sd.score_fleet(
@@ -213,7 +197,7 @@ def fleet_score(ctx: click.Context, data: Path, **params: Any) -> None:
 @click.pass_context
 def fleet_stream(ctx: click.Context, data: Path, **params: Any) -> None:
     start = time.perf_counter()
-    frame = _read_dask(data, params["time_column"], params["partition_rows"])
+    frame = read_dask(data, params["time_column"], params["partition_rows"])
     result = _run(
         params,
         lambda sd, client: sd.score_stream(
@@ -247,7 +231,7 @@ def fleet_stream(ctx: click.Context, data: Path, **params: Any) -> None:
 @training_options
 def fleet_train(data: Path, **params: Any) -> None:
     start = time.perf_counter()
-    source = data if data.is_dir() else _read_dask(data)
+    source = data if data.is_dir() else read_dask(data)
     common = {
         "params": detector_kwargs(params),
         "unit_column": params["unit_column"],

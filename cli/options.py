@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from seqae.policy import library_default
+from seqae.policy import library_default, parameter_choices, parameter_help
 from seqae.scoring.thresholds import METHODS
 
 STDIO = "-"  # DATA from standard input, --output to standard output
@@ -19,7 +19,18 @@ STDIO = "-"  # DATA from standard input, --output to standard output
 class LibraryDefault(click.Option):
     """An option whose default is the Detector's parameter of the same name: the value stays
     None when not given (the Detector takes its own default; scoring an .onnx file never imports
-    torch), and the help shows it."""
+    torch), and the help shows it. Without a help text of its own, the option takes the first
+    sentence of the library's description of the parameter, and its choices where it lists them.
+    """
+
+    def __init__(self, decls: Sequence[str], **kw: Any) -> None:
+        super().__init__(decls, **kw)
+        kw.setdefault("help", None)
+        if self.help is None:
+            self.help = parameter_help(self.name or "")
+        choices = parameter_choices(self.name or "")
+        if self.type is click.STRING and choices:
+            self.type = click.Choice(choices)
 
     def get_help_extra(self, ctx: click.Context) -> Any:
         extra = super().get_help_extra(ctx)
@@ -98,106 +109,8 @@ def _apply(*options: Callable[..., Any]) -> Callable[[Callable[..., Any]], Calla
 
 
 def library(*decls: str, **kw: Any) -> Callable[..., Any]:
-    """An option whose default is the Detector's (see :class:`LibraryDefault`)."""
+    """An option whose default, help and choices are the Detector's (:class:`LibraryDefault`)."""
     return click.option(*decls, cls=LibraryDefault, **kw)
-
-
-threshold_option = library(
-    "--threshold",
-    type=THRESHOLD,
-    help=f"How training fits the alarm line ({', '.join(METHODS)}), or a number: the alarm line "
-    "itself, as a raw reconstruction error (what `seqae info` shows as threshold; as "
-    "Detector(threshold=NUMBER)). Scores are divided by it, so 1.0 is the line. With --model, "
-    "a number moves the saved model's line.",
-)
-frame_option = library(
-    "--frame",
-    type=click.IntRange(min=2),
-    help="Timesteps per frame. conv1d (three stride-2 layers) needs a multiple of 8; the other "
-    "sequence models take any frame >= 2.",
-)
-epochs_option = library(
-    "--epochs",
-    type=click.IntRange(min=1),
-    help="Training epochs (at most: early stopping), each of at most --steps-per-epoch batches.",
-)
-seed_option = click.option(
-    "--seed",
-    "random_state",
-    type=click.IntRange(min=0),
-    default=0,
-    show_default=True,
-    help="Seed of the training run: the same command trains the same model. (Python's "
-    "Detector(random_state=None) draws a fresh seed; pass the same number there to match.)",
-)
-device_option = click.option(
-    "--device",
-    type=click.Choice(["cpu", "cuda", "mps"]),
-    help="Where the model runs [default: cuda > mps > cpu to train, cpu to score].",
-)
-fail_on_anomaly_option = click.option(
-    "--fail-on-anomaly", is_flag=True, help="Exit with code 1 when any anomaly is found."
-)
-training_options = _apply(
-    frame_option,
-    epochs_option,
-    library(
-        "--patience",
-        type=click.IntRange(min=0),
-        help="Epochs without improvement before training stops (0: never stop early).",
-    ),
-    seed_option,
-    threshold_option,
-    library(
-        "--contamination",
-        type=click.FloatRange(0, 0.5, min_open=True),
-        help="Expected share of anomalies in the training data (for --threshold quantile).",
-    ),
-    library(
-        "--min-event-length",
-        type=click.IntRange(min=1),
-        help="Drop alarms shorter than this many timesteps (a saved model keeps its own "
-        "unless given).",
-    ),
-    library(
-        "--merge-gap",
-        type=click.IntRange(min=0),
-        help="Merge alarms at most this many timesteps apart (a saved model keeps its own "
-        "unless given).",
-    ),
-    device_option,
-)
-data_options = _apply(
-    click.option(
-        "--time-column",
-        default="auto",
-        show_default=True,
-        metavar="NAME|auto|none",
-        help="Time column; auto finds time/timestamp/date columns.",
-    ),
-    click.option(
-        "--columns",
-        multiple=True,
-        callback=split_names,
-        metavar="A,B,...",
-        help="Channel columns, comma-separated [default: every numeric column].",
-    ),
-    click.option(
-        "--label-column",
-        default="auto",
-        show_default=True,
-        metavar="NAME|auto|none",
-        help="0/1 column of known anomalies, kept out of the channels; auto takes 0/1 "
-        "columns named anomaly, label, changepoint, ... (see seqae.datasets.read_sensors).",
-    ),
-    click.option(
-        "--nan-policy",
-        type=click.Choice(["error", "interpolate", "ffill", "drop"]),
-        default="error",
-        show_default=True,
-        help="What to do with missing values in channels.",
-    ),
-)
 
 
 def parse_channel_weights(ctx: Any, param: Any, values: tuple[str, ...]) -> dict[str, float] | None:
@@ -222,65 +135,72 @@ def parse_channel_weights(ctx: Any, param: Any, values: tuple[str, ...]) -> dict
     return weights or None
 
 
+INT, POSITIVE, FRACTION = click.IntRange(min=0), click.IntRange(min=1), click.FloatRange(0, 1)
+fail_on_anomaly_option = click.option(
+    "--fail-on-anomaly", is_flag=True, help="Exit with code 1 when any anomaly is found."
+)
+#: How a command that trains trains, and the alarm rules of any detector.
+training_options = _apply(
+    library("--frame", type=click.IntRange(min=2)),
+    library("--epochs", type=POSITIVE),
+    library("--patience", type=INT),
+    click.option(
+        "--seed",
+        "random_state",
+        type=INT,
+        default=0,
+        help="Seed of the training run: the same command trains the same model (Python's "
+        "Detector(random_state=None) draws a fresh seed; pass the same number there to match).",
+    ),
+    library(
+        "--threshold",
+        type=THRESHOLD,
+        help=f"How training fits the alarm line ({', '.join(METHODS)}), or a number: the line "
+        "itself as a raw reconstruction error (what `seqae info` shows; as "
+        "Detector(threshold=NUMBER)): scores are divided by it, so 1.0 is the line.",
+    ),
+    library("--contamination", type=click.FloatRange(0, 0.5, min_open=True)),
+    library("--min-event-length", type=POSITIVE),
+    library("--merge-gap", type=INT),
+    click.option(
+        "--device",
+        type=click.Choice(["cpu", "cuda", "mps"]),
+        help="Where the model runs [default: cuda > mps > cpu to train, cpu to score].",
+    ),
+)
 #: The Detector's options that `train` and `fleet train` take beyond the training options.
 detector_options = _apply(
     library("--model", type=ModelChoice(), help="Autoencoder family, from the model registry."),
-    library(
-        "--step",
-        type=click.IntRange(min=1),
-        help="Timesteps between frame starts (training and windowed scoring).",
-    ),
-    library(
-        "--batch-size", type=click.IntRange(min=1), help="Frames (or images) per gradient step."
-    ),
-    library(
-        "--learning-rate", type=click.FloatRange(min=0, min_open=True), help="Adam's step size."
-    ),
+    library("--step", type=POSITIVE),
+    library("--batch-size", type=POSITIVE),
+    library("--learning-rate", type=click.FloatRange(min=0, min_open=True)),
     library(
         "--validation-split",
         type=click.FloatRange(0, 1, max_open=True),
-        help="Share of the data's end held out to validate (and to place the alarm line).",
+        help="Share of each recording's end held out to validate and to place the alarm line.",
     ),
     library(
         "--networks",
         "n_networks",
-        type=click.IntRange(min=1),
+        type=POSITIVE,
         metavar="N",
-        help="Train N networks from N seeds and average their errors (each over its normal "
-        "level): steadier scores, N times the time.",
+        help="Train N networks from N seeds and average their errors: steadier scores, N times "
+        "the time.",
     ),
     library(
         "--steps-per-epoch",
-        type=click.IntRange(min=0),
+        type=INT,
         help="The training budget: at most this many batches per epoch, each epoch a fresh "
         "random sample of frames (0: every frame, every epoch).",
     ),
     library(
         "--scoring",
-        type=click.Choice(["windowed", "convolutional", "auto"]),
-        help="Score frame by frame, in one fully convolutional pass (conv1d; much faster), or "
-        "auto: convolutional where the model allows it.",
+        help="Score frame by frame (windowed), in one fully convolutional pass (conv1d; much "
+        "faster), or auto: convolutional where the model allows it.",
     ),
-    library(
-        "--anomaly-score",
-        "--score",
-        "anomaly_score",
-        type=click.Choice(["reconstruction", "elbo"]),
-        help="What a score measures: the reconstruction error, or the negative ELBO "
-        "(reconstruction + beta-weighted KL; variational models only).",
-    ),
-    library(
-        "--channel-norm/--no-channel-norm",
-        default=None,
-        help="Divide each channel's error by its mean on held-out normal rows, so every channel's "
-        "normal error counts the same.",
-    ),
-    library(
-        "--score-smoothing",
-        type=click.IntRange(min=1),
-        metavar="N",
-        help="Score each timestep by the mean of the last N raw scores (1: no smoothing).",
-    ),
+    library("--anomaly-score", "--score", "anomaly_score"),
+    library("--channel-norm/--no-channel-norm", default=None),
+    library("--score-smoothing", type=POSITIVE, metavar="N"),
     click.option(
         "--channel-weight",
         "channel_weights",
@@ -291,16 +211,43 @@ detector_options = _apply(
         "e.g. --channel-weight Thermocouple=0.1 to count a drifting sensor for less.",
     ),
 )
-
-
+data_options = _apply(
+    click.option(
+        "--time-column",
+        default="auto",
+        metavar="NAME|auto|none",
+        help="Time column; auto finds time/timestamp/date columns.",
+    ),
+    click.option(
+        "--columns",
+        multiple=True,
+        callback=split_names,
+        metavar="A,B,...",
+        help="Channel columns, comma-separated [default: every numeric column].",
+    ),
+    click.option(
+        "--label-column",
+        default="auto",
+        metavar="NAME|auto|none",
+        help="0/1 column of known anomalies, kept out of the channels; auto takes 0/1 columns "
+        "named anomaly, label, changepoint, ... (see seqae.datasets.read_sensors).",
+    ),
+    click.option(
+        "--nan-policy",
+        type=click.Choice(["error", "interpolate", "ffill", "drop"]),
+        default="error",
+        help="What to do with missing values in channels.",
+    ),
+)
 #: Where the detector of ``detect``, ``evaluate`` and ``plot`` comes from, and how data is read.
 model_options = _apply(
     click.option(
         "--model",
         "model_path",
         type=click.Path(exists=True, path_type=Path),
-        help="A saved model (folder or .safetensors from `seqae train`) or an exported "
-        ".onnx file. Without it, a detector is trained on the data first.",
+        help="A saved model (folder or .safetensors from `seqae train`) or an exported .onnx "
+        "file; a number as --threshold moves its line, --min-event-length and --merge-gap its "
+        "event rules. Without it, a detector is trained on the data first.",
     ),
     click.option(
         "--train",
@@ -309,16 +256,15 @@ model_options = _apply(
     ),
     click.option(
         "--train-rows",
-        type=click.IntRange(min=1),
+        type=POSITIVE,
         metavar="N",
         help="Train on the first N rows only (of DATA, or of --train).",
     ),
     training_options,
     click.option(
         "--chunk-size",
-        type=click.IntRange(min=1),
+        type=POSITIVE,
         default=100_000,
-        show_default=True,
         help="Rows read at a time (memory stays bounded; results do not depend on it).",
     ),
     data_options,

@@ -79,7 +79,7 @@ def plot(ctx: click.Context, data: Path, **params: Any) -> None:
     if importlib.util.find_spec("matplotlib") is None:  # said before any training
         raise SeqaeError("seqae plot needs matplotlib: pip install 'seqae[plot]'")
     opts = read_options(params)
-    source = get_detector(ctx, data, opts, params)
+    source = get_detector(data, opts, params)
     stream = source.data if source.data is not None else opts.read(data)
     result = source.detector.detect(stream)
     fig = plot_detection(

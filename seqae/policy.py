@@ -21,7 +21,6 @@ from __future__ import annotations
 import ast
 import contextlib
 import functools
-import importlib.util
 import inspect
 import time
 from collections.abc import Callable, Mapping
@@ -40,6 +39,8 @@ __all__ = [
     "detector_parameters",
     "epochs_run",
     "library_default",
+    "parameter_choices",
+    "parameter_help",
     "obtain_detector",
     "training_detector",
     "training_only",
@@ -53,10 +54,7 @@ TRAINING_ONLY = ("train", "train_rows", "frame", "epochs", "patience", "contamin
 def _init_signature() -> tuple[tuple[str, ...], dict[str, Any]]:
     """``Detector.__init__``'s parameter names and literal defaults, parsed from its source
     (the module is not imported: that would import torch)."""
-    spec = importlib.util.find_spec("seqae.detector")
-    if spec is None or not spec.origin:  # pragma: no cover - an installed package has it
-        return (), {}
-    tree = ast.parse(Path(spec.origin).read_text(encoding="utf-8"))
+    tree = ast.parse((Path(__file__).parent / "detector.py").read_text(encoding="utf-8"))
     inits = [
         f
         for c in ast.walk(tree)
@@ -74,6 +72,51 @@ def _init_signature() -> tuple[tuple[str, ...], dict[str, Any]]:
         with contextlib.suppress(ValueError, TypeError, SyntaxError):
             defaults[arg.arg] = ast.literal_eval(default)  # type: ignore[arg-type]
     return tuple(a.arg for a, _ in pairs), defaults
+
+
+@functools.cache
+def _parameter_docs() -> dict[str, tuple[str, str]]:
+    """``name -> (type line, description)`` from the numpydoc Parameters of ``Detector`` and then
+    ``TrainConfig`` (the first one to describe a name alone wins), read without importing."""
+    import re
+
+    found: dict[str, tuple[str, str]] = {}
+    for module, cls in (("detector.py", "Detector"), ("training/trainer.py", "TrainConfig")):
+        # the file itself: find_spec("seqae.training.trainer") would import seqae.training (torch)
+        tree = ast.parse((Path(__file__).parent / module).read_text(encoding="utf-8"))
+        node = next(c for c in ast.walk(tree) if isinstance(c, ast.ClassDef) and c.name == cls)
+        doc = (ast.get_docstring(node) or "").split("Parameters\n----------\n", 1)[-1]
+        doc = re.split(r"\n\n[A-Z][a-z]+\n-+\n", doc, maxsplit=1)[0]
+        for name, kind, text in re.findall(r"^(\w+) : (.*)\n((?:    .*\n?)+)", doc, re.M):
+            found.setdefault(name, (kind, " ".join(text.split())))
+    return found
+
+
+def parameter_help(name: str) -> str | None:
+    """The first sentence of the library's description of parameter ``name``, as plain text.
+
+    >>> parameter_help("min_event_length")
+    'Alarms shorter than this many timesteps are dropped.'
+    """
+    import re
+
+    entry = _parameter_docs().get(name)
+    if entry is None:
+        return None
+    text = re.sub(r":\w+:`~?([^`]+)`", r"\1", entry[1]).replace("``", "")
+    return re.split(r'(?<=[.!?])\s+(?=[A-Z("])', text, maxsplit=1)[0]
+
+
+def parameter_choices(name: str) -> list[str] | None:
+    """The values a parameter takes where the library lists them (``{"a", "b"}``), else None.
+
+    >>> parameter_choices("anomaly_score")
+    ['reconstruction', 'elbo']
+    """
+    entry = _parameter_docs().get(name)
+    if entry is None or not entry[0].startswith("{"):
+        return None
+    return [ast.literal_eval(v.strip()) for v in entry[0][1 : entry[0].index("}")].split(",")]
 
 
 def detector_parameters() -> tuple[str, ...]:
@@ -186,11 +229,11 @@ def fit_with_progress(
 
 def obtain_detector(
     data: Any,
-    read: Callable[[Any, int | None], Any],
+    reader: Any,
     options: Mapping[str, Any],
     *,
     model: Any = None,
-    load: Callable[[Any], Any] | None = None,
+    model_name: str | None = None,
     callback: Any = None,
     status: Callable[[str], None] | None = None,
     check: Callable[[], None] | None = None,
@@ -209,13 +252,14 @@ def obtain_detector(
     ----------
     data : path
         The file to score.
-    read : callable
-        ``read(path, nrows)`` -> SensorData: how the caller reads files (columns, labels, NaNs).
+    reader : seqae.scale.filescoring.ReadOptions
+        How files are read (columns, labels, NaNs); a loaded model's channels are never taken
+        for labels.
     options : mapping
         Detector parameters (see :func:`training_detector`) plus ``train``, ``train_rows``.
-    model : path, optional
-        A saved model or an ``.onnx`` file, loaded with ``load`` (default:
-        :func:`seqae.scale.streaming.load_detector`).
+    model : detector or path, optional
+        A fitted detector, or a saved model or an ``.onnx`` file
+        (:func:`seqae.scale.streaming.load_detector`); ``model_name`` is how messages call it.
     callback, status : callable, optional
         Training progress, as :meth:`seqae.Detector.fit` takes it; a line before training.
     check : callable, optional
@@ -233,9 +277,10 @@ def obtain_detector(
                 f"{flags} appl{'ies' if len(given) == 1 else 'y'} when training; drop "
                 f"{'it' if len(given) == 1 else 'them'} or drop the model"
             )
-        if load is None:
-            from .scale.streaming import load_detector as load
-        detector = load(model)
+        from .scale.streaming import load_detector
+
+        detector = load_detector(model)
+        reader.model_channels = set(detector.channels_)  # a channel 'anomaly' stays a channel
         if check is not None:
             check()
         threshold = options.get("threshold")
@@ -252,11 +297,12 @@ def obtain_detector(
                     "use the saved seqae model instead"
                 )
             detector.set_params(**rules)
-        return DetectorSource(detector, f"{model} ({describe_detector(detector)})")
+        name = model_name or str(model)
+        return DetectorSource(detector, f"{name} ({describe_detector(detector)})")
 
     itself = options.get("train") is None and not options.get("train_rows")
     source = options.get("train") or data
-    train_data = read(source, options.get("train_rows"))
+    train_data = reader.read(source, options.get("train_rows"))
     if check is not None:
         check()
     detector = training_detector(options)

@@ -21,11 +21,20 @@ import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-__all__ = ["FileScore", "ReadOptions", "as_written", "reading_summary", "score_file"]
+__all__ = [
+    "FileScore",
+    "ReadOptions",
+    "as_written",
+    "check_outputs",
+    "detect_to_outputs",
+    "reading_summary",
+    "score_file",
+]
 
 
 @dataclass
@@ -285,3 +294,106 @@ def score_file(
         seconds=time.perf_counter() - start,
         reports=reports,
     )
+
+
+def check_outputs(
+    data: str | os.PathLike,
+    output: str | os.PathLike | None,
+    events: str | os.PathLike | None,
+    fmt: str | None = None,
+    flags: tuple[str, str] = ("output", "events"),
+) -> str | None:
+    """Refuse outputs that clash with ``data``, with each other or with their format; return
+    the output's format (None without an output). Nothing is created."""
+    from ..errors import ParameterError
+    from ..files.tables import output_format, stream_fd
+
+    fds = [stream_fd(p) for p in (output, events) if p is not None]
+    if len(fds) == 2 and fds[0] is not None and fds[0] == fds[1]:
+        raise ParameterError(
+            f"{flags[0]} and {flags[1]} both ask for stdout; send one of them to a file"
+        )
+    fmt = None if output is None else output_format(output, fmt, flags[0])
+    if fmt == "parquet" and stream_fd(output) is not None:  # type: ignore[arg-type]
+        raise ParameterError(
+            f"{flags[0]}: Parquet cannot be written to stdout; write csv or json, or a file"
+        )
+    for flag, path in zip(flags, (output, events), strict=True):
+        if path is not None and stream_fd(path) is None and stream_fd(data) is None:
+            if Path(path).resolve() == Path(data).resolve():
+                raise ParameterError(f"{flag} is DATA itself; write the results to another file")
+    return fmt
+
+
+def detect_to_outputs(
+    data: str | os.PathLike,
+    reader: ReadOptions,
+    options: dict[str, Any],
+    *,
+    model: Any = None,
+    model_name: str | None = None,
+    output: str | os.PathLike | None = None,
+    events: str | os.PathLike | None = None,
+    fmt: str | None = None,
+    contributions: bool = False,
+    reconstruction: bool = False,
+    name: str | None = None,
+    flags: tuple[str, str] = ("output", "events"),
+    callback: Any = None,
+    status: Callable[[str], None] | None = None,
+    progress: Callable[[int], None] | None = None,
+) -> tuple[Any, FileScore]:
+    """``seqae detect`` as one call: check and open the outputs, obtain the detector (``model``
+    or the default trained as :func:`seqae.policy.obtain_detector` decides), score ``data`` part
+    by part into ``output`` (one row per timestep, the time column under its own name) and write
+    the events as JSON to ``events``. Outputs appear complete or not at all.
+
+    Returns the :class:`~seqae.policy.DetectorSource` and the :class:`FileScore`.
+    """
+    from ..files.tables import OutputFiles, TableWriter, events_document
+    from ..policy import obtain_detector
+
+    fmt = check_outputs(data, output, events, fmt, flags)
+    with OutputFiles() as files:  # output paths are checked (and opened) before any work
+        out = None if output is None else files.open(output, flags[0], binary=fmt == "parquet")
+        events_out = None if events is None else files.open(events, flags[1])
+        source = obtain_detector(
+            data,
+            reader,
+            options,
+            model=model,
+            model_name=model_name,
+            callback=callback,
+            status=status,
+            reconstruction=reconstruction and out is not None,
+        )
+        writer = None
+        if out is not None:
+            channels = list(source.detector.channels_)
+            writer = TableWriter(
+                out,
+                fmt or "csv",
+                channels,
+                contributions=contributions,
+                reconstruction=reconstruction,
+            )
+        found = score_file(
+            source.detector,
+            data,
+            reader,
+            chunk_size=options.get("chunk_size") or 100_000,
+            reconstruction=reconstruction and writer is not None,
+            writer=writer,
+            trained=source,
+            progress=progress,
+        )
+        if writer is not None:
+            writer.close()
+        if events_out is not None:
+            events_out.write(
+                events_document(
+                    name or str(data), found.n_rows, found.channels, found.n_anomalies, found.events
+                )
+            )
+            events_out.flush()
+    return source, found
