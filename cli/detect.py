@@ -10,12 +10,13 @@ from typing import Any
 
 import click
 
-from seqae.files.tables import OutputFiles, TableWriter, stream_fd
+from seqae.files.tables import stream_fd
 from seqae.policy import DetectorSource, network_name, obtain_detector, training_only
 from seqae.scale.filescoring import (
     FileScore,
     ReadOptions,
     check_outputs,
+    detect_images_to_output,
     detect_to_outputs,
     reading_summary,
     score_file,
@@ -210,29 +211,14 @@ def _detect_images(
     ctx: click.Context, data: Path, fmt: str | None, params: dict, start: float
 ) -> None:
     """``seqae detect`` for images: a score and a label per image."""
-    from seqae.datasets import read_images
-
     if params["model_path"] is None:
         raise click.UsageError(
             "images need --model: train one first, e.g. `seqae train IMAGES.npz --model conv2d --output MODEL`"
         )
     detector = load_model(params["model_path"], params["device"])
-    images = read_images(data)
-    t0 = time.perf_counter()
-    result = detector.detect(images.images)
-    took = time.perf_counter() - t0
-    df = result.to_frame()
-    if images.names is not None:
-        df.insert(1, "name", images.names)
     output = params["output"]
+    df, result, images, took = detect_images_to_output(data, detector, output, fmt, "--output")
     to_stream = output is not None and stream_fd(output) in (1, 2)
-    if output is not None:
-        with OutputFiles() as files:
-            writer = TableWriter(
-                files.open(output, "--output", binary=fmt == "parquet"), fmt or "csv", []
-            )
-            writer.write_frame(df)
-            writer.close()
     items = [
         ("data", f"{data} ({describe_images(images)})"),
         ("model", f"{params['model_path']} ({network_name(detector)})"),

@@ -12,14 +12,12 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import click
 from seqae.datasets.lazy import read_dask
 
-from seqae.errors import ParameterError
 from seqae.files.atomic import atomic_write_bytes
 from seqae.policy import detector_kwargs
 
@@ -77,34 +75,6 @@ Examples:
 """
 
 
-def _run(params: dict[str, Any], call: Callable[[Any, Any], Any]) -> Any:
-    """``call(seqae.scale.distributed, client)`` on --scheduler's cluster or this process."""
-    try:
-        import dask  # noqa: F401
-        import distributed  # noqa: F401
-    except ImportError:
-        raise ParameterError(
-            "seqae fleet needs dask and distributed: pip install 'seqae[dask]'"
-        ) from None
-    from distributed import Client
-
-    from seqae.scale import distributed as sd
-
-    client = None
-    if params["scheduler"] is not None:
-        try:
-            client = Client(params["scheduler"], timeout="10s")
-        except (OSError, TimeoutError) as exc:
-            raise ParameterError(
-                f"--scheduler {params['scheduler']}: cannot reach it ({exc})"
-            ) from None
-    try:
-        return call(sd, client)
-    finally:
-        if client is not None:
-            client.close()
-
-
 def _write_json(path: Path, value: Any) -> None:
     atomic_write_bytes(path, (json.dumps(value, indent=1, default=str) + "\n").encode())
 
@@ -143,19 +113,17 @@ def fleet() -> None:
 @fail_on_anomaly_option
 @click.pass_context
 def fleet_score(ctx: click.Context, data: Path, **params: Any) -> None:
+    from seqae.scale import distributed as sd  # pandas: not at start-up
+
     start = time.perf_counter()
-    source = data if data.is_dir() else read_dask(data)
-    summary = _run(
-        params,
-        lambda sd, client: sd.score_fleet(
-            source,
-            params["model"],
-            params["output"],
-            unit_column=params["unit_column"],
-            order_by=params["order_by"],
-            client=client,
-            progress=TaskProgress("units"),
-        ),
+    summary = sd.score_fleet(
+        data if data.is_dir() else read_dask(data),
+        params["model"],
+        params["output"],
+        unit_column=params["unit_column"],
+        order_by=params["order_by"],
+        client=params["scheduler"],
+        progress=TaskProgress("units"),
     )
     records = summary.to_dict(orient="records")
     _write_json(params["output"] / "summary.json", records)
@@ -196,17 +164,16 @@ def fleet_score(ctx: click.Context, data: Path, **params: Any) -> None:
 @fail_on_anomaly_option
 @click.pass_context
 def fleet_stream(ctx: click.Context, data: Path, **params: Any) -> None:
+    from seqae.scale import distributed as sd
+
     start = time.perf_counter()
     frame = read_dask(data, params["time_column"], params["partition_rows"])
-    result = _run(
-        params,
-        lambda sd, client: sd.score_stream(
-            frame,
-            params["model"],
-            params["output"],
-            client=client,
-            progress=TaskProgress("partitions"),
-        ),
+    result = sd.score_stream(
+        frame,
+        params["model"],
+        params["output"],
+        client=params["scheduler"],
+        progress=TaskProgress("partitions"),
     )
     _write_json(params["output"] / "events.json", [e.to_dict() for e in result.events])
     click.echo(
@@ -230,24 +197,22 @@ def fleet_stream(ctx: click.Context, data: Path, **params: Any) -> None:
 @detector_options
 @training_options
 def fleet_train(data: Path, **params: Any) -> None:
+    from seqae.scale import distributed as sd
+
     start = time.perf_counter()
     source = data if data.is_dir() else read_dask(data)
     common = {
         "params": detector_kwargs(params),
         "unit_column": params["unit_column"],
         "order_by": params["order_by"],
+        "client": params["scheduler"],
     }
-
-    def train(sd: Any, client: Any) -> list[Any]:
-        if params["shared"]:
-            return [sd.train_shared(source, params["output"], client=client, **common)]
-        return list(
-            sd.train_fleet(
-                source, params["output"], client=client, progress=TaskProgress("units"), **common
-            ).values()
+    if params["shared"]:
+        saved = [sd.train_shared(source, params["output"], **common)]
+    else:
+        saved = list(
+            sd.train_fleet(source, params["output"], progress=TaskProgress("units"), **common)
         )
-
-    saved = _run(params, train)
     model = params["output"] if params["shared"] else params["output"] / "{unit}"
     click.echo(
         pairs(

@@ -397,3 +397,34 @@ def detect_to_outputs(
             )
             events_out.flush()
     return source, found
+
+
+def detect_images_to_output(
+    path: str | os.PathLike,
+    detector: Any,
+    output: str | os.PathLike | None = None,
+    fmt: str | None = None,
+    flag: str = "output",
+) -> tuple[Any, Any, Any, float]:
+    """Score the images of ``path`` (:func:`seqae.datasets.read_images`) and write one row per
+    image (index, file name where known, score, label) to ``output``.
+
+    Returns the table, the detection result, the images read and the seconds scoring took.
+    """
+    from ..datasets import read_images
+    from ..files.tables import OutputFiles, TableWriter
+
+    images = read_images(path)
+    start = time.perf_counter()
+    result = detector.detect(images.images)
+    took = time.perf_counter() - start
+    table = result.to_frame()
+    if images.names is not None:
+        table.insert(1, "name", images.names)
+    if output is not None:
+        with OutputFiles() as files:
+            stream = files.open(output, flag, binary=fmt == "parquet")
+            writer = TableWriter(stream, fmt or "csv", [])
+            writer.write_frame(table)
+            writer.close()
+    return table, result, images, took
