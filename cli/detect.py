@@ -1,4 +1,11 @@
-"""``seqae detect`` and ``seqae evaluate``: score a file with a model, or with one trained here."""
+"""``seqae detect`` and ``seqae evaluate``: score a file with a model, or with one trained here.
+
+Examples
+--------
+>>> from click.testing import CliRunner
+>>> "[default: robust]" in " ".join(CliRunner().invoke(detect, ["--help"]).output.split())
+True
+"""
 
 from __future__ import annotations
 
@@ -13,13 +20,13 @@ import click
 from seqae.files.tables import stream_fd
 from seqae.policy import DetectorSource, network_name, obtain_detector, training_only
 from seqae.scale.filescoring import (
+    METRIC_LABELS,
     FileScore,
     ReadOptions,
     check_outputs,
     detect_images_to_output,
     detect_to_outputs,
     reading_summary,
-    score_file,
 )
 
 from .app import EXIT_ANOMALY, command, flag_words
@@ -35,7 +42,8 @@ def check_training_flags(params: dict[str, Any]) -> None:
     if params["model_path"] is not None and given:
         flags = ", ".join("--" + name.replace("_", "-") for name in given)
         raise click.UsageError(
-            f"{flags} appl{'ies' if len(given) == 1 else 'y'} when training; drop it or drop --model"
+            f"{flags} appl{'ies' if len(given) == 1 else 'y'} when training; "
+            "drop it or drop --model"
         )
 
 
@@ -57,6 +65,29 @@ def get_detector(
             status=status,
             check=check,
         )
+
+
+def run(data: Path, opts: ReadOptions, params: dict, **kw: Any) -> tuple[DetectorSource, FileScore]:
+    """:func:`~seqae.scale.filescoring.detect_to_outputs` with --model loaded here and the
+    training and scoring progress on the terminal."""
+    check_training_flags(params)
+    model = params["model_path"] and load_model(params["model_path"], params["device"])
+    rows = RowProgress("scoring")
+    with EpochProgress() as epochs:
+        found = detect_to_outputs(
+            data,
+            opts,
+            params,
+            model=model,
+            model_name=str(params["model_path"]),
+            flags=("--output", "--events"),
+            callback=epochs,
+            status=status,
+            progress=rows.update,
+            **kw,
+        )
+    rows.close()
+    return found
 
 
 def reading(found: FileScore, opts: ReadOptions) -> str:
@@ -137,7 +168,6 @@ Images (.npy/.npz or a folder of PNG files) need --model (an image model from `s
     "--top",
     type=click.IntRange(min=0),
     default=5,
-    show_default=True,
     help="Events listed in the summary.",
 )
 @fail_on_anomaly_option
@@ -152,27 +182,17 @@ def detect(ctx: click.Context, data: Path, **params: Any) -> None:
     opts = read_options(params)
     shown = "<stdin>" if str(data) == STDIO else str(data)
     data = local(ctx, data, opts)
-    model = params["model_path"] and load_model(params["model_path"], params["device"])
-    rows = RowProgress("scoring")
-    with EpochProgress() as epochs:
-        source, found = detect_to_outputs(
-            data,
-            opts,
-            params,
-            model=model,
-            model_name=str(params["model_path"]),
-            output=output,
-            events=events_path,
-            fmt=fmt,
-            contributions=params["channels"],
-            reconstruction=params["reconstruction"],
-            name=shown,
-            flags=("--output", "--events"),
-            callback=epochs,
-            status=status,
-            progress=rows.update,
-        )
-    rows.close()
+    source, found = run(
+        data,
+        opts,
+        params,
+        output=output,
+        events=events_path,
+        fmt=fmt,
+        name=shown,
+        contributions=params["channels"],
+        reconstruction=params["reconstruction"],
+    )
     summary = reading(found, opts)
     streams = any(p is not None and stream_fd(p) in (1, 2) for p in (output, events_path))
     share = found.n_anomalies / max(found.n_rows, 1)
@@ -189,7 +209,8 @@ def detect(ctx: click.Context, data: Path, **params: Any) -> None:
             (
                 "vs labels",
                 f"column {found.truth_name!r}: precision {_number(m['precision'])}, "
-                f"recall {_number(m['recall'])}, F1 {_number(m['f1'])}, event F1 {_number(m['event_f1'])}",
+                f"recall {_number(m['recall'])}, F1 {_number(m['f1'])}, "
+                f"event F1 {_number(m['event_f1'])}",
             )
         )
     written = [
@@ -213,7 +234,8 @@ def _detect_images(
     """``seqae detect`` for images: a score and a label per image."""
     if params["model_path"] is None:
         raise click.UsageError(
-            "images need --model: train one first, e.g. `seqae train IMAGES.npz --model conv2d --output MODEL`"
+            "images need --model: train one first, e.g. "
+            "`seqae train IMAGES.npz --model conv2d --output MODEL`"
         )
     detector = load_model(params["model_path"], params["device"])
     output = params["output"]
@@ -253,19 +275,6 @@ Examples:
   seqae evaluate labelled.csv --label-column anomaly --model model/
   seqae evaluate labelled.csv --train-rows 2000 --json
 """
-METRICS = {
-    "precision": "precision",
-    "recall": "recall",
-    "f1": "F1",
-    "far": "FAR (%)",
-    "mar": "MAR (%)",
-    "auc_pr": "AUC-PR",
-    "auc_roc": "AUC-ROC",
-    "vus_pr": "VUS-PR",
-    "event_precision": "event precision",
-    "event_recall": "event recall",
-    "event_f1": "event F1",
-}
 
 
 @command(
@@ -287,21 +296,11 @@ def evaluate(ctx: click.Context, data: Path, **params: Any) -> None:
     def check_labels() -> None:
         if opts.truth_column(data) is None:
             raise click.UsageError(
-                f"no label column found in {shown}: name the 0/1 column of true anomalies with --label-column NAME"
+                f"no label column found in {shown}: name the 0/1 column of true anomalies with "
+                "--label-column NAME"
             )
 
-    source = get_detector(data, opts, params, check=check_labels)  # before training
-    rows = RowProgress("scoring")
-    found = score_file(
-        source.detector,
-        data,
-        opts,
-        chunk_size=params["chunk_size"],
-        keep_scores=True,
-        trained=source,
-        progress=rows.update,
-    )
-    rows.close()
+    source, found = run(data, opts, params, keep_scores=True, check=check_labels)
     summary = reading(found, opts)
     result = found.quality()
     if params["as_json"]:
@@ -315,10 +314,11 @@ def evaluate(ctx: click.Context, data: Path, **params: Any) -> None:
                 ("model", source.description),
                 (
                     "alarms",
-                    f"{found.n_anomalies:,} flagged rows, {int(found.truth.sum()):,} labelled anomalous",
+                    f"{found.n_anomalies:,} flagged rows, "
+                    f"{int(found.truth.sum()):,} labelled anomalous",
                 ),
             ]
         )
     )
-    rows = [(label, _number(result[key], 4)) for key, label in METRICS.items()]
+    rows = [(label, _number(result[key], 4)) for key, label in METRIC_LABELS.items()]
     click.echo("\n" + table(rows, ("metric", "value"), right=(1,)))

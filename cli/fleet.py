@@ -91,9 +91,7 @@ fleet_options = _apply(
     ),
 )
 unit_options = _apply(
-    click.option(
-        "--unit-column", default="unit", show_default=True, help="Column naming each row's unit."
-    ),
+    click.option("--unit-column", default="unit", help="Column naming each row's unit."),
     click.option(
         "--order-by", metavar="COLUMN", help="Column ordering a unit's rows [default: index]."
     ),
@@ -158,7 +156,6 @@ def fleet_score(ctx: click.Context, data: Path, **params: Any) -> None:
     "--partition-rows",
     type=click.IntRange(min=1000),
     default=1_000_000,
-    show_default=True,
     help="Rows per partition of a CSV (a Parquet file is split at its row groups).",
 )
 @fail_on_anomaly_option

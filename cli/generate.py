@@ -42,9 +42,9 @@ Examples:
 
 @command("generate", help=GENERATE_HELP)
 @click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--rows", type=click.IntRange(min=10), default=10_000, show_default=True)
-@click.option("--channels", type=click.IntRange(min=1), default=8, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--rows", type=click.IntRange(min=10), default=10_000)
+@click.option("--channels", type=click.IntRange(min=1), default=8)
+@click.option("--seed", type=click.IntRange(min=0), default=0)
 @click.option(
     "--anomalies",
     multiple=True,
@@ -61,7 +61,6 @@ Examples:
     "--noise",
     type=click.FloatRange(min=0),
     default=0.1,
-    show_default=True,
     help="Noise level relative to each channel's scale.",
 )
 def generate(output: Path, **params: Any) -> None:

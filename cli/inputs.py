@@ -1,4 +1,10 @@
-"""What the commands read: standard input made a file, read options from the flags, saved models."""
+"""What the commands read: standard input made a file, read options from the flags, saved models.
+
+Examples
+--------
+>>> read_options({"time_column": "none", "label_column": "anomaly"}).label_column
+'anomaly'
+"""
 
 from __future__ import annotations
 

@@ -1,4 +1,11 @@
-"""What the commands print: aligned ``name: value`` lines, text tables, events, warnings."""
+"""What the commands print: aligned ``name: value`` lines, text tables, events, warnings.
+
+Examples
+--------
+>>> print(pairs([("rows", "1,000"), ("time", seconds(2.04))]))
+rows: 1,000
+time: 2.0 s
+"""
 
 from __future__ import annotations
 

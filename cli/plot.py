@@ -55,21 +55,18 @@ Examples:
     "--max-channels",
     type=click.IntRange(min=1),
     default=8,
-    show_default=True,
     help="Channels drawn (the first ones).",
 )
 @click.option(
     "--max-points",
     type=click.IntRange(min=100),
     default=5000,
-    show_default=True,
     help="Points per line; longer data is drawn as min-max bands.",
 )
 @click.option(
     "--dpi",
     type=click.IntRange(min=20),
     default=110,
-    show_default=True,
     help="Resolution of a .png: dots per inch (the figure is 12 inches wide).",
 )
 @click.pass_context

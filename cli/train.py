@@ -1,4 +1,11 @@
-"""``seqae train``: fit a detector on normal data and save it."""
+"""``seqae train``: fit a detector on normal data and save it.
+
+Examples
+--------
+>>> from click.testing import CliRunner
+>>> "--batch-size" in CliRunner().invoke(train, ["--help"]).output
+True
+"""
 
 from __future__ import annotations
 
@@ -59,7 +66,8 @@ model the same way; scores are then per image:
     "-o",
     required=True,
     type=click.Path(path_type=Path),
-    help="Where to save the model: a folder, or a file ending in .safetensors (its folder must exist).",
+    help="Where to save the model: a folder, or a file ending in .safetensors, in a folder "
+    "that exists.",
 )
 @detector_options
 @training_options

@@ -39,9 +39,9 @@ __all__ = [
     "detector_parameters",
     "epochs_run",
     "library_default",
+    "obtain_detector",
     "parameter_choices",
     "parameter_help",
-    "obtain_detector",
     "training_detector",
     "training_only",
 ]

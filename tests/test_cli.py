@@ -600,8 +600,10 @@ def test_stream_names_are_written_directly_even_when_stdout_is_a_deleted_file(
     err = tmp_path / "err.txt"
     with open(err, "w") as out:
         args = ["detect", str(sensors), "--model", str(model), "-o", "/dev/stderr"]
-        subprocess.run([sys.executable, "-c", code, *args], stderr=out, check=True, cwd=folder,
-                       env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])})  # fmt: skip
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+        subprocess.run(
+            [sys.executable, "-c", code, *args], stderr=out, check=True, cwd=folder, env=env
+        )
     assert err.read_text().startswith("timestamp,score,label\n")
 
 

@@ -583,7 +583,7 @@ class _Frame:
 
 
 def test_a_signal_during_an_import_waits_for_its_end(monkeypatch):
-    from seqae.cli import app
+    from seqae import process as app
 
     timers = []
     monkeypatch.setattr(app.signal, "setitimer", lambda which, s: timers.append(s))

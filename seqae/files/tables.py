@@ -11,10 +11,10 @@ Examples
 --------
 >>> output_format("scores.parquet"), output_format("scores.json"), output_format("-")
 ('parquet', 'json', 'csv')
->>> output_format("scores.xlsx")
+>>> output_format("scores.xlsx")  # doctest: +ELLIPSIS
 Traceback (most recent call last):
 ...
-seqae.errors.ParameterError: output scores.xlsx: cannot write .xlsx files; name a .csv, .json or .parquet file (or give the format)
+seqae.errors.ParameterError: output scores.xlsx: cannot write .xlsx files; name a .csv, ...
 """
 
 from __future__ import annotations
@@ -139,7 +139,7 @@ class OutputFiles:
     def open(
         self, target: str | os.PathLike, flag: str = "output", binary: bool = False
     ) -> IO[Any]:
-        """``target`` open for writing: the stream itself, or a temporary file (see :meth:`temp`)."""
+        """``target`` open for writing: the stream itself, or a temporary file (:meth:`temp`)."""
         stream = stream_of(check_output(target, flag), binary)
         if stream is None:
             mode = "wb" if binary else "w"

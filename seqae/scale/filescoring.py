@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "METRIC_LABELS",
     "FileScore",
     "ReadOptions",
     "as_written",
@@ -177,6 +178,22 @@ def as_written(values: np.ndarray) -> np.ndarray:
             return values.astype(np.int64)
         return np.array([repr(float(v)) for v in values], dtype=object)
     return values
+
+
+#: The metrics ``seqae evaluate`` reports, in order, with their display names.
+METRIC_LABELS = {
+    "precision": "precision",
+    "recall": "recall",
+    "f1": "F1",
+    "far": "FAR (%)",
+    "mar": "MAR (%)",
+    "auc_pr": "AUC-PR",
+    "auc_roc": "AUC-ROC",
+    "vus_pr": "VUS-PR",
+    "event_precision": "event precision",
+    "event_recall": "event recall",
+    "event_f1": "event F1",
+}
 
 
 @dataclass
@@ -339,6 +356,8 @@ def detect_to_outputs(
     reconstruction: bool = False,
     name: str | None = None,
     flags: tuple[str, str] = ("output", "events"),
+    keep_scores: bool = False,
+    check: Callable[[], None] | None = None,
     callback: Any = None,
     status: Callable[[str], None] | None = None,
     progress: Callable[[int], None] | None = None,
@@ -346,7 +365,8 @@ def detect_to_outputs(
     """``seqae detect`` as one call: check and open the outputs, obtain the detector (``model``
     or the default trained as :func:`seqae.policy.obtain_detector` decides), score ``data`` part
     by part into ``output`` (one row per timestep, the time column under its own name) and write
-    the events as JSON to ``events``. Outputs appear complete or not at all.
+    the events as JSON to ``events``. Outputs appear complete or not at all. ``keep_scores``
+    and ``check`` are as in :func:`score_file` and :func:`seqae.policy.obtain_detector`.
 
     Returns the :class:`~seqae.policy.DetectorSource` and the :class:`FileScore`.
     """
@@ -365,6 +385,7 @@ def detect_to_outputs(
             model_name=model_name,
             callback=callback,
             status=status,
+            check=check,
             reconstruction=reconstruction and out is not None,
         )
         writer = None
@@ -386,6 +407,7 @@ def detect_to_outputs(
             writer=writer,
             trained=source,
             progress=progress,
+            keep_scores=keep_scores,
         )
         if writer is not None:
             writer.close()

@@ -1,6 +1,19 @@
 """A scored stream drawn: the channels with the alarms shaded, the score under its alarm line,
 known anomalies marked under it. Needs matplotlib (``pip install 'seqae[plot]'``); long data is
 drawn as per-bucket min-max bands so that spikes stay visible.
+
+Examples
+--------
+>>> import os, tempfile
+>>> from seqae import Detector
+>>> from seqae.datasets import make_sensor_stream, read_sensors
+>>> path = os.path.join(tempfile.mkdtemp(), "s.csv")
+>>> _ = make_sensor_stream(n_timesteps=600, n_channels=2, random_state=0).to_csv(path)
+>>> stream = read_sensors(path, label_columns="anomaly")
+>>> result = Detector(model="pca", frame=16, random_state=0).fit(stream).detect(stream)
+>>> fig = plot_detection(stream, result, truth_name="anomaly", title="demo")
+>>> len(fig.axes)  # two channels and the score
+3
 """
 
 from __future__ import annotations
