@@ -195,24 +195,7 @@ def detect(ctx: click.Context, data: Path, **params: Any) -> None:
     )
     summary = reading(found, opts)
     streams = any(p is not None and stream_fd(p) in (1, 2) for p in (output, events_path))
-    share = found.n_anomalies / max(found.n_rows, 1)
-    items = [
-        ("data", f"{shown} ({found.n_rows:,} rows, {len(found.channels)} channels)"),
-        ("input", summary),
-        ("model", source.description),
-        ("scored", f"{found.n_rows:,} rows in {seconds(found.seconds)}"),
-        ("anomalies", f"{found.n_anomalies:,} rows ({share:.2%}) in {len(found.events):,} events"),
-    ]
-    if found.truth is not None:
-        m = found.quality(ranking=False)  # the summary line shows point and event metrics
-        items.append(
-            (
-                "vs labels",
-                f"column {found.truth_name!r}: precision {_number(m['precision'])}, "
-                f"recall {_number(m['recall'])}, F1 {_number(m['f1'])}, "
-                f"event F1 {_number(m['event_f1'])}",
-            )
-        )
+    items = found.summary(shown, summary, source.description)
     written = [
         "stdout" if str(p) == STDIO else str(p) for p in (output, events_path) if p is not None
     ]

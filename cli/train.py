@@ -47,7 +47,8 @@ Data-parallel training over several processes or GPUs: start the same command un
 with --distributed (rank 0 saves the model):
 
 \b
-  torchrun --nproc-per-node 2 -m seqae.cli.main train normal.csv --output model/ --distributed
+  torchrun --standalone --nproc_per_node 2 -m seqae.cli.main train normal.csv \\
+      --output model/ --distributed --device cpu
 
 Images (.npy/.npz arrays (N, H, W) or (N, C, H, W), or a folder of PNG files) train an image
 model the same way; scores are then per image:

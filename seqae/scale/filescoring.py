@@ -220,6 +220,35 @@ class FileScore:
         metrics = evaluate(self.truth, self.scores, self.labels, ranking=ranking)
         return {**metrics, "n_events": len(self.events)}
 
+    def summary(self, name: str, reading: str, model: str) -> list[tuple[str, str]]:
+        """What ``seqae detect`` reports, as ``(name, value)`` lines: the data, what the reader
+        did (``reading``), the ``model``, the rows scored, the anomalies, and against the truth
+        column (when the file has one) point precision, recall, F1 and event F1."""
+
+        def number(value: float | None) -> str:
+            return "n/a" if value is None else f"{value:.3f}"
+
+        share = self.n_anomalies / max(self.n_rows, 1)
+        took = f"{self.seconds:.1f} s" if self.seconds < 120 else f"{self.seconds / 60:.1f} min"
+        items = [
+            ("data", f"{name} ({self.n_rows:,} rows, {len(self.channels)} channels)"),
+            ("input", reading),
+            ("model", model),
+            ("scored", f"{self.n_rows:,} rows in {took}"),
+            (
+                "anomalies",
+                f"{self.n_anomalies:,} rows ({share:.2%}) in {len(self.events):,} events",
+            ),
+        ]
+        if self.truth is not None:
+            m = self.quality(ranking=False)
+            found = ", ".join(
+                f"{METRIC_LABELS[k]} {number(m[k])}"
+                for k in ("precision", "recall", "f1", "event_f1")
+            )
+            items.append(("vs labels", f"column {self.truth_name!r}: {found}"))
+        return items
+
 
 def score_file(
     detector: Any,
