@@ -16,9 +16,8 @@ from typing import Any
 import click
 
 from seqae.files.tables import check_output
-from seqae.policy import fit_with_progress, network_name, training_detector
+from seqae.policy import fit_with_progress, training_detector, training_summary
 from seqae.scale.filescoring import reading_summary
-from seqae.scoring.thresholds import describe_detector_line
 
 from .app import command, flag_words
 from .inputs import describe_images, local, read_options
@@ -127,34 +126,9 @@ def _train(ctx: click.Context, data: Path, params: dict[str, Any], rank: int = 0
     if rank != 0:  # every process holds the same model: rank 0 saves it and reports
         return
     detector.save(output)
-    history = detector.history_
-    last = history["epochs"][-1] if history["epochs"] else {}
-    stopped = ", stopped early" if history["stopped_early"] else ""
-    n_params = sum(p.numel() for p in detector.model_.parameters())
     rows = describe_images(train_data) if images else f"{len(train_data.values):,} rows"
-    shape = "" if images else f"frame {detector.frame}, step {detector.step}, "
-    losses = f"train {last.get('train_loss', float('nan')):.4g}"
-    if last.get("val_loss") is not None:
-        losses += f", validation {last['val_loss']:.4g}"
-    first = f" (network 1 of {detector.n_networks})" if detector.n_networks > 1 else ""
-    click.echo(
-        pairs(
-            [
-                ("data", f"{shown} ({rows})"),
-                *([] if images else [("input", summary)]),
-                ("channels", ", ".join(detector.channels_)),
-                ("model", f"{network_name(detector)}, {shape}{n_params:,} parameters"),
-                (
-                    "epochs",
-                    f"{len(history['epochs'])} of {detector.epochs}{stopped}; best epoch "
-                    f"{history['best_epoch']} on {history['device']}{first}",
-                ),
-                ("last loss", losses),
-                ("threshold", f"{detector.threshold_:.6g} ({describe_detector_line(detector)})"),
-                ("trained in", seconds(took)),
-                ("saved", str(output)),
-                ("time", seconds(time.perf_counter() - start)),
-            ]
-        )
-    )
+    items = [("data", f"{shown} ({rows})"), *([] if images else [("input", summary)])]
+    items += training_summary(detector, took)
+    items += [("saved", str(output)), ("time", seconds(time.perf_counter() - start))]
+    click.echo(pairs(items))
     click.echo(f"\nNext: seqae detect {'IMAGES.npz' if images else 'DATA.csv'} --model {output}")

@@ -44,6 +44,7 @@ __all__ = [
     "parameter_help",
     "training_detector",
     "training_only",
+    "training_summary",
 ]
 
 #: Options of a command that only mean something when the command trains its own detector.
@@ -187,6 +188,35 @@ def epochs_run(history: Mapping[str, Any]) -> str:
     if len(set(counts)) == 1:
         return f"{counts[0]} epochs" + (" each" if len(counts) > 1 else "")
     return "+".join(map(str, counts)) + " epochs"
+
+
+def training_summary(detector: Any, took: float) -> list[tuple[str, str]]:
+    """What a fit did, as ``(name, value)`` lines: channels, network and size, epochs (early
+    stop, best epoch, device), last losses, the alarm line and the time taken."""
+    from .scoring.thresholds import describe_detector_line
+
+    history = detector.history_
+    last = history["epochs"][-1] if history["epochs"] else {}
+    stopped = ", stopped early" if history["stopped_early"] else ""
+    n_params = sum(p.numel() for p in detector.model_.parameters())
+    image = getattr(detector, "input_kind_", "sequence") == "image"
+    shape = "" if image else f"frame {detector.frame}, step {detector.step}, "
+    losses = f"train {last.get('train_loss', float('nan')):.4g}"
+    if last.get("val_loss") is not None:
+        losses += f", validation {last['val_loss']:.4g}"
+    first = f" (network 1 of {detector.n_networks})" if detector.n_networks > 1 else ""
+    return [
+        ("channels", ", ".join(detector.channels_)),
+        ("model", f"{network_name(detector)}, {shape}{n_params:,} parameters"),
+        (
+            "epochs",
+            f"{len(history['epochs'])} of {detector.epochs}{stopped}; best epoch "
+            f"{history['best_epoch']} on {history['device']}{first}",
+        ),
+        ("last loss", losses),
+        ("threshold", f"{detector.threshold_:.6g} ({describe_detector_line(detector)})"),
+        ("trained in", f"{took:.1f} s" if took < 120 else f"{took / 60:.1f} min"),
+    ]
 
 
 @dataclass
