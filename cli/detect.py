@@ -30,7 +30,7 @@ from seqae.scale.filescoring import (
 )
 
 from .app import EXIT_ANOMALY, command, flag_words
-from .inputs import describe_images, load_model, local, read_options
+from .inputs import load_model, local, read_options
 from .options import STDIO, fail_on_anomaly_option, model_options
 from .output import events_table, pairs, seconds, table, warn
 from .progress import EpochProgress, RowProgress, status
@@ -98,8 +98,8 @@ def reading(found: FileScore, opts: ReadOptions) -> str:
     return flag_words(summary)
 
 
-def _number(value: float | None, digits: int = 3) -> str:
-    return "n/a" if value is None else f"{value:.{digits}f}"
+def _number(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.4f}"
 
 
 DETECT_HELP = """Find anomalies in a sensor file: a score per row, alarms, and events.
@@ -222,27 +222,16 @@ def _detect_images(
         )
     detector = load_model(params["model_path"], params["device"])
     output = params["output"]
-    df, result, images, took = detect_images_to_output(data, detector, output, fmt, "--output")
+    found = detect_images_to_output(data, detector, output, fmt, "--output")
     to_stream = output is not None and stream_fd(output) in (1, 2)
-    items = [
-        ("data", f"{data} ({describe_images(images)})"),
-        ("model", f"{params['model_path']} ({network_name(detector)})"),
-        ("scored", f"{len(df):,} images in {seconds(took)}"),
-        ("anomalies", f"{result.n_anomalies:,} images ({result.n_anomalies / len(df):.2%})"),
-        *([("wrote", str(output))] if output is not None else []),
-        ("time", seconds(time.perf_counter() - start)),
-    ]
-    click.echo(pairs(items), err=to_stream)
+    items = found.summary(str(data), f"{params['model_path']} ({network_name(detector)})")
+    items += [("wrote", str(output))] if output is not None else []
+    click.echo(pairs([*items, ("time", seconds(time.perf_counter() - start))]), err=to_stream)
     if params["top"] and not to_stream:
-        top = df.sort_values("score", ascending=False).head(params["top"])
-        columns = [c for c in ("image", "name", "score", "label") if c in top]
-        rows = [
-            [f"{v:.3f}" if c == "score" else v for c, v in zip(columns, row, strict=True)]
-            for row in top[columns].itertuples(index=False)
-        ]
-        click.echo(f"\nTop {len(top)} of {len(df):,} images by score:")
+        columns, rows = found.top(params["top"])
+        click.echo(f"\nTop {len(rows)} of {len(found.table):,} images by score:")
         click.echo(table(rows, columns, right=(0, columns.index("score"))))
-    if params["fail_on_anomaly"] and result.n_anomalies:
+    if params["fail_on_anomaly"] and found.result.n_anomalies:
         ctx.exit(EXIT_ANOMALY)
 
 
@@ -289,19 +278,6 @@ def evaluate(ctx: click.Context, data: Path, **params: Any) -> None:
     if params["as_json"]:
         click.echo(json.dumps(result, indent=2))
         return
-    click.echo(
-        pairs(
-            [
-                ("data", f"{shown} ({found.n_rows:,} rows, labels {found.truth_name!r})"),
-                ("input", summary),
-                ("model", source.description),
-                (
-                    "alarms",
-                    f"{found.n_anomalies:,} flagged rows, "
-                    f"{int(found.truth.sum()):,} labelled anomalous",
-                ),
-            ]
-        )
-    )
-    rows = [(label, _number(result[key], 4)) for key, label in METRIC_LABELS.items()]
+    click.echo(pairs(found.evaluation_summary(shown, summary, source.description)))
+    rows = [(label, _number(result[key])) for key, label in METRIC_LABELS.items()]
     click.echo("\n" + table(rows, ("metric", "value"), right=(1,)))

@@ -29,6 +29,7 @@ import numpy as np
 __all__ = [
     "METRIC_LABELS",
     "FileScore",
+    "ImageScore",
     "ReadOptions",
     "as_written",
     "check_outputs",
@@ -219,6 +220,16 @@ class FileScore:
 
         metrics = evaluate(self.truth, self.scores, self.labels, ranking=ranking)
         return {**metrics, "n_events": len(self.events)}
+
+    def evaluation_summary(self, name: str, reading: str, model: str) -> list[tuple[str, str]]:
+        """What ``seqae evaluate`` reports above its metric table, as ``(name, value)`` lines."""
+        truth = 0 if self.truth is None else int(self.truth.sum())
+        return [
+            ("data", f"{name} ({self.n_rows:,} rows, labels {self.truth_name!r})"),
+            ("input", reading),
+            ("model", model),
+            ("alarms", f"{self.n_anomalies:,} flagged rows, {truth:,} labelled anomalous"),
+        ]
 
     def summary(self, name: str, reading: str, model: str) -> list[tuple[str, str]]:
         """What ``seqae detect`` reports, as ``(name, value)`` lines: the data, what the reader
@@ -450,18 +461,47 @@ def detect_to_outputs(
     return source, found
 
 
+@dataclass
+class ImageScore:
+    """What :func:`detect_images_to_output` found: one row per image in ``table``."""
+
+    table: Any
+    result: Any
+    images: Any
+    seconds: float
+
+    def summary(self, name: str, model: str) -> list[tuple[str, str]]:
+        """``(name, value)`` lines: the images, the model, the time, the anomalies."""
+        images = self.images.images
+        shape = images.shape[1:] if images.ndim == 4 else (1, *images.shape[1:])
+        n, flagged = len(self.table), self.result.n_anomalies
+        return [
+            ("data", f"{name} ({n:,} images of {'×'.join(map(str, shape))})"),
+            ("model", model),
+            ("scored", f"{n:,} images in {self.seconds:.1f} s"),
+            ("anomalies", f"{flagged:,} images ({flagged / max(n, 1):.2%})"),
+        ]
+
+    def top(self, n: int) -> tuple[list[str], list[list[Any]]]:
+        """The ``n`` highest-scoring images: column names and rows (scores to 3 decimals)."""
+        top = self.table.sort_values("score", ascending=False).head(n)
+        columns = [c for c in ("image", "name", "score", "label") if c in top]
+        rows = [
+            [f"{v:.3f}" if c == "score" else v for c, v in zip(columns, row, strict=True)]
+            for row in top[columns].itertuples(index=False)
+        ]
+        return columns, rows
+
+
 def detect_images_to_output(
     path: str | os.PathLike,
     detector: Any,
     output: str | os.PathLike | None = None,
     fmt: str | None = None,
     flag: str = "output",
-) -> tuple[Any, Any, Any, float]:
+) -> ImageScore:
     """Score the images of ``path`` (:func:`seqae.datasets.read_images`) and write one row per
-    image (index, file name where known, score, label) to ``output``.
-
-    Returns the table, the detection result, the images read and the seconds scoring took.
-    """
+    image (index, file name where known, score, label) to ``output``."""
     from ..datasets import read_images
     from ..files.tables import OutputFiles, TableWriter
 
@@ -478,4 +518,4 @@ def detect_images_to_output(
             writer = TableWriter(stream, fmt or "csv", [])
             writer.write_frame(table)
             writer.close()
-    return table, result, images, took
+    return ImageScore(table, result, images, took)
