@@ -3,7 +3,6 @@ library errors into one line and a code, ``--debug`` / ``--quiet``, and process 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import re
 import signal
@@ -14,6 +13,7 @@ from typing import Any
 import click
 
 from seqae.errors import ParameterError, SeqaeError
+from seqae.process import Terminated, handle_signals, tune_malloc
 
 EXIT_ANOMALY = 1
 EXIT_USAGE = 2
@@ -28,52 +28,7 @@ EXIT_CODES = f"""Exit codes:
   130/143  interrupted (Ctrl-C / SIGTERM); no output file is left behind
 --debug (anywhere on the line) shows the traceback of an error; --quiet hides progress."""
 
-CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
-
-
-class Terminated(KeyboardInterrupt):
-    """SIGTERM, raised like Ctrl-C so every atomic output cleans up after itself."""
-
-
-_PENDING: list[int] = []  # a signal that arrived while a module was loading
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    """Ctrl-C or SIGTERM as an exception, so every atomic output cleans up after itself.
-
-    Not while a module loads: an exception raised there can land in a compiled extension's
-    initialisation (torch's import runs Python code from C++), which cannot unwind it and
-    aborts the process with a core dump, or breaks the module for good. There the signal
-    waits and is tried again every 50 ms until the import is over; a second one while the
-    first waits (an import that hangs) is raised at once.
-    """
-    if _importing(frame) and hasattr(signal, "setitimer") and not _PENDING:
-        _PENDING[:] = [signum]
-        signal.setitimer(signal.ITIMER_REAL, 0.05)
-        return
-    raise Terminated() if signum == signal.SIGTERM else KeyboardInterrupt()
-
-
-def _retry(signum: int, frame: Any) -> None:
-    if _PENDING:
-        _interrupt(_PENDING.pop(), frame)
-
-
-def _importing(frame: Any) -> bool:
-    while frame is not None:
-        if frame.f_code.co_filename.startswith("<frozen importlib"):
-            return True
-        frame = frame.f_back
-    return False
-
-
-def _handle_signals() -> None:
-    signal.signal(signal.SIGTERM, _interrupt)
-    # a Ctrl-C that the shell told this process to ignore (a background job) stays ignored
-    if signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-        signal.signal(signal.SIGINT, _interrupt)
-    if hasattr(signal, "SIGALRM"):
-        signal.signal(signal.SIGALRM, _retry)
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100, "show_default": True}
 
 
 # Library messages speak Python (they serve Python callers); on the command line the same
@@ -85,6 +40,7 @@ _FLAG_WORDS = (
     (r"nan_policy", "--nan-policy"),
     (r"time_column=None", "--time-column none"),
     (r"columns=\[\.\.\.\]", "--columns A,B,..."),
+    (r"columns=\[([^\]]*)\]", lambda m: "--columns " + ",".join(re.findall(r"'([^']*)'", m[1]))),
     (r"threshold=<float>", "--threshold NUMBER"),
 )
 
@@ -135,8 +91,8 @@ class SeqaeGroup(click.Group):
 
     def main(self, args: Sequence[str] | None = None, *a: Any, **kw: Any) -> Any:
         if args is None:  # a real command line (not a test runner): this process is ours
-            _tune_malloc()
-            _handle_signals()
+            tune_malloc()
+            handle_signals()
         return super().main(args, *a, **kw)
 
 
@@ -166,20 +122,3 @@ def command(name: str, **kwargs: Any) -> Callable[[Callable[..., Any]], click.Co
         )
 
     return decorate
-
-
-def _tune_malloc() -> None:
-    """Keep glibc from returning large activation buffers to the OS after every batch.
-
-    Measured in DESIGN.md: ~2x faster conv inference and LSTM training/scoring. Only a process
-    that owns its start may do this, so the library never does; the command line does.
-    """
-    if not sys.platform.startswith("linux"):
-        return
-    with contextlib.suppress(OSError, AttributeError):
-        import ctypes
-
-        libc = ctypes.CDLL("libc.so.6")
-        m_trim_threshold, m_mmap_threshold = -1, -3
-        libc.mallopt(m_mmap_threshold, 1_000_000_000)
-        libc.mallopt(m_trim_threshold, 1_000_000_000)

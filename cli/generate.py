@@ -20,13 +20,14 @@ import click
 
 from .app import command
 from .options import split_names
-from .output import pairs, prepare_output, table
+from .output import pairs, table
 
 GENERATE_HELP = """Write a synthetic multi-sensor CSV with labelled anomalies.
 
 Correlated channels with periodic parts, trends and noise; anomalies of several kinds are
 injected after the first 10 % of the rows (a quiet start to train on). Columns: timestamp,
-sensor_0 ... sensor_<C-1>, and anomaly (0/1, the ground truth).
+sensor_0 ... sensor_<C-1>, and anomaly (0/1, the ground truth). OUTPUT's folder is
+created when missing.
 
 \b
 Kinds: spike, level_shift, drift, frequency, stuck, correlation_break.
@@ -41,9 +42,9 @@ Examples:
 
 @command("generate", help=GENERATE_HELP)
 @click.argument("output", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--rows", type=click.IntRange(min=10), default=10_000, show_default=True)
-@click.option("--channels", type=click.IntRange(min=1), default=8, show_default=True)
-@click.option("--seed", type=click.IntRange(min=0), default=0, show_default=True)
+@click.option("--rows", type=click.IntRange(min=10), default=10_000)
+@click.option("--channels", type=click.IntRange(min=1), default=8)
+@click.option("--seed", type=click.IntRange(min=0), default=0)
 @click.option(
     "--anomalies",
     multiple=True,
@@ -60,7 +61,6 @@ Examples:
     "--noise",
     type=click.FloatRange(min=0),
     default=0.1,
-    show_default=True,
     help="Noise level relative to each channel's scale.",
 )
 def generate(output: Path, **params: Any) -> None:
@@ -73,7 +73,8 @@ def generate(output: Path, **params: Any) -> None:
     if params["n_anomalies"] is not None:
         options["n_anomalies"] = params["n_anomalies"]
     stream = make_sensor_stream(params["rows"], params["channels"], **options)
-    stream.to_csv(prepare_output(output))
+    output.parent.mkdir(parents=True, exist_ok=True)  # this command makes a new data set
+    stream.to_csv(output)
     click.echo(
         pairs(
             [

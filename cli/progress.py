@@ -37,11 +37,6 @@ def status(message: str) -> None:
         click.echo(f"\r{message}\033[K", err=True, nl=False)
 
 
-def clear_status() -> None:
-    if on_terminal():
-        click.echo("\r\033[K", err=True, nl=False)
-
-
 class EpochProgress:
     """Training progress on stderr, one bar per epoch, only when stderr is a terminal."""
 

@@ -686,9 +686,15 @@ def _build_table(
             i = int(np.argmax(bad_rows))
             j = int(np.argmax(nan[i] | inf[i]))
             what = "a missing value (NaN)" if nan[i, j] else f"{values[i, j]} (infinite)"
+            empty = (nan | inf)[:, j].all()
+            others = [c for k, c in enumerate(spec.channels) if not (nan | inf)[:, k].all()]
+            advice = (  # no fill or drop can save a column without a value: leave it out
+                f"it has no valid value in the rows read; leave it out with columns={others!r}"
+                if empty and others
+                else "use nan_policy='interpolate', 'ffill' or 'drop' to handle missing values"
+            )
             raise origin.error(
-                f"column {spec.channels[j]!r} has {what} at {origin.at(int(rows[i]))}; "
-                "use nan_policy='interpolate', 'ffill' or 'drop' to handle missing values"
+                f"column {spec.channels[j]!r} has {what} at {origin.at(int(rows[i]))}; {advice}"
             )
         table.values[inf] = np.nan  # filled like missing values
     report.setdefault("rows_dropped", 0)

@@ -1027,6 +1027,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             for name, value in weights.items():  # closed-form models size buffers at fit time
                 if name in dict(model.named_buffers()):
                     model.get_buffer(name).resize_(value.shape)
+            _check_shapes(model, weights, path, spec["config"])
             model.load_state_dict(weights, strict=True)
             model.to(select_device(device)).eval()
             det._check_anomaly_score()
@@ -1100,3 +1101,18 @@ def _fit_scaler(kind: str | None, values: np.ndarray) -> tuple[np.ndarray, np.nd
         spread = q75 - q25
     spread = np.where(spread > 1e-12 * np.maximum(1.0, np.abs(center)), spread, 1.0)
     return center, spread
+
+
+def _check_shapes(
+    model: torch.nn.Module, weights: dict[str, torch.Tensor], path: Any, config: Any
+) -> None:
+    """One line naming the first weight whose shape the config's layer sizes do not give
+    (rather than torch's dump of every mismatched tensor)."""
+    for name, own in model.state_dict().items():
+        value = weights.get(name)
+        if value is not None and tuple(own.shape) != tuple(value.shape):
+            raise ModelFormatError(
+                f"{path}: config.json does not match the weights: {name} is "
+                f"{tuple(value.shape)} in the weights file but {tuple(own.shape)} "
+                f"by config.json's model_spec.config {json_ready(config)}"
+            )

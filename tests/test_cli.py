@@ -145,10 +145,11 @@ def test_info_shows_what_the_model_expects(model):
 def test_detect_writes_scores_events_and_a_summary(work, sensors, model, whole):
     det, expected = whole
     out_csv, out_events = work / "out" / "scores.csv", work / "out" / "events.json"
+    out_csv.parent.mkdir()  # an output's folder must exist: seqae creates none
     result = run("detect", sensors, "--model", model, "--output", out_csv, "--events", out_events)
     df = pd.read_csv(out_csv)
-    assert list(df.columns) == ["time", "score", "label"]
-    assert len(df) == ROWS and df["time"].iloc[0] == "2024-01-01 00:00:00"
+    assert list(df.columns) == ["timestamp", "score", "label"]  # the input's time column name
+    assert len(df) == ROWS and df["timestamp"].iloc[0] == "2024-01-01 00:00:00"
     events = read_events(out_events)
     assert events and len(events) == len(expected.events)
     labels = np.zeros(ROWS, dtype=int)
@@ -201,7 +202,7 @@ def test_output_formats_by_extension_and_option(work, sensors, model):
     run("detect", sensors, "--model", model, "--output", work / "f.json", "--reconstruction")
     records = json.loads((work / "f.json").read_text())
     assert len(records) == ROWS
-    assert set(records[0]) == {"time", "score", "label"} | {
+    assert set(records[0]) == {"timestamp", "score", "label"} | {
         f"reconstruction_sensor_{i}" for i in range(3)
     }
     run("detect", sensors, "--model", model, "--output", work / "f.parquet", "--channels")
@@ -368,6 +369,7 @@ def test_evaluate_without_a_model_finds_labels_in_its_one_read(work, sensors, mo
 def test_export_info_and_detect_with_onnx(work, sensors, model, whole):
     _, expected = whole
     onnx = work / "exported" / "model.onnx"
+    onnx.parent.mkdir()
     assert "wrote" in run("export", model, "--output", onnx).stdout
     assert onnx.is_file()
     out = run("info", onnx).stdout
@@ -484,7 +486,7 @@ def test_a_successful_run_replaces_the_output(work, sensors, model):
     out = work / "replace.csv"
     out.write_text("old\n")
     run("detect", sensors, "--model", model, "--output", out)
-    assert out.read_text().startswith("time,score,label")
+    assert out.read_text().startswith("timestamp,score,label")
     assert [p.name for p in work.glob(".replace.csv*")] == []
 
 
@@ -540,3 +542,90 @@ def test_a_channel_weight_for_an_unknown_channel_is_a_usage_error(work, sensors)
     )
     assert "nope" in result.stderr and "sensor_0" in result.stderr
     assert not (work / "bad2").exists()
+
+
+# ------------------------------------------------------------------ outputs and errors (#23 §6)
+def test_an_output_in_a_missing_folder_is_refused_and_no_folder_is_made(tmp_path, sensors, model):
+    missing = tmp_path / "nonexistent" / "dir"
+    result = run("detect", sensors, "--model", model, "-o", missing / "scores.csv", code=2)
+    assert f"no folder {missing}" in result.stderr
+    assert not (tmp_path / "nonexistent").exists()
+
+
+def test_an_unknown_output_extension_is_refused(tmp_path, sensors, model):
+    result = run("detect", sensors, "--model", model, "-o", tmp_path / "scores.xlsx", code=2)
+    assert ".xlsx" in result.stderr and not (tmp_path / "scores.xlsx").exists()
+    for suffix, read in ((".json", pd.read_json), (".parquet", pd.read_parquet)):
+        out = tmp_path / f"scores{suffix}"
+        run("detect", sensors, "--model", model, "-o", out)
+        assert list(read(out).columns)[:3] == ["timestamp", "score", "label"]
+
+
+def test_the_output_keeps_the_inputs_time_column_name(tmp_path, sensors, model):
+    data = tmp_path / "when.csv"
+    pd.read_csv(sensors).rename(columns={"timestamp": "when"}).to_csv(data, index=False)
+    run("detect", data, "--model", model, "-o", tmp_path / "out.csv")
+    assert pd.read_csv(tmp_path / "out.csv").columns[0] == "when"
+
+
+def test_stream_names_are_written_directly_even_when_stdout_is_a_deleted_file(
+    tmp_path, sensors, model
+):
+    """A job runner captures stdout in a file it has already deleted: /dev/stdout then links
+    to '... (deleted)'. The scores must go through the descriptor, no file may appear."""
+    import os
+    import subprocess
+    import sys
+
+    folder = tmp_path / "run"
+    folder.mkdir()
+    capture = folder / "captured"
+    code = (
+        "import sys; from seqae.cli.main import cli; "
+        "sys.exit(cli.main(sys.argv[1:], standalone_mode=False) or 0)"
+    )
+    for name in ("/dev/stdout", "/proc/self/fd/1"):
+        with open(capture, "w+") as out:
+            os.unlink(capture)
+            args = ["detect", str(sensors), "--model", str(model), "-o", name]
+            done = subprocess.run(
+                [sys.executable, "-c", code, *args], stdout=out, stderr=subprocess.PIPE,
+                cwd=folder, env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])},
+            )  # fmt: skip
+            assert done.returncode == 0, done.stderr
+            out.seek(0)
+            text = out.read()
+        assert text.startswith("timestamp,score,label\n") and len(text.splitlines()) == ROWS + 1
+        assert list(folder.iterdir()) == []  # nothing renamed onto the resolved link
+    err = tmp_path / "err.txt"
+    with open(err, "w") as out:
+        args = ["detect", str(sensors), "--model", str(model), "-o", "/dev/stderr"]
+        env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+        subprocess.run(
+            [sys.executable, "-c", code, *args], stderr=out, check=True, cwd=folder, env=env
+        )
+    assert err.read_text().startswith("timestamp,score,label\n")
+
+
+def test_a_config_that_disagrees_with_its_weights_is_one_line(tmp_path, sensors, model):
+    broken = tmp_path / "broken"
+    shutil.copytree(model, broken)
+    config = json.loads((broken / "config.json").read_text())
+    config["model_spec"]["config"]["hidden"] = [7, 3]
+    (broken / "config.json").write_text(json.dumps(config))
+    result = run("detect", sensors, "--model", broken, code=3)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "config.json does not match the weights" in lines[0]
+    assert "encoder" in lines[0] and "(7, " in lines[0] and "hidden" in lines[0]
+
+
+def test_an_all_nan_column_gets_advice_that_works_the_first_time(tmp_path, model):
+    data = tmp_path / "nan.csv"
+    rows = ["timestamp,sensor_0,sensor_1,sensor_2,spare"]
+    rows += [
+        f"2024-01-01 00:{i // 60:02d}:{i % 60:02d},{i % 7},{i % 5},{i % 3}," for i in range(400)
+    ]
+    data.write_text("\n".join(rows) + "\n")
+    first = run("detect", data, "--model", model, code=3)
+    assert "--columns sensor_0,sensor_1,sensor_2" in first.stderr
+    run("detect", data, "--model", model, "--columns", "sensor_0,sensor_1,sensor_2")

@@ -265,7 +265,7 @@ def test_cli_fleet_score_stream_and_train(models, stream, tmp_path):
         "unit02.parquet",
     ]
     big = tmp_path / "big.parquet"
-    stream.rename_axis("time").reset_index().to_parquet(big, row_group_size=1500)
+    stream.rename_axis("timestamp").reset_index().to_parquet(big, row_group_size=1500)
     got = runner.invoke(
         cli,
         [
@@ -277,12 +277,14 @@ def test_cli_fleet_score_stream_and_train(models, stream, tmp_path):
             "-o",
             str(tmp_path / "s"),
             "--time-column",
-            "time",
+            "timestamp",
             "--fail-on-anomaly",
         ],
     )
     assert got.exit_code == 1, got.output  # anomalies found, as asked
     rows = pd.concat(pd.read_parquet(f) for f in sorted((tmp_path / "s").glob("part-*.parquet")))
+    assert list(rows.columns[:3]) == ["timestamp", "score", "label"]  # the input's name kept
+    assert "partitions" in got.output and " in 4 partitions" in got.output  # one per row group
     whole = sd.load_model(models / "conv1d").score_samples(stream)
     np.testing.assert_allclose(rows["score"], whole, atol=1e-6)
     got = runner.invoke(

@@ -490,10 +490,10 @@ def _shown_default(command: str, option: str) -> str:
 
 
 def test_help_reads_every_default_the_detector_has_without_importing_it():
-    from seqae.cli.options import _literal_defaults, library_default
+    from seqae.policy import detector_defaults, library_default
 
     parameters = inspect.signature(Detector).parameters
-    assert set(_literal_defaults()) == set(parameters)  # every default is a literal today
+    assert set(detector_defaults()) == set(parameters)  # every default is a literal today
     for name, parameter in parameters.items():
         assert library_default(name) == parameter.default, name
 
@@ -583,7 +583,7 @@ class _Frame:
 
 
 def test_a_signal_during_an_import_waits_for_its_end(monkeypatch):
-    from seqae.cli import app
+    from seqae import process as app
 
     timers = []
     monkeypatch.setattr(app.signal, "setitimer", lambda which, s: timers.append(s))

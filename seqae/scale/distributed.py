@@ -215,6 +215,13 @@ def _rows_frame(
     )
 
 
+def _time_named(frame: pd.DataFrame, name: Any) -> pd.DataFrame:
+    """The time column under the input's own name (``timestamp``, ...), not ``time``."""
+    if isinstance(name, str) and name and "time" in frame and name not in frame:
+        return frame.rename(columns={"time": name})
+    return frame
+
+
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
     with atomic_path(path) as tmp:
         frame.to_parquet(tmp, index=False)
@@ -261,10 +268,12 @@ def _score_partition(
 ) -> dict[str, Any]:
     first, end, offset, total = bounds
     det = load_model(model, device=device)
+    rows = _join(pieces)
     scores, labels, contributions, stamps = _score_range(
-        det, _join(pieces), offset, first, end, total, source=f"partition {index}"
+        det, rows, offset, first, end, total, source=f"partition {index}"
     )
     frame = _rows_frame(first, scores, labels, contributions, det.channels_, stamps)
+    frame = _time_named(frame, getattr(getattr(rows, "index", None), "name", None))
     builder = det.scorer.event_builder(top_k, start=first)
     builder.add(labels, scores, contributions, stamps)
     summary: dict[str, Any] = {
@@ -484,11 +493,15 @@ def score_unit(
     atomically: the task :func:`score_fleet` runs per unit. Returns the unit's summary row
     (:data:`FLEET_SUMMARY_COLUMNS`)."""
     det = load_model(model, device=device)
-    result = det.detect(_read_unit(data), top_k=top_k)
+    rows = _read_unit(data)
+    result = det.detect(rows, top_k=top_k)
     timestamps = None if result.timestamps is None else np.asarray(result.timestamps)
     frame = _rows_frame(
         0, result.scores, result.labels, result.contributions, det.channels_, timestamps
     )
+    report = getattr(rows, "report", None) or {}
+    name = report.get("time_column") or getattr(getattr(rows, "index", None), "name", None)
+    frame = _time_named(frame, name)
     path = Path(output) / f"{unit}.parquet"
     _write_parquet(frame, path)  # atomic: a re-run task replaces it whole
     return {
