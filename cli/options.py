@@ -81,7 +81,8 @@ class LibraryDefault(click.Option):
     def get_help_extra(self, ctx: click.Context) -> Any:
         extra = super().get_help_extra(ctx)
         if "default" not in extra:
-            extra["default"] = str(library_default(self.name or ""))
+            default = library_default(self.name or "")
+            extra["default"] = "auto" if default is None else str(default)
         return extra
 
 
@@ -180,8 +181,10 @@ epochs_option = click.option(
     "--epochs",
     cls=LibraryDefault,
     type=click.IntRange(min=1),
-    help="Training epochs (at most, with early stopping), each of at most --steps-per-epoch "
-    "batches of frames.",
+    help="The most training epochs, each of at most --steps-per-epoch batches of frames; "
+    "training stops sooner when the validation loss stops falling (--patience). auto: a fixed "
+    "amount of work, 20 epochs of batches of 256 on long data, more epochs of smaller batches "
+    "on small data.",
 )
 patience_option = click.option(
     "--patience",

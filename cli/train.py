@@ -89,7 +89,13 @@ model the same way; scores are then per image:
     help="Timesteps between frame starts (training and windowed scoring).",
 )
 @epochs_option
-@click.option("--batch-size", cls=LibraryDefault, type=click.IntRange(min=1))
+@click.option(
+    "--batch-size",
+    cls=LibraryDefault,
+    type=click.IntRange(min=1),
+    help="Frames per gradient step. auto: 256, or on small data the size that makes one pass "
+    "--steps-per-epoch batches, at least 32.",
+)
 @click.option("--learning-rate", cls=LibraryDefault, type=click.FloatRange(min=0, min_open=True))
 @click.option(
     "--validation-split",
@@ -250,7 +256,8 @@ def _train(ctx: click.Context, data: Path, params: dict[str, Any], rank: int = 0
                 ("model", f"{network_name(detector)}, {shape}{n_params:,} parameters"),
                 (
                     "epochs",
-                    f"{len(history['epochs'])} of {detector.epochs}{stopped}; best epoch "
+                    f"{len(history['epochs'])} of {history.get('max_epochs') or detector.epochs}"
+                    f"{stopped}; best epoch "
                     f"{history['best_epoch']} on {history['device']}{first}",
                 ),
                 ("last loss", losses),
