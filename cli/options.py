@@ -182,9 +182,9 @@ epochs_option = click.option(
     cls=LibraryDefault,
     type=click.IntRange(min=1),
     help="The most training epochs, each of at most --steps-per-epoch batches of frames; "
-    "training stops sooner when the validation loss stops falling (--patience). auto: a fixed "
-    "amount of work, 20 epochs of batches of 256 on long data, more epochs of smaller batches "
-    "on small data.",
+    "training stops sooner when the validation loss stops falling (--patience). auto: 20, "
+    "more where a pass over small data is fewer batches, so that every fit may take 640 "
+    "steps.",
 )
 patience_option = click.option(
     "--patience",

@@ -89,14 +89,14 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         ``channel_weights``), so saved models and ONNX exports carry it.
     epochs : int or None, default None
         The most epochs; training stops sooner when the validation loss has not fallen for
-        ``patience`` epochs. None: as many as a fixed amount of work allows
-        (:func:`~seqae.training.trainer.auto_budget`): 20 epochs of 32 batches of 256 on a
-        long stream, more epochs of smaller batches on small data.
+        ``patience`` epochs. None: 20, or more where an epoch is a pass of fewer than
+        ``steps_per_epoch`` batches, so that a fit may take 640 gradient steps whatever the
+        data size (:func:`~seqae.training.trainer.auto_budget`).
     batch_size : int or None, default None
         Windows (images) per gradient step. None: 256, or on small data the size that makes
         one pass over the training windows ``steps_per_epoch`` batches, but at least 32: a
         few hundred images or a few thousand rows then get hundreds of gradient steps, not
-        a few dozen.
+        a few dozen, for about the same work.
     learning_rate, validation_split, patience
         Training settings (see :class:`seqae.training.trainer.TrainConfig`); the validation part is
         the end of each training recording, never shuffled across time.

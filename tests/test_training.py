@@ -18,7 +18,7 @@ from seqae.errors import DataError, ParameterError
 from seqae.models.base import Autoencoder
 from seqae.scoring.windowing import WindowSet
 from seqae.training.trainer import (
-    AUTO_SAMPLES,
+    AUTO_STEPS,
     History,
     ProgressEvent,
     TrainConfig,
@@ -270,30 +270,30 @@ def test_steps_per_epoch_samples_a_fresh_subset_each_epoch():
     [
         (100_000, (256, 20)),  # a long stream: the stream budget, 20 x 32 batches of 256
         (8_192, (256, 20)),  # the smallest data that keeps it
-        (2_637, (83, 61)),  # 3,000 rows: one pass is 32 batches of 83
-        (540, (32, 301)),  # a few hundred images: passes of 17 batches of 32
-        (5, (32, 5120)),  # a batch counts as at least 32 samples: at most 5,120 steps
+        (2_637, (83, 20)),  # 3,000 rows: one pass is 32 batches of 83
+        (1_000, (32, 20)),
+        (540, (32, 38)),  # a few hundred images: passes of 17 batches of 32
+        (5, (32, 640)),  # one step per epoch
     ],
 )
-def test_auto_budget_is_a_fixed_amount_of_work(n, expected):
+def test_auto_budget_gives_every_fit_640_steps(n, expected):
     batch, epochs = auto_budget(n, 32)
     assert (batch, epochs) == expected
     per_epoch = min(32, -(-n // min(batch, n)))  # steps
-    work = epochs * per_epoch * max(min(batch, n), 32)  # samples, a batch counted as >= 32
-    assert AUTO_SAMPLES - per_epoch * max(min(batch, n), 32) < work <= AUTO_SAMPLES
-    assert epochs * per_epoch <= 5120
+    assert AUTO_STEPS <= epochs * per_epoch < AUTO_STEPS + per_epoch
+    assert batch * 32 >= min(n, 8_192)  # a batch of <= 256 covers the data in 32 steps
 
 
 def test_auto_budget_keeps_given_values_and_resolves_in_train():
     assert auto_budget(540, 32, batch_size=64, epochs=3) == (64, 3)
-    assert auto_budget(540, None) == (256, 213)  # one pass per epoch: 3 batches of 256
-    assert auto_budget(10**6, None) == (256, 1)
+    assert auto_budget(540, None) == (256, 214)  # one pass per epoch: 3 batches of 256
+    assert auto_budget(10**6, None) == (256, 20)  # 20 passes, as before
     model = Probe()
     config = cfg(epochs=None, batch_size=None, steps_per_epoch=32, patience=5)
     history = train(model, values(200), config, validation=values(40))
-    # 200 samples: batches of 32, passes of 7 steps, 163,840 / (7 x 32) -> 731 epochs at most;
-    # the probe reconstructs exactly, so the validation loss never falls after the first
-    assert (history.batch_size, history.max_epochs) == (32, 731)
+    # 200 samples: batches of 32, passes of 7 steps, 640 steps -> 92 epochs at most; the
+    # probe reconstructs exactly, so the validation loss never falls after the first
+    assert (history.batch_size, history.max_epochs) == (32, 92)
     assert [len(b) for b in model.seen_train[:7]] == [32] * 6 + [8]
     assert history.stopped_early and len(history.epochs) == 6
 

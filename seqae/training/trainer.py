@@ -56,10 +56,10 @@ __all__ = [
 
 OPTIMIZERS = ("adam", "adadelta", "rmsprop", "sgd")
 PROGRESS_EVERY = 50  # steps between mid-epoch progress events
-#: The automatic budget (``batch_size=None``, ``epochs=None``, see :func:`auto_budget`): the
-#: samples one fit may process (20 epochs of 32 batches of 256), and the batch sizes it picks
-#: between.
-AUTO_SAMPLES = 20 * 32 * 256
+#: The automatic budget (``batch_size=None``, ``epochs=None``, see :func:`auto_budget`): at
+#: least this many epochs and gradient steps (20 epochs of 32 batches: the budget of a long
+#: stream), and the batch sizes it picks between.
+AUTO_EPOCHS, AUTO_STEPS = 20, 640
 AUTO_BATCH = (32, 256)
 
 
@@ -110,7 +110,7 @@ class TrainConfig:
     ----------
     epochs : int or None
         The most epochs (>= 1); early stopping (``patience``) may end training sooner. None:
-        chosen from the data by :func:`auto_budget` (a fixed amount of work).
+        chosen from the data by :func:`auto_budget` (20, more for an epoch of few steps).
     batch_size : int or None
         Samples per gradient step (>= 1). None: chosen from the data by :func:`auto_budget`
         (256, smaller for small data).
@@ -827,17 +827,16 @@ def auto_budget(
 ) -> tuple[int, int]:
     """The batch size and the most epochs of a fit on ``n_samples``, where they are None.
 
-    The budget is an amount of work, the same for any data size: at most
-    :data:`AUTO_SAMPLES` samples (163,840: 20 epochs of 32 batches of 256), in at most
-    5,120 gradient steps.
+    The budget is counted in gradient steps: 640 (:data:`AUTO_STEPS`), what 20 epochs of 32
+    batches of 256 give a long stream, whatever the data size.
 
     - ``batch_size=None``: the size that makes one pass over the samples ``steps_per_epoch``
-      batches, between 32 and 256 (256 without ``steps_per_epoch``). Long streams keep
-      batches of 256; small data gets smaller batches, so the same work buys more steps.
-    - ``epochs=None``: as many epochs as fit in the budget (a batch counts as at least 32
-      samples): 20 for a long stream, 160 when an epoch is one pass of 32 batches of 32
-      (about 1,000 windows), more when it is a shorter pass. Early stopping (the validation
-      loss stopped falling) ends most fits on small data well before.
+      batches, between 32 and 256 (256 without ``steps_per_epoch``). A long stream keeps
+      batches of 256; a few thousand windows get smaller batches, so about the same work as
+      20 passes buys 640 steps instead of a few dozen.
+    - ``epochs=None``: 20 (:data:`AUTO_EPOCHS`), or more where an epoch has fewer than 32
+      steps (under about 1,000 samples), so that every fit may take 640 steps. Early stopping
+      (``patience``) ends a fit sooner when the validation loss stops falling.
 
     Parameters
     ----------
@@ -857,10 +856,10 @@ def auto_budget(
     --------
     >>> auto_budget(20_000, 32)  # a long stream: 20 epochs of 32 batches of 256
     (256, 20)
-    >>> auto_budget(2_637, 32)  # 3,000 rows: 61 epochs of 32 batches of 83
-    (83, 61)
-    >>> auto_budget(540, 32)  # 540 images: 301 epochs of 17 batches of 32
-    (32, 301)
+    >>> auto_budget(2_637, 32)  # 3,000 rows: 20 epochs of 32 batches of 83
+    (83, 20)
+    >>> auto_budget(540, 32)  # 540 images: 38 epochs of 17 batches of 32
+    (32, 38)
     """
     n = max(int(n_samples), 1)
     low, high = AUTO_BATCH
@@ -868,11 +867,10 @@ def auto_budget(
         batch_size = high if steps_per_epoch is None else -(-n // steps_per_epoch)
         batch_size = min(high, max(low, batch_size))
     if epochs is None:
-        batch = min(batch_size, n)
-        steps = -(-n // batch)
+        steps = -(-n // min(batch_size, n))
         if steps_per_epoch is not None:
             steps = min(steps, steps_per_epoch)
-        epochs = max(1, AUTO_SAMPLES // (steps * max(batch, low)))
+        epochs = max(AUTO_EPOCHS, -(-AUTO_STEPS // steps))
     return batch_size, epochs
 
 
