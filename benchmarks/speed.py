@@ -307,7 +307,7 @@ def _peer_once(side: str, train: Any, test: Any) -> tuple[float, float, Any, dic
             "model": det.model,
             "frame": det.frame,
             "epochs_run": len(h["epochs"]),
-            "max_epochs": det.epochs,
+            "max_epochs": h.get("max_epochs", det.epochs),
             "stopped_early": h["stopped_early"],
             "scoring": det.scorer.spec.mode,
         }

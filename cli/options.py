@@ -35,7 +35,8 @@ class LibraryDefault(click.Option):
     def get_help_extra(self, ctx: click.Context) -> Any:
         extra = super().get_help_extra(ctx)
         if "default" not in extra:
-            extra["default"] = str(library_default(self.name or ""))
+            value = library_default(self.name or "")
+            extra["default"] = "auto" if value is None else str(value)  # None: from the data
         return extra
 
 

@@ -109,13 +109,23 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         the model reconstructs badly even when it is normal stops dominating the score and
         the attribution. Folded into ``channel_weights_`` (multiplied with
         ``channel_weights``), so saved models and ONNX exports carry it.
-    epochs, batch_size, learning_rate, validation_split, patience
+    epochs : int or None, default None
+        The most epochs; training stops sooner when the validation loss has not fallen for
+        ``patience`` epochs. None: 20, or more where an epoch is a pass of fewer than
+        ``steps_per_epoch`` batches, so that a fit may take 640 gradient steps whatever the
+        data size (:func:`~seqae.training.trainer.auto_budget`).
+    batch_size : int or None, default None
+        Windows (images) per gradient step. None: 256, or on small data the size that makes
+        one pass over the training windows ``steps_per_epoch`` batches, but at least 32: a
+        few hundred images or a few thousand rows then get hundreds of gradient steps, not
+        a few dozen, for about the same work.
+    learning_rate, validation_split, patience
         Training settings (see :class:`seqae.training.trainer.TrainConfig`); the validation part is
         the end of each training recording, never shuffled across time.
     steps_per_epoch : int or None, default 32
         A training budget: each epoch trains on at most this many batches, drawn at random
-        from every training window (None: all windows, every epoch). With the default 20
-        epochs a fit costs at most 640 batches whatever the length of the data: on the
+        from every training window (None: all windows, every epoch). With the defaults a fit
+        on a long stream costs 20 epochs of 32 batches of 256 whatever its length: on the
         development suite this matched unbounded training in quality at half the time.
     n_networks : int, default 1
         How many networks of the family to train, each on its own from its own seed
@@ -241,9 +251,9 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         risk: float = 3e-4,
         calibration: str = "holdout",
         channel_norm: bool = True,
-        epochs: int = 20,
+        epochs: int | None = None,
         steps_per_epoch: int | None = 32,
-        batch_size: int = 256,
+        batch_size: int | None = None,
         learning_rate: float = 1e-3,
         validation_split: float = 0.1,
         patience: int = 5,

@@ -210,7 +210,8 @@ def training_summary(detector: Any, took: float) -> list[tuple[str, str]]:
         ("model", f"{network_name(detector)}, {shape}{n_params:,} parameters"),
         (
             "epochs",
-            f"{len(history['epochs'])} of {detector.epochs}{stopped}; best epoch "
+            f"{len(history['epochs'])} of {history.get('max_epochs') or detector.epochs}{stopped}; "
+            "best epoch "
             f"{history['best_epoch']} on {history['device']}{first}",
         ),
         ("last loss", losses),

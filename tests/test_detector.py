@@ -61,6 +61,18 @@ def test_each_model_finds_injected_anomalies(stream, name):
     assert roc_auc_score(stream.labels, scores) > 0.6
 
 
+@pytest.mark.slow
+def test_default_budget_trains_lstm_until_the_validation_loss_stops_falling():
+    """Issue 23: 20 epochs of 11 batches of 256 stopped lstm on 3,000 rows still learning
+    (validation loss 1.03 -> 0.59, falling at the last epoch)."""
+    normal = make_sensor_stream(n_timesteps=3000, n_channels=4, anomalies=(), random_state=0)
+    history = Detector(model="lstm", random_state=0).fit(normal.values).history_
+    assert history["batch_size"] == 83  # 32 batches a pass: 640 steps in 20 epochs, not 220
+    assert history["stopped_early"]  # patience ran out, not the budget
+    losses = [e["val_loss"] for e in history["epochs"]]
+    assert min(losses[-5:]) > min(losses) == history["best_loss"]
+
+
 def test_scores_reproducible_with_seed(stream):
     train = stream.values[:1500]
     a = Detector(frame=32, **{**FAST, "epochs": 2}).fit(train).score_samples(stream.values)

@@ -501,7 +501,7 @@ def test_help_reads_every_default_the_detector_has_without_importing_it():
 @pytest.mark.parametrize("command", ["detect", "evaluate", "train"])
 def test_epochs_default_to_the_librarys(command):
     epochs = inspect.signature(Detector).parameters["epochs"].default
-    assert _shown_default(command, "--epochs") == str(epochs)
+    assert _shown_default(command, "--epochs") == ("auto" if epochs is None else str(epochs))
 
 
 def test_train_scores_the_librarys_way_by_default(tmp_path, good):

@@ -18,10 +18,12 @@ from seqae.errors import DataError, ParameterError
 from seqae.models.base import Autoencoder
 from seqae.scoring.windowing import WindowSet
 from seqae.training.trainer import (
+    AUTO_STEPS,
     History,
     ProgressEvent,
     TrainConfig,
     _atomic_write,
+    auto_budget,
     select_device,
     train,
 )
@@ -261,6 +263,39 @@ def test_steps_per_epoch_samples_a_fresh_subset_each_epoch():
     assert len(model.seen_train) == 10
     assert len(set(first.tolist())) == 50 and len(set(second.tolist())) == 50
     assert set(first.tolist()) != set(second.tolist())
+
+
+@pytest.mark.parametrize(
+    ("n", "expected"),
+    [
+        (100_000, (256, 20)),  # a long stream: the stream budget, 20 x 32 batches of 256
+        (8_192, (256, 20)),  # the smallest data that keeps it
+        (2_637, (83, 20)),  # 3,000 rows: one pass is 32 batches of 83
+        (1_000, (32, 20)),
+        (540, (32, 38)),  # a few hundred images: passes of 17 batches of 32
+        (5, (32, 640)),  # one step per epoch
+    ],
+)
+def test_auto_budget_gives_every_fit_640_steps(n, expected):
+    batch, epochs = auto_budget(n, 32)
+    assert (batch, epochs) == expected
+    per_epoch = min(32, -(-n // min(batch, n)))  # steps
+    assert AUTO_STEPS <= epochs * per_epoch < AUTO_STEPS + per_epoch
+    assert batch * 32 >= min(n, 8_192)  # a batch of <= 256 covers the data in 32 steps
+
+
+def test_auto_budget_keeps_given_values_and_resolves_in_train():
+    assert auto_budget(540, 32, batch_size=64, epochs=3) == (64, 3)
+    assert auto_budget(540, None) == (256, 214)  # one pass per epoch: 3 batches of 256
+    assert auto_budget(10**6, None) == (256, 20)  # 20 passes, as before
+    model = Probe()
+    config = cfg(epochs=None, batch_size=None, steps_per_epoch=32, patience=5)
+    history = train(model, values(200), config, validation=values(40))
+    # 200 samples: batches of 32, passes of 7 steps, 640 steps -> 92 epochs at most; the
+    # probe reconstructs exactly, so the validation loss never falls after the first
+    assert (history.batch_size, history.max_epochs) == (32, 92)
+    assert [len(b) for b in model.seen_train[:7]] == [32] * 6 + [8]
+    assert history.stopped_early and len(history.epochs) == 6
 
 
 def test_a_last_batch_of_one_sample_is_dropped():

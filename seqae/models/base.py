@@ -47,6 +47,10 @@ class Autoencoder(nn.Module):
     fully_convolutional: ClassVar[bool] = False
     closed_form: ClassVar[bool] = False
     kind: ClassVar[str] = "sequence"  # or "image"
+    #: The fewest gradient steps the automatic budget gives a fit (``epochs=None``,
+    #: ``batch_size=None``; :func:`seqae.training.auto_budget`): small data gets smaller
+    #: batches and more epochs until it reaches them. 0: 20 epochs of batches of 256.
+    min_train_steps: ClassVar[int] = 640
 
     def __init__(self, input_shape: tuple[int, ...], config: Any) -> None:
         super().__init__()

@@ -46,6 +46,7 @@ __all__ = [
     "History",
     "ProgressEvent",
     "TrainConfig",
+    "auto_budget",
     "close_distributed",
     "init_distributed",
     "pretrain_layerwise",
@@ -55,6 +56,11 @@ __all__ = [
 
 OPTIMIZERS = ("adam", "adadelta", "rmsprop", "sgd")
 PROGRESS_EVERY = 50  # steps between mid-epoch progress events
+#: The automatic budget (``batch_size=None``, ``epochs=None``, see :func:`auto_budget`): at
+#: least this many epochs and gradient steps (20 epochs of 32 batches: the budget of a long
+#: stream), and the batch sizes it picks between.
+AUTO_EPOCHS, AUTO_STEPS = 20, 640
+AUTO_BATCH = (32, 256)
 
 
 def _check(
@@ -102,10 +108,12 @@ class TrainConfig:
 
     Parameters
     ----------
-    epochs : int
-        Passes over the training data (>= 1).
-    batch_size : int
-        Samples per gradient step (>= 1).
+    epochs : int or None
+        The most epochs (>= 1); early stopping (``patience``) may end training sooner. None:
+        chosen from the data by :func:`auto_budget` (20, more for an epoch of few steps).
+    batch_size : int or None
+        Samples per gradient step (>= 1). None: chosen from the data by :func:`auto_budget`
+        (256, smaller for small data).
     learning_rate : float
         Step size (> 0).
     optimizer : {"adam", "adadelta", "rmsprop", "sgd"}
@@ -182,11 +190,11 @@ class TrainConfig:
     >>> TrainConfig(epochs=0)
     Traceback (most recent call last):
     ...
-    seqae.errors.ParameterError: TrainConfig.epochs must be an integer >= 1, got 0
+    seqae.errors.ParameterError: TrainConfig.epochs must be an integer >= 1 or None, got 0
     """
 
-    epochs: int = 50
-    batch_size: int = 256
+    epochs: int | None = 50
+    batch_size: int | None = 256
     learning_rate: float = 1e-3
     optimizer: str = "adam"
     loss: str = "mse"
@@ -217,8 +225,8 @@ class TrainConfig:
 
     def validate(self) -> None:
         """Raise ParameterError naming the first invalid field (also run by :func:`train`)."""
-        _check("epochs", self.epochs, "integer", low=1)
-        _check("batch_size", self.batch_size, "integer", low=1)
+        _check("epochs", self.epochs, "integer", low=1, optional=True)
+        _check("batch_size", self.batch_size, "integer", low=1, optional=True)
         _check("learning_rate", self.learning_rate, "number", low=0, low_open=True)
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
         _check_choice("loss", self.loss, LOSSES)
@@ -310,6 +318,8 @@ class History:
         Training and validation samples.
     monitor : str
         ``"val_loss"`` or ``"train_loss"``: what early stopping and ``best_*`` follow.
+    batch_size, max_epochs : int
+        The batch size and the most epochs the fit had (:func:`auto_budget` resolves None).
     mixed_precision : str or None
         The autocast dtype (``"bfloat16"``, ``"float16"``), or None for float32.
 
@@ -333,6 +343,8 @@ class History:
     n_val: int = 0
     monitor: str = "val_loss"
     mixed_precision: str | None = None
+    batch_size: int = 0
+    max_epochs: int = 0
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready copy; non-finite numbers become None (strict JSON has no NaN)."""
@@ -807,6 +819,66 @@ def _evaluate(
     return loss_sum / count
 
 
+def auto_budget(
+    n_samples: int,
+    steps_per_epoch: int | None,
+    batch_size: int | None = None,
+    epochs: int | None = None,
+    min_steps: int = AUTO_STEPS,
+) -> tuple[int, int]:
+    """The batch size and the most epochs of a fit on ``n_samples``, where they are None.
+
+    The budget is counted in gradient steps: ``min_steps`` (640, :data:`AUTO_STEPS`, what 20
+    epochs of 32 batches of 256 give a long stream), whatever the data size. A model family
+    sets its own floor (``Autoencoder.min_train_steps``); 0 keeps 20 epochs of batches of 256
+    at every size (the stream default ``conv1d``, whose budget the suite chose).
+
+    - ``batch_size=None``: the size that makes one pass over the samples ``steps_per_epoch``
+      batches, between 32 and 256 (256 without ``steps_per_epoch``). A long stream keeps
+      batches of 256; a few thousand windows get smaller batches, so about the same work as
+      20 passes buys 640 steps instead of a few dozen.
+    - ``epochs=None``: 20 (:data:`AUTO_EPOCHS`), or more where an epoch has fewer than 32
+      steps (under about 1,000 samples), so that every fit may take 640 steps. Early stopping
+      (``patience``) ends a fit sooner when the validation loss stops falling.
+
+    Parameters
+    ----------
+    n_samples : int
+        Training samples (windows, images).
+    steps_per_epoch : int or None
+        As :attr:`TrainConfig.steps_per_epoch` (the most batches per epoch).
+    batch_size, epochs : int or None
+        Given values are kept.
+
+    Returns
+    -------
+    (int, int)
+        ``(batch_size, epochs)``.
+
+    Examples
+    --------
+    >>> auto_budget(20_000, 32)  # a long stream: 20 epochs of 32 batches of 256
+    (256, 20)
+    >>> auto_budget(2_637, 32)  # 3,000 rows: 20 epochs of 32 batches of 83
+    (83, 20)
+    >>> auto_budget(540, 32)  # 540 images: 38 epochs of 17 batches of 32
+    (32, 38)
+    >>> auto_budget(540, 32, min_steps=0)  # no floor: 20 epochs of batches of 256
+    (256, 20)
+    """
+    n = max(int(n_samples), 1)
+    low, high = AUTO_BATCH
+    if batch_size is None:
+        batch_size = high if steps_per_epoch is None or not min_steps else -(-n // steps_per_epoch)
+        batch_size = min(high, max(low, batch_size))
+    if epochs is None:
+        steps = -(-n // min(batch_size, n))
+        if steps_per_epoch is not None:
+            steps = min(steps, steps_per_epoch)
+        epochs = max(AUTO_EPOCHS, -(-min_steps // steps))
+    return batch_size, epochs
+
+
 def _epoch_plan(n_train: int, config: TrainConfig) -> tuple[int, int]:
     """(samples drawn per epoch, steps per epoch)."""
     bs = config.batch_size
@@ -820,7 +892,11 @@ def _epoch_plan(n_train: int, config: TrainConfig) -> tuple[int, int]:
 
 
 def _history(
-    device: torch.device, train: _Data, val: _Data | None, amp: torch.dtype | None
+    device: torch.device,
+    train: _Data,
+    val: _Data | None,
+    amp: torch.dtype | None,
+    config: TrainConfig,
 ) -> History:
     return History(
         device=str(device),
@@ -828,6 +904,8 @@ def _history(
         n_val=0 if val is None else len(val),
         monitor="train_loss" if val is None else "val_loss",
         mixed_precision=None if amp is None else str(amp).removeprefix("torch."),
+        batch_size=int(config.batch_size or 0),
+        max_epochs=int(config.epochs or 0),
     )
 
 
@@ -903,6 +981,12 @@ def train(
     device = select_device(config.device)
     train_data, val_data = _prepare_data(inputs, targets, validation, validation_targets, config)
     _check_samples(model, train_data, "inputs", config.loss)
+    if config.batch_size is None or config.epochs is None:
+        floor = getattr(model, "min_train_steps", AUTO_STEPS)
+        batch_size, epochs = auto_budget(
+            len(train_data), config.steps_per_epoch, config.batch_size, config.epochs, floor
+        )
+        config = dataclasses.replace(config, batch_size=batch_size, epochs=epochs)
     if val_data is not None:
         _check_samples(model, val_data, "validation inputs", config.loss)
     world = _world(config)
@@ -961,7 +1045,7 @@ def _fit_closed_form(
     args = (config.loss, config.batch_size, to_x, to_y, amp)
     train_loss = _evaluate(model, train_data, *args)
     val_loss = None if val_data is None else _evaluate(model, val_data, *args)
-    history = _history(device, train_data, val_data, amp)
+    history = _history(device, train_data, val_data, amp, config)
     history.epochs.append(
         {
             "epoch": 1,
@@ -1077,7 +1161,7 @@ def _fit_gradient(
             optimizer.step()
         return mean_loss
 
-    history = _history(device, train_data, val_data, amp)
+    history = _history(device, train_data, val_data, amp, config)
     n_draw, n_steps = _epoch_plan(len(train_data), config)
     bs = config.batch_size
     best_state: dict[str, torch.Tensor] | None = None
@@ -1252,7 +1336,7 @@ def pretrain_layerwise(model: nn.Module, inputs: Any, config: TrainConfig) -> li
             checkpoint_dir=None,
         )
         histories.append(train(stage, codes, stage_config))
-        codes = _encode_all(stage, codes, config.batch_size, device)
+        codes = _encode_all(stage, codes, histories[-1].batch_size, device)
         shape = codes.shape[1:]
     return histories
 
