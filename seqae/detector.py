@@ -40,6 +40,9 @@ _CALIBRATIONS = ("holdout", "training")
 #: With ``channel_norm``, a channel's mean normal error counts as at least this share of the
 #: median channel's: a channel that was constant in training must not get an infinite weight.
 _NORM_FLOOR = 0.1
+#: The lowest fitted alarm line (raw error, scaled units squared): where training is
+#: reconstructed exactly, a change of a thousandth of a standard deviation alarms.
+MIN_LINE = 1e-6
 
 
 def _blank_state() -> FittedState:
@@ -658,11 +661,18 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             base = float(np.median(raw))
             if base > 0:
                 line *= max(1.0, float(np.median(held)) / base)
+        if np.isfinite(line) and line <= 0:
+            # The training rows were reconstructed exactly (a channel that never moved, a
+            # closed-form model spanning the data): any error is new. The line sits on the
+            # held-out rows' largest score, at least MIN_LINE (a thousandth of a standard
+            # deviation, squared), so the first real change alarms instead of failing the fit.
+            top = float(np.max(held)) if held is not None and len(held) else 0.0
+            line = max(top, MIN_LINE)
         self.threshold_ = float(line)
-        if not np.isfinite(self.threshold_) or self.threshold_ <= 0:
+        if not np.isfinite(self.threshold_):
             raise DataError(
-                f"the fitted threshold is {self.threshold_!r}: the training data is reconstructed "
-                "perfectly (constant channels?); check the data or pass threshold=<float>"
+                f"the fitted threshold is {self.threshold_!r}: the training scores are not "
+                "finite; check the data or pass threshold=<float>"
             )
         self._head.threshold.fill_(self.threshold_)
 

@@ -333,3 +333,16 @@ def test_denoising_with_masked_timesteps_trains_a_sequence_model(stream):
     det = Detector(frame=32, train_params=params, **{**FAST, "epochs": 2})
     scores = det.fit(stream.values[:1500]).score_samples(stream.values[:3000])
     assert np.isfinite(scores).all() and len(det.history_["epochs"]) == 2
+
+
+@pytest.mark.parametrize("model", ["pca", "conv1d"])
+def test_a_constant_training_history_fits_and_a_change_alarms(model):
+    # A sensor that never moved in its few hundred training rows: the fit must not fail on
+    # a line of 0 (pca reconstructs it exactly), and a later change is one event.
+    train = np.full((750, 1), 3.0, np.float32)
+    test = np.concatenate([np.full(300, 3.0), np.full(100, 3.5), np.full(300, 3.0)])
+    det = Detector(model=model, random_state=0).fit(train)
+    assert det.threshold_ > 0
+    result = det.detect(test[:, None].astype(np.float32))
+    assert result.labels[:300].sum() == 0 and result.labels[300:400].all()
+    assert len(result.events) == 1

@@ -153,7 +153,9 @@ class PCAReconstruction(Autoencoder):
             n_components=n,
             svd_solver="full" if isinstance(n, float) else "auto",
             random_state=random_state,
-        ).fit(data)
+        )
+        with np.errstate(divide="ignore", invalid="ignore"):  # constant data: 0 / 0 variance ratio
+            pca.fit(data)
         # Register again: a fractional n_components only now knows the buffer sizes.
         self._allocate(
             pca.n_components_, n_features, dtype=self.mean.dtype, device=self.mean.device
