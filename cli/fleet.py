@@ -22,7 +22,7 @@ from seqae.files.atomic import atomic_write_bytes
 from seqae.policy import detector_kwargs
 
 from .app import CONTEXT, EXIT_ANOMALY, EXIT_CODES, command, global_options
-from .options import _apply, detector_options, fail_on_anomaly_option, training_options
+from .options import apply_options, detector_options, fail_on_anomaly_option, training_options
 from .output import pairs, seconds, table
 from .progress import TaskProgress
 
@@ -79,7 +79,7 @@ def _write_json(path: Path, value: Any) -> None:
     atomic_write_bytes(path, (json.dumps(value, indent=1, default=str) + "\n").encode())
 
 
-fleet_options = _apply(
+fleet_options = apply_options(
     click.argument("data", type=click.Path(exists=True, path_type=Path)),
     click.option(
         "--output", "-o", required=True, type=click.Path(path_type=Path), help="Output folder."
@@ -90,7 +90,7 @@ fleet_options = _apply(
         help="A Dask scheduler's address [default: this process's threads].",
     ),
 )
-unit_options = _apply(
+unit_options = apply_options(
     click.option("--unit-column", default="unit", help="Column naming each row's unit."),
     click.option(
         "--order-by", metavar="COLUMN", help="Column ordering a unit's rows [default: index]."

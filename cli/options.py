@@ -100,7 +100,9 @@ class ThresholdType(click.ParamType):
 THRESHOLD = ThresholdType()
 
 
-def _apply(*options: Callable[..., Any]) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+def apply_options(
+    *options: Callable[..., Any],
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
     def decorate(f: Callable[..., Any]) -> Callable[..., Any]:
         for option in reversed(options):
             f = option(f)
@@ -141,7 +143,7 @@ fail_on_anomaly_option = click.option(
     "--fail-on-anomaly", is_flag=True, help="Exit with code 1 when any anomaly is found."
 )
 #: How a command that trains trains, and the alarm rules of any detector.
-training_options = _apply(
+training_options = apply_options(
     library("--frame", type=click.IntRange(min=2)),
     library("--epochs", type=POSITIVE),
     library("--patience", type=INT),
@@ -170,7 +172,7 @@ training_options = _apply(
     ),
 )
 #: The Detector's options that `train` and `fleet train` take beyond the training options.
-detector_options = _apply(
+detector_options = apply_options(
     library("--model", type=ModelChoice(), help="Autoencoder family, from the model registry."),
     library("--step", type=POSITIVE),
     library("--batch-size", type=POSITIVE),
@@ -212,7 +214,7 @@ detector_options = _apply(
         "e.g. --channel-weight Thermocouple=0.1 to count a drifting sensor for less.",
     ),
 )
-data_options = _apply(
+data_options = apply_options(
     click.option(
         "--time-column",
         default="auto",
@@ -241,7 +243,7 @@ data_options = _apply(
     ),
 )
 #: Where the detector of ``detect``, ``evaluate`` and ``plot`` comes from, and how data is read.
-model_options = _apply(
+model_options = apply_options(
     click.option(
         "--model",
         "model_path",

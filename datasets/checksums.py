@@ -15,6 +15,11 @@ were copied. Nothing here was typed by hand: the two tables were generated from 
   recorded, so they cannot be checked directly; instead the converted arrays must have this
   :func:`seqae.datasets.benchmark.arrays_sha256`, computed on the reference copy's npz files.
   (SKAB's sums live in :mod:`seqae.datasets.skab`.)
+
+Examples
+--------
+>>> len(FILE_SHA256["smd"]["LICENSE"]), sorted(ARRAYS_SHA256)
+(64, ['asd', 'smd'])
 """
 
 FILE_SHA256: dict[str, dict[str, str]] = {

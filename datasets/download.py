@@ -38,7 +38,17 @@ def data_home(data_dir: str | os.PathLike[str] | None = None) -> Path:
 
 
 def sha256_file(path: str | os.PathLike[str]) -> str:
-    """The hex SHA-256 of a file, read in chunks."""
+    """The hex SHA-256 of a file, read in chunks.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as folder:
+    ...     path = Path(folder) / "empty"
+    ...     _ = path.write_bytes(b"")
+    ...     sha256_file(path)[:16]
+    'e3b0c44298fc1c14'
+    """
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(_CHUNK):
