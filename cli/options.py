@@ -220,6 +220,24 @@ fail_on_anomaly_option = click.option(
 )
 
 
+def _thread_default(ctx: click.Context, param: click.Parameter, value: int | None) -> None:
+    if value is not None:
+        from seqae.threads import thread_default
+
+        ctx.with_resource(thread_default(value))  # for this command, undone when it ends
+
+
+threads_option = click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    metavar="N",
+    expose_value=False,
+    callback=_thread_default,
+    help="CPU threads for training and scoring [default: chosen per call from the CPUs this "
+    "process may use, the other processes busy on them, and the size of the work].",
+)
+
+
 def device_option(help: str) -> Callable[..., Any]:
     """``--device``: cpu, cuda or mps."""
     return click.option("--device", type=click.Choice(["cpu", "cuda", "mps"]), help=help)
@@ -309,6 +327,7 @@ def model_options(f: Callable[..., Any]) -> Callable[..., Any]:
             device_option(
                 "Where the model runs [default: cuda > mps > cpu for training, cpu to score]."
             ),
+            threads_option,
             click.option(
                 "--chunk-size",
                 type=click.IntRange(min=1),

@@ -36,6 +36,7 @@ from .options import (
     min_event_length_option,
     patience_option,
     seed_option,
+    threads_option,
 )
 from .output import pairs, prepare_output, prepare_parent, seconds, warn
 
@@ -162,6 +163,7 @@ model the same way; scores are then per image:
     "--train-rows", type=click.IntRange(min=1), metavar="N", help="Train on the first N rows only."
 )
 @device_option("Where to train [default: cuda > mps > cpu].")
+@threads_option
 @seed_option
 @click.option(
     "--distributed",
