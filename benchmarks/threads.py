@@ -1,15 +1,16 @@
 """Training and scoring time of the default detector by torch thread count, idle and busy.
 
     python benchmarks/threads.py            # 3 rounds, 4 epochs (about 5-10 minutes)
-    python benchmarks/threads.py --quick    # 1 round, 2 epochs (under 4 minutes)
+    python benchmarks/threads.py --quick    # 2 rounds, 2 epochs, fits capped at 30 s (< 4 min)
 
 Each measurement fits ``Detector(epochs=E, random_state=0, n_threads=N)`` on 10,000 x 4 rows
 of ``make_sensor_stream`` and scores the same rows, for N = 1, 2, every usable CPU (when more
 than 2) and None (auto: :func:`seqae.threads.choose_threads`). Two conditions: "idle" (no
 process of this benchmark competing) and "busy" (one CPU-bound ``python -c 'while True:
 pass'`` per usable CPU, started before and killed after each measurement). The conditions
-alternate (idle, busy, idle, busy, ...) and the thread counts rotate within each, so slow
-spells of the machine fall on all of them; each round gives auto's time over the best fixed
+alternate (idle, busy, idle, busy, ...) and the order of the thread counts within each runs
+forwards in one round and backwards in the next, so slow spells of the machine fall on all
+of them; each round gives auto's time over the best fixed
 count's time in the same round and condition, and the results report the median of those
 ratios. Target (issue 23): auto within 1.2x of the best count in both conditions.
 
@@ -97,8 +98,8 @@ def measure(values: Any, n_threads: int | None, epochs: int, cap: float) -> dict
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="1 round of 2 epochs")
-    parser.add_argument("--rounds", type=int, help="rounds of idle + busy (default 3, quick 1)")
+    parser.add_argument("--quick", action="store_true", help="2 rounds of 2 epochs, 30 s cap")
+    parser.add_argument("--rounds", type=int, help="rounds of idle + busy (default 3, quick 2)")
     parser.add_argument("--epochs", type=int, help="epochs per fit (default 4, quick 2)")
     parser.add_argument(
         "--cap", type=float, help="stop a fit after this many seconds (default 120, quick 30)"
@@ -108,7 +109,7 @@ def main() -> int:
     )
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args()
-    rounds = args.rounds or (1 if args.quick else 3)
+    rounds = args.rounds or (2 if args.quick else 3)
     epochs = args.epochs or (2 if args.quick else 4)
     cap = args.cap or (30.0 if args.quick else 120.0)
 
@@ -128,7 +129,10 @@ def main() -> int:
     runs: list[dict[str, Any]] = []
     for r in range(rounds):
         for condition, busy in (("idle", 0), ("busy", cpus)):
-            order = settings[r % len(settings) :] + settings[: r % len(settings)]
+            # forwards, then backwards: each setting follows a different one from round to round
+            shift = (r // 2) % len(settings)
+            order = settings[shift:] + settings[:shift]
+            order = order if r % 2 == 0 else order[::-1]
             for n in order:
                 with neighbours(busy):
                     result = measure(values, n, epochs, cap)
@@ -206,10 +210,12 @@ def main() -> int:
             f"{ROWS:,} x {CHANNELS} rows of `make_sensor_stream(random_state=0)`, then "
             "`score_samples` on the same rows; torch's own default here: "
             f"{torch_default} threads; usable CPUs (affinity, cgroup quota): {cpus}.",
-            f"- Busy: {cpus} processes of `python -c 'while True: pass'` (one per usable CPU), "
+            f"- Busy: {cpus} CPU-bound Python loops (`while os.getppid() == parent: pass`, one "
+            "per usable CPU), "
             "started before and killed after each measurement. Idle: none of ours; other work "
             "on the machine is whatever it was (load average above).",
-            f"- {rounds} round(s), conditions alternating, thread counts rotating; medians. "
+            f"- {rounds} round(s), conditions alternating, thread counts forwards then backwards; "
+            "medians. "
             "'fit ran on': torch's thread count seen during the fit. '>=': a fit stopped "
             f"after {cap:.0f} s (--cap), its time a lower bound and its scoring not run.",
             *([f"- Note: {args.note}"] if args.note else []),
