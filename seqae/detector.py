@@ -921,7 +921,8 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             "score_smoothing": self.score_smoothing,
             "min_event_length": self.min_event_length,
             "merge_gap": self.merge_gap,
-            "params": self.get_params(),
+            # n_threads belongs to the machine that runs the model, not to the model
+            "params": {k: v for k, v in self.get_params().items() if k != "n_threads"},
             "history": self.history_,
             "training_summary": self.training_summary_,
             "seqae_version": __version__,

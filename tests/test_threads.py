@@ -160,6 +160,14 @@ def test_detector_fits_and_scores_on_its_threads_and_restores_the_callers():
     assert Detector().get_params()["n_threads"] is None
 
 
+def test_thread_count_is_not_saved_with_the_model(tmp_path):
+    x = np.random.default_rng(0).normal(size=(400, 2)).astype(np.float32)
+    det = Detector(frame=16, epochs=1, n_threads=1, random_state=0).fit(x)
+    det.save(tmp_path / "m")
+    assert "n_threads" not in (tmp_path / "m" / "config.json").read_text()
+    assert Detector.load(tmp_path / "m").n_threads is None  # the loading machine chooses
+
+
 def test_cli_threads_option_reaches_the_detector(tmp_path, monkeypatch):
     from seqae.cli.main import cli
     from seqae.datasets import make_sensor_stream
