@@ -3,6 +3,8 @@
     python dev.py demo    # venv + install, generate sensors.csv, seqae detect on it
     python dev.py test    # venv + install, run the tests (the slow ones too with --all)
     python dev.py setup   # venv + install only
+    python dev.py edge    # a fresh .venv-edge with the runtime install alone (no torch): the
+                          # ONNX path end to end, equal to the full install's output
 
 The virtual environment lives in ``.venv/``. torch is pinned to 2.13.0 there (on CI machines a
 CPU build of exactly that version is served locally; an unpinned torch would pull gigabytes of
@@ -54,7 +56,7 @@ def setup() -> None:
     probe = "import torch, sys; sys.exit(torch.__version__.split('+')[0] != '2.13.0')"
     if subprocess.run([str(PY), "-c", probe], capture_output=True).returncode != 0:
         run(*pip, TORCH)
-    run(*pip, "-e", ".[dev,plot,dask]", "--config-settings", "editable_mode=strict")
+    run(*pip, "-e", ".[train,dev,plot,dask]", "--config-settings", "editable_mode=strict")
     STAMP.write_text(key)
 
 
@@ -89,13 +91,30 @@ def test(args: list[str]) -> int:
     return run(PY, "-m", "pytest", *args, check=False, extra_env=env)
 
 
+def edge() -> int:
+    """Build ``.venv-edge`` afresh with ``pip install .`` (the runtime alone) and check it.
+
+    Runs ``.ci/edge_check.py`` with both interpreters: torch absent, the ONNX path from a file
+    to scores and events, the same output as the full install, one line for asking to train.
+    """
+    setup()
+    edge_venv = ROOT / ".venv-edge"
+    venv.EnvBuilder(with_pip=True, clear=True).create(edge_venv)
+    edge_py = edge_venv / BIN.name / PY.name
+    # --no-compile: no byte code for modules an edge service never imports (pandas' tests)
+    run(edge_py, "-m", "pip", "install", "--disable-pip-version-check", "-q", "--no-compile", ".")
+    return run(PY, ".ci/edge_check.py", edge_py, check=False)
+
+
 def main(argv: list[str]) -> int:
-    if not argv or argv[0] not in ("setup", "demo", "test"):
+    if not argv or argv[0] not in ("setup", "demo", "test", "edge"):
         print(__doc__)
         return 2
     if argv[0] == "setup":
         setup()
         return 0
+    if argv[0] == "edge":
+        return edge()
     return demo() if argv[0] == "demo" else test(argv[1:])
 
 

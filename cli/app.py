@@ -73,6 +73,14 @@ class SeqaeGroup(click.Group):
                 raise
             click.echo(f"Error: {flag_words(str(exc))}", err=True)
             ctx.exit(EXIT_USAGE if isinstance(exc, ParameterError) else EXIT_DATA)
+        except ModuleNotFoundError as exc:  # the runtime install (no torch) asked to train
+            from seqae.extras import missing_dependency
+
+            error = missing_dependency(exc, f"seqae {ctx.invoked_subcommand or ''}".strip())
+            if error is None or _debug(ctx):
+                raise
+            click.echo(f"Error: {error}", err=True)
+            ctx.exit(EXIT_USAGE)
         except BrokenPipeError:  # `seqae detect ... | head`: the reader left; stop quietly
             devnull = os.open(os.devnull, os.O_WRONLY)
             os.dup2(devnull, sys.stdout.fileno())

@@ -111,6 +111,14 @@ def apply_options(
     return decorate
 
 
+def set_threads(ctx: click.Context, value: int | None) -> None:
+    """``--threads N``: the thread count of this command's training and scoring, undone after."""
+    if value is not None:
+        from seqae.threads import thread_default
+
+        ctx.with_resource(thread_default(value))
+
+
 def library(*decls: str, **kw: Any) -> Callable[..., Any]:
     """An option whose default, help and choices are the Detector's (:class:`LibraryDefault`)."""
     return click.option(*decls, cls=LibraryDefault, **kw)
@@ -169,6 +177,15 @@ training_options = apply_options(
         "--device",
         type=click.Choice(["cpu", "cuda", "mps"]),
         help="Where the model runs [default: cuda > mps > cpu to train, cpu to score].",
+    ),
+    click.option(
+        "--threads",
+        type=POSITIVE,
+        metavar="N",
+        expose_value=False,
+        callback=lambda ctx, param, value: set_threads(ctx, value),
+        help="CPU threads for training and scoring [default: chosen per call from the CPUs "
+        "this process may use, the other processes busy on them, and the size of the work].",
     ),
 )
 #: The Detector's options that `train` and `fleet train` take beyond the training options.

@@ -50,7 +50,17 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     if name in _LAZY:
-        return getattr(importlib.import_module(_LAZY[name], __name__), name)
+        try:
+            module = importlib.import_module(_LAZY[name], __name__)
+        except ModuleNotFoundError as exc:  # the runtime install (no torch) asked to train
+            from .extras import DETECTOR_MODULES, missing_dependency
+
+            what = f"seqae.{name} (training, saved torch models)"
+            error = missing_dependency(exc, what, DETECTOR_MODULES)
+            if error is None:
+                raise
+            raise error from None
+        return getattr(module, name)
     raise AttributeError(f"module 'seqae' has no attribute {name!r}")
 
 

@@ -28,7 +28,8 @@ from .scoring.results import DetectionResult
 from .scoring.thresholds import best_f1_threshold, fit_threshold
 from .scoring.validation import Stream, as_streams, stream_for_model
 from .scoring.windowing import WindowSet, check_frame_step
-from .training.trainer import TrainConfig, select_device, train
+from .threads import check_threads, choose_threads, threaded, torch_threads
+from .training.trainer import AUTO_BATCH, TrainConfig, select_device, train
 
 __all__ = ["DetectionResult", "Detector"]
 
@@ -188,6 +189,11 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         (the default frame: alarms less than a frame apart are read from overlapping data).
     device : str, optional
         ``"cuda"``, ``"mps"`` or ``"cpu"``; default: the best available.
+    n_threads : int, optional
+        torch CPU threads for fitting and scoring, set around each call and restored after.
+        Default: chosen per call from the CPUs this process may use (affinity, cgroup
+        quota), the other processes running on them and the size of the work
+        (:func:`seqae.threads.choose_threads`).
     random_state : int, optional
         Seed for reproducible training.
 
@@ -272,6 +278,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         min_event_length: int = 1,
         merge_gap: int = 64,
         device: str | None = None,
+        n_threads: int | None = None,
         random_state: int | None = None,
     ) -> None:
         self.model = model
@@ -302,6 +309,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         self.min_event_length = min_event_length
         self.merge_gap = merge_gap
         self.device = device
+        self.n_threads = n_threads
         self.random_state = random_state
 
     # ------------------------------------------------------------------ checks
@@ -309,6 +317,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         if self.model not in available_models():
             raise ParameterError(f"model must be one of {available_models()}, got {self.model!r}")
         check_frame_step(self.frame, self.step)
+        check_threads(self.n_threads)
         if self.step > self.frame:
             raise ParameterError(
                 f"step must be <= frame ({self.frame}) so every timestep is scored, got {self.step}"
@@ -417,9 +426,12 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         self
         """
         self._check_params()
-        if self._image_fit(X):
-            return self._fit_images(X, callback)
-        self._fit_streams(as_streams(X), callback)
+        # the work of one training step: a batch of frames (auto batches are at most 256)
+        work = (self.batch_size or AUTO_BATCH[1]) * self.frame
+        with torch_threads(choose_threads(self.n_threads, work)):
+            if self._image_fit(X):
+                return self._fit_images(X, callback)
+            self._fit_streams(as_streams(X), callback)
         return self
 
     def fit_detect(
@@ -840,7 +852,8 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
 
     # the StreamDetector surface: the network and the fitted numbers its loops need
     def _runner(self, reconstruction: bool = False) -> RunFn:
-        return head_runner(self._head, self._device(), reconstruction=reconstruction)
+        run = head_runner(self._head, self._device(), reconstruction=reconstruction)
+        return threaded(run, self.n_threads)
 
     def _scoring_spec(self) -> ScoringSpec:
         mode = self._scoring_mode()
@@ -970,7 +983,8 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             score_smoothing=self.score_smoothing,
             min_event_length=self.min_event_length,
             merge_gap=self.merge_gap,
-            params=self.get_params(),
+            # n_threads belongs to the machine that runs the model, not to the model
+            params={k: v for k, v in self.get_params().items() if k != "n_threads"},
             seqae_version=__version__,
             torch_version=torch.__version__,
             numpy_version=np.__version__,

@@ -61,7 +61,12 @@ def __getattr__(name: str) -> Any:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     with _lock:
         if "NotFittedError" not in globals():
-            from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+            try:
+                from sklearn.exceptions import NotFittedError as SklearnNotFittedError
+            except ImportError:  # the runtime install: scikit-learn's own bases, no sklearn
+
+                class SklearnNotFittedError(ValueError, AttributeError):  # type: ignore[no-redef]
+                    pass
 
             class NotFittedError(SeqaeError, SklearnNotFittedError):
                 """A method that needs a fitted detector was called before ``fit``.

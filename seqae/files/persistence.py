@@ -41,8 +41,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import safetensors
-import safetensors.numpy
 
 from ..errors import ModelFormatError, ParameterError
 from .atomic import atomic_path, atomic_write_bytes
@@ -63,6 +61,15 @@ FORMAT_VERSION = STATE_VERSION
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.safetensors"
 _META_KEY = "seqae_config"
+
+
+def _safetensors() -> Any:
+    """The safetensors package, imported on first use: reading an ONNX file's neighbours
+    (``seqae info``, the loader) must not need the training extra."""
+    import safetensors
+    import safetensors.numpy
+
+    return safetensors
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
@@ -101,7 +108,7 @@ def save_model_files(
     if _is_single_file(path):
         if path.is_dir():
             raise ParameterError(f"cannot save to {path}: it is a folder")
-        data = safetensors.numpy.save(tensors, metadata={_META_KEY: text})
+        data = _safetensors().numpy.save(tensors, metadata={_META_KEY: text})
         atomic_write_bytes(path, data)
         return path
     if path.exists() and not (path.is_dir() and (path / CONFIG_FILE).is_file()):
@@ -109,7 +116,7 @@ def save_model_files(
             f"refusing to overwrite {path}: it exists and is not a seqae model folder"
         )
     with atomic_path(path, folder=True) as tmp:
-        (tmp / WEIGHTS_FILE).write_bytes(safetensors.numpy.save(tensors))
+        (tmp / WEIGHTS_FILE).write_bytes(_safetensors().numpy.save(tensors))
         (tmp / CONFIG_FILE).write_text(text + "\n", encoding="utf-8")
     return path
 
@@ -140,7 +147,7 @@ def load_model_files(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str,
     else:
         tensors = _read_tensors(path)
         try:
-            with safetensors.safe_open(str(path), framework="numpy") as fh:
+            with _safetensors().safe_open(str(path), framework="numpy") as fh:
                 metadata = fh.metadata() or {}
         except Exception as exc:  # safetensors raises several private error types
             raise ModelFormatError(f"{path}: unreadable safetensors header ({exc})") from None
@@ -157,7 +164,7 @@ def load_model_files(path: str | os.PathLike) -> tuple[dict[str, Any], dict[str,
 
 def _read_tensors(path: Path) -> dict[str, np.ndarray]:
     try:
-        return safetensors.numpy.load(path.read_bytes())
+        return _safetensors().numpy.load(path.read_bytes())
     except Exception as exc:  # truncated or foreign bytes: safetensors' own error types vary
         raise ModelFormatError(
             f"{path}: not a readable safetensors weights file ({type(exc).__name__}: {exc})"

@@ -32,6 +32,7 @@ from ..scoring.core import RunFn, ScoringSpec, StreamDetector
 from ..scoring.images import as_images, score_image_batches
 from ..scoring.results import DetectionResult
 from ..scoring.validation import Stream, stream_for_model
+from ..threads import default_threads
 from .state import STATE_VERSION, FittedState, upgrade
 
 __all__ = [
@@ -306,6 +307,8 @@ class OnnxDetector(StreamDetector):
             raise ModelFormatError(f"{self.path}: no such ONNX model file")
         ort = _onnxruntime()
         options = session_options if session_options is not None else ort.SessionOptions()
+        if intra_op_num_threads is None:  # `seqae ... --threads N` (seqae.threads)
+            intra_op_num_threads = default_threads()
         if intra_op_num_threads is not None:
             options.intra_op_num_threads = int(intra_op_num_threads)
         if inter_op_num_threads is not None:
