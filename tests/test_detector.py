@@ -280,12 +280,12 @@ def test_save_refuses_to_clobber_other_folders(fitted, tmp_path):
 
 
 def test_failed_save_leaves_nothing(fitted, tmp_path, monkeypatch):
-    import seqae.files.persistence as persistence
+    import safetensors.numpy
 
     def boom(*args, **kwargs):
         raise OSError("disk full")
 
-    monkeypatch.setattr(persistence.safetensors.numpy, "save", boom)
+    monkeypatch.setattr(safetensors.numpy, "save", boom)
     with pytest.raises(OSError, match="disk full"):
         fitted.save(tmp_path / "model")
     assert list(tmp_path.iterdir()) == []
