@@ -1,7 +1,5 @@
 """``seqae detect`` and ``seqae evaluate``: score a file with a model, or with one trained here.
 
-Examples
---------
 >>> from click.testing import CliRunner
 >>> "[default: robust]" in " ".join(CliRunner().invoke(detect, ["--help"]).output.split())
 True
@@ -17,23 +15,23 @@ from typing import Any
 
 import click
 
-from seqae.files.tables import stream_fd
-from seqae.policy import DetectorSource, network_name, obtain_detector, training_only
+from seqae.files.loader import load_detector
+from seqae.files.tables import regular_file, stream_fd
+from seqae.policy import network_name, training_only
 from seqae.scale.filescoring import (
-    METRIC_LABELS,
     FileScore,
     ReadOptions,
     check_outputs,
     detect_images_to_output,
     detect_to_outputs,
+    is_image_data,
+    metric_rows,
     reading_summary,
 )
 
 from .app import EXIT_ANOMALY, command, flag_words
-from .inputs import load_model, local, read_options
 from .options import STDIO, fail_on_anomaly_option, model_options
-from .output import events_table, pairs, seconds, table, warn
-from .progress import EpochProgress, RowProgress, status
+from .terminal import EpochProgress, RowProgress, report, status, table, warn
 
 
 def check_training_flags(params: dict[str, Any]) -> None:
@@ -47,47 +45,29 @@ def check_training_flags(params: dict[str, Any]) -> None:
         )
 
 
-def get_detector(
-    data: Path, opts: ReadOptions, params: dict, check: Callable[[], None] | None = None
-) -> DetectorSource:
-    """``--model``, or the default detector trained on ``--train`` / DATA (the library's policy:
-    :func:`seqae.policy.obtain_detector`); ``check`` runs before any training."""
+def run(
+    data: Path,
+    opts: ReadOptions,
+    params: dict,
+    call: Callable[..., Any] = detect_to_outputs,
+    **kw: Any,
+) -> Any:
+    """``call`` (:func:`~seqae.scale.filescoring.detect_to_outputs`, or
+    :func:`seqae.policy.obtain_detector` for the detector alone) with --model loaded here and
+    the training progress on the terminal."""
     check_training_flags(params)
-    model = params["model_path"] and load_model(params["model_path"], params["device"])
-    with EpochProgress() as progress:
-        return obtain_detector(
-            data,
-            opts,
-            params,
-            model=model,
-            model_name=str(params["model_path"]),
-            callback=progress,
-            status=status,
-            check=check,
-        )
-
-
-def run(data: Path, opts: ReadOptions, params: dict, **kw: Any) -> tuple[DetectorSource, FileScore]:
-    """:func:`~seqae.scale.filescoring.detect_to_outputs` with --model loaded here and the
-    training and scoring progress on the terminal."""
-    check_training_flags(params)
-    model = params["model_path"] and load_model(params["model_path"], params["device"])
-    rows = RowProgress("scoring")
+    model = params["model_path"] and load_model(params)
+    # The library reports through callbacks the CLI passes it: it never imports cli code.
     with EpochProgress() as epochs:
-        found = detect_to_outputs(
-            data,
-            opts,
-            params,
-            model=model,
-            model_name=str(params["model_path"]),
-            flags=("--output", "--events"),
-            callback=epochs,
-            status=status,
-            progress=rows.update,
-            **kw,
+        name = str(params["model_path"])
+        return call(
+            data, opts, params, model=model, model_name=name, callback=epochs, status=status, **kw
         )
-    rows.close()
-    return found
+
+
+def load_model(params: dict[str, Any]) -> Any:
+    """The --model file on --device (cpu by default: scoring)."""
+    return load_detector(params["model_path"], device=params["device"] or "cpu")
 
 
 def reading(found: FileScore, opts: ReadOptions) -> str:
@@ -96,10 +76,6 @@ def reading(found: FileScore, opts: ReadOptions) -> str:
     if warning:
         warn(flag_words(warning))
     return flag_words(summary)
-
-
-def _number(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:.4f}"
 
 
 DETECT_HELP = """Find anomalies in a sensor file: a score per row, alarms, and events.
@@ -177,36 +153,34 @@ def detect(ctx: click.Context, data: Path, **params: Any) -> None:
     output, events_path = params["output"], params["events_path"]
     fmt = check_outputs(data, output, events_path, params["fmt"], ("--output", "--events"))
     check_training_flags(params)
-    if data.is_dir() or data.suffix.lower() in (".npy", ".npz"):
+    if is_image_data(data):
         return _detect_images(ctx, data, fmt, params, start)
-    opts = read_options(params)
-    shown = "<stdin>" if str(data) == STDIO else str(data)
-    data = local(ctx, data, opts)
-    source, found = run(
-        data,
-        opts,
-        params,
-        output=output,
-        events=events_path,
-        fmt=fmt,
-        name=shown,
-        contributions=params["channels"],
-        reconstruction=params["reconstruction"],
-    )
-    summary = reading(found, opts)
-    streams = any(p is not None and stream_fd(p) in (1, 2) for p in (output, events_path))
-    items = found.summary(shown, summary, source.description)
-    written = [
-        "stdout" if str(p) == STDIO else str(p) for p in (output, events_path) if p is not None
-    ]
-    if written:
-        items.append(("wrote", ", ".join(written)))
-    items.append(("time", seconds(time.perf_counter() - start)))
-    click.echo(pairs(items), err=streams)
+    opts = ReadOptions.from_options(params)
+    data = ctx.with_resource(regular_file(data, opts.names))
+    with RowProgress("scoring") as rows:
+        source, found = run(
+            data,
+            opts,
+            params,
+            output=output,
+            events=events_path,
+            fmt=fmt,
+            name=opts.name(data),
+            contributions=params["channels"],
+            reconstruction=params["reconstruction"],
+            flags=("--output", "--events"),
+            progress=rows.update,  # a callback, as the training progress in run()
+        )
+    items = found.summary(opts.name(data), reading(found, opts), source.description)
+    outputs = [p for p in (output, events_path) if p is not None]
+    if outputs:
+        items.append(("wrote", ", ".join("stdout" if str(p) == STDIO else str(p) for p in outputs)))
+    err = any(stream_fd(p) in (1, 2) for p in outputs)  # a stream took stdout: the rest to stderr
+    report(items, start, err=err)
     if found.events and params["top"]:
-        shown_n = min(params["top"], len(found.events))
-        click.echo(f"\nTop {shown_n} of {len(found.events):,} events by peak score:", err=streams)
-        click.echo(events_table(found.events, params["top"]), err=streams)
+        columns, rows = found.top_events(params["top"])
+        click.echo(f"\nTop {len(rows)} of {len(found.events):,} events by peak score:", err=err)
+        click.echo(table(rows, columns, right=(2, 3)), err=err)
     if params["fail_on_anomaly"] and found.n_anomalies:
         ctx.exit(EXIT_ANOMALY)
 
@@ -220,14 +194,13 @@ def _detect_images(
             "images need --model: train one first, e.g. "
             "`seqae train IMAGES.npz --model conv2d --output MODEL`"
         )
-    detector = load_model(params["model_path"], params["device"])
+    detector = load_model(params)
     output = params["output"]
     found = detect_images_to_output(data, detector, output, fmt, "--output")
-    to_stream = output is not None and stream_fd(output) in (1, 2)
+    err = output is not None and stream_fd(output) in (1, 2)
     items = found.summary(str(data), f"{params['model_path']} ({network_name(detector)})")
-    items += [("wrote", str(output))] if output is not None else []
-    click.echo(pairs([*items, ("time", seconds(time.perf_counter() - start))]), err=to_stream)
-    if params["top"] and not to_stream:
+    report(items + ([("wrote", str(output))] if output is not None else []), start, err=err)
+    if params["top"] and not err:
         columns, rows = found.top(params["top"])
         click.echo(f"\nTop {len(rows)} of {len(found.table):,} images by score:")
         click.echo(table(rows, columns, right=(0, columns.index("score"))))
@@ -261,23 +234,24 @@ Examples:
 @click.option("--json", "as_json", is_flag=True, help="Print the metrics as JSON.")
 @click.pass_context
 def evaluate(ctx: click.Context, data: Path, **params: Any) -> None:
-    opts = read_options(params)
-    shown = "<stdin>" if str(data) == STDIO else str(data)
-    data = local(ctx, data, opts)
+    opts = ReadOptions.from_options(params)
+    data = ctx.with_resource(regular_file(data, opts.names))
 
     def check_labels() -> None:
         if opts.truth_column(data) is None:
             raise click.UsageError(
-                f"no label column found in {shown}: name the 0/1 column of true anomalies with "
-                "--label-column NAME"
+                f"no label column found in {opts.name(data)}: name the 0/1 column of true "
+                "anomalies with --label-column NAME"
             )
 
-    source, found = run(data, opts, params, keep_scores=True, check=check_labels)
+    with RowProgress("scoring") as rows:
+        source, found = run(
+            data, opts, params, keep_scores=True, check=check_labels, progress=rows.update
+        )
     summary = reading(found, opts)
     result = found.quality()
     if params["as_json"]:
         click.echo(json.dumps(result, indent=2))
         return
-    click.echo(pairs(found.evaluation_summary(shown, summary, source.description)))
-    rows = [(label, _number(result[key])) for key, label in METRIC_LABELS.items()]
-    click.echo("\n" + table(rows, ("metric", "value"), right=(1,)))
+    report(found.evaluation_summary(opts.name(data), summary, source.description), None)
+    click.echo("\n" + table(metric_rows(result), ("metric", "value"), right=(1,)))

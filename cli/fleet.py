@@ -1,7 +1,5 @@
 """``seqae fleet``: score fleets and long streams on Dask, train one detector per unit.
 
-Examples
---------
 >>> from click.testing import CliRunner
 >>> help_text = CliRunner().invoke(fleet, ["--help"]).output
 >>> all(command in help_text for command in ("score", "stream", "train"))
@@ -10,7 +8,6 @@ True
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -18,13 +15,12 @@ from typing import Any
 import click
 from seqae.datasets.lazy import read_dask
 
-from seqae.files.atomic import atomic_write_bytes
+from seqae.files.tables import write_json
 from seqae.policy import detector_kwargs
 
 from .app import CONTEXT, EXIT_ANOMALY, EXIT_CODES, command, global_options
 from .options import apply_options, detector_options, fail_on_anomaly_option, training_options
-from .output import pairs, seconds, table
-from .progress import TaskProgress
+from .terminal import TaskProgress, report, table
 
 FLEET_HELP = """Scale out on Dask: many units (fleet), one long stream, training per unit.
 
@@ -75,10 +71,6 @@ Examples:
 """
 
 
-def _write_json(path: Path, value: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(value, indent=1, default=str) + "\n").encode())
-
-
 fleet_options = apply_options(
     click.argument("data", type=click.Path(exists=True, path_type=Path)),
     click.option(
@@ -124,7 +116,7 @@ def fleet_score(ctx: click.Context, data: Path, **params: Any) -> None:
         progress=TaskProgress("units"),
     )
     records = summary.to_dict(orient="records")
-    _write_json(params["output"] / "summary.json", records)
+    write_json(params["output"] / "summary.json", records)
     rows = [
         (r["unit"], r["rows"], r["anomalies"], r["events"], f"{r['max_score']:.3f}")
         for r in records
@@ -133,15 +125,8 @@ def fleet_score(ctx: click.Context, data: Path, **params: Any) -> None:
         table(rows, ["unit", "rows", "anomalies", "events", "max score"], right=(1, 2, 3, 4))
     )
     n_flagged = int((summary["anomalies"] > 0).sum())
-    click.echo(
-        pairs(
-            [
-                ("units", f"{len(summary):,} scored, {n_flagged:,} with anomalies"),
-                ("written", str(params["output"])),
-                ("time", seconds(time.perf_counter() - start)),
-            ]
-        )
-    )
+    units = f"{len(summary):,} scored, {n_flagged:,} with anomalies"
+    report([("units", units), ("written", str(params["output"]))], start)
     if params["fail_on_anomaly"] and n_flagged:
         ctx.exit(EXIT_ANOMALY)
 
@@ -172,17 +157,10 @@ def fleet_stream(ctx: click.Context, data: Path, **params: Any) -> None:
         client=params["scheduler"],
         progress=TaskProgress("partitions"),
     )
-    _write_json(params["output"] / "events.json", [e.to_dict() for e in result.events])
-    click.echo(
-        pairs(
-            [
-                ("rows", f"{result.n_timesteps:,} in {len(result.files)} partitions"),
-                ("anomalies", f"{result.n_anomalies:,} rows in {len(result.events):,} events"),
-                ("written", str(params["output"])),
-                ("time", seconds(time.perf_counter() - start)),
-            ]
-        )
-    )
+    write_json(params["output"] / "events.json", [e.to_dict() for e in result.events])
+    rows = f"{result.n_timesteps:,} in {len(result.files)} partitions"
+    anomalies = f"{result.n_anomalies:,} rows in {len(result.events):,} events"
+    report([("rows", rows), ("anomalies", anomalies), ("written", str(params["output"]))], start)
     if params["fail_on_anomaly"] and result.n_anomalies:
         ctx.exit(EXIT_ANOMALY)
 
@@ -211,14 +189,7 @@ def fleet_train(data: Path, **params: Any) -> None:
             sd.train_fleet(source, params["output"], progress=TaskProgress("units"), **common)
         )
     model = params["output"] if params["shared"] else params["output"] / "{unit}"
-    click.echo(
-        pairs(
-            [
-                ("trained", f"{len(saved):,} detector(s) in {params['output']}"),
-                ("time", seconds(time.perf_counter() - start)),
-            ]
-        )
-    )
+    report([("trained", f"{len(saved):,} detector(s) in {params['output']}")], start)
     click.echo(f"\nNext: seqae fleet score DATA --model '{model}' --output scores/")
 
 

@@ -1,7 +1,5 @@
 """``seqae generate``: a synthetic labelled sensor file to try seqae on.
 
-Examples
---------
 >>> import pathlib, tempfile
 >>> from click.testing import CliRunner
 >>> path = pathlib.Path(tempfile.mkdtemp()) / "sensors.csv"
@@ -20,7 +18,7 @@ import click
 
 from .app import command
 from .options import split_names
-from .output import pairs, table
+from .terminal import report, table
 
 GENERATE_HELP = """Write a synthetic multi-sensor CSV with labelled anomalies.
 
@@ -75,18 +73,12 @@ def generate(output: Path, **params: Any) -> None:
     stream = make_sensor_stream(params["rows"], params["channels"], **options)
     output.parent.mkdir(parents=True, exist_ok=True)  # this command makes a new data set
     stream.to_csv(output)
-    click.echo(
-        pairs(
-            [
-                ("wrote", str(output)),
-                ("rows", f"{len(stream.values):,}"),
-                ("columns", f"timestamp, {', '.join(stream.channels)}, anomaly"),
-                (
-                    "anomalies",
-                    f"{len(stream.anomalies)} ({int(stream.labels.sum()):,} rows labelled)",
-                ),
-            ]
-        )
+    columns = f"timestamp, {', '.join(stream.channels)}, anomaly"
+    anomalies = f"{len(stream.anomalies)} ({int(stream.labels.sum()):,} rows labelled)"
+    rows = f"{len(stream.values):,}"
+    report(
+        [("wrote", str(output)), ("rows", rows), ("columns", columns), ("anomalies", anomalies)],
+        None,
     )
     if stream.anomalies:
         rows = [

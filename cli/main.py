@@ -1,10 +1,5 @@
-"""The ``seqae`` command: a thin click layer over the library.
+"""The ``seqae`` command: the group of every command (one module each), with ``--version``.
 
-Each command lives in its own module; this one builds the group, its global options
-(``--version``, ``--debug``) and the exit codes every command shares.
-
-Examples
---------
 >>> from click.testing import CliRunner
 >>> CliRunner().invoke(cli, ["--version"]).output.startswith("seqae, version ")
 True

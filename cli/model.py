@@ -1,7 +1,5 @@
 """``seqae export`` and ``seqae info``: what a model is, and the ONNX file for the edge.
 
-Examples
---------
 >>> import pathlib, tempfile
 >>> import numpy as np
 >>> from click.testing import CliRunner
@@ -21,12 +19,12 @@ from pathlib import Path
 
 import click
 
+from seqae.files.loader import load_detector
 from seqae.files.tables import check_output
 
 from .app import command
-from .inputs import check_model_path, is_onnx, load_model
 from .options import STDIO
-from .output import pairs
+from .terminal import report
 
 EXPORT_HELP = """Export a saved model to one self-contained ONNX file.
 
@@ -55,7 +53,7 @@ Examples:
 def export(model: Path, output: Path, quantize: bool) -> None:
     from seqae.files.export import export_onnx
 
-    if is_onnx(model):
+    if model.suffix.lower() == ".onnx":
         raise click.BadParameter(
             "is already an .onnx file; give a saved model (folder or .safetensors)",
             param_hint="MODEL",
@@ -64,18 +62,10 @@ def export(model: Path, output: Path, quantize: bool) -> None:
         raise click.BadParameter("give an .onnx file name, not -", param_hint="--output")
     if output.suffix.lower() != ".onnx":
         raise click.BadParameter(f"must end in .onnx, got {output.name!r}", param_hint="--output")
-    detector = load_model(model)
-    written = export_onnx(detector, check_output(output, "--output"), quantize=quantize)
-    size = Path(written).stat().st_size
-    click.echo(
-        pairs(
-            [
-                ("model", str(model)),
-                ("wrote", f"{written} ({size / 1024:,.0f} KiB{', int8' if quantize else ''})"),
-                ("check", "scores match the model (verified with onnxruntime)"),
-            ]
-        )
-    )
+    written = export_onnx(load_detector(model), check_output(output, "--output"), quantize=quantize)
+    size = f"{Path(written).stat().st_size / 1024:,.0f} KiB{', int8' if quantize else ''}"
+    check = "scores match the model (verified with onnxruntime)"
+    report([("model", str(model)), ("wrote", f"{written} ({size})"), ("check", check)], None)
 
 
 INFO_HELP = """Show what a model expects and how it was trained.
@@ -96,9 +86,8 @@ Examples:
 def info(model: Path, as_json: bool) -> None:
     from seqae.files.summary import model_config, model_summary
 
-    check_model_path(model)
     state, config = model_config(model)
     if as_json:
         click.echo(json.dumps(config, indent=2, default=str))
         return
-    click.echo(pairs(model_summary(model, state)))
+    report(model_summary(model, state), None)

@@ -1,7 +1,5 @@
 """``seqae plot``: the channels with the alarms shaded, and the score under its alarm line.
 
-Examples
---------
 >>> from click.testing import CliRunner
 >>> "matplotlib" in CliRunner().invoke(plot, ["--help"]).output  # the one extra it needs
 True
@@ -18,12 +16,13 @@ import click
 
 from seqae.errors import SeqaeError
 from seqae.files.tables import OutputFiles
+from seqae.policy import obtain_detector
+from seqae.scale.filescoring import ReadOptions
 
 from .app import command
-from .detect import get_detector
-from .inputs import read_options
+from .detect import run
 from .options import model_options
-from .output import pairs
+from .terminal import report
 
 PLOT_HELP = """Draw the channels with the anomalies shaded, and the score with its alarm line.
 
@@ -75,8 +74,8 @@ def plot(ctx: click.Context, data: Path, **params: Any) -> None:
 
     if importlib.util.find_spec("matplotlib") is None:  # said before any training
         raise SeqaeError("seqae plot needs matplotlib: pip install 'seqae[plot]'")
-    opts = read_options(params)
-    source = get_detector(data, opts, params)
+    opts = ReadOptions.from_options(params)
+    source = run(data, opts, params, call=obtain_detector)
     stream = source.data if source.data is not None else opts.read(data)
     result = source.detector.detect(stream)
     fig = plot_detection(
@@ -95,12 +94,5 @@ def plot(ctx: click.Context, data: Path, **params: Any) -> None:
         raise click.BadParameter(str(exc), param_hint="--output") from None
     with OutputFiles() as files:
         files.open(output, "--output", binary=True).write(buffer.getvalue())
-    click.echo(
-        pairs(
-            [
-                ("model", source.description),
-                ("anomalies", f"{result.n_anomalies:,} rows in {len(result.events)} events"),
-                ("wrote", str(output)),
-            ]
-        )
-    )
+    anomalies = f"{result.n_anomalies:,} rows in {len(result.events)} events"
+    report([("model", source.description), ("anomalies", anomalies), ("wrote", str(output))], None)

@@ -1,7 +1,5 @@
 """``seqae train``: fit a detector on normal data and save it.
 
-Examples
---------
 >>> from click.testing import CliRunner
 >>> "--batch-size" in CliRunner().invoke(train, ["--help"]).output
 True
@@ -15,15 +13,13 @@ from typing import Any
 
 import click
 
-from seqae.files.tables import check_output
+from seqae.files.tables import check_output, regular_file
 from seqae.policy import fit_with_progress, training_detector, training_summary
-from seqae.scale.filescoring import reading_summary
+from seqae.scale.filescoring import ReadOptions, describe_images, read_training_data
 
 from .app import command, flag_words
-from .inputs import describe_images, local, read_options
 from .options import STDIO, data_options, detector_options, training_options
-from .output import pairs, seconds, warn
-from .progress import EpochProgress, status
+from .terminal import EpochProgress, report, status, warn
 
 TRAIN_HELP = """Train a detector on (mostly) normal data and save it.
 
@@ -103,32 +99,22 @@ def _train(ctx: click.Context, data: Path, params: dict[str, Any], rank: int = 0
             param_hint="--output",
         )
     check_output(output, "--output", folder=output.suffix != ".safetensors")
-    shown = "<stdin>" if str(data) == STDIO else str(data)
-    images = data.is_dir() or data.suffix.lower() in (".npy", ".npz")
-    if images:
-        from seqae.datasets import read_images
-
-        train_data = read_images(data)
-        n = params["train_rows"]
-        if n is not None:
-            train_data.images = train_data.images[:n]
-    else:
-        opts = read_options(params)
-        train_data = opts.read(local(ctx, data, opts), nrows=params["train_rows"])
-        summary, warning = (
-            flag_words(t) if t else t for t in reading_summary([train_data.report], opts.nan_policy)
-        )
-        if warning:
-            warn(warning)
+    opts = ReadOptions.from_options(params)
+    data = ctx.with_resource(regular_file(data, opts.names))
+    train_data, summary, warning = read_training_data(data, opts, params["train_rows"])
+    if warning:
+        warn(flag_words(warning))
+    images = summary is None
     detector = training_detector(params, distributed=params["distributed"])
+    # The library reports through callbacks the CLI passes it: it never imports cli code.
     with EpochProgress() as progress:
         took = fit_with_progress(detector, train_data, callback=progress, status=status)
     if rank != 0:  # every process holds the same model: rank 0 saves it and reports
         return
     detector.save(output)
-    rows = describe_images(train_data) if images else f"{len(train_data.values):,} rows"
-    items = [("data", f"{shown} ({rows})"), *([] if images else [("input", summary)])]
-    items += training_summary(detector, took)
-    items += [("saved", str(output)), ("time", seconds(time.perf_counter() - start))]
-    click.echo(pairs(items))
+    size = describe_images(train_data.images) if images else f"{len(train_data.values):,} rows"
+    items = [("data", f"{opts.name(data)} ({size})")]
+    items += [] if images else [("input", flag_words(summary))]
+    items += [*training_summary(detector, took), ("saved", str(output))]
+    report(items, start)
     click.echo(f"\nNext: seqae detect {'IMAGES.npz' if images else 'DATA.csv'} --model {output}")

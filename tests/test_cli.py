@@ -491,7 +491,7 @@ def test_a_successful_run_replaces_the_output(work, sensors, model):
 
 
 def test_progress_goes_to_stderr_on_a_terminal_only(monkeypatch, work, sensors):
-    from seqae.cli import progress
+    from seqae.cli import terminal as progress
 
     quiet = run("detect", sensors, *TINY, "--train-rows", 800)
     assert quiet.stderr == ""  # not a terminal: clean output for CI logs

@@ -527,7 +527,7 @@ def test_debug_works_before_and_after_the_command(where, good):
 
 
 def test_quiet_hides_progress_on_a_terminal(monkeypatch, good):
-    import seqae.cli.progress as progress
+    import seqae.cli.terminal as progress
 
     monkeypatch.setattr(progress, "stderr_is_terminal", lambda: True)
     args = ["detect", str(good), "--frame", "16", "--epochs", "1"]

@@ -27,8 +27,11 @@ __all__ = ["model_config", "model_summary"]
 
 def model_config(path: str | os.PathLike) -> tuple[FittedState, dict[str, Any]]:
     """The model's fitted state (any format version, brought to the current layout) and
-    everything the file records: the state's fields and those of its container."""
-    path = Path(path)
+    everything the file records: the state's fields and those of its container. A path that
+    cannot be a model (a CSV, say) is refused (:func:`~seqae.files.loader.check_model_path`)."""
+    from .loader import check_model_path
+
+    path = check_model_path(path)
     if path.suffix.lower() == ".onnx":
         from .runtime import OnnxDetector
 

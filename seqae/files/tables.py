@@ -19,12 +19,14 @@ seqae.errors.ParameterError: output scores.xlsx: cannot write .xlsx files; name 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, MutableMapping, Sequence
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,7 +35,16 @@ import numpy as np
 from ..errors import ParameterError
 from .atomic import atomic_path, is_special_file
 
-__all__ = ["FORMATS", "OutputFiles", "TableWriter", "events_document", "output_format", "stream_of"]
+__all__ = [
+    "FORMATS",
+    "OutputFiles",
+    "TableWriter",
+    "events_document",
+    "output_format",
+    "regular_file",
+    "stream_of",
+    "write_json",
+]
 
 #: Output formats by file extension.
 FORMATS = {
@@ -257,3 +268,45 @@ def events_document(
         "events": [event.to_dict() for event in events],
     }
     return json.dumps(doc, indent=2) + "\n"
+
+
+def write_json(path: str | os.PathLike, value: Any) -> None:
+    """``value`` as indented JSON in ``path``, written atomically (dates and such as text)."""
+    from .atomic import atomic_write_bytes
+
+    atomic_write_bytes(path, (json.dumps(value, indent=1, default=str) + "\n").encode())
+
+
+@contextlib.contextmanager
+def regular_file(
+    path: str | os.PathLike, names: MutableMapping[str, str] | None = None
+) -> Iterator[Path]:
+    """``path`` as a regular file while the context lasts: standard input (``-``), a pipe or a
+    process substitution is copied to a temporary file first (removed on exit), as a reader goes
+    over a file twice (its format, then its rows). ``names`` (as
+    :attr:`~seqae.scale.filescoring.ReadOptions.names`) learns how messages call the copy.
+
+    Examples
+    --------
+    >>> with regular_file("sensors.csv") as path:  # a file (or a missing one) is left as it is
+    ...     str(path)
+    'sensors.csv'
+    """
+    path = Path(path)
+    if str(path) != STDIO and (not path.exists() or path.is_file() or path.is_dir()):
+        yield path
+        return
+    folder = Path(tempfile.mkdtemp(prefix="seqae-input-"))
+    try:
+        copy = folder / "input"
+        with open(copy, "wb") as out:
+            if str(path) == STDIO:
+                shutil.copyfileobj(sys.stdin.buffer, out, 1 << 20)
+            else:
+                with open(path, "rb") as source:
+                    shutil.copyfileobj(source, out, 1 << 20)
+        if names is not None:
+            names[str(copy)] = "<stdin>" if str(path) == STDIO else str(path)
+        yield copy
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)

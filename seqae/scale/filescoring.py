@@ -33,7 +33,11 @@ __all__ = [
     "ReadOptions",
     "as_written",
     "check_outputs",
+    "describe_images",
     "detect_to_outputs",
+    "is_image_data",
+    "metric_rows",
+    "read_training_data",
     "reading_summary",
     "score_file",
 ]
@@ -55,6 +59,21 @@ class ReadOptions:
     model_channels: set[str] = field(default_factory=set)
     names: dict[str, str] = field(default_factory=dict)
     labels: dict[str, list[str] | None] = field(default_factory=dict)  # per file, once known
+
+    @classmethod
+    def from_options(cls, options: dict[str, Any]) -> ReadOptions:
+        """The options of the command line's names (``"none"`` for no time or label column).
+
+        >>> ReadOptions.from_options({"time_column": "none", "label_column": "anomaly"})
+        ReadOptions(time_column=None, columns=None, label_column='anomaly', ...)
+        """
+        time_column, label = options.get("time_column", "auto"), options.get("label_column", "auto")
+        return cls(
+            time_column=None if time_column.lower() == "none" else time_column,
+            columns=options.get("columns"),
+            label_column=None if label.lower() == "none" else label,
+            nan_policy=options.get("nan_policy", "error"),
+        )
 
     def name(self, path: str | os.PathLike) -> str:
         return self.names.get(str(path), str(path))
@@ -197,6 +216,47 @@ METRIC_LABELS = {
 }
 
 
+def metric_rows(metrics: dict[str, Any]) -> list[tuple[str, str]]:
+    """``(display name, value)`` of :data:`METRIC_LABELS` in order, to 4 decimals ("n/a": none).
+
+    >>> metric_rows({"precision": 0.5, "recall": None})[:2]
+    [('precision', '0.5000'), ('recall', 'n/a')]
+    """
+    values = {key: metrics.get(key) for key in METRIC_LABELS}
+    return [
+        (label, "n/a" if values[key] is None else f"{values[key]:.4f}")
+        for key, label in METRIC_LABELS.items()
+    ]
+
+
+def is_image_data(path: str | os.PathLike) -> bool:
+    """Whether ``path`` holds images (``.npy``/``.npz`` or a folder of PNG files), not sensors."""
+    return Path(path).is_dir() or Path(path).suffix.lower() in (".npy", ".npz")
+
+
+def describe_images(images: np.ndarray) -> str:
+    """``"1,797 images of 1×8×8"``: an ``(N, H, W)`` or ``(N, C, H, W)`` array."""
+    shape = images.shape[1:] if images.ndim == 4 else (1, *images.shape[1:])
+    return f"{len(images):,} images of {'×'.join(map(str, shape))}"
+
+
+def read_training_data(
+    path: str | os.PathLike, reader: ReadOptions, nrows: int | None = None
+) -> tuple[Any, str | None, str | None]:
+    """Images (:func:`is_image_data`) or a sensor file, its first ``nrows`` rows or images when
+    given: ``(data, reading summary, warning)`` (the two of :func:`reading_summary`; None for
+    images)."""
+    if is_image_data(path):
+        from ..datasets import read_images
+
+        data = read_images(path)
+        if nrows is not None:
+            data.images = data.images[:nrows]
+        return data, None, None
+    data = reader.read(path, nrows=nrows)
+    return (data, *reading_summary([data.report], reader.nan_policy))
+
+
 @dataclass
 class FileScore:
     """What scoring one file found. The ``(T, C)`` arrays went to ``on_part``; the ``(T,)``
@@ -230,6 +290,31 @@ class FileScore:
             ("model", model),
             ("alarms", f"{self.n_anomalies:,} flagged rows, {truth:,} labelled anomalous"),
         ]
+
+    def top_events(self, n: int) -> tuple[list[str], list[tuple[str, ...]]]:
+        """The ``n`` events of highest peak score: column names and text rows (first and last
+        row's time or index, rows, peak, top channels; a channel under 5 % left out)."""
+
+        def when(time_text: str | None, index: int) -> str:
+            if time_text is None:
+                return str(index)
+            whole, _, fraction = time_text.replace("T", " ").partition(".")
+            return f"{whole}.{fraction.rstrip('0')}" if fraction.rstrip("0") else whole
+
+        chosen = sorted(self.events, key=lambda e: e.peak_score, reverse=True)[:n]
+        rows = [
+            (
+                when(e.start_time, e.start),
+                when(e.end_time, e.end - 1),
+                f"{e.duration:,}",
+                f"{e.peak_score:.2f}",
+                ", ".join(
+                    f"{c} {s:.0%}" for i, (c, s) in enumerate(e.top_channels) if i == 0 or s >= 0.05
+                ),
+            )
+            for e in chosen
+        ]
+        return ["first", "last", "rows", "peak", "top channels"], rows
 
     def summary(self, name: str, reading: str, model: str) -> list[tuple[str, str]]:
         """What ``seqae detect`` reports, as ``(name, value)`` lines: the data, what the reader
@@ -472,11 +557,9 @@ class ImageScore:
 
     def summary(self, name: str, model: str) -> list[tuple[str, str]]:
         """``(name, value)`` lines: the images, the model, the time, the anomalies."""
-        images = self.images.images
-        shape = images.shape[1:] if images.ndim == 4 else (1, *images.shape[1:])
         n, flagged = len(self.table), self.result.n_anomalies
         return [
-            ("data", f"{name} ({n:,} images of {'×'.join(map(str, shape))})"),
+            ("data", f"{name} ({describe_images(self.images.images)})"),
             ("model", model),
             ("scored", f"{n:,} images in {self.seconds:.1f} s"),
             ("anomalies", f"{flagged:,} images ({flagged / max(n, 1):.2%})"),

@@ -1,23 +1,46 @@
-"""Progress on stderr, only on a terminal and without --quiet: a transient status line, a bar
-per training epoch, a count of rows scored or of tasks done. The library reports through
-callbacks and never prints.
+"""What the commands print: ``name: value`` lines, tables, warnings, and progress (on a terminal).
 
-Examples
---------
->>> progress = RowProgress("scoring")
->>> progress.enabled  # a doctest's stderr is no terminal: nothing is drawn
-False
->>> progress.update(1_000)
->>> progress.close()
+>>> report([("rows", "1,000"), ("model", "conv1d")], start=None)
+rows:  1,000
+model: conv1d
 """
 
 from __future__ import annotations
 
 import sys
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import click
+
+
+def table(rows: Sequence[Sequence[Any]], header: Sequence[str], right: Sequence[int] = ()) -> str:
+    """Plain aligned text: one header line, then the rows (columns in ``right`` align right)."""
+    cells = [list(map(str, header))] + [[str(c) for c in row] for row in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
+    return "\n".join(
+        "  ".join(
+            c.rjust(w) if i in right else c.ljust(w)
+            for i, (c, w) in enumerate(zip(row, widths, strict=True))
+        ).rstrip()
+        for row in cells
+    )
+
+
+def report(items: Sequence[tuple[str, Any]], start: float | None, err: bool = False) -> None:
+    """Echo ``name: value`` lines, values aligned, ending with the time since ``start`` (if
+    given)."""
+    if start is not None:
+        took = time.perf_counter() - start
+        items = [*items, ("time", f"{took:.1f} s" if took < 120 else f"{took / 60:.1f} min")]
+    width = max(len(name) for name, _ in items)
+    click.echo("\n".join(f"{name + ':':<{width + 1}} {value}" for name, value in items), err=err)
+
+
+def warn(message: str) -> None:
+    """A warning line on stderr (always: it is about the results, not progress)."""
+    click.echo(f"Warning: {message}", err=True)
 
 
 def stderr_is_terminal() -> bool:
@@ -31,14 +54,16 @@ def on_terminal() -> bool:
     return stderr_is_terminal() and not quiet
 
 
+# The library reports progress through these callbacks (handed to it by the commands) and never
+# prints; they draw on stderr, on a terminal only.
 def status(message: str) -> None:
-    """One transient line on stderr (``reading data.csv ...``), on a terminal only."""
+    """One transient line on stderr (``reading data.csv ...``)."""
     if on_terminal():
         click.echo(f"\r{message}\033[K", err=True, nl=False)
 
 
 class EpochProgress:
-    """Training progress on stderr, one bar per epoch, only when stderr is a terminal."""
+    """Training progress, one bar per epoch."""
 
     width = 30
 
@@ -65,12 +90,15 @@ class EpochProgress:
 
 
 class RowProgress:
-    """``rows scored: 1,234,567`` on stderr, only when stderr is a terminal."""
+    """``scoring: 1,234,567 rows``, at most five times a second."""
 
     def __init__(self, label: str) -> None:
         self.label = label
         self.enabled = on_terminal()
         self._last = 0.0
+
+    def __enter__(self) -> RowProgress:
+        return self
 
     def update(self, rows: int) -> None:
         now = time.perf_counter()
@@ -78,13 +106,13 @@ class RowProgress:
             self._last = now
             click.echo(f"\r{self.label}: {rows:,} rows", err=True, nl=False)
 
-    def close(self) -> None:
+    def __exit__(self, *exc: Any) -> None:
         if self.enabled and self._last:
             click.echo("\r" + " " * (len(self.label) + 24) + "\r", err=True, nl=False)
 
 
 class TaskProgress:
-    """``label: done/total tasks`` on stderr from the engine's task tracking (terminal only)."""
+    """``label: done/total tasks`` from the engine's task tracking."""
 
     def __init__(self, label: str) -> None:
         self.label = label
