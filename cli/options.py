@@ -12,6 +12,7 @@ import click
 
 from seqae.policy import library_default, parameter_choices, parameter_help
 from seqae.scoring.thresholds import METHODS
+from seqae.threads import thread_default
 
 STDIO = "-"  # DATA from standard input, --output to standard output
 
@@ -111,14 +112,6 @@ def apply_options(
     return decorate
 
 
-def set_threads(ctx: click.Context, value: int | None) -> None:
-    """``--threads N``: the thread count of this command's training and scoring, undone after."""
-    if value is not None:
-        from seqae.threads import thread_default
-
-        ctx.with_resource(thread_default(value))
-
-
 def library(*decls: str, **kw: Any) -> Callable[..., Any]:
     """An option whose default, help and choices are the Detector's (:class:`LibraryDefault`)."""
     return click.option(*decls, cls=LibraryDefault, **kw)
@@ -183,7 +176,7 @@ training_options = apply_options(
         type=POSITIVE,
         metavar="N",
         expose_value=False,
-        callback=lambda ctx, param, value: set_threads(ctx, value),
+        callback=lambda ctx, _, n: n and ctx.with_resource(thread_default(n)),  # undone after
         help="CPU threads for training and scoring [default: chosen per call from the CPUs "
         "this process may use, the other processes busy on them, and the size of the work].",
     ),
