@@ -1,18 +1,22 @@
 """The public scoring surface (seqae.scoring.core.Scorer) and its two paths: score_samples
-(scores only, no per-channel attribution) and detect (with it) give the same scores."""
+(scores only, no per-channel attribution) and detect (with it) give the same scores; both
+detectors are StreamDetectors."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 from seqae.datasets import make_sensor_stream
 
-from seqae import Detector
+import seqae
+from seqae import Detector, OnnxDetector
 from seqae.errors import NotFittedError, ParameterError
 from seqae.files.state import FittedState
-from seqae.scale.streaming import ChunkedDetector
+from seqae.scale.streaming import ChunkedDetector, detect_file, iter_detect
 from seqae.scoring import baseline
-from seqae.scoring.core import Scorer, ScoringSpec
+from seqae.scoring.core import Scorer, ScoringSpec, StreamDetector
 
 
 @pytest.fixture(scope="module")
@@ -83,3 +87,24 @@ def test_scorer_refuses_what_it_cannot_do():
         scorer.result(no_shares)
     with pytest.raises(NotFittedError):
         Detector().scorer  # noqa: B018
+
+
+@pytest.fixture(scope="module")
+def models(exported_family, tmp_path_factory) -> dict[str, Path]:
+    """A convolutional and a windowed model with event rules (the windowed one with score
+    smoothing), fitted on another stream of the same channels (the session's shared ones,
+    conftest.FAMILIES), saved and exported."""
+    folder = tmp_path_factory.mktemp("models")
+    out = {}
+    for name, family in {"conv1d": "conv1d_convolutional", "dense": "dense"}.items():
+        det, onnx_path = exported_family(family)
+        det.save(folder / name)
+        out[name] = folder / name
+        out[f"{name}.onnx"] = onnx_path
+    return out
+
+
+def test_both_detectors_are_stream_detectors(models):
+    assert isinstance(Detector.load(models["dense"]), StreamDetector)
+    assert isinstance(OnnxDetector(models["dense.onnx"]), StreamDetector)
+    assert seqae.detect_file is detect_file and seqae.iter_detect is iter_detect

@@ -262,3 +262,29 @@ def test_describe_events_validation(kwargs, match):
     args = {"labels": [0, 1, 0], "scores": [0.0, 1.0, 0.0], **kwargs}
     with pytest.raises((DataError, ParameterError), match=match):
         describe_events(**args)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_events_built_part_by_part_equal_the_whole(seed):
+    from seqae.scoring.events import EventBuilder, describe_events
+
+    rng = np.random.default_rng(seed)
+    n = 400
+    labels = (rng.random(n) < 0.3).astype(np.int8)
+    labels[:3], labels[-2:] = 1, 1  # events at both ends
+    scores, contributions = rng.random(n), rng.random((n, 3))
+    times = np.datetime64("2024-01-01") + np.arange(n).astype("timedelta64[m]")
+    want = describe_events(labels, scores, contributions, ["a", "b", "c"], times, top_k=2)
+    builder = EventBuilder(["a", "b", "c"], top_k=2)
+    cuts = np.sort(rng.choice(np.arange(1, n), size=12, replace=False))
+    for lo, hi in zip([0, *cuts], [*cuts, n], strict=True):
+        builder.add(labels[lo:hi], scores[lo:hi], contributions[lo:hi], times[lo:hi])
+    got = builder.events()
+    assert len(got) == len(want) > 10
+    for g, w in zip(got, want, strict=True):
+        assert (g.start, g.end, g.peak_index, g.start_time, g.end_time) == (
+            w.start, w.end, w.peak_index, w.start_time, w.end_time
+        )  # fmt: skip
+        np.testing.assert_allclose([g.peak_score, g.mean_score], [w.peak_score, w.mean_score])
+        assert [c for c, _ in g.top_channels] == [c for c, _ in w.top_channels]
+        np.testing.assert_allclose([s for _, s in g.top_channels], [s for _, s in w.top_channels])

@@ -1,6 +1,7 @@
 """Images through the one core: every autoencoder variant on digits novelty detection, the
 Detector's image path (scores per image and pixel, reconstruction, embeddings, save/load), the
-linear AE = PCA check, layer-wise pre-training, VAE sampling and transfer learning."""
+linear AE = PCA check and layer-wise pre-training (VAE sampling: test_vae.py; transfer learning:
+test_classifier.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,6 @@ from sklearn.metrics import roc_auc_score
 from seqae import Detector
 from seqae.errors import DataError, ParameterError
 from seqae.models import available_models, build_model
-from seqae.models.classifier import make_classifier
 from seqae.scoring.images import ImageDetectionResult, as_images
 from seqae.training.trainer import TrainConfig, pretrain_layerwise, train
 
@@ -240,26 +240,6 @@ def test_image_input_errors(conv_detector):
         Detector(model="conv2d", epochs=1).fit(np.zeros((100, 3), dtype=np.float32))
 
 
-@pytest.mark.parametrize("shape", [(1, 8, 8), (1, 28, 28), (3, 7, 5), (2, 1, 1)])
-@pytest.mark.parametrize(
-    ("name", "params"),
-    [
-        ("conv2d", {"filters": (4, 8, 8)}),
-        ("conv2d", {"filters": (4, 8), "latent_dim": None, "upsampling": "nearest"}),
-        ("conv2d_vae", {"filters": (4,), "latent_dim": 3}),
-        ("vae", {"hidden": (8, 3)}),
-        ("linear", {}),
-    ],
-)
-def test_image_models_keep_any_shape(name, params, shape):
-    model = build_model(name, shape, params).train()
-    x = torch.rand(3, *shape)
-    recon, extras = model.forward_train(x)
-    assert recon.shape == x.shape
-    assert model.eval()(x).shape == x.shape
-    assert extras["latent"].shape[0] == 3
-
-
 def test_registry_and_config_errors():
     assert {"conv2d", "conv2d_vae", "vae", "linear", "dense"} <= set(available_models())
     with pytest.raises(ParameterError, match="kernel_size must be odd"):
@@ -283,23 +263,6 @@ def test_k_sparse_keeps_exactly_k_units(name):
     assert ((code != 0).sum(dim=1) >= 1).all()
 
 
-def test_vae_sample_and_deterministic_inference():
-    vae = build_model("conv2d_vae", (1, 8, 8), {"latent_dim": 4, "output_activation": "sigmoid"})
-    samples = vae.sample(6, generator=torch.Generator().manual_seed(0))
-    again = vae.sample(6, generator=torch.Generator().manual_seed(0))
-    assert samples.shape == (6, 1, 8, 8)
-    torch.testing.assert_close(samples, again)
-    assert ((samples >= 0) & (samples <= 1)).all()
-    x = torch.rand(4, 1, 8, 8)
-    vae.eval()
-    torch.testing.assert_close(vae(x), vae(x))
-    vae.train()
-    a, b = vae.forward_train(x)[0], vae.forward_train(x)[0]
-    assert not torch.equal(a, b)  # training samples the code
-    with pytest.raises(ParameterError, match="n must be"):
-        vae.sample(0)
-
-
 def test_layerwise_pretraining_trains_each_stage_then_fine_tunes(digits):
     data = digits[0]
     x = (data.images[:400] / 16.0).astype(np.float32)[:, None]
@@ -318,30 +281,3 @@ def test_layerwise_pretraining_trains_each_stage_then_fine_tunes(digits):
     assert len(history.epochs) == 3
     with pytest.raises(ParameterError, match="layer_stages"):
         train(build_model("conv2d", (1, 8, 8)), x, config)
-
-
-def test_pretrained_encoder_helps_with_few_labels(digits):
-    data = digits[0]
-    rng = np.random.default_rng(0)
-    order = rng.permutation(len(data.images))
-    unlabeled, labeled, test = order[:1000], order[1000:1050], order[1100:]
-    params = {"model": "dense", "model_params": {"hidden": (64, 16)}, **IMAGE}
-    pretrained = Detector(**params).fit(data.images[unlabeled])
-    config = TrainConfig(epochs=60, batch_size=25, learning_rate=1e-2, loss="cross_entropy")
-    config.validation_split, config.patience = 0.0, 0
-    accuracy = {}
-    for name, source in (("pretrained", pretrained), ("random", Detector(**params))):
-        if name == "random":  # same architecture and scaler, untrained weights
-            source = Detector(**{**params, "epochs": 1, "learning_rate": 1e-9})
-            source.fit(data.images[unlabeled])
-        clf = make_classifier(source, 10, freeze=True)
-        train(clf, data.images[labeled, None], config, targets=data.labels[labeled])
-        accuracy[name] = np.mean(clf.predict(data.images[test, None]) == data.labels[test])
-    assert accuracy["pretrained"] > 0.6
-    assert accuracy["pretrained"] > accuracy["random"] + 0.05, accuracy
-    # fine-tuning trains the encoder copy, and leaves the detector's own model alone
-    clf = make_classifier(pretrained, 10, freeze=False, hidden=32)
-    weight = pretrained.model_.encoder[0].weight.detach().clone()
-    train(clf, data.images[labeled, None], config, targets=data.labels[labeled])
-    assert not torch.equal(clf.autoencoder.encoder[0].weight, weight)
-    torch.testing.assert_close(pretrained.model_.encoder[0].weight, weight)

@@ -16,6 +16,11 @@ The second test imports every name in ``tests/fixtures/public_names.json``: each
 module's ``__all__`` (``seqae.__all__`` included) and the old module paths of
 ``seqae._compat``, as they were on the regrouped library (commit bbe04b4; the ``seqae.cli``
 modules are the command's, not an import API, and are left out).
+
+The last tests hold the tests to the library's shape: every module ``seqae/**/<name>.py`` (but
+``__init__`` and ``_version``) has its tests in ``tests/test_<name>.py`` (``_compat``:
+``test_compat.py``), so module names must stay unique across the subpackages. Topic files that
+cut across modules (``test_reliability.py``, ``test_formats.py``, ...) may exist beside them.
 """
 
 from __future__ import annotations
@@ -126,8 +131,48 @@ def test_every_public_name_of_today_still_imports(module_name):
     assert set(PUBLIC[module_name]) <= set(getattr(module, "__all__", [])), module_name
 
 
-def test_old_module_paths_are_the_new_modules():
-    from seqae._compat import MOVED
+# ------------------------------------------------- the tests mirror the library
+def mirror_file(module: str) -> str:
+    """``tests/test_<name>.py`` for ``seqae/.../<name>.py`` (a leading underscore dropped)."""
+    return f"tests/test_{Path(module).stem.lstrip('_')}.py"
 
-    for old, new in MOVED.items():
-        assert importlib.import_module(f"seqae.{old}") is importlib.import_module(f"seqae.{new}")
+
+def modules_without_tests(modules: list[str], tests: set[str]) -> list[str]:
+    """Each module of ``modules`` (paths under the repository) whose test file is not in
+    ``tests``, with the file it needs."""
+    return [
+        f"{module} has no {mirror_file(module)}"
+        for module in modules
+        if mirror_file(module) not in tests
+    ]
+
+
+def _library_modules() -> list[str]:
+    return sorted(
+        p.relative_to(ROOT).as_posix()
+        for p in (ROOT / "seqae").rglob("*.py")
+        if p.name not in ("__init__.py", "_version.py")
+    )
+
+
+def test_module_names_are_unique_so_each_has_one_test_file():
+    files = [mirror_file(module) for module in _library_modules()]
+    shared = sorted({f for f in files if files.count(f) > 1})
+    assert not shared, f"two library modules would share a test file: {shared}"
+
+
+def test_every_library_module_has_a_test_file_of_its_name():
+    tests = {p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").glob("test_*.py")}
+    missing = modules_without_tests(_library_modules(), tests)
+    assert not missing, (
+        "tests mirror the library: put a module's tests in tests/test_<module>.py\n"
+        + "\n".join(missing)
+    )
+
+
+def test_the_mirror_check_finds_a_module_without_tests():
+    tests = {"tests/test_core.py", "tests/test_compat.py"}
+    modules = ["seqae/scoring/core.py", "seqae/_compat.py", "seqae/scoring/no_such_module.py"]
+    assert modules_without_tests(modules, tests) == [
+        "seqae/scoring/no_such_module.py has no tests/test_no_such_module.py"
+    ]

@@ -104,3 +104,14 @@ def test_the_cli_offers_and_trains_a_new_family(toy_folder, tmp_path):
                "-o", str(model))  # fmt: skip
     assert done.returncode == 0, done.stderr
     assert Path(model).exists() or Path(f"{model}.safetensors").exists()
+
+
+def test_registry_names() -> None:
+    assert set(models_of_kind("sequence")) <= set(available_models())
+
+
+def test_unknown_model_and_unknown_field() -> None:
+    with pytest.raises(ParameterError, match=r"unknown model 'transformer'.*conv1d"):
+        build_model("transformer", (32, 2))
+    with pytest.raises(ParameterError, match=r"no parameter.*hiden_size.*hidden_size"):
+        build_model("lstm", (32, 2), {"hiden_size": 8})

@@ -489,15 +489,6 @@ def _shown_default(command: str, option: str) -> str:
     return after.split("[default: ", 1)[1].split(";")[0].split("]")[0]
 
 
-def test_help_reads_every_default_the_detector_has_without_importing_it():
-    from seqae.policy import detector_defaults, library_default
-
-    parameters = inspect.signature(Detector).parameters
-    assert set(detector_defaults()) == set(parameters)  # every default is a literal today
-    for name, parameter in parameters.items():
-        assert library_default(name) == parameter.default, name
-
-
 @pytest.mark.parametrize("command", ["detect", "evaluate", "train"])
 def test_epochs_default_to_the_librarys(command):
     epochs = inspect.signature(Detector).parameters["epochs"].default
@@ -574,34 +565,6 @@ def test_a_signal_leaves_no_temporary_file(sig, delay, tmp_path, good):
     assert proc.returncode == 128 + sig, err
     assert "no output file was written" in err and "Traceback" not in err
     assert list(tmp_path.iterdir()) == []
-
-
-class _Frame:
-    def __init__(self, filename: str, back: _Frame | None = None) -> None:
-        self.f_code = type("Code", (), {"co_filename": filename})()
-        self.f_back = back
-
-
-def test_a_signal_during_an_import_waits_for_its_end(monkeypatch):
-    from seqae import process as app
-
-    timers = []
-    monkeypatch.setattr(app.signal, "setitimer", lambda which, s: timers.append(s))
-    monkeypatch.setattr(app, "_PENDING", [])
-    plain = _Frame("train.py")
-    importing = _Frame("torch/__init__.py", _Frame("<frozen importlib._bootstrap>", plain))
-    with pytest.raises(app.Terminated):
-        app._interrupt(signal.SIGTERM, plain)
-    assert app._interrupt(signal.SIGTERM, importing) is None  # held, retried in 50 ms
-    assert app._PENDING == [signal.SIGTERM] and timers == [0.05]
-    app._retry(signal.SIGALRM, importing)  # still importing: held again
-    assert app._PENDING == [signal.SIGTERM] and timers == [0.05, 0.05]
-    with pytest.raises(app.Terminated):  # the import is over: it lands
-        app._retry(signal.SIGALRM, plain)
-    assert app._PENDING == []
-    app._interrupt(signal.SIGINT, importing)
-    with pytest.raises(KeyboardInterrupt):  # a second Ctrl-C while one waits: at once
-        app._interrupt(signal.SIGINT, importing)
 
 
 def _bash(script: str, cwd: Path) -> subprocess.CompletedProcess:

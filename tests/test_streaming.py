@@ -1,8 +1,11 @@
-"""Chunked scoring equals scoring the whole stream: scores, contributions, labels and events."""
+"""seqae.scale.streaming: chunked scoring equals scoring the whole stream (scores, contributions,
+labels and events), and detect_file streams a file or chunks through a Detector or an
+OnnxDetector to the in-memory ``detect`` result."""
 
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from seqae.datasets import make_sensor_stream
 
-from seqae import Detector
-from seqae.errors import DataError, ParameterError
+from seqae import Detector, OnnxDetector, streaming
+from seqae.errors import DataError, ModelFormatError, ParameterError
 from seqae.models.head import convolutional_halo
-from seqae.scale.streaming import ChunkedDetector, ChunkedScorer
+from seqae.scale.streaming import ChunkedDetector, ChunkedScorer, detect_file, iter_detect
 
 FAST = {"epochs": 2, "batch_size": 128, "random_state": 0}
 # A low alarm line (5 % of the training scores above it) gives many events to compare.
@@ -230,3 +233,108 @@ def test_mixing_chunks_with_and_without_timestamps_is_an_error(stream, detectors
     chunked.push(timed)
     with pytest.raises(DataError, match="time stamps"):
         chunked.push(frame)
+
+
+ROWS = 5000  # more than one part of ChunkedScorer.min_part (4096) rows
+
+
+CHUNK = 700  # rows per chunk read: the file is several chunks long
+
+
+@pytest.fixture(scope="module")
+def file_stream():
+    # the system of the session's shared models (conftest.family_stream), longer, with a
+    # fault far out of range, so that even their one-epoch networks raise events
+    s = make_sensor_stream(n_timesteps=ROWS, n_channels=4, anomalies=(), random_state=11)
+    s.values[2500:2560, 1] += 25 * s.values[:, 1].std()
+    s.labels[2500:2560] = 1
+    return s
+
+
+@pytest.fixture(scope="module")
+def csv(file_stream, tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("pipeline") / "sensors.csv"
+    file_stream.to_frame().to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def models(exported_family, tmp_path_factory) -> dict[str, Path]:
+    """A convolutional and a windowed model with event rules (the windowed one with score
+    smoothing), fitted on another stream of the same channels (the session's shared ones,
+    conftest.FAMILIES), saved and exported."""
+    folder = tmp_path_factory.mktemp("models")
+    out = {}
+    for name, family in {"conv1d": "conv1d_convolutional", "dense": "dense"}.items():
+        det, onnx_path = exported_family(family)
+        det.save(folder / name)
+        out[name] = folder / name
+        out[f"{name}.onnx"] = onnx_path
+    return out
+
+
+def assert_same(got, want):
+    """Scores to 1e-6, the same labels and the same events."""
+    np.testing.assert_allclose(got.scores, want.scores, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(got.labels, want.labels)
+    assert [(e.start, e.end, e.peak_index) for e in got.events] == [
+        (e.start, e.end, e.peak_index) for e in want.events
+    ]
+    assert [[c for c, _ in e.top_channels] for e in got.events] == [
+        [c for c, _ in e.top_channels] for e in want.events
+    ]
+
+
+@pytest.mark.parametrize("name", ["conv1d", "conv1d.onnx", "dense", "dense.onnx"])
+def test_detect_file_equals_detect_in_memory(models, csv, file_stream, name):
+    det = streaming.load_detector(models[name])
+    want = det.detect(file_stream.values)
+    assert want.events  # something to compare
+    parts = []
+    got = detect_file(
+        models[name], csv, chunk_size=CHUNK, label_columns="anomaly", on_part=parts.append
+    )
+    assert_same(got, want)
+    assert len(parts) > 1 and sum(len(p) for p in parts) == ROWS
+    np.testing.assert_allclose(
+        np.concatenate([p.contributions for p in parts]), want.contributions, atol=1e-6
+    )
+    # the same from chunks in memory, and part by part
+    chunks = np.array_split(file_stream.values, 9)
+    assert_same(detect_file(det, chunks), want)
+    scores = np.concatenate([p.scores for p in iter_detect(det, chunks)])
+    np.testing.assert_allclose(scores, want.scores, rtol=1e-6, atol=1e-6)
+
+
+def test_onnx_streams_in_bounded_memory(models, file_stream):
+    det = OnnxDetector(models["dense.onnx"])
+    scorer = ChunkedScorer(det, min_part=256)
+    held = []
+    for chunk in np.array_split(file_stream.values, 20):
+        scorer.push(chunk)
+        held.append(scorer.n_buffered)
+    assert max(held) <= 256 + det.frame + len(file_stream.values) // 20 + 1
+    assert scorer.finish() is not None
+
+
+def test_detect_file_errors(models, csv):
+    with pytest.raises(ModelFormatError, match="no such model"):
+        detect_file(csv.parent / "missing.onnx", csv)
+    with pytest.raises(ParameterError, match="detector must be"):
+        detect_file(42, csv)
+    with pytest.raises(ParameterError, match="chunk_size"):
+        detect_file(models["dense"], csv, chunk_size=0)
+    with pytest.raises(ParameterError, match="apply to a file path"):
+        detect_file(models["dense"], [np.zeros((50, 4))], nan_policy="ffill")
+
+
+def test_detect_file_without_keeping_the_rows(models, csv, file_stream):
+    """keep=False: the same events and counts, and no per-row arrays held."""
+    det = OnnxDetector(models["dense.onnx"])
+    want = det.detect(file_stream.values)
+    got = detect_file(det, csv, chunk_size=CHUNK, label_columns="anomaly", keep=False)
+    assert got.scores is None and got.labels is None and got.timestamps is None
+    assert (got.n_rows, got.n_anomalies) == (ROWS, want.n_anomalies)
+    assert [(e.start, e.end, e.peak_index) for e in got.events] == [
+        (e.start, e.end, e.peak_index) for e in want.events
+    ]

@@ -1,4 +1,4 @@
-"""The trainer: tiny models, few epochs, each behaviour checked where it can fail."""
+"""seqae.training.trainer: tiny models, few epochs, each behaviour checked where it can fail."""
 
 from __future__ import annotations
 
