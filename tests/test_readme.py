@@ -84,7 +84,11 @@ def test_the_dask_example(tmp_path, monkeypatch):
 
 def test_the_spark_example(tmp_path, monkeypatch, exported):
     pytest.importorskip("pyspark")
+    import sys
+
     import pandas as pd
+
+    monkeypatch.setenv("PYSPARK_PYTHON", sys.executable)  # workers run this interpreter
 
     values = exported.values
     units = pd.concat(

@@ -31,9 +31,11 @@ import contextlib
 import os
 import threading
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+import warnings
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
 
 import numpy as np
 import pandas as pd
@@ -738,7 +740,7 @@ def spark_score_fleet(
     """
     model = str(Path(model).resolve())
     det = load_model(model)
-    frame.sparkSession.sparkContext.addFile(model)
+    _ship(frame.sparkSession.sparkContext, model)
     channels = list(det.channels_)
 
     def score(pdf: pd.DataFrame) -> pd.DataFrame:
@@ -750,9 +752,10 @@ def spark_score_fleet(
         rows.insert(0, unit_column, unit)
         return rows.rename(columns={"index": "position"})
 
-    return frame.groupBy(unit_column).applyInPandas(
-        score, _spark_schema(channels, unit_column, "position")
-    )
+    with _quiet_pandas_check():
+        return frame.groupBy(unit_column).applyInPandas(
+            score, _spark_schema(channels, unit_column, "position")
+        )
 
 
 def spark_score_stream(
@@ -784,7 +787,7 @@ def spark_score_stream(
     depth = Overlap.of(det).depth + _event_context(det) + _drift_context(det)
     if depth > part_rows:
         raise ParameterError(f"part_rows must be >= the overlap ({depth} rows), got {part_rows}")
-    frame.sparkSession.sparkContext.addFile(model)
+    _ship(frame.sparkSession.sparkContext, model)
     total = frame.count()
     channels = list(det.channels_)
     pos = F.col(position)
@@ -807,4 +810,24 @@ def spark_score_stream(
         rows.insert(0, "part", str(part))
         return rows.rename(columns={"index": position})
 
-    return spread.groupBy("part").applyInPandas(score, _spark_schema(channels, "part", position))
+    with _quiet_pandas_check():
+        return spread.groupBy("part").applyInPandas(
+            score, _spark_schema(channels, "part", position)
+        )
+
+
+def _ship(context: Any, model: str) -> None:
+    """Send the model file to the executors once per Spark context (a second ``addFile`` of
+    the same path only makes Spark log that it was added already)."""
+    if not any(urlparse(f).path == model for f in getattr(context, "listFiles", [])):
+        context.addFile(model)
+
+
+@contextlib.contextmanager
+def _quiet_pandas_check() -> Iterator[None]:
+    """PySpark warns on every pandas UDF that it does not yet fully support pandas >= 3; the
+    pandas UDFs here are tested with it (tests/test_spark.py), so that warning is left out of
+    these calls alone (the caller's warning filters are untouched elsewhere)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "PySpark does not yet fully support", FutureWarning)
+        yield
