@@ -81,3 +81,18 @@ def test_spark_long_series_with_overlap(spark, onnx_model):
     whole = sd.load_model(onnx_model).detect(frame[["a", "b", "c"]])
     np.testing.assert_allclose(got["score"], whole.scores, atol=1e-6)
     np.testing.assert_array_equal(got["label"], whole.labels)
+
+
+def test_two_models_of_the_same_file_name_in_one_session(spark, onnx_model, tmp_path):
+    # Spark keys shipped files by name: a second, different model.onnx must still be the one
+    # that scores (each model goes out under a name made of its contents).
+    s = make_sensor_stream(n_timesteps=1500, n_channels=3, anomalies=(), random_state=5)
+    other = tmp_path / "model.onnx"
+    det = Detector(frame=16, epochs=1, random_state=1, model_params={"filters": (4, 4, 2)})
+    det.fit(pd.DataFrame(s.values, columns=["a", "b", "c"])).export_onnx(other)
+    frame = pd.DataFrame(s.values[:400].astype(np.float64), columns=["a", "b", "c"])
+    fleet = spark.createDataFrame(frame.assign(unit="u0", time=np.arange(400)))
+    for path in (onnx_model, other, onnx_model):
+        got = sd.spark_score_fleet(fleet, path, order_by="time").toPandas()
+        expected = sd.load_model(path).score_samples(frame)
+        np.testing.assert_allclose(got.sort_values("position")["score"], expected, atol=1e-6)

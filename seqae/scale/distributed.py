@@ -28,7 +28,10 @@ and keeps it (reloaded only when the file changes).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import shutil
+import tempfile
 import threading
 import uuid
 import warnings
@@ -704,11 +707,11 @@ def _pandas(data: Any) -> Any:
 
 
 # ------------------------------------------------------------------------------ Spark
-def _spark_model(model: str) -> str:
-    """The model's path on an executor: shipped with ``SparkContext.addFile``, else as given."""
+def _spark_model(model: str, shipped: str) -> str:
+    """The model's path on an executor: the copy shipped as ``shipped``, else as given."""
     from pyspark import SparkFiles
 
-    local = Path(SparkFiles.get(Path(model).name))
+    local = Path(SparkFiles.get(shipped))
     return str(local if local.exists() else model)
 
 
@@ -740,13 +743,13 @@ def spark_score_fleet(
     """
     model = str(Path(model).resolve())
     det = load_model(model)
-    _ship(frame.sparkSession.sparkContext, model)
+    shipped = _ship(frame.sparkSession.sparkContext, model)
     channels = list(det.channels_)
 
     def score(pdf: pd.DataFrame) -> pd.DataFrame:
         pdf = pdf.sort_values(order_by, kind="stable")
         unit = str(pdf[unit_column].iloc[0])
-        local = load_model(_spark_model(model))
+        local = load_model(_spark_model(model, shipped))
         result = local.detect(pdf.drop(columns=[unit_column, order_by]).reset_index(drop=True))
         rows = _rows_frame(0, result.scores, result.labels, result.contributions, channels, None)
         rows.insert(0, unit_column, unit)
@@ -787,7 +790,7 @@ def spark_score_stream(
     depth = Overlap.of(det).depth + _event_context(det) + _drift_context(det)
     if depth > part_rows:
         raise ParameterError(f"part_rows must be >= the overlap ({depth} rows), got {part_rows}")
-    _ship(frame.sparkSession.sparkContext, model)
+    shipped = _ship(frame.sparkSession.sparkContext, model)
     total = frame.count()
     channels = list(det.channels_)
     pos = F.col(position)
@@ -801,7 +804,7 @@ def spark_score_stream(
         part = int(pdf["part"].iloc[0])
         first, end = part * part_rows, min(total, (part + 1) * part_rows)
         offset = int(pdf[position].iloc[0])
-        local = load_model(_spark_model(model))
+        local = load_model(_spark_model(model, shipped))
         values = pdf.drop(columns=["part", position]).reset_index(drop=True)
         scores, labels, contributions, _ = _score_range(
             local, values, offset, first, end, total, source=f"part {part}"
@@ -816,11 +819,23 @@ def spark_score_stream(
         )
 
 
-def _ship(context: Any, model: str) -> None:
-    """Send the model file to the executors once per Spark context (a second ``addFile`` of
-    the same path only makes Spark log that it was added already)."""
-    if not any(urlparse(f).path == model for f in getattr(context, "listFiles", [])):
-        context.addFile(model)
+def _ship(context: Any, model: str) -> str:
+    """Send the model file to the executors; the name it has there.
+
+    Spark keys shipped files by name, and refuses a second file of the same name with other
+    contents (two models both called ``model.onnx``), so the file goes out as a copy named by
+    its contents (``model-<sha256>.onnx``), once per Spark context.
+    """
+    source = Path(model)
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:16]
+    copy = Path(tempfile.gettempdir()) / "seqae-spark" / f"{source.stem}-{digest}{source.suffix}"
+    if not copy.exists():
+        copy.parent.mkdir(parents=True, exist_ok=True)
+        with atomic_path(copy) as tmp:
+            shutil.copyfile(source, tmp)
+    if not any(urlparse(f).path == str(copy) for f in getattr(context, "listFiles", [])):
+        context.addFile(str(copy))
+    return copy.name
 
 
 @contextlib.contextmanager
