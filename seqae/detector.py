@@ -966,23 +966,9 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             The detector has not been fitted (or loaded) yet.
         """
         self._check_fitted()
-        state = self._state
-        # What the constructor's parameters say is read now: they may be set after the fit.
-        drifting = state.drift_base is not None and bool(self.drift_window) and not self._images()
+        state = self._scoring_state()  # the parameters are read now: they may be set after fit
         fields = {f.name: getattr(state, f.name) for f in dataclasses.fields(state)}
         fields.update(
-            model=self.model_.name,
-            model_spec=self.model_.get_spec(),
-            frame=self.frame,
-            step=self.step,
-            fold=self.fold,
-            scoring=self._scoring_mode(),
-            anomaly_score=self.anomaly_score,
-            beta=self._score_beta() if self.anomaly_score == "elbo" else None,
-            drift_window=self.drift_window if drifting else None,
-            score_smoothing=self.score_smoothing,
-            min_event_length=self.min_event_length,
-            merge_gap=self.merge_gap,
             # n_threads belongs to the machine that runs the model, not to the model
             params={k: v for k, v in self.get_params().items() if k != "n_threads"},
             seqae_version=__version__,
