@@ -77,6 +77,54 @@ def exported_family(family_stream, tmp_path_factory):
     return get
 
 
+FILE_ROWS = 5000  # more than one part of ChunkedScorer.min_part (4096) rows
+
+
+@pytest.fixture(scope="session")
+def file_stream():
+    """The system of the session's shared models (family_stream), longer, with a fault far out
+    of range, so that even their one-epoch networks raise events."""
+    s = make_sensor_stream(n_timesteps=FILE_ROWS, n_channels=4, anomalies=(), random_state=11)
+    s.values[2500:2560, 1] += 25 * s.values[:, 1].std()
+    s.labels[2500:2560] = 1
+    return s
+
+
+@pytest.fixture(scope="session")
+def csv(file_stream, tmp_path_factory) -> Path:
+    """``file_stream`` as a CSV file (time stamps, channels, labels)."""
+    path = tmp_path_factory.mktemp("pipeline") / "sensors.csv"
+    file_stream.to_frame().to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def models(exported_family, tmp_path_factory) -> dict[str, Path]:
+    """A convolutional and a windowed model with event rules (the windowed one with score
+    smoothing), fitted on another stream of the same channels (the session's shared ones,
+    FAMILIES), saved and exported."""
+    folder = tmp_path_factory.mktemp("models")
+    out = {}
+    for name, family in {"conv1d": "conv1d_convolutional", "dense": "dense"}.items():
+        det, onnx_path = exported_family(family)
+        det.save(folder / name)
+        out[name] = folder / name
+        out[f"{name}.onnx"] = onnx_path
+    return out
+
+
+def assert_same(got, want):
+    """Scores to 1e-6, the same labels and the same events."""
+    np.testing.assert_allclose(got.scores, want.scores, rtol=1e-6, atol=1e-6)
+    np.testing.assert_array_equal(got.labels, want.labels)
+    assert [(e.start, e.end, e.peak_index) for e in got.events] == [
+        (e.start, e.end, e.peak_index) for e in want.events
+    ]
+    assert [[c for c, _ in e.top_channels] for e in got.events] == [
+        [c for c, _ in e.top_channels] for e in want.events
+    ]
+
+
 @pytest.fixture(scope="module")
 def one_torch_thread():
     """Tiny models on a shared 2-core machine: one thread avoids oversubscription stalls."""

@@ -4,8 +4,6 @@ detectors are StreamDetectors."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 from seqae.datasets import make_sensor_stream
@@ -87,21 +85,6 @@ def test_scorer_refuses_what_it_cannot_do():
         scorer.result(no_shares)
     with pytest.raises(NotFittedError):
         Detector().scorer  # noqa: B018
-
-
-@pytest.fixture(scope="module")
-def models(exported_family, tmp_path_factory) -> dict[str, Path]:
-    """A convolutional and a windowed model with event rules (the windowed one with score
-    smoothing), fitted on another stream of the same channels (the session's shared ones,
-    conftest.FAMILIES), saved and exported."""
-    folder = tmp_path_factory.mktemp("models")
-    out = {}
-    for name, family in {"conv1d": "conv1d_convolutional", "dense": "dense"}.items():
-        det, onnx_path = exported_family(family)
-        det.save(folder / name)
-        out[name] = folder / name
-        out[f"{name}.onnx"] = onnx_path
-    return out
 
 
 def test_both_detectors_are_stream_detectors(models):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import assert_same
 from seqae.datasets import make_sensor_stream
 from sklearn.base import clone
 from sklearn.metrics import average_precision_score, roc_auc_score
@@ -268,31 +269,6 @@ def test_a_constant_training_history_fits_and_a_change_alarms(model):
     result = det.detect(test[:, None].astype(np.float32))
     assert result.labels[:300].sum() == 0 and result.labels[300:400].all()
     assert len(result.events) == 1
-
-
-ROWS = 5000  # more than one part of ChunkedScorer.min_part (4096) rows
-
-
-@pytest.fixture(scope="module")
-def file_stream():
-    # the system of the session's shared models (conftest.family_stream), longer, with a
-    # fault far out of range, so that even their one-epoch networks raise events
-    s = make_sensor_stream(n_timesteps=ROWS, n_channels=4, anomalies=(), random_state=11)
-    s.values[2500:2560, 1] += 25 * s.values[:, 1].std()
-    s.labels[2500:2560] = 1
-    return s
-
-
-def assert_same(got, want):
-    """Scores to 1e-6, the same labels and the same events."""
-    np.testing.assert_allclose(got.scores, want.scores, rtol=1e-6, atol=1e-6)
-    np.testing.assert_array_equal(got.labels, want.labels)
-    assert [(e.start, e.end, e.peak_index) for e in got.events] == [
-        (e.start, e.end, e.peak_index) for e in want.events
-    ]
-    assert [[c for c, _ in e.top_channels] for e in got.events] == [
-        [c for c, _ in e.top_channels] for e in want.events
-    ]
 
 
 def test_fit_detect_equals_fit_then_detect(file_stream):

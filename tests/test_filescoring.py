@@ -11,13 +11,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import FILE_ROWS
 from seqae.cli.main import cli
-from seqae.datasets import make_sensor_stream
 
 from seqae import OnnxDetector, streaming
 from seqae.models.head import ScoringHead
 
-ROWS = 5000  # more than one part of ChunkedScorer.min_part (4096) rows
 CHUNK = 700  # rows per chunk read: the file is several chunks long
 
 
@@ -27,40 +26,8 @@ def run(*args, code: int = 0):
     return result
 
 
-@pytest.fixture(scope="module")
-def stream():
-    # the system of the session's shared models (conftest.family_stream), longer, with a
-    # fault far out of range, so that even their one-epoch networks raise events
-    s = make_sensor_stream(n_timesteps=ROWS, n_channels=4, anomalies=(), random_state=11)
-    s.values[2500:2560, 1] += 25 * s.values[:, 1].std()
-    s.labels[2500:2560] = 1
-    return s
-
-
-@pytest.fixture(scope="module")
-def csv(stream, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("pipeline") / "sensors.csv"
-    stream.to_frame().to_csv(path, index=False)
-    return path
-
-
-@pytest.fixture(scope="module")
-def models(exported_family, tmp_path_factory) -> dict[str, Path]:
-    """A convolutional and a windowed model with event rules (the windowed one with score
-    smoothing), fitted on another stream of the same channels (the session's shared ones,
-    conftest.FAMILIES), saved and exported."""
-    folder = tmp_path_factory.mktemp("models")
-    out = {}
-    for name, family in {"conv1d": "conv1d_convolutional", "dense": "dense"}.items():
-        det, onnx_path = exported_family(family)
-        det.save(folder / name)
-        out[name] = folder / name
-        out[f"{name}.onnx"] = onnx_path
-    return out
-
-
 @pytest.mark.parametrize("name", ["conv1d.onnx", "dense.onnx"])
-def test_cli_streams_an_onnx_model(models, csv, stream, tmp_path, monkeypatch, name):
+def test_cli_streams_an_onnx_model(models, csv, file_stream, tmp_path, monkeypatch, name):
     """`seqae detect big.csv --model model.onnx --chunk-size N` reads in chunks and gives the
     in-memory OnnxDetector.detect result."""
     from seqae.datasets import sensors
@@ -85,8 +52,8 @@ def test_cli_streams_an_onnx_model(models, csv, stream, tmp_path, monkeypatch, n
         "--output", out, "--events", events, "--channels",
     )  # fmt: skip
     assert whole_reads == []  # never the whole file at once...
-    assert len(pushed) >= ROWS // CHUNK and max(pushed) <= CHUNK + 1  # ...but chunk by chunk
-    want = OnnxDetector(models[name]).detect(stream.values)
+    assert len(pushed) >= FILE_ROWS // CHUNK and max(pushed) <= CHUNK + 1  # ...but chunk by chunk
+    want = OnnxDetector(models[name]).detect(file_stream.values)
     import pandas as pd
 
     got = pd.read_csv(out)
@@ -99,7 +66,7 @@ def test_cli_streams_an_onnx_model(models, csv, stream, tmp_path, monkeypatch, n
     assert [(e["start"], e["end"]) for e in written] == [(e.start, e.end) for e in want.events]
 
 
-def test_detect_without_a_model_reads_and_scores_once(csv, stream, tmp_path, monkeypatch):
+def test_detect_without_a_model_reads_and_scores_once(csv, file_stream, tmp_path, monkeypatch):
     """Training on DATA itself: one whole read (its label columns found in it, no peek
     before), one scoring pass over its rows."""
     import pandas as pd
@@ -142,5 +109,5 @@ def test_detect_without_a_model_reads_and_scores_once(csv, stream, tmp_path, mon
     assert chunked_reads == []  # nor again in chunks to score it
     assert "vs labels: column 'anomaly'" in result.stdout  # its labels found in that read
     # conv1d scores the stream in one convolutional pass: every row goes through once
-    assert sum(scored) == ROWS
-    assert len(read_csv(out)) == ROWS
+    assert sum(scored) == FILE_ROWS
+    assert len(read_csv(out)) == FILE_ROWS

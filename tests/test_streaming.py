@@ -5,11 +5,11 @@ OnnxDetector to the in-memory ``detect`` result."""
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import FILE_ROWS, assert_same
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from seqae.datasets import make_sensor_stream
@@ -235,54 +235,7 @@ def test_mixing_chunks_with_and_without_timestamps_is_an_error(stream, detectors
         chunked.push(frame)
 
 
-ROWS = 5000  # more than one part of ChunkedScorer.min_part (4096) rows
-
-
 CHUNK = 700  # rows per chunk read: the file is several chunks long
-
-
-@pytest.fixture(scope="module")
-def file_stream():
-    # the system of the session's shared models (conftest.family_stream), longer, with a
-    # fault far out of range, so that even their one-epoch networks raise events
-    s = make_sensor_stream(n_timesteps=ROWS, n_channels=4, anomalies=(), random_state=11)
-    s.values[2500:2560, 1] += 25 * s.values[:, 1].std()
-    s.labels[2500:2560] = 1
-    return s
-
-
-@pytest.fixture(scope="module")
-def csv(file_stream, tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("pipeline") / "sensors.csv"
-    file_stream.to_frame().to_csv(path, index=False)
-    return path
-
-
-@pytest.fixture(scope="module")
-def models(exported_family, tmp_path_factory) -> dict[str, Path]:
-    """A convolutional and a windowed model with event rules (the windowed one with score
-    smoothing), fitted on another stream of the same channels (the session's shared ones,
-    conftest.FAMILIES), saved and exported."""
-    folder = tmp_path_factory.mktemp("models")
-    out = {}
-    for name, family in {"conv1d": "conv1d_convolutional", "dense": "dense"}.items():
-        det, onnx_path = exported_family(family)
-        det.save(folder / name)
-        out[name] = folder / name
-        out[f"{name}.onnx"] = onnx_path
-    return out
-
-
-def assert_same(got, want):
-    """Scores to 1e-6, the same labels and the same events."""
-    np.testing.assert_allclose(got.scores, want.scores, rtol=1e-6, atol=1e-6)
-    np.testing.assert_array_equal(got.labels, want.labels)
-    assert [(e.start, e.end, e.peak_index) for e in got.events] == [
-        (e.start, e.end, e.peak_index) for e in want.events
-    ]
-    assert [[c for c, _ in e.top_channels] for e in got.events] == [
-        [c for c, _ in e.top_channels] for e in want.events
-    ]
 
 
 @pytest.mark.parametrize("name", ["conv1d", "conv1d.onnx", "dense", "dense.onnx"])
@@ -295,7 +248,7 @@ def test_detect_file_equals_detect_in_memory(models, csv, file_stream, name):
         models[name], csv, chunk_size=CHUNK, label_columns="anomaly", on_part=parts.append
     )
     assert_same(got, want)
-    assert len(parts) > 1 and sum(len(p) for p in parts) == ROWS
+    assert len(parts) > 1 and sum(len(p) for p in parts) == FILE_ROWS
     np.testing.assert_allclose(
         np.concatenate([p.contributions for p in parts]), want.contributions, atol=1e-6
     )
@@ -334,7 +287,7 @@ def test_detect_file_without_keeping_the_rows(models, csv, file_stream):
     want = det.detect(file_stream.values)
     got = detect_file(det, csv, chunk_size=CHUNK, label_columns="anomaly", keep=False)
     assert got.scores is None and got.labels is None and got.timestamps is None
-    assert (got.n_rows, got.n_anomalies) == (ROWS, want.n_anomalies)
+    assert (got.n_rows, got.n_anomalies) == (FILE_ROWS, want.n_anomalies)
     assert [(e.start, e.end, e.peak_index) for e in got.events] == [
         (e.start, e.end, e.peak_index) for e in want.events
     ]
