@@ -98,6 +98,11 @@ def test_the_spark_example(tmp_path, monkeypatch, exported):
     units.to_parquet(tmp_path / "fleet.parquet")
     long = pd.DataFrame(values, columns=exported.channels).assign(position=np.arange(len(values)))
     long.to_parquet(tmp_path / "long.parquet")
-    run(block("from pyspark.sql import SparkSession"), tmp_path, monkeypatch)
+    # Spark's JVM reads and writes relative paths against the folder it started in, which is
+    # another test's when a session already runs: the example's files get this folder's paths.
+    code = block("from pyspark.sql import SparkSession")
+    for name in ("fleet.parquet", "long.parquet", "fleet-scores.parquet", "long-scores.parquet"):
+        code = code.replace(f'"{name}"', repr(str(tmp_path / name)))
+    run(code, tmp_path, monkeypatch)
     assert (tmp_path / "fleet-scores.parquet").exists()
     assert (tmp_path / "long-scores.parquet").exists()

@@ -65,6 +65,9 @@ def test_spark_fleet_equals_each_unit_alone(spark, onnx_model):
     fleet = pd.concat(frames, ignore_index=True).sample(frac=1.0, random_state=0)
     result = sd.spark_score_fleet(spark.createDataFrame(fleet), onnx_model, order_by="time")
     got = result.toPandas().sort_values(["unit", "position"])
+    assert list(got.columns[:4]) == ["unit", "time", "position", "score"]  # the input's time
+    for _, rows in got.groupby("unit"):
+        assert rows["time"].tolist() == list(range(400))
     det = sd.load_model(onnx_model)
     for unit, rows in got.groupby("unit"):
         alone = det.score_samples(fleet[fleet.unit == unit].sort_values("time")[["a", "b", "c"]])

@@ -738,13 +738,14 @@ def spark_score_fleet(
     Returns
     -------
     pyspark.sql.DataFrame
-        ``unit``, ``position`` (the row's rank within its unit), ``score``, ``label``,
-        ``contribution_<channel>``.
+        ``unit``, the ``order_by`` column as it came in (its own name and type), ``position``
+        (the row's rank within its unit), ``score``, ``label``, ``contribution_<channel>``.
     """
     model = str(Path(model).resolve())
     det = load_model(model)
     shipped = _ship(frame.sparkSession.sparkContext, model)
     channels = list(det.channels_)
+    order_type = frame.schema[order_by].dataType.simpleString()
 
     def score(pdf: pd.DataFrame) -> pd.DataFrame:
         pdf = pdf.sort_values(order_by, kind="stable")
@@ -753,12 +754,13 @@ def spark_score_fleet(
         result = local.detect(pdf.drop(columns=[unit_column, order_by]).reset_index(drop=True))
         rows = _rows_frame(0, result.scores, result.labels, result.contributions, channels, None)
         rows.insert(0, unit_column, unit)
+        rows.insert(1, order_by, pdf[order_by].to_numpy())  # the input's time, under its name
         return rows.rename(columns={"index": "position"})
 
+    schema = _spark_schema(channels, unit_column, "position")
+    schema = schema.replace(", `position`", f", `{order_by}` {order_type}, `position`", 1)
     with _quiet_pandas_check():
-        return frame.groupBy(unit_column).applyInPandas(
-            score, _spark_schema(channels, unit_column, "position")
-        )
+        return frame.groupBy(unit_column).applyInPandas(score, schema)
 
 
 def spark_score_stream(
