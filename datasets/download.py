@@ -85,28 +85,24 @@ def download(url: str, *, what: str, hint: str) -> bytes:
 
 def download_to(url: str, target: Path, sha256: str, *, what: str, hint: str) -> None:
     """Download ``url`` into ``target`` if, and only if, its SHA-256 is ``sha256``."""
-    created = _make_parent(target, hint)
-    digest = hashlib.sha256()
-    try:
-        with atomic_path(target) as tmp, open(tmp, "wb") as fh:
+
+    def write(tmp: Path) -> None:
+        digest = hashlib.sha256()
+        with open(tmp, "wb") as fh:
 
             def sink(chunk: bytes) -> None:
                 digest.update(chunk)
                 fh.write(chunk)
 
             _stream(url, sink, what=what, hint=hint)
-            if digest.hexdigest() != sha256:
-                raise DataError(
-                    f"the file downloaded from {url} is not {what} (SHA-256 mismatch: expected "
-                    f"{sha256[:12]}..., got {digest.hexdigest()[:12]}...); nothing was written to "
-                    f"{target}. Try again. {hint}"
-                )
-    except OSError as e:
-        _remove_empty(created)
-        raise DataError(_cannot_write(target, e, hint)) from e
-    except BaseException:
-        _remove_empty(created)
-        raise
+        if digest.hexdigest() != sha256:
+            raise DataError(
+                f"the file downloaded from {url} is not {what} (SHA-256 mismatch: expected "
+                f"{sha256[:12]}..., got {digest.hexdigest()[:12]}...); nothing was written to "
+                f"{target}. Try again. {hint}"
+            )
+
+    write_atomic(target, write, hint=hint)
 
 
 def write_atomic(target: Path, write: Callable[[Path], None], *, hint: str) -> None:

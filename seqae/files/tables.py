@@ -216,9 +216,8 @@ class TableWriter:
             index=np.arange(part.start, part.stop),
             contributions=part.contributions if self.contributions else None,
             reconstruction=part.reconstruction if self.reconstruction else None,
+            time_name=self.time_name,
         )
-        if self.time_name and "time" in df and self.time_name not in df:
-            df = df.rename(columns={"time": self.time_name})
         return df
 
     def write(self, part: Any, times: np.ndarray | None = None) -> None:

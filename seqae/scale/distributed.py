@@ -207,9 +207,11 @@ def _rows_frame(
     contributions: np.ndarray,
     channels: Sequence[str],
     timestamps: np.ndarray | None,
+    time_name: Any = None,
 ) -> pd.DataFrame:
     """The per-row output table (:func:`seqae.scoring.results.score_frame`, the columns
-    ``seqae detect`` writes), numbered from ``start`` without time stamps."""
+    ``seqae detect`` writes), numbered from ``start`` without time stamps; the time column
+    under the input's own name (``time_name``, e.g. an index name) where it is a string."""
     return score_frame(
         scores,
         labels.astype(np.int8),
@@ -217,14 +219,8 @@ def _rows_frame(
         time=timestamps,
         index=np.arange(start, start + len(scores)),
         contributions=contributions,
+        time_name=time_name if isinstance(time_name, str) else None,
     )
-
-
-def _time_named(frame: pd.DataFrame, name: Any) -> pd.DataFrame:
-    """The time column under the input's own name (``timestamp``, ...), not ``time``."""
-    if isinstance(name, str) and name and "time" in frame and name not in frame:
-        return frame.rename(columns={"time": name})
-    return frame
 
 
 def _write_parquet(frame: pd.DataFrame, path: Path) -> None:
@@ -277,8 +273,8 @@ def _score_partition(
     scores, labels, contributions, stamps = _score_range(
         det, rows, offset, first, end, total, source=f"partition {index}"
     )
-    frame = _rows_frame(first, scores, labels, contributions, det.channels_, stamps)
-    frame = _time_named(frame, getattr(getattr(rows, "index", None), "name", None))
+    time_name = getattr(getattr(rows, "index", None), "name", None)
+    frame = _rows_frame(first, scores, labels, contributions, det.channels_, stamps, time_name)
     builder = det.scorer.event_builder(top_k, start=first)
     builder.add(labels, scores, contributions, stamps)
     summary: dict[str, Any] = {
@@ -501,12 +497,11 @@ def score_unit(
     rows = _read_unit(data)
     result = det.detect(rows, top_k=top_k)
     timestamps = None if result.timestamps is None else np.asarray(result.timestamps)
-    frame = _rows_frame(
-        0, result.scores, result.labels, result.contributions, det.channels_, timestamps
-    )
     report = getattr(rows, "report", None) or {}
     name = report.get("time_column") or getattr(getattr(rows, "index", None), "name", None)
-    frame = _time_named(frame, name)
+    frame = _rows_frame(
+        0, result.scores, result.labels, result.contributions, det.channels_, timestamps, name
+    )
     path = Path(output) / f"{unit}.parquet"
     _write_parquet(frame, path)  # atomic: a re-run task replaces it whole
     return {

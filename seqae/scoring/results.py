@@ -103,10 +103,12 @@ def score_frame(
     index: np.ndarray | None = None,
     contributions: np.ndarray | None = None,
     reconstruction: np.ndarray | None = None,
+    time_name: str | None = None,
 ) -> Any:
     """The table of scored timesteps that :meth:`DetectionResult.to_frame` and ``seqae detect``
     write: ``time`` (or ``index``), ``score``, ``label``, then ``contribution_<channel>`` and
-    ``reconstruction_<channel>`` columns for the blocks given.
+    ``reconstruction_<channel>`` columns for the blocks given. ``time_name`` (the input's own
+    name for its time column) replaces ``time`` unless another column already has that name.
 
     Examples
     --------
@@ -127,6 +129,8 @@ def score_frame(
         if values is not None:
             for i, name in enumerate(channels):
                 columns[f"{prefix}_{name}"] = values[:, i]
+    if "time" in columns and time_name and time_name not in columns:
+        columns = {time_name if k == "time" else k: v for k, v in columns.items()}
     return pd.DataFrame(columns)
 
 
