@@ -135,6 +135,12 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # (suite-rounds.md; since 8b one weight per network and channel)
     "nets2": {"n_networks": 2},
     "nets3": {"n_networks": 3},
+    # round 10 (issue 24): channel errors combined by their power mean; the stuck check
+    "p4": {"combine_power": 4},
+    "p4-stuck16": {"combine_power": 4, "stuck_window": 16},
+    # round 10b: the power mean's heavier normal tail, under a lower risk for the line
+    "p4-r1e-4": {"combine_power": 4, "risk": 1e-4},
+    "p4-r3e-5": {"combine_power": 4, "risk": 3e-5},
 }
 PEERS = ("pyod-ae", "iforest", "kmeans", "zscore")
 ALL_METHODS = (*CANDIDATES, *PEERS)
@@ -1005,8 +1011,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         choices=ALL_METHODS,
         help=f"default: {' '.join(HEADLINE_METHODS)}",
     )
-    p.add_argument("--seeds", nargs="+", type=int, default=list(DEFAULT_SEEDS))
-    p.add_argument("--quick", action="store_true", help="a slice of each dataset, one seed")
+    p.add_argument(
+        "--seeds", nargs="+", type=int, default=None, help="default: 0 1 2 (--quick: 0)"
+    )
+    p.add_argument(
+        "--quick", action="store_true", help="a slice of each dataset, one seed unless --seeds"
+    )
     p.add_argument(
         "--jobs",
         type=int,
@@ -1028,7 +1038,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    seeds = args.seeds[:1] if args.quick else args.seeds
+    seeds = args.seeds or list(DEFAULT_SEEDS[:1] if args.quick else DEFAULT_SEEDS)
     data = args.data or default_data()
     common.apply_malloc_setting()
     import torch  # (and so the machine description names the GPU, if any)

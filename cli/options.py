@@ -214,6 +214,20 @@ detector_options = apply_options(
     library("--anomaly-score", "--score", "anomaly_score"),
     library("--channel-norm/--no-channel-norm", default=None),
     library("--score-smoothing", type=POSITIVE, metavar="N"),
+    library(
+        "--combine-power",
+        type=click.FloatRange(min=1, max=1e6),
+        metavar="P",
+        help="How the channels' errors combine into each timestep's score: C times their power "
+        "mean. 1 is their sum; a larger power lets a fault in one channel of many stand out.",
+    ),
+    library(
+        "--stuck-window",
+        type=INT,
+        metavar="N",
+        help="Rows a channel must hold still, as it never did in training, to count as a stuck "
+        "sensor (its rows then alarm, named on it); 0 turns the check off.",
+    ),
     click.option(
         "--channel-weight",
         "channel_weights",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import math
 import os
 import platform
 from collections.abc import Callable, Sequence
@@ -20,16 +21,23 @@ from .files.state import FittedState, json_ready
 from .models import MODELS, Autoencoder, available_models, build_model, variational_models
 from .models.ensemble import Ensemble
 from .models.head import ScoringHead, check_channel_weights, convolutional_halo, head_runner
-from .scoring.baseline import N_BLOCKS, smooth_scores
+from .scoring.baseline import N_BLOCKS, smooth_scores, stuck_floor
 from .scoring.common import is_number
-from .scoring.core import SCORING_BATCH, RunFn, ScoringSpec, StreamDetector, StreamScores
+from .scoring.core import (
+    SCORING_BATCH,
+    RunFn,
+    ScoringSpec,
+    StreamDetector,
+    StreamScores,
+    combine_channels,
+)
 from .scoring.images import ImageDetectionResult, as_images, is_image_input, score_image_batches
 from .scoring.results import DetectionResult
 from .scoring.thresholds import best_f1_threshold, fit_threshold
 from .scoring.validation import Stream, as_streams, stream_for_model
 from .scoring.windowing import WindowSet, check_frame_step
 from .threads import check_threads, choose_threads, threaded, torch_threads
-from .training.trainer import AUTO_BATCH, TrainConfig, select_device, train
+from .training.trainer import AUTO_BATCH, History, TrainConfig, select_device, train
 
 __all__ = ["DetectionResult", "Detector"]
 
@@ -174,12 +182,27 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
     score_smoothing : int, default 8
         Each timestep's score becomes the trailing mean of the network's scores over the last
         ``score_smoothing`` timesteps of the stream (the first timesteps average what they
-        have), as Telemanom smooths its prediction errors; 1 turns it off. The noise of single
+        have, with the held-out normal level before the stream's first timestep), as Telemanom
+        smooths its prediction errors; 1 turns it off. The noise of single
         rows then stops crossing the line and lasting faults rank above it, while short
         spikes are diluted by up to this factor. The alarm line and the drift-aware line are
         fitted on smoothed training scores (each recording smoothed on its own), and the
         drift-aware line follows the smoothed scores; the attribution is not smoothed. Causal,
         so streams scored in parts give the same scores. Streams only (images: ignored).
+    combine_power : float, default 1.0
+        How each timestep's (normalised) channel errors combine into its score: ``C`` times
+        their power mean (:func:`seqae.scoring.core.combine_channels`). 1 is their sum; a
+        larger power moves the score toward the largest channel errors, so a fault in one
+        channel of many is not thinned by the others (with 50 channels, power 4 counts a
+        one-channel error 19x more than the sum). The alarm line is fitted on the combined
+        scores. Streams only.
+    stuck_window : int or None, default None
+        Check for stuck sensors: a channel whose range over the last ``stuck_window`` rows is
+        below half the smallest range it had over any such window of the training data is
+        stuck, and its rows score at least 2.0 (twice the alarm line), named on that channel,
+        until it moves again. A reconstruction can be good exactly while a sensor is stuck, so
+        the check reads the raw values. Channels that held still for a whole window in
+        training are never taken for stuck. None turns it off. Streams only.
     fold : {"mean", "max", "median"}, default "mean"
         How overlapping frames combine into one score per timestep (windowed scoring).
     min_event_length : int, default 1
@@ -237,6 +260,8 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
     threshold_ = _state_field("threshold", "Raw error at the alarm line.")
     channel_weights_ = _state_field("channel_weights", "The channel weights in use, or None.")
     drift_base_ = _state_field("drift_base", "The drift-aware line's base (raw), or None.")
+    stuck_window_ = _state_field("stuck_window", "The stuck check's window, or None.")
+    stuck_floor_ = _state_field("stuck_floor", "Each channel's stuck floor (raw), or None.")
     history_ = _state_field("history", "The training record.")
     training_summary_ = _state_field("training_summary", "A summary of the training data.")
     input_kind_ = _state_field("input_kind", "``'sequence'`` or ``'image'``.")
@@ -274,6 +299,8 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         channel_weights: Sequence[float] | dict[str, float] | None = None,
         drift_window: int | None = 512,
         score_smoothing: int = 8,
+        combine_power: float = 1.0,
+        stuck_window: int | None = None,
         fold: str = "mean",
         min_event_length: int = 1,
         merge_gap: int = 64,
@@ -305,6 +332,8 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         self.channel_weights = channel_weights
         self.drift_window = drift_window
         self.score_smoothing = score_smoothing
+        self.combine_power = combine_power
+        self.stuck_window = stuck_window
         self.fold = fold
         self.min_event_length = min_event_length
         self.merge_gap = merge_gap
@@ -354,6 +383,14 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
                 raise ParameterError(f"{name} must be an integer >= {low}, got {value!r}")
+        power = self.combine_power
+        if not is_number(power) or not 1 <= power < math.inf:
+            raise ParameterError(f"combine_power must be a finite number >= 1, got {power!r}")
+        window = self.stuck_window
+        if window is not None and (
+            isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 2
+        ):
+            raise ParameterError(f"stuck_window must be None or an integer >= 2, got {window!r}")
 
     def _check_anomaly_score(self) -> None:
         """Raise ParameterError unless ``anomaly_score`` is known and fits the model family."""
@@ -484,6 +521,128 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         adjusted = scorer.adjust(scored, streams[0].values)
         return scorer.result(adjusted, streams[0].timestamps, top_k=top_k)
 
+    def partial_fit(
+        self,
+        X: Any,
+        y: Any = None,
+        *,
+        callback: Callable[[Any], None] | None = None,
+    ) -> Detector:
+        """Train the fitted network further on new normal data ``X``, then refit the alarm line.
+
+        For normal operation that has moved since :meth:`fit` (a new operating point, a
+        serviced machine): the network keeps its weights and trains further on ``X`` (each network
+        of ``n_networks`` with its own seed), with the budget, settings and held-out tail
+        that :meth:`fit` uses. The scaler and the channels stay those of the first fit, so
+        the network's inputs keep their units. Then what scoring depends on is fitted anew
+        from ``X`` alone, by the code :meth:`fit` fits it with: each network's share
+        (``n_networks``), the channel normalisation (``channel_norm``), the alarm line, the
+        drift-aware line's base, ``train_scores_``. ``history_`` becomes this training's record;
+        ``training_summary_`` counts the timesteps and recordings of every fit so far (its
+        channel means and spreads too; its score quantiles are ``X``'s).
+
+        Parameters
+        ----------
+        X : array-like, DataFrame, SensorData, or a list of them
+            New normal data: one ``(T, C)`` stream or a list of recordings. Named data is
+            matched to the fitted channels by name (as :meth:`detect` matches it); unnamed
+            data must hold them in the fitted order.
+        y : ignored
+            Present for scikit-learn compatibility.
+        callback : callable, optional
+            As in :meth:`fit`.
+
+        Returns
+        -------
+        self
+
+        An unfitted detector is fitted on ``X`` (:meth:`fit`), as scikit-learn's
+        ``partial_fit`` does. The stuck check's floors only go down: each channel keeps the
+        lower of its old floor and the one ``X`` gives (new normal data can show a channel
+        quieter than before, never make an old quiet stretch abnormal).
+
+        Raises
+        ------
+        ParameterError
+            An image model, or a model fitted in closed form (``"pca"``): fit it again.
+        DataError
+            As in :meth:`fit`: a recording shorter than one frame, missing channels,
+            non-finite values.
+
+        Examples
+        --------
+        >>> from seqae.datasets import make_sensor_stream
+        >>> stream = make_sensor_stream(n_timesteps=2000, n_channels=2, random_state=0)
+        >>> det = Detector(model="dense", frame=16, epochs=1, random_state=0)
+        >>> det = det.fit(stream.values[:1000])
+        >>> scaler = det.scaler_
+        >>> det = det.partial_fit(stream.values[1000:] + 0.5)  # the normal level moved
+        >>> det.scaler_ == scaler, det.training_summary_["n_timesteps"]
+        (True, 2000)
+        """
+        if not self.__sklearn_is_fitted__():
+            return self.fit(X, callback=callback)
+        if self._images():
+            raise ParameterError(
+                "partial_fit trains sequence models; this Detector was fitted on images: "
+                "fit it again on all the images"
+            )
+        model = self.model_
+        networks = list(model.members) if isinstance(model, Ensemble) else [model]
+        if getattr(networks[0], "closed_form", False):
+            raise ParameterError(
+                f"model {model.name!r} is fitted in closed form and cannot train further: "
+                "fit it again on all the data"
+            )
+        self._check_params()
+        items = list(X) if isinstance(X, (list, tuple)) else [X]
+        if not items:
+            raise DataError("X: empty list: give at least one (timesteps, channels) array")
+        streams = [
+            stream_for_model(
+                x,
+                self.channels_,
+                source=f"X[{i}]" if len(items) > 1 else "X",
+                owner=type(self).__name__,
+            )
+            for i, x in enumerate(items)
+        ]
+        for i, s in enumerate(streams):
+            if len(s.values) < self.frame:
+                raise DataError(
+                    f"training recording {i} has {len(s.values)} timesteps (n_samples="
+                    f"{len(s.values)}), fewer than one frame of {self.frame}: use a smaller frame "
+                    "or more data"
+                )
+        center = np.asarray(self.scaler_["center"], dtype=np.float64)
+        scale = np.asarray(self.scaler_["scale"], dtype=np.float64)
+        scaled = [((s.values - center) / scale).astype(np.float32) for s in streams]
+        train_parts, held_parts = self._split(scaled)
+        val_parts = [x for x in held_parts if len(x) >= self.frame]
+        data = WindowSet(train_parts, self.frame, self.step)
+        validation = WindowSet(val_parts, self.frame, self.step) if val_parts else None
+        work = (self.batch_size or AUTO_BATCH[1]) * self.frame
+        previous = dict(self.training_summary_)
+        old_floor = self.stuck_floor_ if self.stuck_window_ == self.stuck_window else None
+        with torch_threads(choose_threads(self.n_threads, work)):
+            histories = []
+            for i, net in enumerate(networks):
+                config = self._train_config(self._network_seed(i))
+                histories.append(train(net, data, config, validation=validation, callback=callback))
+            model.eval()
+            self.history_ = _training_record(histories)
+            self.device_ = self.history_["device"]
+            # scoring starts again from raw errors: the user's weights, a line at 1
+            self.channel_weights_ = self._resolve_channel_weights(list(self.channels_))
+            self._head = self._make_head(threshold=1.0)
+            if isinstance(model, Ensemble):
+                self._weigh_networks(model, streams, train_parts)
+            self._fit_scoring(streams, train_parts)
+        if old_floor is not None and self.stuck_floor_ is not None:
+            self.stuck_floor_ = np.minimum(old_floor, self.stuck_floor_).tolist()
+        self.training_summary_ = _add_summaries(previous, self.training_summary_)
+        return self
+
     def _image_fit(self, X: Any) -> bool:
         """Whether ``X`` is fitted as images; sets ``input_kind_`` (and forgets the fitted
         attributes that only streams set)."""
@@ -542,6 +701,21 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         self._head = self._make_head(threshold=1.0)
         if isinstance(model, Ensemble):
             self._weigh_networks(model, streams, train_parts)
+        return self._fit_scoring(streams, train_parts, reconstruction=reconstruction)
+
+    def _fit_scoring(
+        self,
+        streams: list[Stream],
+        train_parts: list[np.ndarray],
+        *,
+        reconstruction: bool = False,
+    ) -> list[StreamScores]:
+        """Fit the numbers scoring depends on from the network's scores of ``streams``: the
+        channel normalisation (``channel_norm``), the alarm line, the drift base,
+        ``train_scores_`` and ``training_summary_``. Rows past ``len(train_parts[i])`` of
+        recording ``i`` are the held-out ones. ``_head`` must score raw errors (threshold 1,
+        the channel weights before normalisation). Returns each stream's raw scores, as
+        :meth:`_fit_streams` does."""
         scored = [self._score(s.values, reconstruction=reconstruction) for s in streams]
         contributions = np.concatenate([r.contributions for r in scored])
         held = np.concatenate(
@@ -553,8 +727,8 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             contributions = contributions * factors
             for r in scored:
                 r.contributions = r.contributions * factors
-                r.scores = r.contributions.sum(axis=1)
-        raw = contributions.sum(axis=1)
+                r.scores = combine_channels(r.contributions, self.combine_power)
+        raw = combine_channels(contributions, self.combine_power)
         if self.score_smoothing > 1:  # the lines are fitted on scores as detection sees them
             ends = np.cumsum([len(s.values) for s in streams])[:-1]
             raw = np.concatenate(
@@ -564,6 +738,12 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         self.drift_base_ = float(np.median(raw[normal])) if self.drift_window else None
         if self.drift_base_ is not None and not self.drift_base_ > 0:
             self.drift_base_ = None  # a perfect fit of normal data: no level to follow
+        self.stuck_window_ = self.stuck_window
+        self.stuck_floor_ = (
+            None
+            if self.stuck_window is None
+            else stuck_floor([s.values for s in streams], self.stuck_window).tolist()
+        )
         self.train_scores_ = raw / self.threshold_
         self.training_summary_ = {
             "n_recordings": len(streams),
@@ -589,7 +769,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         history, with every network's under ``"networks"`` when there are several."""
         networks, histories = [], []
         for i in range(int(self.n_networks)):
-            seed = None if self.random_state is None else int(self.random_state) + i
+            seed = self._network_seed(i)
             # Seed the weight initialisation too (the trainer seeds only its own loop),
             # without touching the caller's global RNG state.
             with torch.random.fork_rng(devices=[]):
@@ -599,11 +779,14 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             config = self._train_config(seed)
             histories.append(train(net, data, config, validation=validation, callback=callback))
             networks.append(net.eval())
-        record = histories[0].to_dict()
+        record = _training_record(histories)
         if len(networks) == 1:
             return networks[0], record
-        record["networks"] = [h.to_dict() for h in histories]
         return Ensemble(networks).to(histories[0].device), record
+
+    def _network_seed(self, i: int) -> int | None:
+        """The seed of network ``i`` (``random_state + i``), None without ``random_state``."""
+        return None if self.random_state is None else int(self.random_state) + i
 
     def _weigh_networks(
         self, model: Ensemble, streams: list[Stream], train_parts: list[np.ndarray]
@@ -860,9 +1043,16 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         if mode == "convolutional":
             stride = int(self.model_.total_stride)
             return ScoringSpec(
-                mode, self.frame, self.step, stride=stride, halo=convolutional_halo(self.model_)
+                mode,
+                self.frame,
+                self.step,
+                stride=stride,
+                halo=convolutional_halo(self.model_),
+                power=self.combine_power,
             )
-        return ScoringSpec(mode, self.frame, self.step, self.fold, SCORING_BATCH)
+        return ScoringSpec(
+            mode, self.frame, self.step, self.fold, SCORING_BATCH, power=self.combine_power
+        )
 
     def _image_scores(
         self, X: Any, reconstruction: bool = False
@@ -998,6 +1188,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             beta=self._score_beta() if self.anomaly_score == "elbo" else None,
             drift_window=self.drift_window if drifting else None,
             score_smoothing=self.score_smoothing,
+            combine_power=float(self.combine_power),
             min_event_length=self.min_event_length,
             merge_gap=self.merge_gap,
         )
@@ -1057,6 +1248,8 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         det._state = state  # the fitted numbers, as the file carries them
         det.drift_window = state.drift_window  # the parameters scoring reads, as fitted
         det.score_smoothing = state.score_smoothing
+        det.combine_power = state.combine_power
+        det.stuck_window = state.stuck_window
         if state.input_kind == "sequence":
             det.n_features_in_ = len(state.channels)
         det.device_ = str(select_device(device))
@@ -1080,6 +1273,38 @@ def _channel_error(contributions: np.ndarray) -> np.ndarray:
     error = contributions.mean(axis=0)
     error = np.maximum(error, _NORM_FLOOR * np.median(error))
     return np.where(error > 0, error, 1.0)
+
+
+def _training_record(histories: list[History]) -> dict[str, Any]:
+    """The first network's training history as a dict, with every network's under
+    ``"networks"`` when there are several."""
+    record = histories[0].to_dict()
+    if len(histories) > 1:
+        record["networks"] = [h.to_dict() for h in histories]
+    return record
+
+
+def _add_summaries(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    """``new``'s training summary counting the data of ``old``'s too: the timesteps and
+    recordings added, the channel means and spreads pooled. A count ``old`` lacks (a file of
+    an older seqae) is left as ``new`` has it."""
+    merged = dict(new)
+    for name in ("n_recordings", "n_timesteps"):
+        if is_number(old.get(name)):
+            merged[name] = int(old[name]) + int(new[name])
+    n_old, n_new = old.get("n_timesteps"), new["n_timesteps"]
+    parts = [old.get("channel_mean"), old.get("channel_std")]
+    if is_number(n_old) and all(
+        isinstance(p, list) and len(p) == len(new["channel_mean"]) for p in parts
+    ):
+        w = n_old / (n_old + n_new)
+        mean_old, std_old = np.asarray(parts[0], float), np.asarray(parts[1], float)
+        mean_new, std_new = np.asarray(new["channel_mean"]), np.asarray(new["channel_std"])
+        mean = w * mean_old + (1 - w) * mean_new
+        second = w * (std_old**2 + mean_old**2) + (1 - w) * (std_new**2 + mean_new**2)
+        merged["channel_mean"] = mean.tolist()
+        merged["channel_std"] = np.sqrt(np.maximum(second - mean**2, 0.0)).tolist()
+    return merged
 
 
 def _each_network_alone(model: Ensemble, score: Callable[[], np.ndarray]) -> list[np.ndarray]:

@@ -151,12 +151,13 @@ def training_only(options: Mapping[str, Any]) -> list[str]:
 
 def detector_kwargs(options: Mapping[str, Any], *, distributed: bool = False) -> dict[str, Any]:
     """The ``options`` that name a :class:`seqae.Detector` parameter and are not None (other keys
-    are ignored); ``steps_per_epoch=0`` lifts the cap; ``distributed``: data-parallel under
-    torchrun."""
+    are ignored); ``steps_per_epoch=0`` lifts the cap and ``stuck_window=0`` turns the stuck
+    check off; ``distributed``: data-parallel under torchrun."""
     names = detector_parameters()
     kwargs = {k: v for k, v in options.items() if k in names and v is not None}
-    if kwargs.get("steps_per_epoch") == 0:
-        kwargs["steps_per_epoch"] = None
+    for name in ("steps_per_epoch", "stuck_window"):
+        if kwargs.get(name) == 0:
+            kwargs[name] = None
     if distributed:
         kwargs["train_params"] = {**kwargs.get("train_params", {}), "distributed": True}
     return kwargs

@@ -15,6 +15,7 @@ from seqae.scoring.baseline import (
     Attribution,
     DriftBaseline,
     StreamTracker,
+    StuckCheck,
     TrailingMean,
     apply_baseline,
     smooth_scores,
@@ -188,11 +189,13 @@ def test_attribution_with_a_scaler_needs_the_rows_values():
 def test_stream_tracker_continues_a_stream_exactly(start, drift, smoothing):
     scores, contributions = _errors()
     values = np.random.default_rng(4).normal(0.0, 2.0, contributions.shape)
+    values[1200:1900, 1] = values[1199, 1]  # a stuck channel: the check carries across parts
 
     def tracker() -> StreamTracker:
         baseline = None if drift is None else DriftBaseline(0.1, drift)
         attribution = Attribution(None, 64, center=[0.0, 1.0, -1.0], scale=[1.0, 2.0, 0.5])
-        return StreamTracker(baseline, attribution, smoothing)
+        stuck = StuckCheck([0.5, 0.5, 0.5], 16)
+        return StreamTracker(baseline, attribution, smoothing, stuck=stuck, smoothing_fill=0.1)
 
     whole = tracker().apply(scores, contributions, values)
     part = tracker()

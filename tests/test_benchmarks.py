@@ -548,3 +548,29 @@ def test_peers_flag_only_runs_the_comparison(monkeypatch, capsys):
     assert speed.PEER_WORKLOADS["univariate"]["score"] == [750, None]
     out = capsys.readouterr().out
     assert "## Fit + score seconds" in out and "## Training" not in out
+
+
+def test_the_round_criterion_merges_tracks_and_charges_the_anomaly_free_far(tmp_path):
+    rounds = _load("rounds")
+
+    def run(vus, f1, far=None):
+        summary = {"vus_pr": vus, "f1": f1}
+        if far is not None:
+            summary["normal_far"] = far
+        return [{"seed": 0, "summary": summary, "series": []}]
+
+    dev = {
+        "smd": {"a": run(0.4, 0.2), "b": run(0.5, 0.3)},
+        "skab": {"a": run(0.8, 0.8, far=4.0), "b": run(0.9, 0.8, far=8.0)},
+        "synthetic": {"a": run(0.6, 0.6), "b": run(0.6, 0.6)},
+    }
+    tracks = {"wide": {"a": run(0.4, 0.2), "b": run(0.4, 0.2)}, "short": {"a": run(0.3, 0.1)}}
+    paths = []
+    for name, runs in (("dev", dev), ("tracks", tracks)):
+        paths.append(tmp_path / f"{name}.json")
+        paths[-1].write_text(json.dumps({"runs": runs}))
+    rows = {r[0]: r for r in rounds.criterion_rows(rounds.merge(paths))}
+    # a: (0.3 + 0.8 + 0.6 + 0.3 + 0.2) / 5 = 0.44, its FAR under 5 %: no charge
+    assert rows["a"][-1] == pytest.approx(0.44)
+    assert rows["b"][-1] is None  # no short track: no criterion
+    assert rows["b"][-2] == 8.0

@@ -465,8 +465,16 @@ class OnnxDetector(StreamDetector):
                 chunk=m["chunk"],
                 stride=m["total_stride"],
                 halo=m["halo"],
+                power=self.state_.combine_power,
             )
-        return ScoringSpec(m["scoring"], self.frame, self.step, m["fold"], self.batch_size)
+        return ScoringSpec(
+            m["scoring"],
+            self.frame,
+            self.step,
+            m["fold"],
+            self.batch_size,
+            power=self.state_.combine_power,
+        )
 
     def _stream(self, X: Any) -> Stream:
         if self._images():

@@ -119,6 +119,13 @@ class FittedState:
         The drift-aware line (:mod:`seqae.scoring.baseline`): both set, or both None.
     score_smoothing : int
         Raw scores averaged into each score (trailing mean) before the drift line; 1: none.
+    combine_power : float
+        How each timestep's channel errors combine into its score
+        (:func:`seqae.scoring.core.combine_channels`; 1: their sum).
+    stuck_window : int or None
+    stuck_floor : list of float or None
+        The stuck-channel check (:class:`seqae.scoring.baseline.StuckCheck`): both set, or
+        both None.
     min_event_length, merge_gap : int
         The event rules.
     params : dict
@@ -156,6 +163,9 @@ class FittedState:
     drift_window: int | None
     drift_base: float | None
     score_smoothing: int
+    combine_power: float
+    stuck_window: int | None
+    stuck_floor: list[float] | None
     min_event_length: int
     merge_gap: int
     params: dict[str, Any]
@@ -206,6 +216,9 @@ class FittedState:
             "drift_window": None,
             "drift_base": None,
             "score_smoothing": 1,
+            "combine_power": 1.0,
+            "stuck_window": None,
+            "stuck_floor": None,
             "min_event_length": 1,
             "merge_gap": 0,
             "params": {},
@@ -305,6 +318,8 @@ def upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
     Files of either version without ``score_smoothing`` did not smooth: it becomes 1 (in
     ``params`` too, as the current :class:`~seqae.Detector` records it). Files whose
     ``params`` lack ``n_networks`` hold one network: it becomes 1.
+    Files without ``combine_power`` summed the channel errors and had no stuck check: 1 and
+    None.
     ``format_version`` is assumed checked (:func:`check_version`).
     """
     data = dict(data)
@@ -354,6 +369,10 @@ def upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
     params = data.get("params")
     if isinstance(params, Mapping) and "n_networks" not in params:  # before ensembles
         data["params"] = {**params, "n_networks": 1}
+    if "combine_power" not in data:  # before issue 24: channel errors summed, no stuck check
+        data["combine_power"] = 1.0
+        data.setdefault("stuck_window", None)
+        data.setdefault("stuck_floor", None)
     return data
 
 
@@ -415,6 +434,22 @@ def _check_rules(data: Mapping[str, Any], where: str) -> None:
     for name in ("min_event_length", "merge_gap", "score_smoothing", "fold", "anomaly_score"):
         if name in params and params[name] != data[name]:
             raise _bad(where, name, f"must equal params.{name} ({params[name]!r})", data[name])
+    power = data["combine_power"]
+    if not is_number(power) or not 1 <= power < math.inf:
+        raise _bad(where, "combine_power", "must be a finite number >= 1", power)
+    window, floor = data["stuck_window"], data["stuck_floor"]
+    if (window is None) != (floor is None):
+        raise _bad(where, "stuck_window", "and stuck_floor must both be set, or both null", window)
+    if window is not None:
+        if not _is_int(window) or window < 2:
+            raise _bad(where, "stuck_window", "must be an integer >= 2", window)
+        n = len(data["channels"])
+        if (
+            not isinstance(floor, list)
+            or len(floor) != n
+            or not all(is_number(f) and math.isfinite(f) and f >= 0 for f in floor)
+        ):
+            raise _bad(where, "stuck_floor", f"must be {n} finite numbers >= 0", floor)
 
 
 def check_fitted_state(

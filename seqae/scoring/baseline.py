@@ -45,9 +45,13 @@ __all__ = [
     "ATTRIBUTION_FRAMES",
     "N_BLOCKS",
     "QUANTILE",
+    "STUCK_MARGIN",
+    "STUCK_REPEATS",
+    "STUCK_SCORE",
     "Attribution",
     "DriftBaseline",
     "StreamTracker",
+    "StuckCheck",
     "TrailingMean",
     "apply_baseline",
     "smooth_scores",
@@ -59,6 +63,15 @@ N_BLOCKS = 16
 QUANTILE = 0.25
 #: Frames of errors averaged by a detector's attribution (suite-rounds.md, round 9).
 ATTRIBUTION_FRAMES = 2
+#: A channel is stuck when its range over the stuck window is below this share of the
+#: smallest range it had over any window of the training data.
+STUCK_MARGIN = 0.5
+#: The score of a timestep while a channel is stuck (at least; 1.0 is the alarm line).
+STUCK_SCORE = 2.0
+#: Only a channel whose training values repeat from one row to the next at most this often is
+#: checked: a quantised or idle-prone channel (a counter, a CPU share) holds still in normal
+#: operation (suite-rounds.md, round 10).
+STUCK_REPEATS = 0.01
 
 
 class DriftBaseline:
@@ -160,6 +173,9 @@ class TrailingMean:
         Rows averaged (>= 1).
     name : str, default "window"
         The parameter named in the error for a bad ``window``.
+    fill : float, optional
+        The value of the ``window - 1`` rows before the stream's first: the first rows then
+        average as many values as every other row (None: they average the rows they have).
 
     Examples
     --------
@@ -167,13 +183,17 @@ class TrailingMean:
     >>> mean = TrailingMean(3)
     >>> mean.apply(np.array([3.0, 6.0])).tolist(), mean.apply(np.array([9.0, 0.0])).tolist()
     ([3.0, 4.5], [6.0, 5.0])
+    >>> TrailingMean(3, fill=0.0).apply(np.array([3.0, 6.0])).tolist()
+    [1.0, 3.0]
     """
 
-    def __init__(self, window: int, name: str = "window") -> None:
+    def __init__(self, window: int, name: str = "window", fill: float | None = None) -> None:
         if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 1:
             raise ParameterError(f"{name} must be an integer >= 1, got {window!r}")
         self.window = int(window)
         self._recent: np.ndarray | None = None  # the last window - 1 rows
+        if fill is not None:
+            self._recent = np.full(self.window - 1, float(fill))
 
     def apply(self, rows: Any) -> np.ndarray:
         """Trailing means of the next part's ``rows`` (shape ``(n,)`` or ``(n, C)``)."""
@@ -298,6 +318,116 @@ class Attribution:
         return scores[:, None] * shares
 
 
+def window_ranges(values: Any, window: int, chunk: int = 65536) -> np.ndarray:
+    """Each full window's range (max - min) per channel: ``(T - window + 1, C)`` of ``(T, C)``.
+
+    Examples
+    --------
+    >>> window_ranges(np.array([[0.0], [2.0], [1.0], [1.0]]), 2).ravel().tolist()
+    [2.0, 1.0, 0.0]
+    """
+    values = np.asarray(values, dtype=np.float64)
+    n = len(values) - window + 1
+    out = np.empty((max(n, 0), values.shape[1]))
+    for first in range(0, max(n, 0), chunk):  # bounded temporaries on long streams
+        part = sliding_window_view(values[first : first + chunk + window - 1], window, axis=0)
+        out[first : first + len(part)] = part.max(axis=-1) - part.min(axis=-1)
+    return out
+
+
+def stuck_floor(streams: Any, window: int) -> np.ndarray:
+    """Each channel's stuck floor: :data:`STUCK_MARGIN` times its smallest range over any
+    ``window`` rows of the training ``streams`` (a list of ``(T, C)`` arrays). A channel gets
+    0, and is never taken for stuck, when it held still for a whole window in training or
+    when more than :data:`STUCK_REPEATS` of its training rows repeat the row before.
+
+    Examples
+    --------
+    >>> t = np.arange(200)
+    >>> x = np.stack([np.sin(t / 3), np.r_[np.zeros(50), np.ones(150)], np.round(t / 40)], 1)
+    >>> stuck_floor([x], 16).round(3).tolist()  # a smooth sensor, a step, a quantised ramp
+    [0.895, 0.0, 0.0]
+    """
+    ranges = [window_ranges(s, window) for s in streams if len(s) >= window]
+    if not ranges:
+        raise ParameterError(f"the stuck check needs a training recording of >= {window} rows")
+    repeats = np.concatenate(
+        [np.diff(np.asarray(s, dtype=np.float64), axis=0) == 0 for s in streams]
+    )
+    floor = STUCK_MARGIN * np.concatenate(ranges).min(axis=0)
+    return np.where(repeats.mean(axis=0) <= STUCK_REPEATS, floor, 0.0)
+
+
+class StuckCheck:
+    """Which channels hold still as they never did in training: a stuck or dead sensor.
+
+    A reconstruction can be good exactly while a sensor is stuck (a constant is easy to
+    reproduce), so the check looks at the raw values instead: channel ``c`` is stuck at a
+    timestep when its range over the last ``window`` rows is below ``floor[c]``
+    (:func:`stuck_floor`: half the smallest range it had over any window of the training
+    data). It holds from the ``window``-th stuck row on and ends with the first row that moves.
+    Rows before a stream's ``window``-th are never stuck (a shorter range proves nothing).
+
+    Stateful, like :class:`DriftBaseline`: a stream given in parts is checked as in one pass.
+
+    Parameters
+    ----------
+    floor : array-like of shape (C,)
+        Each channel's floor in raw units; 0 turns the check off for that channel.
+    window : int
+        Rows a channel must hold still (>= 2).
+
+    Examples
+    --------
+    >>> check = StuckCheck(floor=[0.5, 0.5], window=3)
+    >>> x = np.array([[0.0, 0], [1, 1], [1, 0], [1, 1], [1, 0], [2, 1]])
+    >>> check.mask(x[:4])[:, 0].tolist(), check.mask(x[4:])[:, 0].tolist()
+    ([False, False, False, True], [True, False])
+    """
+
+    def __init__(self, floor: Any, window: int) -> None:
+        if isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 2:
+            raise ParameterError(f"stuck window must be an integer >= 2, got {window!r}")
+        self.floor = np.asarray(floor, dtype=np.float64)
+        if self.floor.ndim != 1 or not np.all(np.isfinite(self.floor) & (self.floor >= 0)):
+            raise ParameterError(f"stuck floor must be finite numbers >= 0, got {floor!r}")
+        self.window = int(window)
+        self._recent = np.zeros((0, len(self.floor)))  # the last window - 1 rows
+
+    def mask(self, values: Any) -> np.ndarray:
+        """``(n, C)`` bool: which channels of the next ``n`` rows are stuck."""
+        values = np.asarray(values, dtype=np.float64)
+        if values.ndim != 2 or values.shape[1] != len(self.floor):
+            raise ParameterError(
+                f"stuck check: values must have shape (n, {len(self.floor)}), got {values.shape}"
+            )
+        rows = np.concatenate([self._recent, values])
+        self._recent = rows[len(rows) - min(len(rows), self.window - 1) :]
+        out = np.zeros(values.shape, dtype=bool)
+        ranges = window_ranges(rows, self.window)  # one per row from the window-th on
+        if len(ranges):
+            out[len(values) - len(ranges) :] = ranges < self.floor
+        return out
+
+    def apply(
+        self, values: Any, scores: np.ndarray, contributions: np.ndarray | None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Raise the scores of rows with a stuck channel to :data:`STUCK_SCORE` (at least),
+        the raise shared by the stuck channels' contributions."""
+        stuck = self.mask(values)
+        n_stuck = stuck.sum(axis=1)
+        rows = n_stuck > 0
+        if not rows.any():
+            return scores, contributions
+        scores = scores.copy()
+        raise_by = np.maximum(STUCK_SCORE - scores[rows], 0.0)
+        scores[rows] += raise_by
+        if contributions is not None:
+            contributions = contributions.copy()
+            contributions[rows] += stuck[rows] * (raise_by / n_stuck[rows])[:, None]
+        return scores, contributions
+
+
 class StreamTracker:
     """What a stream carries from one part to the next after the network.
 
@@ -315,6 +445,12 @@ class StreamTracker:
         only the scores' smoothing and drift line).
     smoothing : int, default 1
         Rows of raw scores averaged into each score (1: no smoothing).
+    stuck : StuckCheck, optional
+        Raises the scores of rows where a channel is stuck (last, after the attribution;
+        it reads the raw ``values``).
+    smoothing_fill : float, optional
+        The score the smoother assumes before the stream's first row (the normal level), so
+        the first rows are not averages of fewer, noisier rows.
 
     Examples
     --------
@@ -334,36 +470,48 @@ class StreamTracker:
     """
 
     def __init__(
-        self, drift: DriftBaseline | None, attribution: Attribution | None, smoothing: int = 1
+        self,
+        drift: DriftBaseline | None,
+        attribution: Attribution | None,
+        smoothing: int = 1,
+        *,
+        stuck: StuckCheck | None = None,
+        smoothing_fill: float | None = None,
     ) -> None:
         self.drift = drift
         self.attribution = attribution
+        self.stuck = stuck
         # 1 skips the smoother, so the scores pass bit for bit
-        smoother = TrailingMean(smoothing, "score_smoothing")
+        smoother = TrailingMean(smoothing, "score_smoothing", fill=smoothing_fill)
         self.smoothing = smoother.window
         self._smoother = smoother if self.smoothing > 1 else None
-        # (first, smoother's first, drift's first, attribution's first, start): warm_up_from's
+        # (first, smoother's first, drift's first, window's first, start): warm_up_from's
         self._plan: tuple[int, int, int, int, int] | None = None
+
+    @property
+    def _window(self) -> int:
+        """Rows of raw values (and errors) a row's attribution and stuck check read."""
+        attribution = 1 if self.attribution is None else self.attribution.window
+        return max(attribution, 1 if self.stuck is None else self.stuck.window)
 
     @property
     def context(self) -> int:
         """At most how many rows before a timestep its adjusted values depend on."""
         drift = 0 if self.drift is None else self.drift.block * (N_BLOCKS + 1)
-        window = 1 if self.attribution is None else self.attribution.window
-        return max(drift + self.smoothing - 1, window - 1)
+        return max(drift + self.smoothing - 1, self._window - 1)
 
     def warm_up_from(self, start: int) -> int:
         """Where a fresh tracker must start reading to continue a stream at index ``start``.
 
         Each part reads its own rows of what :meth:`warm_up` is then given: the drift line
         the smoothed scores from its block-aligned first row, the smoother the raw scores
-        ``smoothing - 1`` rows before that, the attribution the last ``window - 1`` rows.
+        ``smoothing - 1`` rows before that, the attribution and the stuck check the last
+        ``window - 1`` rows.
         """
         start = int(start)
         drift = start if self.drift is None else self.drift.warm_up_from(start)
         smooth = max(0, drift - (self.smoothing - 1))
-        window = 1 if self.attribution is None else self.attribution.window
-        attribution = max(0, start - (window - 1))
+        attribution = max(0, start - (self._window - 1))
         first = min(smooth, attribution)
         self._plan = (first, smooth, drift, attribution, start)
         return first
@@ -389,11 +537,16 @@ class StreamTracker:
         smoothed = self._smooth(scores[smooth - first :])
         if self.drift is not None:
             self.drift.factors(smoothed[drift - smooth :])
+        rows = None if values is None else np.asarray(values)[attribution - first :]
         if self.attribution is not None:
-            self.attribution.warm_up(
-                np.asarray(contributions)[attribution - first :],
-                None if values is None else np.asarray(values)[attribution - first :],
-            )
+            self.attribution.warm_up(np.asarray(contributions)[attribution - first :], rows)
+        if self.stuck is not None:
+            self.stuck.mask(self._values(rows))
+
+    def _values(self, values: Any) -> np.ndarray:
+        if values is None:
+            raise ParameterError("the stuck check reads the raw rows: give their values")
+        return np.asarray(values)
 
     def _smooth(self, scores: np.ndarray) -> np.ndarray:
         return scores if self._smoother is None else self._smoother.apply(scores)
@@ -410,6 +563,9 @@ class StreamTracker:
         scores = self._smooth(np.asarray(scores, dtype=np.float64))
         if self.drift is not None:
             scores = scores * self.drift.factors(scores)
-        if self.attribution is None:
-            return scores, None
-        return scores, self.attribution.apply(scores, contributions, values)
+        shares = None
+        if self.attribution is not None:
+            shares = self.attribution.apply(scores, contributions, values)
+        if self.stuck is not None:
+            scores, shares = self.stuck.apply(self._values(values), scores, shares)
+        return scores, shares

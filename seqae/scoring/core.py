@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import DataError, ParameterError
 from ..files.state import FittedState
-from .baseline import ATTRIBUTION_FRAMES, Attribution, DriftBaseline, StreamTracker
+from .baseline import ATTRIBUTION_FRAMES, Attribution, DriftBaseline, StreamTracker, StuckCheck
 from .events import Event, EventBuilder, postprocess_labels
 from .images import ImageDetectionResult
 from .results import DetectionResult
@@ -43,6 +43,7 @@ __all__ = [
     "ScoringSpec",
     "StreamDetector",
     "StreamScores",
+    "combine_channels",
     "score_convolutional",
     "score_windowed",
 ]
@@ -81,6 +82,29 @@ class StreamScores:
     reconstruction: np.ndarray | None = None
 
 
+def combine_channels(errors: np.ndarray, power: float = 1.0) -> np.ndarray:
+    """Each timestep's score from its ``(T, C)`` channel errors: ``C`` times their power mean.
+
+    ``power`` 1 is the sum. A larger ``power`` moves the score toward the largest channel
+    errors, so a fault in one channel of many is not thinned by the channels that stay normal:
+    where every channel errs by ``e`` the score is ``C * e`` at any power, but one channel's
+    error ``E`` counts ``E / C`` of that level in the sum and ``E / C ** (1 / power)`` in the
+    power mean (50 channels at power 4: ``E / 2.7``, not ``E / 50``). The score is
+    homogeneous (errors times ``a`` give the score times ``a``), so a line divides either.
+
+    Examples
+    --------
+    >>> e = np.array([[1.0, 1.0, 1.0, 1.0], [4.0, 0.0, 0.0, 0.0]])
+    >>> combine_channels(e).tolist(), combine_channels(e, 4).round(3).tolist()
+    ([4.0, 4.0], [4.0, 11.314])
+    """
+    if power == 1:
+        return errors.sum(axis=1)
+    e = np.asarray(errors, dtype=np.float64)
+    n = e.shape[1]
+    return n * np.mean(e**power, axis=1) ** (1.0 / power)
+
+
 def score_windowed(
     run: RunFn,
     x: np.ndarray,
@@ -90,13 +114,15 @@ def score_windowed(
     how: FoldRule = "mean",
     batch_size: int = SCORING_BATCH,
     progress: ProgressFn | None = None,
+    power: float = 1.0,
 ) -> StreamScores:
     """Score a raw ``(T, C)`` stream frame by frame and fold the errors back to timesteps.
 
     Frames lie on the grid ``0, step, 2*step, ...`` plus the end-aligned tail frame of
     :func:`seqae.scoring.windowing.frame_starts`. They are gathered batch by batch from a zero-copy
     view, so memory stays at one batch plus the ``(T, C)`` result whatever the overlap. The
-    reconstruction is folded too when ``run`` returns one.
+    reconstruction is folded too when ``run`` returns one. Each timestep's score combines its
+    channel errors by :func:`combine_channels` with ``power``.
 
     Examples
     --------
@@ -121,7 +147,7 @@ def score_windowed(
             progress(min(first + batch_size, len(starts)), len(starts))
     contributions = errors.result()
     return StreamScores(
-        scores=contributions.sum(axis=1),
+        scores=combine_channels(contributions, power),
         contributions=contributions,
         reconstruction=None if recon_acc is None else recon_acc.result(),
     )
@@ -136,6 +162,7 @@ def score_convolutional(
     chunk: int = CHUNK,
     progress: ProgressFn | None = None,
     contributions: bool = True,
+    power: float = 1.0,
 ) -> StreamScores:
     """Score a raw ``(T, C)`` stream in one fully convolutional pass, chunk by chunk.
 
@@ -167,7 +194,7 @@ def score_convolutional(
         if shares is not None:
             shares[start:stop] = channel_error[0, keep]
         else:  # the same float64 row sums as summing the whole (T, C) block below
-            scores[start:stop] = channel_error[0, keep].astype(np.float64).sum(axis=1)
+            scores[start:stop] = combine_channels(channel_error[0, keep].astype(np.float64), power)
         if recon is not None:
             if recon_out is None:
                 recon_out = np.empty((n, n_channels), dtype=np.float32)
@@ -175,7 +202,7 @@ def score_convolutional(
         if progress is not None:
             progress(stop, n)
     if shares is not None:
-        scores = shares.sum(axis=1)
+        scores = combine_channels(shares, power)
     return StreamScores(scores, shares, recon_out)
 
 
@@ -196,6 +223,8 @@ class ScoringSpec:
     chunk, stride, halo : int
         Convolutional scoring: timesteps per call, the model's total stride, and the context
         each side of a chunk needs (a multiple of ``stride``).
+    power : float
+        How each timestep's channel errors combine (:func:`combine_channels`; 1: their sum).
 
     Examples
     --------
@@ -211,6 +240,7 @@ class ScoringSpec:
     chunk: int = CHUNK
     stride: int = 1
     halo: int = 0
+    power: float = 1.0
 
 
 def score_network(
@@ -234,6 +264,7 @@ def score_network(
             chunk=spec.chunk,
             progress=progress,
             contributions=contributions,
+            power=spec.power,
         )
     if spec.mode != "windowed":
         raise ParameterError(f"a {spec.mode!r} model does not score streams")
@@ -249,6 +280,7 @@ def score_network(
         how=spec.fold,  # type: ignore[arg-type]
         batch_size=spec.batch_size,
         progress=progress,
+        power=spec.power,
     )
 
 
@@ -348,8 +380,8 @@ class Scorer:
 
     def tracker(self, *, contributions: bool = True) -> StreamTracker:
         """A fresh :class:`~seqae.scoring.baseline.StreamTracker` for one stream: the score
-        smoothing, the drift-aware line and (with ``contributions``) the channel attribution
-        over two frames.
+        smoothing, the drift-aware line, (with ``contributions``) the channel attribution
+        over two frames, and the stuck-channel check when the model has one.
 
         What a caller that runs the network itself (part by part, or row by row at the edge)
         applies to the network's scores, part after part in order, to get the detector's
@@ -364,7 +396,14 @@ class Scorer:
             window = ATTRIBUTION_FRAMES * self.spec.frame
             center, scale = state.scaler["center"], state.scaler["scale"]
             attribution = Attribution(state.channel_weights, window, center, scale)
-        return StreamTracker(drift, attribution, state.score_smoothing)
+        stuck = None
+        if state.stuck_window and not self.images:
+            stuck = StuckCheck(state.stuck_floor, state.stuck_window)
+        # the smoother starts as if the stream had run at the held-out level (the drift base)
+        fill = None if state.drift_base is None else state.drift_base / self.threshold
+        return StreamTracker(
+            drift, attribution, state.score_smoothing, stuck=stuck, smoothing_fill=fill
+        )
 
     def adjust(
         self, scored: StreamScores, values: np.ndarray, *, contributions: bool = True

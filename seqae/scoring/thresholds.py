@@ -311,6 +311,9 @@ def describe_alarm_line(
     drift_window: int | None = None,
     risk: float | None = None,
     score_smoothing: int = 1,
+    combine_power: float = 1.0,
+    stuck_window: int | None = None,
+    n_channels: int | None = None,
 ) -> str:
     """How a :class:`~seqae.Detector` with these settings places its alarm line, in words.
 
@@ -329,6 +332,10 @@ def describe_alarm_line(
     'top 2.00% of the training scores'
     >>> describe_alarm_line(0.5)
     'fixed at 0.5'
+    >>> print(describe_alarm_line(0.5, combine_power=4, n_channels=50, stuck_window=16))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    fixed at 0.5; channels combined by their power mean (p 4: one channel of 50 counts 19x
+    more than in their sum); stuck sensors flagged after 16 still rows
     """
     if is_number(method):
         rule = f"fixed at {float(method):g}"
@@ -346,6 +353,14 @@ def describe_alarm_line(
         rule += f"; scores averaged over {score_smoothing} rows"
     if drift_window:
         rule += f"; drift-aware over {drift_window} rows"
+    if combine_power != 1 and n_channels != 1:
+        rule += f"; channels combined by their power mean (p {combine_power:g}"
+        if n_channels:
+            gain = n_channels ** (1 - 1 / combine_power)
+            rule += f": one channel of {n_channels} counts {gain:.0f}x more than in their sum"
+        rule += ")"
+    if stuck_window:
+        rule += f"; stuck sensors flagged after {stuck_window} still rows"
     return rule
 
 
@@ -366,4 +381,7 @@ def describe_detector_line(detector: Any) -> str:
         drift_window=detector.drift_window,
         risk=detector.risk,
         score_smoothing=detector.score_smoothing,
+        combine_power=getattr(detector, "combine_power", 1.0),
+        stuck_window=getattr(detector, "stuck_window", None),
+        n_channels=getattr(detector, "n_features_in_", None),
     )
