@@ -141,6 +141,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # round 10b: the power mean's heavier normal tail, under a lower risk for the line
     "p4-r1e-4": {"combine_power": 4, "risk": 1e-4},
     "p4-r3e-5": {"combine_power": 4, "risk": 3e-5},
+    # round 10c: the stuck check (now only on channels that rarely repeat a value) with them
+    "p4-stuck16-r1e-4": {"combine_power": 4, "stuck_window": 16, "risk": 1e-4},
+    "p4-stuck16-r3e-5": {"combine_power": 4, "stuck_window": 16, "risk": 3e-5},
 }
 PEERS = ("pyod-ae", "iforest", "kmeans", "zscore")
 ALL_METHODS = (*CANDIDATES, *PEERS)
@@ -1011,9 +1014,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         choices=ALL_METHODS,
         help=f"default: {' '.join(HEADLINE_METHODS)}",
     )
-    p.add_argument(
-        "--seeds", nargs="+", type=int, default=None, help="default: 0 1 2 (--quick: 0)"
-    )
+    p.add_argument("--seeds", nargs="+", type=int, default=None, help="default: 0 1 2 (--quick: 0)")
     p.add_argument(
         "--quick", action="store_true", help="a slice of each dataset, one seed unless --seeds"
     )
