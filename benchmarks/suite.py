@@ -1034,12 +1034,14 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     p.add_argument("--max-fit-rows", type=int, default=None, help="cap every training part")
     p.add_argument("--name", default=None, help="results name (default suite / suite-quick)")
     p.add_argument("--no-write", action="store_true", help="print only")
-    return p.parse_args(argv)
+    args = p.parse_args(argv)
+    args.seeds = args.seeds or list(DEFAULT_SEEDS[:1] if args.quick else DEFAULT_SEEDS)
+    return args
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    seeds = args.seeds or list(DEFAULT_SEEDS[:1] if args.quick else DEFAULT_SEEDS)
+    seeds = args.seeds
     data = args.data or default_data()
     common.apply_malloc_setting()
     import torch  # (and so the machine description names the GPU, if any)

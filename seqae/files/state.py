@@ -319,7 +319,7 @@ def upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
     ``params`` too, as the current :class:`~seqae.Detector` records it). Files whose
     ``params`` lack ``n_networks`` hold one network: it becomes 1.
     Files without ``combine_power`` summed the channel errors and had no stuck check: 1 and
-    None.
+    None (in ``params`` too).
     ``format_version`` is assumed checked (:func:`check_version`).
     """
     data = dict(data)
@@ -373,6 +373,9 @@ def upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
         data["combine_power"] = 1.0
         data.setdefault("stuck_window", None)
         data.setdefault("stuck_floor", None)
+        params = data.get("params")
+        if isinstance(params, Mapping):  # as the current Detector records them
+            data["params"] = {"combine_power": 1.0, "stuck_window": None, **params}
     return data
 
 

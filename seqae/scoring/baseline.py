@@ -318,21 +318,32 @@ class Attribution:
         return scores[:, None] * shares
 
 
-def window_ranges(values: Any, window: int, chunk: int = 65536) -> np.ndarray:
+def window_ranges(values: Any, window: int) -> np.ndarray:
     """Each full window's range (max - min) per channel: ``(T - window + 1, C)`` of ``(T, C)``.
+
+    By doubling: the maxima (and minima) over 1, 2, 4, ... rows, then each window as the two
+    largest power-of-two spans that cover it, so the cost is ``log2(window)`` passes over the
+    data whatever the window.
 
     Examples
     --------
     >>> window_ranges(np.array([[0.0], [2.0], [1.0], [1.0]]), 2).ravel().tolist()
     [2.0, 1.0, 0.0]
     """
-    values = np.asarray(values, dtype=np.float64)
-    n = len(values) - window + 1
-    out = np.empty((max(n, 0), values.shape[1]))
-    for first in range(0, max(n, 0), chunk):  # bounded temporaries on long streams
-        part = sliding_window_view(values[first : first + chunk + window - 1], window, axis=0)
-        out[first : first + len(part)] = part.max(axis=-1) - part.min(axis=-1)
-    return out
+    values = np.asarray(values)
+    if values.dtype != np.float32:  # max and min are exact in any float: keep float32 rows
+        values = values.astype(np.float64)
+    n = len(values)
+    if n < window:
+        return np.empty((0, values.shape[1]), dtype=values.dtype)
+    high, low, span = values, values, 1
+    while 2 * span <= window:  # spans of 2 * span rows from two of span rows
+        high = np.maximum(high[:-span], high[span:])
+        low = np.minimum(low[:-span], low[span:])
+        span *= 2
+    rest = window - span  # a window: the span at its start and the span ending at its end
+    m = n - window + 1
+    return np.maximum(high[:m], high[rest : rest + m]) - np.minimum(low[:m], low[rest : rest + m])
 
 
 def stuck_floor(streams: Any, window: int) -> np.ndarray:
@@ -392,21 +403,23 @@ class StuckCheck:
         if self.floor.ndim != 1 or not np.all(np.isfinite(self.floor) & (self.floor >= 0)):
             raise ParameterError(f"stuck floor must be finite numbers >= 0, got {floor!r}")
         self.window = int(window)
-        self._recent = np.zeros((0, len(self.floor)))  # the last window - 1 rows
+        self._checked = np.flatnonzero(self.floor > 0)  # a floor of 0 is never undercut
+        self._recent: np.ndarray | None = None  # their last window - 1 rows
 
     def mask(self, values: Any) -> np.ndarray:
         """``(n, C)`` bool: which channels of the next ``n`` rows are stuck."""
-        values = np.asarray(values, dtype=np.float64)
+        values = np.asarray(values)
         if values.ndim != 2 or values.shape[1] != len(self.floor):
             raise ParameterError(
                 f"stuck check: values must have shape (n, {len(self.floor)}), got {values.shape}"
             )
-        rows = np.concatenate([self._recent, values])
+        checked = values[:, self._checked]
+        rows = checked if self._recent is None else np.concatenate([self._recent, checked])
         self._recent = rows[len(rows) - min(len(rows), self.window - 1) :]
         out = np.zeros(values.shape, dtype=bool)
         ranges = window_ranges(rows, self.window)  # one per row from the window-th on
         if len(ranges):
-            out[len(values) - len(ranges) :] = ranges < self.floor
+            out[len(values) - len(ranges) :, self._checked] = ranges < self.floor[self._checked]
         return out
 
     def apply(
