@@ -20,9 +20,11 @@ How it works, for the two ways a model scores (the file's metadata says which):
   and the ``stride`` timesteps in its middle become final, ``halo`` rows late, equal to the
   offline chunked pass (chunks start at multiples of the stride with the same halo).
 
-Each final timestep then goes through the detector's
-:meth:`~seqae.scoring.core.StreamDetector.tracker` (score smoothing, the drift-aware line,
-channel attribution: causal, numpy only), so the scores equal
+A final timestep's channel errors combine into its score as offline
+(:func:`seqae.scoring.core.combine_channels` with the model's ``combine_power``), then go through
+the detector's :meth:`~seqae.scoring.core.StreamDetector.tracker` (score smoothing, the
+drift-aware line, channel attribution, the stuck-sensor check: causal, numpy only), so the
+scores equal
 :meth:`OnnxDetector.score_samples`. Event rules (``min_event_length``, ``merge_gap``) need
 hindsight and are left to the consumer.
 """
@@ -41,6 +43,7 @@ from typing import TextIO
 import numpy as np
 
 from seqae.files.runtime import OnnxDetector
+from seqae.scoring.core import combine_channels
 
 
 class StreamScorer:
@@ -58,6 +61,7 @@ class StreamScorer:
                 f"scoring={meta['scoring']!r}, step={meta['step']}, fold={meta['fold']!r}"
             )
         self.detector = detector
+        self.power = detector.state_.combine_power  # how channel errors make a score
         self.frame, n_channels = detector.frame, detector.n_channels_
         # Each row is written twice, frame apart, so the last frame is always one contiguous
         # slice: ring[i + 1 : i + 1 + frame] after writing row i (mod frame).
@@ -92,7 +96,7 @@ class StreamScorer:
         slot = t % self.frame
         contributions = self._sum[slot] / self._count[slot]
         self._sum[slot], self._count[slot] = 0.0, 0
-        return t, float(contributions.sum()), contributions
+        return t, float(combine_channels(contributions[None], self.power)[0]), contributions
 
 
 class ConvolutionalStreamScorer:
@@ -106,6 +110,7 @@ class ConvolutionalStreamScorer:
         if meta["scoring"] != "convolutional":
             raise ValueError(f"needs a convolutional model, got scoring={meta['scoring']!r}")
         self.detector = detector
+        self.power = detector.state_.combine_power  # how channel errors make a score
         self.stride, self.halo = int(meta["total_stride"]), int(meta["halo"])
         self._rows: list[np.ndarray] = []  # raw rows from timestep `_first` on
         self._first = 0
@@ -129,8 +134,9 @@ class ConvolutionalStreamScorer:
         hi = self.n_rows if at_end else end + self.halo
         x = np.stack(self._rows[lo - self._first : hi - self._first])
         errors = self.detector.score_frames(x[None])["channel_error"][0]  # (hi - lo, C)
+        scores = combine_channels(errors[self.n_done - lo : end - lo], self.power)
         results = [
-            (t, float(errors[t - lo].sum()), errors[t - lo]) for t in range(self.n_done, end)
+            (t, float(scores[t - self.n_done]), errors[t - lo]) for t in range(self.n_done, end)
         ]
         self.n_done = end
         keep = max(0, end - self.halo)

@@ -302,7 +302,7 @@ def test_detect_trains_on_the_file_itself(work, sensors):
     result = run("detect", sensors, *TINY, "--output", out)
     assert "trained here on the file itself" in result.stdout
     assert "conv1d" in result.stdout  # below: the library's line, no CLI policy
-    assert "robust tail (risk 0.0003) of the training scores" in result.stdout
+    assert "robust tail (risk 0.0001) of the training scores" in result.stdout
     assert "scores averaged over 8 rows; drift-aware over 512 rows" in result.stdout
     df = pd.read_csv(out)
     assert len(df) == ROWS and np.isfinite(df["score"]).all()

@@ -148,6 +148,8 @@ def test_sequence_vae_contributions_sum_to_elbo_scores(stream):
         channel_norm=False,  # the plain ELBO arithmetic: no channel weights,
         drift_window=None,  # no drift-aware rescaling
         score_smoothing=1,  # nor smoothing across windows
+        combine_power=1.0,  # channel errors summed
+        stuck_window=None,
     ).fit(stream.values[:800])
     test = stream.values[800:]
     result = det.detect(test)

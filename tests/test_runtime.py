@@ -341,6 +341,7 @@ def test_foreign_and_newer_files_are_refused(exported, tmp_path):
         channels=["a", "b", "c"],
         scaler=three,
         channel_weights=[1.0] * 3,
+        stuck_floor=[0.0] * 3,
         model_spec=wider,
     )
     with pytest.raises(ModelFormatError, match="axis 2 is 3"):

@@ -275,6 +275,7 @@ class FittedState:
             n_inputs=spec_shape[0] if image else spec_shape[-1],
             model_frame=None if image or len(spec_shape) != 2 else spec_shape[0],
         )
+        _check_stuck(data, where)
         values = {f.name: data[f.name] for f in dataclasses.fields(cls)}
         values["threshold"] = float(values["threshold"])
         return cls(**values)
@@ -440,6 +441,10 @@ def _check_rules(data: Mapping[str, Any], where: str) -> None:
     power = data["combine_power"]
     if not is_number(power) or not 1 <= power < math.inf:
         raise _bad(where, "combine_power", "must be a finite number >= 1", power)
+
+
+def _check_stuck(data: Mapping[str, Any], where: str) -> None:
+    """The stuck check's fields (after the channels are known to be right)."""
     window, floor = data["stuck_window"], data["stuck_floor"]
     if (window is None) != (floor is None):
         raise _bad(where, "stuck_window", "and stuck_floor must both be set, or both null", window)

@@ -350,7 +350,8 @@ def stuck_floor(streams: Any, window: int) -> np.ndarray:
     """Each channel's stuck floor: :data:`STUCK_MARGIN` times its smallest range over any
     ``window`` rows of the training ``streams`` (a list of ``(T, C)`` arrays). A channel gets
     0, and is never taken for stuck, when it held still for a whole window in training or
-    when more than :data:`STUCK_REPEATS` of its training rows repeat the row before.
+    when more than :data:`STUCK_REPEATS` of its training rows repeat the row before (every
+    channel does when no recording is ``window`` rows long).
 
     Examples
     --------
@@ -360,8 +361,8 @@ def stuck_floor(streams: Any, window: int) -> np.ndarray:
     [0.895, 0.0, 0.0]
     """
     ranges = [window_ranges(s, window) for s in streams if len(s) >= window]
-    if not ranges:
-        raise ParameterError(f"the stuck check needs a training recording of >= {window} rows")
+    if not ranges:  # no window to learn from: no channel is ever taken for stuck
+        return np.zeros(np.asarray(streams[0]).shape[1])
     repeats = np.concatenate(
         [np.diff(np.asarray(s, dtype=np.float64), axis=0) == 0 for s in streams]
     )

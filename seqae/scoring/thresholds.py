@@ -370,7 +370,8 @@ def describe_detector_line(detector: Any) -> str:
     Examples
     --------
     >>> from seqae import Detector
-    >>> describe_detector_line(Detector(threshold="sigma", drift_window=None, score_smoothing=1))
+    >>> plain = Detector(threshold="sigma", drift_window=None, score_smoothing=1, stuck_window=None)
+    >>> describe_detector_line(plain.set_params(combine_power=1.0))
     'mean + 3 sigma of the training scores, raised by the held-out ones'
     """
     return describe_alarm_line(
