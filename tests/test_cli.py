@@ -629,3 +629,20 @@ def test_an_all_nan_column_gets_advice_that_works_the_first_time(tmp_path, model
     first = run("detect", data, "--model", model, code=3)
     assert "--columns sensor_0,sensor_1,sensor_2" in first.stderr
     run("detect", data, "--model", model, "--columns", "sensor_0,sensor_1,sensor_2")
+
+
+def test_train_takes_the_channel_combination_and_the_stuck_check(work, sensors):
+    plain = work / "plain-sum"
+    run(
+        "train", sensors, "--output", plain, *TINY, "--train-rows", 800,
+        "--combine-power", 1, "--stuck-window", 0,
+    )  # fmt: skip
+    det = Detector.load(plain)
+    assert (det.combine_power, det.stuck_window, det.stuck_floor_) == (1.0, None, None)
+    tail = work / "tail-stuck"
+    run("train", sensors, "--output", tail, *TINY, "--train-rows", 800, "--stuck-window", 32)
+    det = Detector.load(tail)
+    assert det.combine_power == 4.0 and det.stuck_window == 32 and len(det.stuck_floor_) == 3
+    for flag, value in (("--combine-power", "0.5"), ("--stuck-window", "1")):
+        result = run("train", sensors, "--output", work / "bad", *TINY, flag, value, code=2)
+        assert flag.lstrip("-").split("-")[0] in result.stderr

@@ -6,6 +6,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from seqae import Detector
@@ -70,3 +71,13 @@ def test_info_reads_old_and_new_files_through_one_schema(tmp_path):
 
 def _pairs(text: str) -> list[tuple[str, str]]:
     return [tuple(part.strip() for part in line.split(":", 1)) for line in text.splitlines()]
+
+
+def test_info_says_how_channels_combine_and_which_are_checked_for_sticking(tmp_path):
+    rng = np.random.default_rng(0)
+    values = np.stack([rng.normal(size=800), np.round(rng.normal(size=800))], axis=1)
+    det = Detector(model="dense", frame=16, epochs=1, random_state=0).fit(values)
+    det.save(tmp_path / "m")
+    out = _info(tmp_path / "m")
+    assert "2 x the power mean (p 4) of the channel errors" in out
+    assert "stuck check:   16 still rows; checked: channel_0\n" in out  # channel_1 repeats

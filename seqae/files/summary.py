@@ -86,8 +86,15 @@ def model_summary(path: str | os.PathLike, state: FittedState) -> list[tuple[str
     if not is_image:
         rule = f"min length {state.min_event_length}, merge gap {state.merge_gap}"
         items.append(("events", rule))
+        if state.combine_power != 1:
+            how = f"{len(channels)} x the power mean (p {state.combine_power:g}) of the channel errors"
+            items.append(("score", how))
         if state.score_smoothing > 1:
             items.append(("smoothing", f"mean of the last {state.score_smoothing} raw scores"))
+        if state.stuck_window:
+            checked = [c for c, f in zip(channels, state.stuck_floor or [], strict=True) if f > 0]
+            shown = ", ".join(checked) if checked else "none (every channel repeats in training)"
+            items.append(("stuck check", f"{state.stuck_window} still rows; checked: {shown}"))
     versions = [
         f"{name} {version}"
         for name, version in (
