@@ -612,13 +612,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             )
             for i, x in enumerate(items)
         ]
-        for i, s in enumerate(streams):
-            if len(s.values) < self.frame:
-                raise DataError(
-                    f"training recording {i} has {len(s.values)} timesteps (n_samples="
-                    f"{len(s.values)}), fewer than one frame of {self.frame}: use a smaller frame "
-                    "or more data"
-                )
+        self._check_lengths(streams)
         center = np.asarray(self.scaler_["center"], dtype=np.float64)
         scale = np.asarray(self.scaler_["scale"], dtype=np.float64)
         scaled = [((s.values - center) / scale).astype(np.float32) for s in streams]
@@ -671,13 +665,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         for s in streams[1:]:
             if s.named and streams[0].named and s.channels != channels:
                 raise DataError(f"recordings have different channels: {channels} vs {s.channels}")
-        for i, s in enumerate(streams):
-            if len(s.values) < self.frame:
-                raise DataError(
-                    f"training recording {i} has {len(s.values)} timesteps (n_samples="
-                    f"{len(s.values)}), fewer than one frame of {self.frame}: use a smaller frame "
-                    "or more data"
-                )
+        self._check_lengths(streams)
         self.n_features_in_ = len(channels)
         if streams[0].named:
             self.feature_names_in_ = np.asarray(channels, dtype=object)
@@ -788,6 +776,16 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         if len(networks) == 1:
             return networks[0], record
         return Ensemble(networks).to(histories[0].device), record
+
+    def _check_lengths(self, streams: list[Stream]) -> None:
+        """Refuse a training recording shorter than one frame."""
+        for i, s in enumerate(streams):
+            if len(s.values) < self.frame:
+                raise DataError(
+                    f"training recording {i} has {len(s.values)} timesteps (n_samples="
+                    f"{len(s.values)}), fewer than one frame of {self.frame}: use a smaller frame "
+                    "or more data"
+                )
 
     def _network_seed(self, i: int) -> int | None:
         """The seed of network ``i`` (``random_state + i``), None without ``random_state``."""
