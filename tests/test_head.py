@@ -103,12 +103,14 @@ def test_windowed_and_convolutional_agree_on_what_they_flag(faulty_stream):
     first = int(np.argmax(y))  # the stream's first 10 % is anomaly-free
     # The 0.1 line (POT in-sample, no drift-aware line, no channel norms): the drift line's level
     # history and the held-out norms amplify the two paths' small differences; what is compared
-    # here is the scoring itself under one fixed line
+    # here is the scoring itself under one fixed line; the errors are summed over channels (the
+    # power mean, like the channel norms, amplifies the two paths' per-channel differences)
     fixed_line = {
         "threshold": "pot",
         "drift_window": None,
         "channel_norm": False,
         "calibration": "training",
+        "combine_power": 1.0,
     }
     det = Detector(
         frame=64, scoring="windowed", min_event_length=5, merge_gap=5, **fixed_line, **FAST

@@ -87,7 +87,8 @@ def model_summary(path: str | os.PathLike, state: FittedState) -> list[tuple[str
         rule = f"min length {state.min_event_length}, merge gap {state.merge_gap}"
         items.append(("events", rule))
         if state.combine_power != 1:
-            how = f"{len(channels)} x the power mean (p {state.combine_power:g}) of the channel errors"
+            power = f"p {state.combine_power:g}"
+            how = f"{len(channels)} x the power mean ({power}) of the channel errors"
             items.append(("score", how))
         if state.score_smoothing > 1:
             items.append(("smoothing", f"mean of the last {state.score_smoothing} raw scores"))

@@ -418,9 +418,24 @@ class StuckCheck:
         rows = checked if self._recent is None else np.concatenate([self._recent, checked])
         self._recent = rows[len(rows) - min(len(rows), self.window - 1) :]
         out = np.zeros(values.shape, dtype=bool)
-        ranges = window_ranges(rows, self.window)  # one per row from the window-th on
-        if len(ranges):
-            out[len(values) - len(ranges) :, self._checked] = ranges < self.floor[self._checked]
+        n_windows = len(rows) - self.window + 1  # one per row from the window-th on
+        if n_windows <= 0:
+            return out
+        floor = self.floor[self._checked]
+        # A window's range is below the floor only if each step inside it is: find windows of
+        # still steps by doubling (cheap, boolean), and measure ranges only in their channels.
+        loose = np.nextafter(floor.astype(rows.dtype), np.inf)  # never drops a true window
+        still = np.abs(np.diff(rows, axis=0)) <= loose
+        span, steps = 1, self.window - 1
+        while 2 * span <= steps:
+            still = still[:-span] & still[span:]
+            span *= 2
+        rest = steps - span
+        windows = still[:n_windows] & still[rest : rest + n_windows]
+        maybe = np.flatnonzero(windows.any(axis=0))
+        if len(maybe):
+            ranges = window_ranges(rows[:, maybe], self.window)
+            out[len(values) - n_windows :, self._checked[maybe]] = ranges < floor[maybe]
         return out
 
     def apply(
