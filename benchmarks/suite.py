@@ -144,6 +144,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # round 10c: the stuck check (now only on channels that rarely repeat a value) with them
     "p4-stuck16-r1e-4": {"combine_power": 4, "stuck_window": 16, "risk": 1e-4},
     "p4-stuck16-r3e-5": {"combine_power": 4, "stuck_window": 16, "risk": 3e-5},
+    # after round 10: the default, learning while it scores, in periods of 1,000 rows
+    "learn1000": {"learn_period": 1000},
 }
 PEERS = ("pyod-ae", "iforest", "kmeans", "zscore")
 ALL_METHODS = (*CANDIDATES, *PEERS)
@@ -429,9 +431,25 @@ def data_roots(
 
 
 class SeqaeMethod(skab.SeqaeMethod):
-    """skab.py's seqae row, keeping the per-channel attribution of ``detect``."""
+    """skab.py's seqae row, keeping the per-channel attribution of ``detect``.
+
+    A candidate with ``learn_period`` scores its test part with
+    :class:`seqae.scale.learning.LearningDetector` (periods of that many rows, training on the
+    rows it did not flag) instead: no attribution then.
+    """
+
+    def __init__(self, name: str, params: dict[str, Any], seed: int) -> None:
+        params = dict(params)
+        self.learn_period = params.pop("learn_period", None)
+        super().__init__(name, params, seed)
 
     def score(self, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        if self.learn_period:
+            from seqae.scale.learning import LearningDetector
+
+            learned = LearningDetector(self.detector, self.learn_period).learn(test)
+            self.contributions = None
+            return learned.scores, learned.labels
         result = self.detector.detect(test)
         self.contributions = result.contributions
         return result.scores, result.labels

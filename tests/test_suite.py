@@ -212,3 +212,19 @@ def test_wide_faults_are_in_one_channel_each():
         assert not np.delete(rows, channel, axis=1).any(), kind
         changed[start:end] = False
     assert not changed.any()  # nothing changed outside the faults
+
+
+def test_a_learning_candidate_scores_through_the_learning_detector():
+    t = np.arange(2400)
+    x = (np.sin(t / 7) + np.random.default_rng(0).normal(0, 0.05, 2400))[:, None]
+    x[1200:] += np.linspace(0, 2, 1200)[:, None]  # the normal level moves
+    params = {"model": "dense", "frame": 16, "epochs": 1, "n_threads": 1, "learn_period": 400}
+    method = suite.SeqaeMethod("learn", params, seed=0)
+    assert method.learn_period == 400 and "learn_period" not in method.params
+    method.fit(x[:800].astype(np.float32))
+    scores, labels = method.score(x[800:].astype(np.float32))
+    assert scores.shape == labels.shape == (1600,) and method.contributions is None
+    plain = suite.SeqaeMethod("plain", {k: v for k, v in params.items() if k != "learn_period"}, 0)
+    plain.fit(x[:800].astype(np.float32))
+    # the learner follows the moving level; plain detection flags more of it
+    assert labels[800:].sum() < plain.score(x[800:].astype(np.float32))[1][800:].sum()
