@@ -234,3 +234,11 @@ def test_robust_threshold_falls_back_to_pot_without_a_body():
 def test_robust_threshold_checks_its_parameters(kwargs, match):
     with pytest.raises(ParameterError, match=match):
         robust_threshold(np.arange(1000.0), **kwargs)
+
+
+def test_robust_line_of_scores_with_a_few_levels_falls_back_to_pot():
+    # 85 % at 0, 15 % at 1: the 80 % quantile is 0, the 95 % one is 1, and every excess is
+    # censored at the cap (no exponential tail to fit): the line is the POT one, not a crash
+    scores = np.r_[np.zeros(850), np.ones(150)]
+    line = robust_threshold(scores, risk=1e-4)
+    assert line == pot_threshold(scores, risk=1e-4) and np.isfinite(line)

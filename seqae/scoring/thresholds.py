@@ -178,8 +178,8 @@ def robust_threshold(
     (the maximum-likelihood rate of a right-censored exponential). Squared reconstruction
     errors have tails close to exponential (sums of squared near-normal residuals).
 
-    Fallback: with fewer than 100 scores, or no spread between the two quantiles, the
-    :func:`pot_threshold` of the scores.
+    Fallback: with fewer than 100 scores, no spread between the two quantiles, or no score
+    between them (scores of a few levels), the :func:`pot_threshold` of the scores.
 
     Parameters
     ----------
@@ -210,9 +210,10 @@ def robust_threshold(
     u, cap = (float(q) for q in np.quantile(s, [low, high]))
     excess = s[s > u] - u
     width = cap - u
-    if not width > 0 or not len(excess):
+    inside = int(np.sum(excess < width))
+    if not width > 0 or not inside:  # no spread, or every excess censored (a few score levels)
         return pot_threshold(s, risk=risk)
-    rate = float(np.sum(excess < width)) / float(np.sum(np.minimum(excess, width)))
+    rate = inside / float(np.sum(np.minimum(excess, width)))
     return u + math.log((1.0 - low) / risk) / rate
 
 
