@@ -113,6 +113,11 @@ def models(exported_family, tmp_path_factory) -> dict[str, Path]:
     return out
 
 
+def split(values: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
+    """Cut ``values`` into chunks of the given sizes (the rest in one last chunk)."""
+    return np.split(values, np.cumsum(sizes))
+
+
 def assert_same(got, want):
     """Scores to 1e-6, the same labels and the same events."""
     np.testing.assert_allclose(got.scores, want.scores, rtol=1e-6, atol=1e-6)

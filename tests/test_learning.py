@@ -11,6 +11,7 @@ import json
 
 import numpy as np
 import pytest
+from conftest import split
 from seqae.datasets import make_sensor_stream
 
 from seqae import Detector
@@ -42,14 +43,7 @@ ALARMS = {"threshold": "quantile", "contamination": 0.05, "calibration": "traini
 FAST = {"epochs": 1, "batch_size": 64, "n_threads": 1, "random_state": 0}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    import torch
-
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")
@@ -64,11 +58,6 @@ def stream():
 def fitted(stream):
     train, _ = stream
     return {name: Detector(**kw, **ALARMS, **FAST).fit(train) for name, kw in CASES.items()}
-
-
-def split(values: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
-    """Cut ``values`` into chunks of the given sizes (the rest in one last chunk)."""
-    return np.split(values, np.cumsum(sizes))
 
 
 def run(learner: LearningDetector, chunks) -> tuple[np.ndarray, np.ndarray, list]:

@@ -9,7 +9,7 @@ import copy
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import FILE_ROWS, assert_same
+from conftest import FILE_ROWS, assert_same, split
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from seqae.datasets import make_sensor_stream
@@ -59,11 +59,6 @@ def stream():
 def detectors(stream):
     train = stream.values[:2500]
     return {name: Detector(**kw, **FAST, **ALARMS).fit(train) for name, kw in CASES.items()}
-
-
-def split(values: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
-    """Cut ``values`` into chunks of the given sizes (the rest in one last chunk)."""
-    return np.split(values, np.cumsum(sizes))
 
 
 def run_chunked(det, chunks, **kw):
