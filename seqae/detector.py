@@ -717,11 +717,10 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         normal = held if held.any() else np.ones_like(held)  # unseen rows, else all of them
         if self.channel_norm:
             factors = self._normalise_channels(contributions[normal])
-            contributions = contributions * factors
             for r in scored:
                 r.contributions = r.contributions * factors
                 r.scores = combine_channels(r.contributions, self.combine_power)
-        raw = combine_channels(contributions, self.combine_power)
+        raw = np.concatenate([r.scores for r in scored])  # each stream's, combined once
         if self.score_smoothing > 1:  # the lines are fitted on scores as detection sees them
             ends = np.cumsum([len(s.values) for s in streams])[:-1]
             raw = np.concatenate(
