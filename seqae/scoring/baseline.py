@@ -318,12 +318,25 @@ class Attribution:
         return scores[:, None] * shares
 
 
-def window_ranges(values: Any, window: int) -> np.ndarray:
-    """Each full window's range (max - min) per channel: ``(T - window + 1, C)`` of ``(T, C)``.
+def _sliding(values: np.ndarray, window: int, op: np.ufunc) -> np.ndarray:
+    """``op`` (an idempotent ufunc: maximum, minimum, logical_and) over each full window of
+    ``window`` rows: ``(T - window + 1, ...)``, ``window <= T``.
 
-    By doubling: the maxima (and minima) over 1, 2, 4, ... rows, then each window as the two
-    largest power-of-two spans that cover it, so the cost is ``log2(window)`` passes over the
-    data whatever the window.
+    By doubling: ``op`` over spans of 1, 2, 4, ... rows, then each window as the two largest
+    power-of-two spans that cover it, so the cost is ``log2(window)`` passes over the data.
+    """
+    span = 1
+    while 2 * span <= window:  # spans of 2 * span rows from two of span rows
+        values = op(values[:-span], values[span:])
+        span *= 2
+    rest = window - span  # a window: the span at its start and the span ending at its end
+    m = len(values) - rest
+    return op(values[:m], values[rest : rest + m])
+
+
+def window_ranges(values: Any, window: int) -> np.ndarray:
+    """Each full window's range (max - min) per channel: ``(T - window + 1, C)`` of ``(T, C)``,
+    in ``log2(window)`` passes over the data whatever the window.
 
     Examples
     --------
@@ -333,17 +346,9 @@ def window_ranges(values: Any, window: int) -> np.ndarray:
     values = np.asarray(values)
     if values.dtype != np.float32:  # max and min are exact in any float: keep float32 rows
         values = values.astype(np.float64)
-    n = len(values)
-    if n < window:
+    if len(values) < window:
         return np.empty((0, values.shape[1]), dtype=values.dtype)
-    high, low, span = values, values, 1
-    while 2 * span <= window:  # spans of 2 * span rows from two of span rows
-        high = np.maximum(high[:-span], high[span:])
-        low = np.minimum(low[:-span], low[span:])
-        span *= 2
-    rest = window - span  # a window: the span at its start and the span ending at its end
-    m = n - window + 1
-    return np.maximum(high[:m], high[rest : rest + m]) - np.minimum(low[:m], low[rest : rest + m])
+    return _sliding(values, window, np.maximum) - _sliding(values, window, np.minimum)
 
 
 def stuck_floor(streams: Any, window: int) -> np.ndarray:
@@ -426,12 +431,7 @@ class StuckCheck:
         # still steps by doubling (cheap, boolean), and measure ranges only in their channels.
         loose = np.nextafter(floor.astype(rows.dtype), np.inf)  # never drops a true window
         still = np.abs(np.diff(rows, axis=0)) <= loose
-        span, steps = 1, self.window - 1
-        while 2 * span <= steps:
-            still = still[:-span] & still[span:]
-            span *= 2
-        rest = steps - span
-        windows = still[:n_windows] & still[rest : rest + n_windows]
+        windows = _sliding(still, self.window - 1, np.logical_and)  # all window - 1 steps
         maybe = np.flatnonzero(windows.any(axis=0))
         if len(maybe):
             ranges = window_ranges(rows[:, maybe], self.window)
