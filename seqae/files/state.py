@@ -275,7 +275,6 @@ class FittedState:
             n_inputs=spec_shape[0] if image else spec_shape[-1],
             model_frame=None if image or len(spec_shape) != 2 else spec_shape[0],
         )
-        _check_stuck(data, where)
         values = {f.name: data[f.name] for f in dataclasses.fields(cls)}
         values["threshold"] = float(values["threshold"])
         return cls(**values)
@@ -443,23 +442,6 @@ def _check_rules(data: Mapping[str, Any], where: str) -> None:
         raise _bad(where, "combine_power", "must be a finite number >= 1", power)
 
 
-def _check_stuck(data: Mapping[str, Any], where: str) -> None:
-    """The stuck check's fields (after the channels are known to be right)."""
-    window, floor = data["stuck_window"], data["stuck_floor"]
-    if (window is None) != (floor is None):
-        raise _bad(where, "stuck_window", "and stuck_floor must both be set, or both null", window)
-    if window is not None:
-        if not _is_int(window) or window < 2:
-            raise _bad(where, "stuck_window", "must be an integer >= 2", window)
-        n = len(data["channels"])
-        if (
-            not isinstance(floor, list)
-            or len(floor) != n
-            or not all(is_number(f) and math.isfinite(f) and f >= 0 for f in floor)
-        ):
-            raise _bad(where, "stuck_floor", f"must be {n} finite numbers >= 0", floor)
-
-
 def check_fitted_state(
     state: Mapping[str, Any],
     where: str,
@@ -474,6 +456,7 @@ def check_fitted_state(
     state : mapping
         The fields of a state (:meth:`FittedState.to_dict`): ``channels``, ``threshold``,
         ``scaler`` (``center``, ``scale``), ``frame``, ``step``, optional ``channel_weights``,
+        ``stuck_window`` / ``stuck_floor``,
         ``drift_base`` / ``drift_window``, ``params`` (the constructor parameters; their
         ``frame`` / ``step`` must agree with the top-level ones), ``input_kind`` (``"image"``
         skips the frame checks).
@@ -528,6 +511,20 @@ def check_fitted_state(
             raise bad("channel_weights", f"must be null or {n} numbers (one per channel)", weights)
         if not all(is_number(w) and math.isfinite(w) and w >= 0 for w in weights):
             raise bad("channel_weights", "must hold finite numbers >= 0", weights)
+
+    # The stuck-sensor check (seqae.scoring.baseline.StuckCheck): both fields or neither.
+    window, floor = state.get("stuck_window"), state.get("stuck_floor")
+    if (window is None) != (floor is None):
+        raise bad("stuck_window", "and stuck_floor must both be set, or both null", window)
+    if window is not None:
+        if not _is_int(window) or window < 2:
+            raise bad("stuck_window", "must be an integer >= 2", window)
+        if (
+            not isinstance(floor, list)
+            or len(floor) != n
+            or not all(is_number(f) and math.isfinite(f) and f >= 0 for f in floor)
+        ):
+            raise bad("stuck_floor", f"must be {n} finite numbers >= 0", floor)
 
     # The drift-aware line (seqae.scoring.baseline): both fields or neither (files before 0.2
     # lack both).
