@@ -192,6 +192,22 @@ def pm(values: Sequence[float], digits: int = 2) -> str:
     return f"{m:.{digits}f} ± {s:.{digits}f}"
 
 
+def rule_value(runs: Sequence[dict[str, Any]]) -> float:
+    """The selection rule's value of one candidate on one dataset (suite-rounds.md): the mean
+    over its runs (seeds) of (VUS-PR + point F1) / 2, a missing metric counting 0."""
+    return statistics.fmean(
+        ((p["summary"]["vus_pr"] or 0.0) + (p["summary"]["f1"] or 0.0)) / 2 for p in runs
+    )
+
+
+def rule_free_far(runs: Sequence[dict[str, Any]]) -> float | None:
+    """The mean false-alarm share (%) of SKAB's anomaly-free run over a candidate's SKAB runs
+    (None where no run has it)."""
+    far = [p["summary"].get("normal_far") for p in runs]
+    far = [float(f) for f in far if f is not None]
+    return statistics.fmean(far) if far else None
+
+
 def apply_malloc_setting() -> bool:
     """Apply :data:`MALLOC_ENV` to this process through ``mallopt`` (glibc only).
 

@@ -42,14 +42,9 @@ def criterion_rows(runs: dict[str, dict[str, list[dict[str, Any]]]]) -> list[lis
     methods = list(dict.fromkeys(m for ds in TRACKS for m in runs.get(ds, {})))
     rows = []
     for m in methods:
-        per = []
-        for ds in TRACKS:
-            parts = runs.get(ds, {}).get(m) or []
-            vals = [((p["summary"]["vus_pr"] or 0) + (p["summary"]["f1"] or 0)) / 2 for p in parts]
-            per.append(float(np.mean(vals)) if vals else None)
-        free = [p["summary"].get("normal_far") for p in runs.get("skab", {}).get(m) or []]
-        free = [f for f in free if f is not None]
-        far = float(np.mean(free)) if free else None
+        parts = [runs.get(ds, {}).get(m) for ds in TRACKS]
+        per = [common.rule_value(p) if p else None for p in parts]
+        far = common.rule_free_far(runs.get("skab", {}).get(m) or [])
         score = None
         if all(v is not None for v in per) and far is not None:
             score = float(np.mean(per)) - max(0.0, far - FREE_FAR) / 100

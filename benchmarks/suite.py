@@ -899,14 +899,8 @@ def selection_scores(runs: dict[str, dict[str, list[dict[str, Any]]]]) -> list[l
     for m in CANDIDATES:
         if not all(runs[ds].get(m) for ds in RULE_DATASETS):
             continue
-        per_ds = []
-        for ds in RULE_DATASETS:
-            vals = [
-                ((p["summary"]["vus_pr"] or 0.0) + (p["summary"]["f1"] or 0.0)) / 2
-                for p in runs[ds][m]
-            ]
-            per_ds.append(float(np.mean(vals)))
-        free = _mean([p["summary"].get("normal_far") for p in runs["skab"][m]])
+        per_ds = [common.rule_value(runs[ds][m]) for ds in RULE_DATASETS]
+        free = common.rule_free_far(runs["skab"][m])
         time_s = _mean([p["summary"]["time_s"] for ds in RULE_DATASETS for p in runs[ds][m]])
         eligible = free is not None and free <= RULE_FREE_FAR
         rows.append([row_name(m), *per_ds, float(np.mean(per_ds)), free, eligible, time_s])
