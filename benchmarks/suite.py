@@ -146,6 +146,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "p4-stuck16-r3e-5": {"combine_power": 4, "stuck_window": 16, "risk": 3e-5},
     # after round 10: the default, learning while it scores, in periods of 1,000 rows
     "learn1000": {"learn_period": 1000},
+    # round 11: the stuck check for one held value (library), with longer smoothing
+    "sm16": {"score_smoothing": 16},
+    "sm32": {"score_smoothing": 32},
 }
 PEERS = ("pyod-ae", "iforest", "kmeans", "zscore")
 ALL_METHODS = (*CANDIDATES, *PEERS)

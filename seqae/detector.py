@@ -200,9 +200,9 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         scores. Chosen by round 10 (wide data: 6 -> 12 of 12 one-channel faults found; SKAB
         and SMD lose about 0.01 VUS-PR). Streams only.
     stuck_window : int or None, default 16
-        Check for stuck sensors: a channel whose range over the last ``stuck_window`` rows is
-        below half the smallest range it had over any such window of the training data is
-        stuck, and its rows score at least 2.0 (twice the alarm line), named on that channel,
+        Check for stuck sensors: a channel that holds one value over the last
+        ``stuck_window`` rows (its range there is below a millionth of the smallest range it
+        had over any such window of the training data) is stuck, and its rows score at least 2.0 (twice the alarm line), named on that channel,
         until it moves again. A reconstruction can be good exactly while a sensor is stuck, so
         the check reads the raw values. Channels that held still for a whole window in
         training, or whose training values repeat the row before more than 1 % of the time (a

@@ -64,8 +64,10 @@ QUANTILE = 0.25
 #: Frames of errors averaged by a detector's attribution (suite-rounds.md, round 9).
 ATTRIBUTION_FRAMES = 2
 #: A channel is stuck when its range over the stuck window is below this share of the
-#: smallest range it had over any window of the training data.
-STUCK_MARGIN = 0.5
+#: smallest range it had over any window of the training data: when it holds one value (to
+#: float rounding). Half the range took server metrics that go quiet for stuck
+#: (suite-rounds.md, round 11).
+STUCK_MARGIN = 1e-6
 #: The score of a timestep while a channel is stuck (at least; 1.0 is the alarm line).
 STUCK_SCORE = 2.0
 #: Only a channel whose training values repeat from one row to the next at most this often is
@@ -362,8 +364,8 @@ def stuck_floor(streams: Any, window: int) -> np.ndarray:
     --------
     >>> t = np.arange(200)
     >>> x = np.stack([np.sin(t / 3), np.r_[np.zeros(50), np.ones(150)], np.round(t / 40)], 1)
-    >>> stuck_floor([x], 16).round(3).tolist()  # a smooth sensor, a step, a quantised ramp
-    [0.895, 0.0, 0.0]
+    >>> (stuck_floor([x], 16) * 1e6).round(3).tolist()  # a smooth sensor, a step, a ramp
+    [1.79, 0.0, 0.0]
     """
     ranges = [window_ranges(s, window) for s in streams if len(s) >= window]
     if not ranges:  # no window to learn from: no channel is ever taken for stuck
@@ -381,8 +383,8 @@ class StuckCheck:
     A reconstruction can be good exactly while a sensor is stuck (a constant is easy to
     reproduce), so the check looks at the raw values instead: channel ``c`` is stuck at a
     timestep when its range over the last ``window`` rows is below ``floor[c]``
-    (:func:`stuck_floor`: half the smallest range it had over any window of the training
-    data). It holds from the ``window``-th stuck row on and ends with the first row that moves.
+    (:func:`stuck_floor`: a millionth of the smallest range it had over any window of the
+    training data, so the channel holds one value). It holds from the ``window``-th stuck row on and ends with the first row that moves.
     Rows before a stream's ``window``-th are never stuck (a shorter range proves nothing).
 
     Stateful, like :class:`DriftBaseline`: a stream given in parts is checked as in one pass.
