@@ -74,6 +74,18 @@ def test_a_stuck_channel_is_flagged_from_its_window_th_still_row_until_it_moves(
     assert not mask[:, [0, 2]].any()
 
 
+def test_a_channel_that_goes_quiet_but_keeps_moving_is_not_stuck():
+    # A server metric that idles moves far less than it ever did in training, but it moves:
+    # only a channel that holds one value is stuck (suite-rounds.md, round 11).
+    train = np.random.default_rng(9).normal(size=(2000, 3))
+    floor = stuck_floor([train], 16)
+    x = np.random.default_rng(4).normal(size=(1000, 3))
+    x[300:600, 1] = x[299, 1] + 1e-3 * np.random.default_rng(5).normal(size=300)
+    assert not StuckCheck(floor, 16).mask(x).any()
+    x[400:450, 1] = x[399, 1]  # then it holds one value for 50 rows
+    assert np.flatnonzero(StuckCheck(floor, 16).mask(x)[:, 1]).tolist() == list(range(414, 450))
+
+
 def test_the_stuck_check_in_parts_equals_one_pass():
     x = _stuck_values(seed=3)
     whole = StuckCheck([0.3, 0.3, 0.3], 16).mask(x)
