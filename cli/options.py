@@ -215,6 +215,13 @@ detector_options = apply_options(
     library("--channel-norm/--no-channel-norm", default=None),
     library("--score-smoothing", type=POSITIVE, metavar="N"),
     library(
+        "--long-smoothing",
+        type=INT,
+        metavar="N",
+        help="Rows of a second, longer mean of the scores; each score is the larger of the two "
+        "means, so a lasting stretch of moderate errors stands out; 0 turns it off.",
+    ),
+    library(
         "--combine-power",
         type=click.FloatRange(min=1, max=1e6),
         metavar="P",

@@ -191,6 +191,12 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         fitted on smoothed training scores (each recording smoothed on its own), and the
         drift-aware line follows the smoothed scores; the attribution is not smoothed. Causal,
         so streams scored in parts give the same scores. Streams only (images: ignored).
+    long_smoothing : int or None, default None
+        Rows of a second, longer trailing mean of the network's scores; each timestep's score
+        is then the larger of the two means (:class:`seqae.scoring.baseline.ScoreSmoother`),
+        so a lasting stretch of moderate errors rises above the noise while a short burst
+        keeps the short mean's height. None: the ``score_smoothing`` mean alone. Fitted,
+        causal and streamed like ``score_smoothing``.
     combine_power : float, default 4.0
         How each timestep's (normalised) channel errors combine into its score: ``C`` times
         their power mean (:func:`seqae.scoring.core.combine_channels`). 1 is their sum; a
@@ -304,6 +310,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         channel_weights: Sequence[float] | dict[str, float] | None = None,
         drift_window: int | None = 512,
         score_smoothing: int = 8,
+        long_smoothing: int | None = None,
         combine_power: float = 4.0,
         stuck_window: int | None = 16,
         fold: str = "mean",
@@ -337,6 +344,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         self.channel_weights = channel_weights
         self.drift_window = drift_window
         self.score_smoothing = score_smoothing
+        self.long_smoothing = long_smoothing
         self.combine_power = combine_power
         self.stuck_window = stuck_window
         self.fold = fold
@@ -388,6 +396,11 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
                 raise ParameterError(f"{name} must be an integer >= {low}, got {value!r}")
+        long = self.long_smoothing
+        if long is not None and (
+            isinstance(long, bool) or not isinstance(long, (int, np.integer)) or long < 1
+        ):
+            raise ParameterError(f"long_smoothing must be an integer >= 1 or None, got {long!r}")
         power = self.combine_power
         if not is_number(power) or not 1 <= power < math.inf:
             raise ParameterError(f"combine_power must be a finite number >= 1, got {power!r}")
@@ -721,10 +734,13 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
                 r.contributions = r.contributions * factors
                 r.scores = combine_channels(r.contributions, self.combine_power)
         raw = np.concatenate([r.scores for r in scored])  # each stream's, combined once
-        if self.score_smoothing > 1:  # the lines are fitted on scores as detection sees them
+        if self.score_smoothing > 1 or self.long_smoothing:  # lines fitted as detection scores
             ends = np.cumsum([len(s.values) for s in streams])[:-1]
             raw = np.concatenate(
-                [smooth_scores(part, self.score_smoothing) for part in np.split(raw, ends)]
+                [
+                    smooth_scores(part, self.score_smoothing, self.long_smoothing)
+                    for part in np.split(raw, ends)
+                ]
             )
         self._set_fitted_threshold(raw[~held], raw[held])
         self.drift_base_ = float(np.median(raw[normal])) if self.drift_window else None
@@ -1190,6 +1206,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             beta=self._score_beta() if self.anomaly_score == "elbo" else None,
             drift_window=self.drift_window if drifting else None,
             score_smoothing=self.score_smoothing,
+            long_smoothing=self.long_smoothing,
             combine_power=float(self.combine_power),
             min_event_length=self.min_event_length,
             merge_gap=self.merge_gap,
@@ -1250,6 +1267,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         det._state = state  # the fitted numbers, as the file carries them
         det.drift_window = state.drift_window  # the parameters scoring reads, as fitted
         det.score_smoothing = state.score_smoothing
+        det.long_smoothing = state.long_smoothing
         det.combine_power = state.combine_power
         det.stuck_window = state.stuck_window
         if state.input_kind == "sequence":

@@ -151,11 +151,12 @@ def training_only(options: Mapping[str, Any]) -> list[str]:
 
 def detector_kwargs(options: Mapping[str, Any], *, distributed: bool = False) -> dict[str, Any]:
     """The ``options`` that name a :class:`seqae.Detector` parameter and are not None (other keys
-    are ignored); ``steps_per_epoch=0`` lifts the cap and ``stuck_window=0`` turns the stuck
-    check off; ``distributed``: data-parallel under torchrun."""
+    are ignored); ``steps_per_epoch=0`` lifts the cap, ``stuck_window=0`` turns the stuck
+    check off and ``long_smoothing=0`` the long mean; ``distributed``: data-parallel under
+    torchrun."""
     names = detector_parameters()
     kwargs = {k: v for k, v in options.items() if k in names and v is not None}
-    for name in ("steps_per_epoch", "stuck_window"):
+    for name in ("steps_per_epoch", "stuck_window", "long_smoothing"):
         if kwargs.get(name) == 0:
             kwargs[name] = None
     if distributed:

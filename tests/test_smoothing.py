@@ -110,3 +110,70 @@ def test_cli_trains_with_smoothing_and_info_shows_it(stream, tmp_path):
     assert bad.exit_code == 2 and "--score-smoothing" in bad.output
     helped = runner.invoke(cli, ["train", "--help"])
     assert "--score-smoothing" in helped.output and "default: 1" in helped.output
+
+
+# ------------------------------------------------------------------ the long mean (round 12)
+def test_the_long_mean_takes_the_larger_of_two_trailing_means(pair, stream):
+    plain, _, recordings = pair
+    bare = {**FAST, "drift_window": None, "stuck_window": None}
+    both = Detector(**bare, score_smoothing=8, long_smoothing=32).fit(recordings)
+    raw = plain.score_samples(stream.values) * plain.threshold_
+    want = np.maximum(smooth_scores(raw, 8), smooth_scores(raw, 32))
+    np.testing.assert_allclose(both.score_samples(stream.values) * both.threshold_, want, rtol=1e-6)
+    assert not np.allclose(want, smooth_scores(raw, 8))  # the long mean wins somewhere
+    cut = len(recordings[0])
+    raw_train = plain.train_scores_ * plain.threshold_
+    fitted = [smooth_scores(raw_train[:cut], 8, 32), smooth_scores(raw_train[cut:], 8, 32)]
+    np.testing.assert_allclose(both.train_scores_ * both.threshold_, np.concatenate(fitted))
+
+
+def test_the_long_mean_in_parts_equals_one_pass():
+    from seqae.scoring.baseline import ScoreSmoother
+
+    scores = np.random.default_rng(3).exponential(1.0, 500)
+    whole = ScoreSmoother(8, 32, fill=0.5).apply(scores)
+    smoother = ScoreSmoother(8, 32, fill=0.5)
+    parts = [smoother.apply(scores[a:b]) for a, b in ((0, 1), (1, 20), (20, 33), (33, 500))]
+    np.testing.assert_allclose(np.concatenate(parts), whole, rtol=1e-12)
+
+
+def test_saved_exported_and_chunked_models_take_the_long_mean(stream, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from seqae.files.runtime import OnnxDetector
+    from seqae.scale.streaming import iter_detect
+
+    det = Detector(**FAST, long_smoothing=32).fit(stream.values[:1500])
+    want = det.detect(stream.values)
+    det.save(tmp_path / "m")
+    loaded = Detector.load(tmp_path / "m")
+    assert loaded.long_smoothing == 32 and loaded.state_.long_smoothing == 32
+    np.testing.assert_allclose(loaded.score_samples(stream.values), want.scores, rtol=1e-6)
+    onnx = OnnxDetector(det.export_onnx(tmp_path / "m.onnx"))
+    assert onnx.state_.long_smoothing == 32
+    np.testing.assert_allclose(onnx.detect(stream.values).scores, want.scores, rtol=1e-5, atol=1e-5)
+    chunks = [stream.values[a : a + 333] for a in range(0, len(stream.values), 333)]
+    chunked = np.concatenate([part.scores for part in iter_detect(det, chunks)])
+    np.testing.assert_allclose(chunked, want.scores, rtol=1e-6, atol=1e-7)
+    det.long_smoothing = None  # read at scoring time, as score_smoothing is
+    assert not np.allclose(det.score_samples(stream.values), want.scores, rtol=1e-3)
+
+
+@pytest.mark.parametrize("bad", [0, 1.5, True, "32"])
+def test_bad_long_smoothing_is_a_parameter_error(bad, stream):
+    with pytest.raises(ParameterError, match="long_smoothing must be an integer >= 1 or None"):
+        Detector(**FAST, long_smoothing=bad).fit(stream.values[:500])
+
+
+def test_cli_trains_with_the_long_mean_and_info_shows_it(stream, tmp_path):
+    data = tmp_path / "s.csv"
+    stream.to_frame().iloc[:800].to_csv(data, index=False)
+    runner = CliRunner()
+    args = ["train", str(data), "--model", "dense", "--frame", "16", "--epochs", "1"]
+    out = runner.invoke(cli, [*args, "-o", str(tmp_path / "m"), "--long-smoothing", "24"])
+    assert out.exit_code == 0, out.output
+    assert Detector.load(tmp_path / "m").long_smoothing == 24
+    info = runner.invoke(cli, ["info", str(tmp_path / "m")])
+    assert "and of the last 24" in info.output
+    off = runner.invoke(cli, [*args, "-o", str(tmp_path / "n"), "--long-smoothing", "0"])
+    assert off.exit_code == 0, off.output
+    assert Detector.load(tmp_path / "n").long_smoothing is None

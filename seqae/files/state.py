@@ -119,6 +119,9 @@ class FittedState:
         The drift-aware line (:mod:`seqae.scoring.baseline`): both set, or both None.
     score_smoothing : int
         Raw scores averaged into each score (trailing mean) before the drift line; 1: none.
+    long_smoothing : int or None
+        Rows of a second, longer trailing mean; each score is the larger of the two means
+        (:class:`seqae.scoring.baseline.ScoreSmoother`); None: the short mean alone.
     combine_power : float
         How each timestep's channel errors combine into its score
         (:func:`seqae.scoring.core.combine_channels`; 1: their sum).
@@ -163,6 +166,7 @@ class FittedState:
     drift_window: int | None
     drift_base: float | None
     score_smoothing: int
+    long_smoothing: int | None
     combine_power: float
     stuck_window: int | None
     stuck_floor: list[float] | None
@@ -216,6 +220,7 @@ class FittedState:
             "drift_window": None,
             "drift_base": None,
             "score_smoothing": 1,
+            "long_smoothing": None,
             "combine_power": 1.0,
             "stuck_window": None,
             "stuck_floor": None,
@@ -319,7 +324,7 @@ def upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
     ``params`` too, as the current :class:`~seqae.Detector` records it). Files whose
     ``params`` lack ``n_networks`` hold one network: it becomes 1.
     Files without ``combine_power`` summed the channel errors and had no stuck check: 1 and
-    None (in ``params`` too).
+    None (in ``params`` too). Files without ``long_smoothing`` had one trailing mean: None.
     ``format_version`` is assumed checked (:func:`check_version`).
     """
     data = dict(data)
@@ -376,6 +381,10 @@ def upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
         params = data.get("params")
         if isinstance(params, Mapping):  # as the current Detector records them
             data["params"] = {"combine_power": 1.0, "stuck_window": None, **params}
+    if "long_smoothing" not in data:  # before round 12: one trailing mean
+        data["long_smoothing"] = None
+        if isinstance(data.get("params"), Mapping):
+            data["params"] = {"long_smoothing": None, **data["params"]}
     return data
 
 
@@ -434,7 +443,17 @@ def _check_rules(data: Mapping[str, Any], where: str) -> None:
         if not _is_int(value) or value < low:
             raise _bad(where, name, f"must be an integer >= {low}", value)
     params = data["params"]
-    for name in ("min_event_length", "merge_gap", "score_smoothing", "fold", "anomaly_score"):
+    long = data["long_smoothing"]
+    if long is not None and (not _is_int(long) or long < 1):
+        raise _bad(where, "long_smoothing", "must be an integer >= 1 or null", long)
+    for name in (
+        "min_event_length",
+        "merge_gap",
+        "score_smoothing",
+        "long_smoothing",
+        "fold",
+        "anomaly_score",
+    ):
         if name in params and params[name] != data[name]:
             raise _bad(where, name, f"must equal params.{name} ({params[name]!r})", data[name])
     power = data["combine_power"]

@@ -90,8 +90,11 @@ def model_summary(path: str | os.PathLike, state: FittedState) -> list[tuple[str
             power = f"p {state.combine_power:g}"
             how = f"{len(channels)} x the power mean ({power}) of the channel errors"
             items.append(("score", how))
-        if state.score_smoothing > 1:
-            items.append(("smoothing", f"mean of the last {state.score_smoothing} raw scores"))
+        if state.score_smoothing > 1 or state.long_smoothing:
+            how = f"mean of the last {state.score_smoothing} raw scores"
+            if state.long_smoothing:
+                how = f"the larger of the {how} and of the last {state.long_smoothing}"
+            items.append(("smoothing", how))
         if state.stuck_window:
             checked = [c for c, f in zip(channels, state.stuck_floor or [], strict=True) if f > 0]
             shown = ", ".join(checked) if checked else "none (every channel repeats in training)"

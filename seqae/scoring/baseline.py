@@ -49,6 +49,7 @@ __all__ = [
     "STUCK_REPEATS",
     "STUCK_SCORE",
     "Attribution",
+    "ScoreSmoother",
     "DriftBaseline",
     "StreamTracker",
     "StuckCheck",
@@ -220,17 +221,57 @@ class TrailingMean:
         return out
 
 
-def smooth_scores(scores: Any, window: int) -> np.ndarray:
-    """One whole stream's scores as trailing means over ``window`` rows (1: unchanged).
+class ScoreSmoother:
+    """Trailing means of the scores over ``window`` rows and, optionally, ``long`` rows; each
+    row's smoothed score is the larger of the two. Stateful, like :class:`TrailingMean`.
+
+    The short mean takes the noise of single rows off the line; the long one lets a lasting
+    stretch of moderate errors rise above it, while a short burst keeps the short mean's
+    height (suite-rounds.md, round 12).
+
+    Parameters
+    ----------
+    window : int
+        Rows of the short mean (1: the raw scores).
+    long : int, optional
+        Rows of the long mean (None: the short mean alone).
+    fill : float, optional
+        The score assumed before the stream's first row (see :class:`TrailingMean`).
+
+    Examples
+    --------
+    >>> burst = np.r_[np.zeros(8), 4.0, np.zeros(3), np.ones(8)]
+    >>> ScoreSmoother(2, long=4).apply(burst).tolist()[7:]
+    [0.0, 2.0, 2.0, 1.0, 1.0, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    """
+
+    def __init__(self, window: int, long: int | None = None, fill: float | None = None) -> None:
+        self._means = [TrailingMean(window, "score_smoothing", fill=fill)]
+        if long is not None:
+            self._means.append(TrailingMean(long, "long_smoothing", fill=fill))
+        #: The rows a smoothed score reads (the longer window).
+        self.window = max(m.window for m in self._means)
+
+    def apply(self, scores: Any) -> np.ndarray:
+        """Smoothed scores of the next part's ``scores`` ``(n,)``."""
+        scores = np.asarray(scores, dtype=np.float64)
+        means = [m.apply(scores) if m.window > 1 else scores for m in self._means]
+        return means[0] if len(means) == 1 else np.maximum(means[0], means[1])
+
+
+def smooth_scores(scores: Any, window: int, long: int | None = None) -> np.ndarray:
+    """One whole stream's scores smoothed by :class:`ScoreSmoother` (1 and None: unchanged).
 
     Examples
     --------
     >>> smooth_scores([1.0, 3.0, 5.0, 0.0], 2).tolist()
     [1.0, 2.0, 4.0, 2.5]
+    >>> smooth_scores([1.0, 3.0, 5.0, 0.0], 1, long=3).tolist()
+    [1.0, 3.0, 5.0, 2.6666666666666665]
     """
-    if window == 1:
+    if window == 1 and long is None:
         return np.asarray(scores, dtype=np.float64)
-    return TrailingMean(window, "score_smoothing").apply(scores)
+    return ScoreSmoother(window, long).apply(scores)
 
 
 class Attribution:
@@ -463,7 +504,7 @@ class StreamTracker:
     """What a stream carries from one part to the next after the network.
 
     The network's scores go through, in order: the score smoothing (trailing means over
-    ``smoothing`` rows, optional), the drift-aware line (:class:`DriftBaseline`, optional, fed
+    ``smoothing`` rows and, optionally, the larger of those and ``long_smoothing``-row means), the drift-aware line (:class:`DriftBaseline`, optional, fed
     the smoothed scores) and the channel attribution (:class:`Attribution`, fed the network's
     per-channel errors, splitting the adjusted scores), applied together to consecutive parts
     of one stream.
@@ -476,6 +517,9 @@ class StreamTracker:
         only the scores' smoothing and drift line).
     smoothing : int, default 1
         Rows of raw scores averaged into each score (1: no smoothing).
+    long_smoothing : int, optional
+        Rows of a second, longer mean; each score is the larger of the two
+        (:class:`ScoreSmoother`).
     stuck : StuckCheck, optional
         Raises the scores of rows where a channel is stuck (last, after the attribution;
         it reads the raw ``values``).
@@ -506,6 +550,7 @@ class StreamTracker:
         attribution: Attribution | None,
         smoothing: int = 1,
         *,
+        long_smoothing: int | None = None,
         stuck: StuckCheck | None = None,
         smoothing_fill: float | None = None,
     ) -> None:
@@ -513,7 +558,8 @@ class StreamTracker:
         self.attribution = attribution
         self.stuck = stuck
         # 1 skips the smoother, so the scores pass bit for bit
-        smoother = TrailingMean(smoothing, "score_smoothing", fill=smoothing_fill)
+        smoother = ScoreSmoother(smoothing, long_smoothing, fill=smoothing_fill)
+        #: Rows of raw scores a smoothed score reads (the longer mean's).
         self.smoothing = smoother.window
         self._smoother = smoother if self.smoothing > 1 else None
         # (first, smoother's first, drift's first, window's first, start): warm_up_from's

@@ -408,7 +408,12 @@ class Scorer:
         # the smoother starts as if the stream had run at the held-out level (the drift base)
         fill = None if state.drift_base is None else state.drift_base / self.threshold
         return StreamTracker(
-            drift, attribution, state.score_smoothing, stuck=stuck, smoothing_fill=fill
+            drift,
+            attribution,
+            state.score_smoothing,
+            long_smoothing=state.long_smoothing,
+            stuck=stuck,
+            smoothing_fill=fill,
         )
 
     def adjust(

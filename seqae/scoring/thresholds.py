@@ -312,6 +312,7 @@ def describe_alarm_line(
     drift_window: int | None = None,
     risk: float | None = None,
     score_smoothing: int = 1,
+    long_smoothing: int | None = None,
     combine_power: float = 1.0,
     stuck_window: int | None = None,
     n_channels: int | None = None,
@@ -329,6 +330,8 @@ def describe_alarm_line(
     'robust tail of the training scores, raised by the held-out ones; drift-aware over 512 rows'
     >>> describe_alarm_line("robust", calibration="training", risk=3e-4, score_smoothing=8)
     'robust tail (risk 0.0003) of the training scores; scores averaged over 8 rows'
+    >>> describe_alarm_line("robust", score_smoothing=8, long_smoothing=32)
+    'robust tail of the training scores, raised by the held-out ones; scores averaged over 8 rows and over 32 (the larger counts)'
     >>> describe_alarm_line("quantile", contamination=0.02, calibration="training")
     'top 2.00% of the training scores'
     >>> describe_alarm_line(0.5)
@@ -350,8 +353,10 @@ def describe_alarm_line(
         }.get(str(method), f"{method} on the training scores")
         if calibration == "holdout":
             rule += ", raised by the held-out ones"
-    if score_smoothing > 1:
+    if score_smoothing > 1 or long_smoothing:
         rule += f"; scores averaged over {score_smoothing} rows"
+        if long_smoothing:
+            rule += f" and over {long_smoothing} (the larger counts)"
     if drift_window:
         rule += f"; drift-aware over {drift_window} rows"
     if combine_power != 1 and n_channels != 1:
@@ -383,6 +388,7 @@ def describe_detector_line(detector: Any) -> str:
         drift_window=detector.drift_window,
         risk=detector.risk,
         score_smoothing=detector.score_smoothing,
+        long_smoothing=getattr(detector, "long_smoothing", None),
         combine_power=getattr(detector, "combine_power", 1.0),
         stuck_window=getattr(detector, "stuck_window", None),
         n_channels=getattr(detector, "n_features_in_", None),
