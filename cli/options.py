@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from seqae.policy import library_default, parameter_choices, parameter_help
+from seqae.policy import ZERO_MEANS_NONE, library_default, parameter_choices, parameter_help
 from seqae.scoring.thresholds import METHODS
 from seqae.threads import thread_default
 
@@ -37,7 +37,10 @@ class LibraryDefault(click.Option):
         extra = super().get_help_extra(ctx)
         if "default" not in extra:
             value = library_default(self.name or "")
-            extra["default"] = "auto" if value is None else str(value)  # None: from the data
+            if value is None:  # None: from the data, or off where 0 stands for it
+                extra["default"] = "0" if self.name in ZERO_MEANS_NONE else "auto"
+            else:
+                extra["default"] = str(value)
         return extra
 
 

@@ -32,6 +32,7 @@ from .errors import DataError, ParameterError
 
 __all__ = [
     "TRAINING_ONLY",
+    "ZERO_MEANS_NONE",
     "DetectorSource",
     "describe_detector",
     "detector_defaults",
@@ -48,6 +49,8 @@ __all__ = [
 ]
 
 #: Options of a command that only mean something when the command trains its own detector.
+#: Options whose 0 on the command line is the Detector's None (no cap, no check, no long mean).
+ZERO_MEANS_NONE = ("steps_per_epoch", "stuck_window", "long_smoothing")
 TRAINING_ONLY = ("train", "train_rows", "frame", "epochs", "patience", "contamination")
 
 
@@ -156,7 +159,7 @@ def detector_kwargs(options: Mapping[str, Any], *, distributed: bool = False) ->
     torchrun."""
     names = detector_parameters()
     kwargs = {k: v for k, v in options.items() if k in names and v is not None}
-    for name in ("steps_per_epoch", "stuck_window", "long_smoothing"):
+    for name in ZERO_MEANS_NONE:
         if kwargs.get(name) == 0:
             kwargs[name] = None
     if distributed:

@@ -49,8 +49,8 @@ __all__ = [
     "STUCK_REPEATS",
     "STUCK_SCORE",
     "Attribution",
-    "ScoreSmoother",
     "DriftBaseline",
+    "ScoreSmoother",
     "StreamTracker",
     "StuckCheck",
     "TrailingMean",
@@ -425,7 +425,8 @@ class StuckCheck:
     reproduce), so the check looks at the raw values instead: channel ``c`` is stuck at a
     timestep when its range over the last ``window`` rows is below ``floor[c]``
     (:func:`stuck_floor`: a millionth of the smallest range it had over any window of the
-    training data, so the channel holds one value). It holds from the ``window``-th stuck row on and ends with the first row that moves.
+    training data, so the channel holds one value). It holds from the ``window``-th stuck
+    row on and ends with the first row that moves.
     Rows before a stream's ``window``-th are never stuck (a shorter range proves nothing).
 
     Stateful, like :class:`DriftBaseline`: a stream given in parts is checked as in one pass.
@@ -504,8 +505,9 @@ class StreamTracker:
     """What a stream carries from one part to the next after the network.
 
     The network's scores go through, in order: the score smoothing (trailing means over
-    ``smoothing`` rows and, optionally, the larger of those and ``long_smoothing``-row means), the drift-aware line (:class:`DriftBaseline`, optional, fed
-    the smoothed scores) and the channel attribution (:class:`Attribution`, fed the network's
+    ``smoothing`` rows or, with ``long_smoothing``, the larger of those and longer means), the
+    drift-aware line (:class:`DriftBaseline`, optional, fed the smoothed scores) and the
+    channel attribution (:class:`Attribution`, fed the network's
     per-channel errors, splitting the adjusted scores), applied together to consecutive parts
     of one stream.
 

@@ -330,8 +330,10 @@ def describe_alarm_line(
     'robust tail of the training scores, raised by the held-out ones; drift-aware over 512 rows'
     >>> describe_alarm_line("robust", calibration="training", risk=3e-4, score_smoothing=8)
     'robust tail (risk 0.0003) of the training scores; scores averaged over 8 rows'
-    >>> describe_alarm_line("robust", score_smoothing=8, long_smoothing=32)
-    'robust tail of the training scores, raised by the held-out ones; scores averaged over 8 rows and over 32 (the larger counts)'
+    >>> print(describe_alarm_line("sigma", score_smoothing=8, long_smoothing=32, calibration=""))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    mean + 3 sigma of the training scores; scores averaged over 8 rows and over 32 (the larger
+    counts)
     >>> describe_alarm_line("quantile", contamination=0.02, calibration="training")
     'top 2.00% of the training scores'
     >>> describe_alarm_line(0.5)
