@@ -67,25 +67,29 @@ def test_fit_detect_equals_fit_then_detect(stream):
     np.testing.assert_allclose(result.contributions.sum(1), result.scores, rtol=1e-9)
 
 
-def test_saved_and_exported_models_smooth_the_same(stream, tmp_path):
+@pytest.mark.parametrize(("name", "rows"), [("score_smoothing", 8), ("long_smoothing", 32)])
+def test_saved_exported_and_chunked_models_smooth_the_same(name, rows, stream, tmp_path):
     pytest.importorskip("onnxruntime")
     from seqae.files.runtime import OnnxDetector
+    from seqae.scale.streaming import iter_detect
 
-    det = Detector(**FAST, score_smoothing=8).fit(stream.values[:1500])  # with the drift line
+    det = Detector(**FAST, **{name: rows}).fit(stream.values[:1500])  # with the drift line
     want = det.detect(stream.values)
     det.save(tmp_path / "m")
     loaded = Detector.load(tmp_path / "m")
-    assert loaded.score_smoothing == 8 and loaded.state_.score_smoothing == 8
+    assert getattr(loaded, name) == rows and getattr(loaded.state_, name) == rows
     np.testing.assert_allclose(loaded.score_samples(stream.values), want.scores, rtol=1e-6)
     onnx = OnnxDetector(det.export_onnx(tmp_path / "m.onnx"))
-    assert onnx.state_.score_smoothing == 8
+    assert getattr(onnx.state_, name) == rows
     got = onnx.detect(stream.values)
     np.testing.assert_allclose(got.scores, want.scores, rtol=1e-5, atol=1e-5)
     np.testing.assert_allclose(got.contributions, want.contributions, rtol=1e-5, atol=1e-5)
-    # and it really smooths: the raw scores of the same network differ
-    unsmoothed = det.score_samples(stream.values[:200])
-    det.score_smoothing = 1
-    assert not np.allclose(det.score_samples(stream.values[:200]), unsmoothed, rtol=1e-3)
+    chunks = [stream.values[a : a + 333] for a in range(0, len(stream.values), 333)]
+    chunked = np.concatenate([part.scores for part in iter_detect(det, chunks)])
+    np.testing.assert_allclose(chunked, want.scores, rtol=1e-6, atol=1e-7)
+    # and it really smooths: read at scoring time, without it the scores differ
+    setattr(det, name, None if name == "long_smoothing" else 1)
+    assert not np.allclose(det.score_samples(stream.values), want.scores, rtol=1e-3)
 
 
 @pytest.mark.parametrize("bad", [0, 1.5, True])
@@ -135,27 +139,6 @@ def test_the_long_mean_in_parts_equals_one_pass():
     smoother = ScoreSmoother(8, 32, fill=0.5)
     parts = [smoother.apply(scores[a:b]) for a, b in ((0, 1), (1, 20), (20, 33), (33, 500))]
     np.testing.assert_allclose(np.concatenate(parts), whole, rtol=1e-12)
-
-
-def test_saved_exported_and_chunked_models_take_the_long_mean(stream, tmp_path):
-    pytest.importorskip("onnxruntime")
-    from seqae.files.runtime import OnnxDetector
-    from seqae.scale.streaming import iter_detect
-
-    det = Detector(**FAST, long_smoothing=32).fit(stream.values[:1500])
-    want = det.detect(stream.values)
-    det.save(tmp_path / "m")
-    loaded = Detector.load(tmp_path / "m")
-    assert loaded.long_smoothing == 32 and loaded.state_.long_smoothing == 32
-    np.testing.assert_allclose(loaded.score_samples(stream.values), want.scores, rtol=1e-6)
-    onnx = OnnxDetector(det.export_onnx(tmp_path / "m.onnx"))
-    assert onnx.state_.long_smoothing == 32
-    np.testing.assert_allclose(onnx.detect(stream.values).scores, want.scores, rtol=1e-5, atol=1e-5)
-    chunks = [stream.values[a : a + 333] for a in range(0, len(stream.values), 333)]
-    chunked = np.concatenate([part.scores for part in iter_detect(det, chunks)])
-    np.testing.assert_allclose(chunked, want.scores, rtol=1e-6, atol=1e-7)
-    det.long_smoothing = None  # read at scoring time, as score_smoothing is
-    assert not np.allclose(det.score_samples(stream.values), want.scores, rtol=1e-3)
 
 
 @pytest.mark.parametrize("bad", [0, 1.5, True, "32"])
