@@ -235,8 +235,8 @@ detector_options = apply_options(
         "--stuck-window",
         type=INT,
         metavar="N",
-        help="Rows a channel must hold still, as it never did in training, to count as a stuck "
-        "sensor (its rows then alarm, named on it); 0 turns the check off.",
+        help="Rows a channel must hold one value, as it never did in training, to count as a "
+        "stuck sensor (its rows then alarm, named on it); 0 turns the check off.",
     ),
     click.option(
         "--channel-weight",

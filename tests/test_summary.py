@@ -80,4 +80,4 @@ def test_info_says_how_channels_combine_and_which_are_checked_for_sticking(tmp_p
     det.save(tmp_path / "m")
     out = _info(tmp_path / "m")
     assert "2 x the power mean (p 4) of the channel errors" in out
-    assert "stuck check:   16 still rows; checked: channel_0\n" in out  # channel_1 repeats
+    assert "stuck check:   16 rows of one value; checked: channel_0\n" in out  # channel_1 repeats

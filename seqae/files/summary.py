@@ -98,7 +98,9 @@ def model_summary(path: str | os.PathLike, state: FittedState) -> list[tuple[str
         if state.stuck_window:
             checked = [c for c, f in zip(channels, state.stuck_floor or [], strict=True) if f > 0]
             shown = ", ".join(checked) if checked else "none (every channel repeats in training)"
-            items.append(("stuck check", f"{state.stuck_window} still rows; checked: {shown}"))
+            items.append(
+                ("stuck check", f"{state.stuck_window} rows of one value; checked: {shown}")
+            )
     versions = [
         f"{name} {version}"
         for name, version in (

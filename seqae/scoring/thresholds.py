@@ -341,7 +341,7 @@ def describe_alarm_line(
     >>> print(describe_alarm_line(0.5, combine_power=4, n_channels=50, stuck_window=16))
     ... # doctest: +NORMALIZE_WHITESPACE
     fixed at 0.5; channels combined by their power mean (p 4: one channel of 50 counts 19x
-    more than in their sum); stuck sensors flagged after 16 still rows
+    more than in their sum); stuck sensors flagged after 16 rows of one value
     """
     if is_number(method):
         rule = f"fixed at {float(method):g}"
@@ -368,7 +368,7 @@ def describe_alarm_line(
             rule += f": one channel of {n_channels} counts {gain:.0f}x more than in their sum"
         rule += ")"
     if stuck_window:
-        rule += f"; stuck sensors flagged after {stuck_window} still rows"
+        rule += f"; stuck sensors flagged after {stuck_window} rows of one value"
     return rule
 
 
