@@ -192,11 +192,12 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         drift-aware line follows the smoothed scores; the attribution is not smoothed. Causal,
         so streams scored in parts give the same scores. Streams only (images: ignored).
     long_smoothing : int or None, default None
-        Rows of a second, longer trailing mean of the network's scores; each timestep's score
-        is then the larger of the two means (:class:`seqae.scoring.baseline.ScoreSmoother`),
-        so a lasting stretch of moderate errors rises above the noise while a short burst
-        keeps the short mean's height. None: the ``score_smoothing`` mean alone. Fitted,
-        causal and streamed like ``score_smoothing``.
+        Rows of a second, longer trailing mean of the network's scores, tested against its
+        own alarm line (fitted as the first one is): each timestep's score is the larger of
+        the two means, each over its line (:class:`seqae.scoring.baseline.ScoreSmoother`;
+        ``long_gain_`` is the ratio of the lines). A lasting stretch of moderate errors then
+        crosses while a short burst keeps the short mean's height. None: the
+        ``score_smoothing`` mean alone. Causal and streamed like ``score_smoothing``.
     combine_power : float, default 4.0
         How each timestep's (normalised) channel errors combine into its score: ``C`` times
         their power mean (:func:`seqae.scoring.core.combine_channels`). 1 is their sum; a
@@ -273,6 +274,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
     threshold_ = _state_field("threshold", "Raw error at the alarm line.")
     channel_weights_ = _state_field("channel_weights", "The channel weights in use, or None.")
     drift_base_ = _state_field("drift_base", "The drift-aware line's base (raw), or None.")
+    long_gain_ = _state_field("long_gain", "The long mean's factor (``long_smoothing``).")
     stuck_window_ = _state_field("stuck_window", "The stuck check's window, or None.")
     stuck_floor_ = _state_field("stuck_floor", "Each channel's stuck floor (raw), or None.")
     history_ = _state_field("history", "The training record.")
@@ -736,15 +738,19 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
                 r.contributions = r.contributions * factors
                 r.scores = combine_channels(r.contributions, self.combine_power)
         raw = np.concatenate([r.scores for r in scored])  # each stream's, combined once
-        if self.score_smoothing > 1 or self.long_smoothing:  # lines fitted as detection scores
-            ends = np.cumsum([len(s.values) for s in streams])[:-1]
-            raw = np.concatenate(
-                [
-                    smooth_scores(part, self.score_smoothing, self.long_smoothing)
-                    for part in np.split(raw, ends)
-                ]
-            )
-        self._set_fitted_threshold(raw[~held], raw[held])
+        # the lines are fitted on scores as detection sees them, each recording smoothed alone
+        parts = np.split(raw, np.cumsum([len(s.values) for s in streams])[:-1])
+        short = np.concatenate([smooth_scores(p, self.score_smoothing) for p in parts])
+        self._set_fitted_threshold(short[~held], short[held])
+        self.long_gain_ = 1.0
+        raw = short
+        if self.long_smoothing:
+            # the long mean against its own line: scaled onto the short mean's
+            long = np.concatenate([smooth_scores(p, self.long_smoothing) for p in parts])
+            line = self._fitted_line(long[~held], long[held])
+            if np.isfinite(line) and line > 0:
+                self.long_gain_ = self.threshold_ / line
+            raw = np.maximum(short, self.long_gain_ * long)
         self.drift_base_ = float(np.median(raw[normal])) if self.drift_window else None
         if self.drift_base_ is not None and not self.drift_base_ > 0:
             self.drift_base_ = None  # a perfect fit of normal data: no level to follow
@@ -854,6 +860,19 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
     def _set_fitted_threshold(self, raw: np.ndarray, held: np.ndarray | None = None) -> None:
         """Fit ``threshold_`` on raw training scores and move the scoring head's line to it.
 
+        ``held``: raw scores of held-out normal rows (see :meth:`_fitted_line`).
+        """
+        self.threshold_ = self._fitted_line(raw, held)
+        if not np.isfinite(self.threshold_):
+            raise DataError(
+                f"the fitted threshold is {self.threshold_!r}: the training scores are not "
+                "finite; check the data or pass threshold=<float>"
+            )
+        self._head.threshold.fill_(self.threshold_)
+
+    def _fitted_line(self, raw: np.ndarray, held: np.ndarray | None = None) -> float:
+        """The alarm line of raw training scores by the ``threshold`` rule.
+
         ``held``: raw scores of held-out normal rows; with ``calibration="holdout"`` the line
         rises by how much higher they run than the training scores (median ratio, >= 1).
         """
@@ -883,13 +902,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             # deviation, squared), so the first real change alarms instead of failing the fit.
             top = float(np.max(held)) if held is not None and len(held) else 0.0
             line = max(top, MIN_LINE)
-        self.threshold_ = float(line)
-        if not np.isfinite(self.threshold_):
-            raise DataError(
-                f"the fitted threshold is {self.threshold_!r}: the training scores are not "
-                "finite; check the data or pass threshold=<float>"
-            )
-        self._head.threshold.fill_(self.threshold_)
+        return float(line)
 
     def _fit_images(self, X: Any, callback: Callable[[Any], None] | None) -> Detector:
         """:meth:`fit` for images ``(N, H, W)`` or ``(N, C, H, W)``: no windows, a global scaler."""

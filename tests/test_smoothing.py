@@ -117,17 +117,22 @@ def test_cli_trains_with_smoothing_and_info_shows_it(stream, tmp_path):
 
 
 # ------------------------------------------------------------------ the long mean (round 12)
-def test_the_long_mean_takes_the_larger_of_two_trailing_means(pair, stream):
-    plain, _, recordings = pair
+def test_the_long_mean_is_tested_against_its_own_line(pair, stream):
+    plain, smoothed, recordings = pair
     bare = {**FAST, "drift_window": None, "stuck_window": None}
     both = Detector(**bare, score_smoothing=8, long_smoothing=32).fit(recordings)
+    long_only = Detector(**bare, score_smoothing=32).fit(recordings)
+    # the short mean keeps its line; the long mean is scaled by the ratio of the two lines
+    assert both.threshold_ == pytest.approx(smoothed.threshold_, rel=1e-9)
+    assert both.long_gain_ == pytest.approx(smoothed.threshold_ / long_only.threshold_, rel=1e-9)
     raw = plain.score_samples(stream.values) * plain.threshold_
-    want = np.maximum(smooth_scores(raw, 8), smooth_scores(raw, 32))
+    want = np.maximum(smooth_scores(raw, 8), both.long_gain_ * smooth_scores(raw, 32))
     np.testing.assert_allclose(both.score_samples(stream.values) * both.threshold_, want, rtol=1e-6)
     assert not np.allclose(want, smooth_scores(raw, 8))  # the long mean wins somewhere
     cut = len(recordings[0])
     raw_train = plain.train_scores_ * plain.threshold_
-    fitted = [smooth_scores(raw_train[:cut], 8, 32), smooth_scores(raw_train[cut:], 8, 32)]
+    fitted = [smooth_scores(raw_train[:cut], 8, 32, both.long_gain_)]
+    fitted.append(smooth_scores(raw_train[cut:], 8, 32, both.long_gain_))
     np.testing.assert_allclose(both.train_scores_ * both.threshold_, np.concatenate(fitted))
 
 
@@ -156,7 +161,7 @@ def test_cli_trains_with_the_long_mean_and_info_shows_it(stream, tmp_path):
     assert out.exit_code == 0, out.output
     assert Detector.load(tmp_path / "m").long_smoothing == 24
     info = runner.invoke(cli, ["info", str(tmp_path / "m")])
-    assert "and of the last 24" in info.output
+    assert "x the mean of the last 24 (its own line)" in info.output
     off = runner.invoke(cli, [*args, "-o", str(tmp_path / "n"), "--long-smoothing", "0"])
     assert off.exit_code == 0, off.output
     assert Detector.load(tmp_path / "n").long_smoothing is None

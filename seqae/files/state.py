@@ -120,8 +120,11 @@ class FittedState:
     score_smoothing : int
         Raw scores averaged into each score (trailing mean) before the drift line; 1: none.
     long_smoothing : int or None
-        Rows of a second, longer trailing mean; each score is the larger of the two means
-        (:class:`seqae.scoring.baseline.ScoreSmoother`); None: the short mean alone.
+        Rows of a second, longer trailing mean; each score is the larger of the short mean and
+        ``long_gain`` times the long one (:class:`seqae.scoring.baseline.ScoreSmoother`);
+        None: the short mean alone.
+    long_gain : float
+        The long mean's factor: the short mean's alarm line over the long mean's (> 0).
     combine_power : float
         How each timestep's channel errors combine into its score
         (:func:`seqae.scoring.core.combine_channels`; 1: their sum).
@@ -167,6 +170,7 @@ class FittedState:
     drift_base: float | None
     score_smoothing: int
     long_smoothing: int | None
+    long_gain: float
     combine_power: float
     stuck_window: int | None
     stuck_floor: list[float] | None
@@ -221,6 +225,7 @@ class FittedState:
             "drift_base": None,
             "score_smoothing": 1,
             "long_smoothing": None,
+            "long_gain": 1.0,
             "combine_power": 1.0,
             "stuck_window": None,
             "stuck_floor": None,
@@ -324,7 +329,8 @@ def upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
     ``params`` too, as the current :class:`~seqae.Detector` records it). Files whose
     ``params`` lack ``n_networks`` hold one network: it becomes 1.
     Files without ``combine_power`` summed the channel errors and had no stuck check: 1 and
-    None (in ``params`` too). Files without ``long_smoothing`` had one trailing mean: None.
+    None (in ``params`` too). Files without ``long_smoothing`` had one trailing mean: None;
+    without ``long_gain``, the long mean was not scaled: 1.
     ``format_version`` is assumed checked (:func:`check_version`).
     """
     data = dict(data)
@@ -381,6 +387,7 @@ def upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
         params = data.get("params")
         if isinstance(params, Mapping):  # as the current Detector records them
             data["params"] = {"combine_power": 1.0, "stuck_window": None, **params}
+    data.setdefault("long_gain", 1.0)  # before round 13: the long mean unscaled
     if "long_smoothing" not in data:  # before round 12: one trailing mean
         data["long_smoothing"] = None
         if isinstance(data.get("params"), Mapping):
@@ -446,6 +453,9 @@ def _check_rules(data: Mapping[str, Any], where: str) -> None:
     long = data["long_smoothing"]
     if long is not None and (not _is_int(long) or long < 1):
         raise _bad(where, "long_smoothing", "must be an integer >= 1 or null", long)
+    gain = data["long_gain"]
+    if not is_number(gain) or not 0 < gain < math.inf:
+        raise _bad(where, "long_gain", "must be a finite number > 0", gain)
     for name in (
         "min_event_length",
         "merge_gap",

@@ -93,7 +93,8 @@ def model_summary(path: str | os.PathLike, state: FittedState) -> list[tuple[str
         if state.score_smoothing > 1 or state.long_smoothing:
             how = f"mean of the last {state.score_smoothing} raw scores"
             if state.long_smoothing:
-                how = f"the larger of the {how} and of the last {state.long_smoothing}"
+                long = f"{state.long_gain:.3g} x the mean of the last {state.long_smoothing}"
+                how = f"the larger of the {how} and {long} (its own line)"
             items.append(("smoothing", how))
         if state.stuck_window:
             checked = [c for c, f in zip(channels, state.stuck_floor or [], strict=True) if f > 0]

@@ -223,11 +223,14 @@ class TrailingMean:
 
 class ScoreSmoother:
     """Trailing means of the scores over ``window`` rows and, optionally, ``long`` rows; each
-    row's smoothed score is the larger of the two. Stateful, like :class:`TrailingMean`.
+    row's smoothed score is the larger of the short mean and ``gain`` times the long one.
+    Stateful, like :class:`TrailingMean`.
 
     The short mean takes the noise of single rows off the line; the long one lets a lasting
     stretch of moderate errors rise above it, while a short burst keeps the short mean's
-    height (suite-rounds.md, round 12).
+    height (suite-rounds.md, rounds 12 and 13). ``gain`` puts the long mean on the short
+    one's scale: the Detector fits it as the ratio of the two means' own alarm lines, so each
+    mean is tested against its own line.
 
     Parameters
     ----------
@@ -235,6 +238,8 @@ class ScoreSmoother:
         Rows of the short mean (1: the raw scores).
     long : int, optional
         Rows of the long mean (None: the short mean alone).
+    gain : float, default 1.0
+        The long mean's factor (> 0).
     fill : float, optional
         The score assumed before the stream's first row (see :class:`TrailingMean`).
 
@@ -243,9 +248,20 @@ class ScoreSmoother:
     >>> burst = np.r_[np.zeros(8), 4.0, np.zeros(3), np.ones(8)]
     >>> ScoreSmoother(2, long=4).apply(burst).tolist()[7:]
     [0.0, 2.0, 2.0, 1.0, 1.0, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    >>> ScoreSmoother(2, long=4, gain=1.5).apply(burst).tolist()[7:]
+    [0.0, 2.0, 2.0, 1.5, 1.5, 0.5, 1.0, 1.125, 1.5, 1.5, 1.5, 1.5, 1.5]
     """
 
-    def __init__(self, window: int, long: int | None = None, fill: float | None = None) -> None:
+    def __init__(
+        self,
+        window: int,
+        long: int | None = None,
+        gain: float = 1.0,
+        fill: float | None = None,
+    ) -> None:
+        if not (isinstance(gain, (int, float, np.floating)) and math.isfinite(gain) and gain > 0):
+            raise ParameterError(f"long_gain must be a finite number > 0, got {gain!r}")
+        self.gain = float(gain)
         self._means = [TrailingMean(window, "score_smoothing", fill=fill)]
         if long is not None:
             self._means.append(TrailingMean(long, "long_smoothing", fill=fill))
@@ -256,10 +272,12 @@ class ScoreSmoother:
         """Smoothed scores of the next part's ``scores`` ``(n,)``."""
         scores = np.asarray(scores, dtype=np.float64)
         means = [m.apply(scores) if m.window > 1 else scores for m in self._means]
-        return means[0] if len(means) == 1 else np.maximum(means[0], means[1])
+        return means[0] if len(means) == 1 else np.maximum(means[0], self.gain * means[1])
 
 
-def smooth_scores(scores: Any, window: int, long: int | None = None) -> np.ndarray:
+def smooth_scores(
+    scores: Any, window: int, long: int | None = None, gain: float = 1.0
+) -> np.ndarray:
     """One whole stream's scores smoothed by :class:`ScoreSmoother` (1 and None: unchanged).
 
     Examples
@@ -271,7 +289,7 @@ def smooth_scores(scores: Any, window: int, long: int | None = None) -> np.ndarr
     """
     if window == 1 and long is None:
         return np.asarray(scores, dtype=np.float64)
-    return ScoreSmoother(window, long).apply(scores)
+    return ScoreSmoother(window, long, gain).apply(scores)
 
 
 class Attribution:
@@ -520,8 +538,9 @@ class StreamTracker:
     smoothing : int, default 1
         Rows of raw scores averaged into each score (1: no smoothing).
     long_smoothing : int, optional
-        Rows of a second, longer mean; each score is the larger of the two
-        (:class:`ScoreSmoother`).
+        Rows of a second, longer mean; each score is the larger of the short mean and
+        ``long_gain`` times the long one (:class:`ScoreSmoother`).
+    long_gain : float, default 1.0
     stuck : StuckCheck, optional
         Raises the scores of rows where a channel is stuck (last, after the attribution;
         it reads the raw ``values``).
@@ -553,6 +572,7 @@ class StreamTracker:
         smoothing: int = 1,
         *,
         long_smoothing: int | None = None,
+        long_gain: float = 1.0,
         stuck: StuckCheck | None = None,
         smoothing_fill: float | None = None,
     ) -> None:
@@ -560,7 +580,7 @@ class StreamTracker:
         self.attribution = attribution
         self.stuck = stuck
         # 1 skips the smoother, so the scores pass bit for bit
-        smoother = ScoreSmoother(smoothing, long_smoothing, fill=smoothing_fill)
+        smoother = ScoreSmoother(smoothing, long_smoothing, long_gain, fill=smoothing_fill)
         #: Rows of raw scores a smoothed score reads (the longer mean's).
         self.smoothing = smoother.window
         self._smoother = smoother if self.smoothing > 1 else None

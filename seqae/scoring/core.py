@@ -412,6 +412,7 @@ class Scorer:
             attribution,
             state.score_smoothing,
             long_smoothing=state.long_smoothing,
+            long_gain=state.long_gain,
             stuck=stuck,
             smoothing_fill=fill,
         )

@@ -332,8 +332,8 @@ def describe_alarm_line(
     'robust tail (risk 0.0003) of the training scores; scores averaged over 8 rows'
     >>> print(describe_alarm_line("sigma", score_smoothing=8, long_smoothing=32, calibration=""))
     ... # doctest: +NORMALIZE_WHITESPACE
-    mean + 3 sigma of the training scores; scores averaged over 8 rows and over 32 (the larger
-    counts)
+    mean + 3 sigma of the training scores; scores averaged over 8 rows and over 32, each
+    against its own line
     >>> describe_alarm_line("quantile", contamination=0.02, calibration="training")
     'top 2.00% of the training scores'
     >>> describe_alarm_line(0.5)
@@ -358,7 +358,7 @@ def describe_alarm_line(
     if score_smoothing > 1 or long_smoothing:
         rule += f"; scores averaged over {score_smoothing} rows"
         if long_smoothing:
-            rule += f" and over {long_smoothing} (the larger counts)"
+            rule += f" and over {long_smoothing}, each against its own line"
     if drift_window:
         rule += f"; drift-aware over {drift_window} rows"
     if combine_power != 1 and n_channels != 1:
