@@ -118,7 +118,9 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         better than any unseen normal row, so a line fitted on them alone is too low.
         ``"holdout"``: the last ``validation_split`` of each training recording is never
         trained on; the line is fitted with ``threshold`` on the training scores and raised by
-        the ratio of the held-out rows' median score to the training rows' (when above 1).
+        how much higher the held-out rows score: the larger of the ratios of their median
+        and of their 99th percentile to the training rows' (when above 1; the percentile
+        since round 14, for a network whose normal tail runs higher on unseen rows).
         ``"training"``: the training scores alone (as before 0.2).
     channel_norm : bool, default True
         Divide each channel's error by its mean error on the held-out rows (training rows
