@@ -52,9 +52,6 @@ _NORM_FLOOR = 0.1
 #: The lowest fitted alarm line (raw error, scaled units squared): where training is
 #: reconstructed exactly, a change of a thousandth of a standard deviation alarms.
 MIN_LINE = 1e-6
-#: The quantile whose held-out / training ratio can raise the line beside the medians'
-#: (suite-rounds.md, round 14).
-HOLDOUT_TAIL = 0.99
 
 
 def _blank_state() -> FittedState:
@@ -118,9 +115,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         better than any unseen normal row, so a line fitted on them alone is too low.
         ``"holdout"``: the last ``validation_split`` of each training recording is never
         trained on; the line is fitted with ``threshold`` on the training scores and raised by
-        how much higher the held-out rows score: the larger of the ratios of their median
-        and of their 99th percentile to the training rows' (when above 1; the percentile
-        since round 14, for a network whose normal tail runs higher on unseen rows).
+        the ratio of the held-out rows' median score to the training rows' (when above 1).
         ``"training"``: the training scores alone (as before 0.2).
     channel_norm : bool, default True
         Divide each channel's error by its mean error on the held-out rows (training rows
@@ -879,9 +874,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         """The alarm line of raw training scores by the ``threshold`` rule.
 
         ``held``: raw scores of held-out normal rows; with ``calibration="holdout"`` the line
-        rises by how much higher they run than the training scores: the larger of the
-        medians' and the :data:`HOLDOUT_TAIL` quantiles' ratios (>= 1), so a network whose
-        normal tail runs higher on unseen rows than its body does is caught too (round 14).
+        rises by how much higher they run than the training scores (median ratio, >= 1).
         """
         fitted = (
             raw if held is None or self.calibration == "holdout" else np.concatenate([raw, held])
@@ -899,14 +892,9 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             and len(held)
             and not is_number(self.threshold)
         ):
-            ratio = 1.0
-            for level, base in (
-                (np.median(held), np.median(raw)),
-                (np.quantile(held, HOLDOUT_TAIL), np.quantile(raw, HOLDOUT_TAIL)),
-            ):
-                if base > 0:
-                    ratio = max(ratio, float(level) / float(base))
-            line *= ratio
+            base = float(np.median(raw))
+            if base > 0:
+                line *= max(1.0, float(np.median(held)) / base)
         if np.isfinite(line) and line <= 0:
             # The training rows were reconstructed exactly (a channel that never moved, a
             # closed-form model spanning the data): any error is new. The line sits on the
