@@ -149,10 +149,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # round 11: the stuck check for one held value (library), with longer smoothing
     "sm16": {"score_smoothing": 16},
     "sm32": {"score_smoothing": 32},
-    # round 12: the larger of the trailing means over 8 and over 32 rows (one line; the
-    # library before round 13)
-    "long32": {"long_smoothing": 32},
-    # round 13: the long mean against its own line (the library since round 13)
+    # rounds 12 and 13: the larger of the trailing means over 8 and over 32 rows; round 12's
+    # `long32` shared one line (the library before round 13, no longer in it), round 13's
+    # `long32g` tests the long mean against its own line
     "long32g": {"long_smoothing": 32},
 }
 PEERS = ("pyod-ae", "iforest", "kmeans", "zscore")

@@ -400,19 +400,15 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
                 raise ParameterError(f"{name} must be an integer >= {low}, got {value!r}")
-        long = self.long_smoothing
-        if long is not None and (
-            isinstance(long, bool) or not isinstance(long, (int, np.integer)) or long < 1
-        ):
-            raise ParameterError(f"long_smoothing must be an integer >= 1 or None, got {long!r}")
         power = self.combine_power
         if not is_number(power) or not 1 <= power < math.inf:
             raise ParameterError(f"combine_power must be a finite number >= 1, got {power!r}")
-        window = self.stuck_window
-        if window is not None and (
-            isinstance(window, bool) or not isinstance(window, (int, np.integer)) or window < 2
-        ):
-            raise ParameterError(f"stuck_window must be None or an integer >= 2, got {window!r}")
+        for name, low in (("long_smoothing", 1), ("stuck_window", 2)):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low
+            ):
+                raise ParameterError(f"{name} must be None or an integer >= {low}, got {value!r}")
 
     def _check_anomaly_score(self) -> None:
         """Raise ParameterError unless ``anomaly_score`` is known and fits the model family."""

@@ -48,9 +48,9 @@ __all__ = [
     "training_summary",
 ]
 
-#: Options of a command that only mean something when the command trains its own detector.
 #: Options whose 0 on the command line is the Detector's None (no cap, no check, no long mean).
 ZERO_MEANS_NONE = ("steps_per_epoch", "stuck_window", "long_smoothing")
+#: Options of a command that only mean something when the command trains its own detector.
 TRAINING_ONLY = ("train", "train_rows", "frame", "epochs", "patience", "contamination")
 
 

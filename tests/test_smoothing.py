@@ -148,7 +148,7 @@ def test_the_long_mean_in_parts_equals_one_pass():
 
 @pytest.mark.parametrize("bad", [0, 1.5, True, "32"])
 def test_bad_long_smoothing_is_a_parameter_error(bad, stream):
-    with pytest.raises(ParameterError, match="long_smoothing must be an integer >= 1 or None"):
+    with pytest.raises(ParameterError, match="long_smoothing must be None or an integer >= 1"):
         Detector(**FAST, long_smoothing=bad).fit(stream.values[:500])
 
 

@@ -541,6 +541,7 @@ class StreamTracker:
         Rows of a second, longer mean; each score is the larger of the short mean and
         ``long_gain`` times the long one (:class:`ScoreSmoother`).
     long_gain : float, default 1.0
+        The long mean's factor (the Detector's ``long_gain_``).
     stuck : StuckCheck, optional
         Raises the scores of rows where a channel is stuck (last, after the attribution;
         it reads the raw ``values``).
