@@ -194,10 +194,13 @@ def busy_cpus(readings: int = 5, pause: float = 0.001) -> float:
     """
     others: list[int] = []
     for i in range(readings):
+        # own threads read on both sides of the machine's count: one that only became
+        # runnable after the count (an OpenMP worker waking) would otherwise hide a neighbour
+        before = _own_running()
         total = _running_tasks()
         if total is None:
             return 0.0
-        others.append(max(0, total - _own_running()))
+        others.append(max(0, total - min(before, _own_running())))
         if i + 1 < readings:
             time.sleep(pause)
     online = os.cpu_count() or 1

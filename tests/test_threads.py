@@ -96,10 +96,28 @@ def test_bad_thread_counts_are_parameter_errors(bad):
         Detector(n_threads=bad).fit(np.zeros((200, 2)))
 
 
+def _wait_until_spinning(pid: int, timeout: float = 30.0) -> None:
+    """Until ``pid`` runs its loop: past its start-up (which may wait on a cold disk) and
+    on a CPU for most of the last 0.2 s."""
+    tick = os.sysconf("SC_CLK_TCK")
+
+    def cpu_seconds() -> float:
+        fields = open(f"/proc/{pid}/stat").read().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / tick  # utime + stime
+
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        start = cpu_seconds()
+        time.sleep(0.2)
+        if cpu_seconds() - start >= 0.1:
+            return
+    raise AssertionError(f"the spinning process {pid} got no CPU in {timeout} s")
+
+
 def test_busy_cpus_sees_a_busy_neighbour_of_its_own_making():
     spin = subprocess.Popen([sys.executable, "-c", "while True: pass"])
     try:
-        time.sleep(1.0)  # started and in the run queue
+        _wait_until_spinning(spin.pid)
         during = threads.busy_cpus()
     finally:
         spin.kill()
