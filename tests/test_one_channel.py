@@ -14,7 +14,13 @@ from seqae import Detector, OnnxDetector
 from seqae.errors import ModelFormatError, ParameterError
 from seqae.files.state import FittedState
 from seqae.scale.streaming import ChunkedDetector
-from seqae.scoring.baseline import STUCK_SCORE, StuckCheck, stuck_floor, window_ranges
+from seqae.scoring.baseline import (
+    STUCK_MARGIN,
+    STUCK_SCORE,
+    StuckCheck,
+    stuck_floor,
+    window_ranges,
+)
 from seqae.scoring.core import combine_channels, score_convolutional, score_windowed
 
 
@@ -95,14 +101,27 @@ def test_the_stuck_check_in_parts_equals_one_pass():
     assert np.array_equal(np.concatenate(parts), whole)
 
 
-def test_a_channel_that_held_still_in_training_is_never_stuck():
+def test_a_channel_that_held_still_often_in_training_is_never_stuck():
     train = np.random.default_rng(9).normal(size=(2000, 2))
-    train[500:540, 1] = 0.0  # held still for longer than a window
+    train[500:540, 1] = 0.0  # held still for 40 rows: 2 % of its rows repeat the one before
     floor = stuck_floor([train], 16)
     assert floor[0] > 0 and floor[1] == 0
     x = np.random.default_rng(1).normal(size=(400, 2))
     x[100:300, 1] = 0.0
     assert not StuckCheck(floor, 16).mask(x).any()
+
+
+def test_a_stuck_stretch_inside_the_training_rows_does_not_turn_the_check_off():
+    # A file scored by a model fitted on itself holds its own stuck fault (round 15): a
+    # channel that rarely repeats a value is still checked, with the floor of the windows
+    # in which it moved.
+    x = np.random.default_rng(9).normal(size=(20_000, 2))
+    x[5000:5137, 1] = x[4999, 1]  # 136 repeats: 0.7 % of its rows
+    floor = stuck_floor([x], 16)
+    moved = window_ranges(x, 16)[:, 1]
+    assert floor[1] == pytest.approx(STUCK_MARGIN * moved[moved > 0].min())
+    assert np.flatnonzero(StuckCheck(floor, 16).mask(x)[:, 1]).tolist() == list(range(5014, 5137))
+    assert stuck_floor([np.zeros((100, 1))], 16).tolist() == [0.0]  # never moved: off
 
 
 def test_a_channel_whose_values_repeat_in_training_is_never_checked():

@@ -414,10 +414,15 @@ def window_ranges(values: Any, window: int) -> np.ndarray:
 
 def stuck_floor(streams: Any, window: int) -> np.ndarray:
     """Each channel's stuck floor: :data:`STUCK_MARGIN` times its smallest range over any
-    ``window`` rows of the training ``streams`` (a list of ``(T, C)`` arrays). A channel gets
-    0, and is never taken for stuck, when it held still for a whole window in training or
-    when more than :data:`STUCK_REPEATS` of its training rows repeat the row before (every
-    channel does when no recording is ``window`` rows long).
+    ``window`` rows of the training ``streams`` (a list of ``(T, C)`` arrays) in which it
+    moved. A channel gets 0, and is never taken for stuck, when more than
+    :data:`STUCK_REPEATS` of its training rows repeat the row before (every channel does when
+    no recording is ``window`` rows long), or when it never moved over a window.
+
+    A window where the channel held one value is left out of its smallest range: in a
+    channel that rarely repeats a value it is a stuck stretch inside the training data (a
+    file scored by a model fitted on itself holds its own faults), not a range that normal
+    operation needs (suite-rounds.md, round 15).
 
     Examples
     --------
@@ -425,6 +430,10 @@ def stuck_floor(streams: Any, window: int) -> np.ndarray:
     >>> x = np.stack([np.sin(t / 3), np.r_[np.zeros(50), np.ones(150)], np.round(t / 40)], 1)
     >>> (stuck_floor([x], 16) * 1e6).round(3).tolist()  # a smooth sensor, a step, a ramp
     [1.79, 0.0, 0.0]
+    >>> long = np.sin(np.arange(4000) / 3)[:, None]
+    >>> long[1000:1030] = long[1000]  # stuck for 30 rows in training: still checked
+    >>> bool(stuck_floor([long], 16)[0] > 0)
+    True
     """
     ranges = [window_ranges(s, window) for s in streams if len(s) >= window]
     if not ranges:  # no window to learn from: no channel is ever taken for stuck
@@ -432,7 +441,10 @@ def stuck_floor(streams: Any, window: int) -> np.ndarray:
     repeats = np.concatenate(
         [np.diff(np.asarray(s, dtype=np.float64), axis=0) == 0 for s in streams]
     )
-    floor = STUCK_MARGIN * np.concatenate(ranges).min(axis=0)
+    moved = np.concatenate(ranges).astype(np.float64)
+    moved[moved == 0] = np.inf
+    smallest = moved.min(axis=0)
+    floor = STUCK_MARGIN * np.where(np.isfinite(smallest), smallest, 0.0)
     return np.where(repeats.mean(axis=0) <= STUCK_REPEATS, floor, 0.0)
 
 
