@@ -153,6 +153,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # `long32` shared one line (the library before round 13, no longer in it), round 13's
     # `long32g` tests the long mean against its own line
     "long32g": {"long_smoothing": 32},
+    # round 16: a centred triangular mean in place of the trailing one
+    "cs16": {"centred_smoothing": 16, "score_smoothing": 1},
+    "cs32": {"centred_smoothing": 32, "score_smoothing": 1},
 }
 PEERS = ("pyod-ae", "iforest", "kmeans", "zscore")
 ALL_METHODS = (*CANDIDATES, *PEERS)

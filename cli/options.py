@@ -218,6 +218,14 @@ detector_options = apply_options(
     library("--channel-norm/--no-channel-norm", default=None),
     library("--score-smoothing", type=POSITIVE, metavar="N"),
     library(
+        "--centred-smoothing",
+        type=POSITIVE,
+        metavar="N",
+        help="Each score becomes a centred, triangular mean of the scores within N - 1 rows on "
+        "either side (a fault is not lagged, but a score is final N - 1 rows later); 1 turns "
+        "it off.",
+    ),
+    library(
         "--long-smoothing",
         type=INT,
         metavar="N",

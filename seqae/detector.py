@@ -21,7 +21,7 @@ from .files.state import FittedState, json_ready
 from .models import MODELS, Autoencoder, available_models, build_model, variational_models
 from .models.ensemble import Ensemble
 from .models.head import ScoringHead, check_channel_weights, convolutional_halo, head_runner
-from .scoring.baseline import N_BLOCKS, smooth_scores, stuck_floor
+from .scoring.baseline import N_BLOCKS, centred_mean, smooth_scores, stuck_floor
 from .scoring.common import is_number
 from .scoring.core import (
     SCORING_BATCH,
@@ -198,6 +198,15 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         ``long_gain_`` is the ratio of the lines). A lasting stretch of moderate errors then
         crosses while a short burst keeps the short mean's height. None: the
         ``score_smoothing`` mean alone. Causal and streamed like ``score_smoothing``.
+    centred_smoothing : int, default 1
+        Width of a centred, triangular mean of the network's scores
+        (:func:`seqae.scoring.baseline.centred_mean`): each score becomes the mean of the
+        scores within ``centred_smoothing - 1`` rows on either side, weighted down linearly
+        with the distance (a frame's total error spread over its steps, as TSB-AD's window
+        methods fold scores). Unlike the trailing ``score_smoothing`` it does not lag a
+        fault, but a score is final ``centred_smoothing - 1`` rows later: streaming, Dask and
+        Spark read that far ahead. Applied before ``score_smoothing``; the lines are fitted
+        on the smoothed scores. 1 turns it off.
     combine_power : float, default 4.0
         How each timestep's (normalised) channel errors combine into its score: ``C`` times
         their power mean (:func:`seqae.scoring.core.combine_channels`). 1 is their sum; a
@@ -315,6 +324,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         drift_window: int | None = 512,
         score_smoothing: int = 8,
         long_smoothing: int | None = None,
+        centred_smoothing: int = 1,
         combine_power: float = 4.0,
         stuck_window: int | None = 16,
         fold: str = "mean",
@@ -349,6 +359,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         self.drift_window = drift_window
         self.score_smoothing = score_smoothing
         self.long_smoothing = long_smoothing
+        self.centred_smoothing = centred_smoothing
         self.combine_power = combine_power
         self.stuck_window = stuck_window
         self.fold = fold
@@ -396,7 +407,12 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             raise ParameterError(
                 f"validation_split must be in [0, 1), got {self.validation_split!r}"
             )
-        for name, low in (("min_event_length", 1), ("merge_gap", 0), ("score_smoothing", 1)):
+        for name, low in (
+            ("min_event_length", 1),
+            ("merge_gap", 0),
+            ("score_smoothing", 1),
+            ("centred_smoothing", 1),
+        ):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
                 raise ParameterError(f"{name} must be an integer >= {low}, got {value!r}")
@@ -730,9 +746,10 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         normal = held if held.any() else np.ones_like(held)  # unseen rows, else all of them
         if self.channel_norm:
             factors = self._normalise_channels(contributions[normal])
-            for r in scored:
+            for r in scored:  # the scores again from the normalised errors, as scoring gives
                 r.contributions = r.contributions * factors
-                r.scores = combine_channels(r.contributions, self.combine_power)
+                combined = combine_channels(r.contributions, self.combine_power)
+                r.scores = centred_mean(combined, self._centred())
         raw = np.concatenate([r.scores for r in scored])  # each stream's, combined once
         # the lines are fitted on scores as detection sees them, each recording smoothed alone
         parts = np.split(raw, np.cumsum([len(s.values) for s in streams])[:-1])
@@ -1078,10 +1095,21 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
                 stride=stride,
                 halo=convolutional_halo(self.model_),
                 power=self.combine_power,
+                centred=self._centred(),
             )
         return ScoringSpec(
-            mode, self.frame, self.step, self.fold, SCORING_BATCH, power=self.combine_power
+            mode,
+            self.frame,
+            self.step,
+            self.fold,
+            SCORING_BATCH,
+            power=self.combine_power,
+            centred=self._centred(),
         )
+
+    def _centred(self) -> int:
+        """The centred mean's width (images: none; detectors fitted before it: 1)."""
+        return 1 if self._images() else int(getattr(self, "centred_smoothing", 1))
 
     def _image_scores(
         self, X: Any, reconstruction: bool = False
@@ -1218,6 +1246,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             drift_window=self.drift_window if drifting else None,
             score_smoothing=self.score_smoothing,
             long_smoothing=self.long_smoothing,
+            centred_smoothing=self._centred(),
             combine_power=float(self.combine_power),
             min_event_length=self.min_event_length,
             merge_gap=self.merge_gap,
@@ -1279,6 +1308,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         det.drift_window = state.drift_window  # the parameters scoring reads, as fitted
         det.score_smoothing = state.score_smoothing
         det.long_smoothing = state.long_smoothing
+        det.centred_smoothing = state.centred_smoothing
         det.combine_power = state.combine_power
         det.stuck_window = state.stuck_window
         if state.input_kind == "sequence":

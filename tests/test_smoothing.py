@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 
 import numpy as np
@@ -12,7 +13,7 @@ from seqae.datasets import make_sensor_stream
 
 from seqae import Detector
 from seqae.errors import ParameterError
-from seqae.scoring.baseline import smooth_scores
+from seqae.scoring.baseline import centred_mean, smooth_scores
 
 # one thread: the tests compare seeded fits, bit-identical only at a fixed thread count
 FAST = {"model": "dense", "frame": 16, "epochs": 1, "random_state": 0, "n_threads": 1}
@@ -68,7 +69,9 @@ def test_fit_detect_equals_fit_then_detect(stream):
     np.testing.assert_allclose(result.contributions.sum(1), result.scores, rtol=1e-9)
 
 
-@pytest.mark.parametrize(("name", "rows"), [("score_smoothing", 8), ("long_smoothing", 32)])
+@pytest.mark.parametrize(
+    ("name", "rows"), [("score_smoothing", 8), ("long_smoothing", 32), ("centred_smoothing", 12)]
+)
 def test_saved_exported_and_chunked_models_smooth_the_same(name, rows, stream, tmp_path):
     pytest.importorskip("onnxruntime")
     from seqae.files.runtime import OnnxDetector
@@ -166,3 +169,73 @@ def test_cli_trains_with_the_long_mean_and_info_shows_it(stream, tmp_path):
     off = runner.invoke(cli, [*args, "-o", str(tmp_path / "n"), "--long-smoothing", "0"])
     assert off.exit_code == 0, off.output
     assert Detector.load(tmp_path / "n").long_smoothing is None
+
+
+# ------------------------------------------------------------------ the centred mean (round 16)
+def test_the_centred_mean_in_parts_equals_one_pass():
+    x = np.random.default_rng(3).exponential(size=5000)
+    whole = centred_mean(x, 32)
+    part = centred_mean(x[1000:3000], 32)[31:-31]  # each kept row sees its whole kernel
+    assert np.array_equal(part, whole[1031:2969])
+    ends = centred_mean(np.r_[np.zeros(4), 6.0, np.zeros(4)], 3)
+    np.testing.assert_allclose(ends, [0, 0, 2 / 3, 4 / 3, 2, 4 / 3, 2 / 3, 0, 0])
+    np.testing.assert_allclose(centred_mean(np.full(7, 2.5), 5), 2.5)  # ends: own weights
+
+
+def test_centred_scores_are_the_centred_mean_of_the_network_scores(stream):
+    bare = {**FAST, "drift_window": None, "stuck_window": None, "score_smoothing": 1}
+    plain = Detector(**bare).fit(stream.values[:1500])
+    centred = Detector(**bare, centred_smoothing=16).fit(stream.values[:1500])
+    raw = plain.score_samples(stream.values) * plain.threshold_
+    got = centred.score_samples(stream.values) * centred.threshold_
+    np.testing.assert_allclose(got, centred_mean(raw, 16), rtol=1e-5, atol=1e-7)
+    assert centred.threshold_ != plain.threshold_  # the line is fitted on the centred scores
+
+
+@pytest.mark.parametrize("model", ["dense", "conv1d"])
+def test_centred_scores_of_partitions_and_chunks_equal_one_pass(model, stream):
+    from seqae.scale.streaming import ChunkedDetector, range_rows, score_range
+
+    det = Detector(**{**FAST, "model": model}, centred_smoothing=24).fit(stream.values[:1500])
+    x = stream.values
+    want = det.detect(x)
+    cuts = [0, 700, 701, 1800, len(x)]
+    for first, end in itertools.pairwise(cuts):  # a Dask or Spark part scored alone
+        lo, hi = range_rows(det.scorer, first, end, len(x))
+        scores, labels, _, _ = score_range(det.scorer, x[lo:hi], lo, first, end, len(x))
+        np.testing.assert_allclose(scores, want.scores[first:end], rtol=1e-5, atol=1e-6)
+        assert np.array_equal(labels, want.labels[first:end])
+    chunks = [x[a : a + 97] for a in range(0, len(x), 97)]
+    parts = list(ChunkedDetector(det, min_part=50).run(chunks))
+    chunked = np.concatenate([part.scores for part in parts])
+    np.testing.assert_allclose(chunked, want.scores, rtol=1e-5, atol=1e-6)
+    assert np.array_equal(np.concatenate([part.labels for part in parts]), want.labels)
+
+
+def test_cli_trains_with_the_centred_mean_and_info_shows_it(stream, tmp_path):
+    data = tmp_path / "s.csv"
+    stream.to_frame().iloc[:800].to_csv(data, index=False)
+    runner = CliRunner()
+    args = ["train", str(data), "-o", str(tmp_path / "m"), "--model", "dense", "--frame", "16"]
+    out = runner.invoke(cli, [*args, "--epochs", "1", "--centred-smoothing", "8"])
+    assert out.exit_code == 0, out.output
+    assert Detector.load(tmp_path / "m").centred_smoothing == 8
+    info = runner.invoke(cli, ["info", str(tmp_path / "m")])
+    assert "centred mean of 15 rows (7 each side)" in info.output
+    bad = runner.invoke(cli, [*args, "--centred-smoothing", "0"])
+    assert bad.exit_code == 2 and "--centred-smoothing" in bad.output
+    with pytest.raises(ParameterError, match="centred_smoothing must be an integer >= 1"):
+        Detector(**FAST, centred_smoothing=0).fit(stream.values[:500])
+
+
+def test_files_without_the_centred_mean_load_without_it(stream, tmp_path):
+    det = Detector(**FAST).fit(stream.values[:800])
+    det.save(tmp_path / "m")
+    config = json.loads((tmp_path / "m" / "config.json").read_text())
+    del config["centred_smoothing"], config["params"]["centred_smoothing"]
+    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
+    loaded = Detector.load(tmp_path / "m")
+    assert loaded.centred_smoothing == 1
+    np.testing.assert_allclose(
+        loaded.score_samples(stream.values), det.score_samples(stream.values)
+    )

@@ -466,6 +466,7 @@ class OnnxDetector(StreamDetector):
                 stride=m["total_stride"],
                 halo=m["halo"],
                 power=self.state_.combine_power,
+                centred=self.state_.centred_smoothing,
             )
         return ScoringSpec(
             m["scoring"],
@@ -474,6 +475,7 @@ class OnnxDetector(StreamDetector):
             m["fold"],
             self.batch_size,
             power=self.state_.combine_power,
+            centred=self.state_.centred_smoothing,
         )
 
     def _stream(self, X: Any) -> Stream:

@@ -125,6 +125,9 @@ class FittedState:
         None: the short mean alone.
     long_gain : float
         The long mean's factor: the short mean's alarm line over the long mean's (> 0).
+    centred_smoothing : int
+        Width of the centred triangular mean of the network's scores, before the trailing
+        means (:func:`seqae.scoring.baseline.centred_mean`); 1: none.
     combine_power : float
         How each timestep's channel errors combine into its score
         (:func:`seqae.scoring.core.combine_channels`; 1: their sum).
@@ -171,6 +174,7 @@ class FittedState:
     score_smoothing: int
     long_smoothing: int | None
     long_gain: float
+    centred_smoothing: int
     combine_power: float
     stuck_window: int | None
     stuck_floor: list[float] | None
@@ -226,6 +230,7 @@ class FittedState:
             "score_smoothing": 1,
             "long_smoothing": None,
             "long_gain": 1.0,
+            "centred_smoothing": 1,
             "combine_power": 1.0,
             "stuck_window": None,
             "stuck_floor": None,
@@ -330,7 +335,8 @@ def upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
     ``params`` lack ``n_networks`` hold one network: it becomes 1.
     Files without ``combine_power`` summed the channel errors and had no stuck check: 1 and
     None (in ``params`` too). Files without ``long_smoothing`` had one trailing mean: None;
-    without ``long_gain``, the long mean was not scaled: 1.
+    without ``long_gain``, the long mean was not scaled: 1. Files without
+    ``centred_smoothing`` had no centred mean: 1 (in ``params`` too).
     ``format_version`` is assumed checked (:func:`check_version`).
     """
     data = dict(data)
@@ -392,6 +398,10 @@ def upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
         data["long_smoothing"] = None
         if isinstance(data.get("params"), Mapping):
             data["params"] = {"long_smoothing": None, **data["params"]}
+    if "centred_smoothing" not in data:  # before round 16: no centred mean
+        data["centred_smoothing"] = 1
+        if isinstance(data.get("params"), Mapping):
+            data["params"] = {"centred_smoothing": 1, **data["params"]}
     return data
 
 
@@ -445,7 +455,12 @@ def _check_rules(data: Mapping[str, Any], where: str) -> None:
         raise _bad(where, "anomaly_score", f"must be one of {_ANOMALY_SCORES}", score)
     if score == "elbo" and (not is_number(beta) or not math.isfinite(beta) or beta < 0):
         raise _bad(where, "beta", "must be a finite number >= 0 for ELBO scores", beta)
-    for name, low in (("min_event_length", 1), ("merge_gap", 0), ("score_smoothing", 1)):
+    for name, low in (
+        ("min_event_length", 1),
+        ("merge_gap", 0),
+        ("score_smoothing", 1),
+        ("centred_smoothing", 1),
+    ):
         value = data[name]
         if not _is_int(value) or value < low:
             raise _bad(where, name, f"must be an integer >= {low}", value)
@@ -461,6 +476,7 @@ def _check_rules(data: Mapping[str, Any], where: str) -> None:
         "merge_gap",
         "score_smoothing",
         "long_smoothing",
+        "centred_smoothing",
         "fold",
         "anomaly_score",
     ):

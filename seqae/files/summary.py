@@ -90,12 +90,18 @@ def model_summary(path: str | os.PathLike, state: FittedState) -> list[tuple[str
             power = f"p {state.combine_power:g}"
             how = f"{len(channels)} x the power mean ({power}) of the channel errors"
             items.append(("score", how))
+        smoothing = []
+        if state.centred_smoothing > 1:
+            side = state.centred_smoothing - 1
+            smoothing.append(f"centred mean of {2 * side + 1} rows ({side} each side)")
         if state.score_smoothing > 1 or state.long_smoothing:
             how = f"mean of the last {state.score_smoothing} raw scores"
             if state.long_smoothing:
                 long = f"{state.long_gain:.3g} x the mean of the last {state.long_smoothing}"
                 how = f"the larger of the {how} and {long} (its own line)"
-            items.append(("smoothing", how))
+            smoothing.append(how)
+        if smoothing:
+            items.append(("smoothing", ", then ".join(smoothing)))
         if state.stuck_window:
             checked = [c for c, f in zip(channels, state.stuck_floor or [], strict=True) if f > 0]
             shown = ", ".join(checked) if checked else "none (every channel repeats in training)"

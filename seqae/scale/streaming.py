@@ -88,6 +88,9 @@ class Overlap:
     stride, halo : int
         Convolutional scoring: the model's total stride (segment starts must be multiples of
         it) and the context each side needs (a multiple of ``stride``).
+    centred : int
+        The width of the centred mean of the scores (:class:`~seqae.scoring.core.ScoringSpec`):
+        a score also reads the network's scores ``centred - 1`` rows on either side.
 
     Examples
     --------
@@ -98,6 +101,8 @@ class Overlap:
     (88, 210)
     >>> Overlap("convolutional", frame=64, step=1, stride=8, halo=48).rows(100, 200)
     (48, 248)
+    >>> Overlap("convolutional", frame=64, step=1, stride=8, halo=48, centred=32).rows(100, 200)
+    (16, 279)
     """
 
     mode: str
@@ -105,25 +110,28 @@ class Overlap:
     step: int
     stride: int = 1
     halo: int = 0
+    centred: int = 1
 
     @classmethod
     def of(cls, detector: StreamDetector | Scorer) -> Overlap:
         """The overlap of a fitted detector (``Detector``, ``OnnxDetector``, ...) or of its
         :class:`~seqae.scoring.core.Scorer`."""
         spec = (detector if isinstance(detector, Scorer) else detector.scorer).spec
+        centred = int(spec.centred)
         if spec.mode == "convolutional":
-            return cls(spec.mode, spec.frame, spec.step, int(spec.stride), int(spec.halo))
-        return cls(spec.mode, spec.frame, spec.step)
+            return cls(spec.mode, spec.frame, spec.step, int(spec.stride), int(spec.halo), centred)
+        return cls(spec.mode, spec.frame, spec.step, centred=centred)
 
     @property
     def depth(self) -> int:
         """Rows either side of a range that :meth:`rows` may need (at most)."""
         if self.mode == "windowed":
-            return self.frame
-        return self.halo + self.stride
+            return self.frame + self.centred - 1
+        return self.halo + self.stride + self.centred - 1
 
     def start(self, first: int) -> int:
         """Where the raw rows needed to score timesteps from ``first`` on begin."""
+        first = max(0, first - (self.centred - 1))  # the centred mean reads back this far
         if self.mode == "windowed":
             # the first grid frame that reaches ``first``
             return max(0, -(-(first - self.frame + 1) // self.step) * self.step)
@@ -133,8 +141,10 @@ class Overlap:
     def last_final(self, n_seen: int) -> int:
         """One past the last timestep that rows after ``n_seen`` cannot change."""
         if self.mode == "windowed":
-            return n_seen - self.frame
-        return (n_seen - self.halo) // self.stride * self.stride
+            network = n_seen - self.frame
+        else:
+            network = (n_seen - self.halo) // self.stride * self.stride
+        return network - (self.centred - 1)
 
     def rows(self, first: int, end: int, total: int | None = None) -> tuple[int, int]:
         """Raw rows ``[lo, hi)`` whose scores on ``[first, end)`` equal a whole-stream pass.
@@ -144,6 +154,9 @@ class Overlap:
         most :meth:`last_final` of the rows available.
         """
         lo = self.start(first)
+        end += self.centred - 1  # the centred mean reads ahead this far
+        if total is not None:
+            end = min(end, total)
         if self.mode == "windowed":
             if total is not None and end > total - self.frame:
                 return lo, total

@@ -25,7 +25,14 @@ import numpy as np
 
 from ..errors import DataError, ParameterError
 from ..files.state import FittedState
-from .baseline import ATTRIBUTION_FRAMES, Attribution, DriftBaseline, StreamTracker, StuckCheck
+from .baseline import (
+    ATTRIBUTION_FRAMES,
+    Attribution,
+    DriftBaseline,
+    StreamTracker,
+    StuckCheck,
+    centred_mean,
+)
 from .events import Event, EventBuilder, postprocess_labels
 from .images import ImageDetectionResult
 from .results import DetectionResult
@@ -231,6 +238,9 @@ class ScoringSpec:
         each side of a chunk needs (a multiple of ``stride``).
     power : float
         How each timestep's channel errors combine (:func:`combine_channels`; 1: their sum).
+    centred : int
+        The width of the centred mean of the scores (:func:`~seqae.scoring.baseline.centred_mean`;
+        1: none). A score then reads ``centred - 1`` rows on either side.
 
     Examples
     --------
@@ -247,6 +257,7 @@ class ScoringSpec:
     stride: int = 1
     halo: int = 0
     power: float = 1.0
+    centred: int = 1
 
 
 def score_network(
@@ -257,10 +268,25 @@ def score_network(
     progress: ProgressFn | None = None,
     contributions: bool = True,
 ) -> StreamScores:
-    """The network's scores of a raw ``(T, C)`` stream on the path ``spec`` names (no
-    smoothing, drift line nor attribution): :func:`score_convolutional` or
-    :func:`score_windowed`. Without ``contributions`` the result may omit them (the scores
-    are the same)."""
+    """The network's scores of a raw ``(T, C)`` stream on the path ``spec`` names, with the
+    centred mean of ``spec.centred`` (no trailing smoothing, drift line nor attribution):
+    :func:`score_convolutional` or :func:`score_windowed`. The contributions stay the
+    network's own. Without ``contributions`` the result may omit them (the scores are the
+    same)."""
+    out = _network_pass(run, spec, values, progress=progress, contributions=contributions)
+    if spec.centred > 1:
+        out.scores = centred_mean(out.scores, spec.centred)
+    return out
+
+
+def _network_pass(
+    run: RunFn,
+    spec: ScoringSpec,
+    values: np.ndarray,
+    *,
+    progress: ProgressFn | None = None,
+    contributions: bool = True,
+) -> StreamScores:
     if spec.mode == "convolutional":
         return score_convolutional(
             run,

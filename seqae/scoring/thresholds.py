@@ -316,6 +316,7 @@ def describe_alarm_line(
     combine_power: float = 1.0,
     stuck_window: int | None = None,
     n_channels: int | None = None,
+    centred_smoothing: int = 1,
 ) -> str:
     """How a :class:`~seqae.Detector` with these settings places its alarm line, in words.
 
@@ -334,6 +335,8 @@ def describe_alarm_line(
     ... # doctest: +NORMALIZE_WHITESPACE
     mean + 3 sigma of the training scores; scores averaged over 8 rows and over 32, each
     against its own line
+    >>> describe_alarm_line("robust", calibration="", score_smoothing=1, centred_smoothing=32)
+    'robust tail of the training scores; scores averaged over 63 centred rows (31 each side)'
     >>> describe_alarm_line("quantile", contamination=0.02, calibration="training")
     'top 2.00% of the training scores'
     >>> describe_alarm_line(0.5)
@@ -355,6 +358,9 @@ def describe_alarm_line(
         }.get(str(method), f"{method} on the training scores")
         if calibration == "holdout":
             rule += ", raised by the held-out ones"
+    if centred_smoothing > 1:
+        side = centred_smoothing - 1
+        rule += f"; scores averaged over {2 * side + 1} centred rows ({side} each side)"
     if score_smoothing > 1 or long_smoothing:
         rule += f"; scores averaged over {score_smoothing} rows"
         if long_smoothing:
@@ -394,4 +400,5 @@ def describe_detector_line(detector: Any) -> str:
         combine_power=getattr(detector, "combine_power", 1.0),
         stuck_window=getattr(detector, "stuck_window", None),
         n_channels=getattr(detector, "n_features_in_", None),
+        centred_smoothing=getattr(detector, "centred_smoothing", 1),
     )
