@@ -68,6 +68,8 @@ def models(stream, tmp_path_factory, one_torch_thread):
     folder = tmp_path_factory.mktemp("models")
     conv = _fit("conv1d", stream, frame=32)
     conv.save(folder / "conv1d")
+    # the centred mean reads ahead of each row: the partitions' overlap must carry it
+    _fit("conv1d", stream, frame=32, centred_smoothing=24).save(folder / "conv1d-centred")
     lstm = _fit(
         "lstm",
         stream,
@@ -86,7 +88,7 @@ def _chunks(n: int, borders: tuple[int, ...] = BORDERS) -> tuple[int, ...]:
     return tuple(b - a for a, b in itertools.pairwise(edges))
 
 
-@pytest.mark.parametrize("name", ["conv1d", "lstm", "lstm.onnx"])
+@pytest.mark.parametrize("name", ["conv1d", "conv1d-centred", "lstm", "lstm.onnx"])
 def test_stream_equals_in_memory(cluster, models, stream, name):
     _, client = cluster
     path = models / name
@@ -320,7 +322,7 @@ def test_cli_fleet_score_stream_and_train(models, stream, tmp_path):
     assert got.exit_code == 3 and "no such model" in got.output
 
 
-@pytest.mark.parametrize("name", ["conv1d", "lstm.onnx"])
+@pytest.mark.parametrize("name", ["conv1d", "conv1d-centred", "lstm.onnx"])
 def test_stream_with_tiny_partitions(models, stream, name):
     # partitions shorter than the overlap: a partition's context spans several neighbours
     chunks = (7, 3, 1, 1489, 2, 1498, 5, 2995)
