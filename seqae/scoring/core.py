@@ -273,22 +273,8 @@ def score_network(
     :func:`score_convolutional` or :func:`score_windowed`. The contributions stay the
     network's own. Without ``contributions`` the result may omit them (the scores are the
     same)."""
-    out = _network_pass(run, spec, values, progress=progress, contributions=contributions)
-    if spec.centred > 1:
-        out.scores = centred_mean(out.scores, spec.centred)
-    return out
-
-
-def _network_pass(
-    run: RunFn,
-    spec: ScoringSpec,
-    values: np.ndarray,
-    *,
-    progress: ProgressFn | None = None,
-    contributions: bool = True,
-) -> StreamScores:
     if spec.mode == "convolutional":
-        return score_convolutional(
+        out = score_convolutional(
             run,
             values,
             stride=spec.stride,
@@ -298,22 +284,26 @@ def _network_pass(
             contributions=contributions,
             power=spec.power,
         )
-    if spec.mode != "windowed":
+    elif spec.mode != "windowed":
         raise ParameterError(f"a {spec.mode!r} model does not score streams")
-    if len(values) < spec.frame:
+    elif len(values) < spec.frame:
         raise DataError(
             f"the data has {len(values)} timesteps, fewer than one frame of {spec.frame}"
         )
-    return score_windowed(
-        run,
-        values,
-        spec.frame,
-        spec.step,
-        how=spec.fold,  # type: ignore[arg-type]
-        batch_size=spec.batch_size,
-        progress=progress,
-        power=spec.power,
-    )
+    else:
+        out = score_windowed(
+            run,
+            values,
+            spec.frame,
+            spec.step,
+            how=spec.fold,  # type: ignore[arg-type]
+            batch_size=spec.batch_size,
+            progress=progress,
+            power=spec.power,
+        )
+    if spec.centred > 1:
+        out.scores = centred_mean(out.scores, spec.centred)
+    return out
 
 
 class Scorer:
