@@ -218,13 +218,13 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
     stuck_window : int or None, default 16
         Check for stuck sensors: a channel that holds one value over the last
         ``stuck_window`` rows (its range there is below a millionth of the smallest range it
-        had over any such window of the training data) is stuck, and its rows score at least
-        2.0 (twice the alarm line), named on that channel, until it moves again. A channel
-        that only goes quiet is not stuck (round 11: server metrics do, in normal work). A
-        reconstruction can be good exactly while a sensor is stuck, so
-        the check reads the raw values. Channels that held still for a whole window in
-        training, or whose training values repeat the row before more than 1 % of the time (a
-        counter, an idle-prone server metric), are never taken for stuck. None turns it off.
+        had over any such window of the training data in which it moved) is stuck, and its
+        rows score at least 2.0 (twice the alarm line), named on that channel, until it moves
+        again. A channel that only goes quiet is not stuck (round 11: server metrics do, in
+        normal work). A reconstruction can be good exactly while a sensor is stuck, so
+        the check reads the raw values. Channels whose training values repeat the row before
+        more than 1 % of the time (a counter, an idle-prone server metric), or that never
+        moved over a window, are never taken for stuck. None turns it off.
         Streams only.
     fold : {"mean", "max", "median"}, default "mean"
         How overlapping frames combine into one score per timestep (windowed scoring).

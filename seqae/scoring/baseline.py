@@ -66,9 +66,9 @@ QUANTILE = 0.25
 #: Frames of errors averaged by a detector's attribution (suite-rounds.md, round 9).
 ATTRIBUTION_FRAMES = 2
 #: A channel is stuck when its range over the stuck window is below this share of the
-#: smallest range it had over any window of the training data: when it holds one value (to
-#: float rounding). Half the range took server metrics that go quiet for stuck
-#: (suite-rounds.md, round 11).
+#: smallest range it had over any window of the training data in which it moved: when it
+#: holds one value (to float rounding). Half the range took server metrics that go quiet
+#: for stuck (suite-rounds.md, rounds 11 and 15).
 STUCK_MARGIN = 1e-6
 #: The score of a timestep while a channel is stuck (at least; 1.0 is the alarm line).
 STUCK_SCORE = 2.0
@@ -490,8 +490,8 @@ class StuckCheck:
     reproduce), so the check looks at the raw values instead: channel ``c`` is stuck at a
     timestep when its range over the last ``window`` rows is below ``floor[c]``
     (:func:`stuck_floor`: a millionth of the smallest range it had over any window of the
-    training data, so the channel holds one value). It holds from the ``window``-th stuck
-    row on and ends with the first row that moves.
+    training data in which it moved, so the channel holds one value). It holds from the
+    ``window``-th stuck row on and ends with the first row that moves.
     Rows before a stream's ``window``-th are never stuck (a shorter range proves nothing).
 
     Stateful, like :class:`DriftBaseline`: a stream given in parts is checked as in one pass.
