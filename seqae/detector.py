@@ -1108,8 +1108,8 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         )
 
     def _centred(self) -> int:
-        """The centred mean's width (images: none; detectors fitted before it: 1)."""
-        return 1 if self._images() else int(getattr(self, "centred_smoothing", 1))
+        """The centred mean's width (images: none)."""
+        return 1 if self._images() else int(self.centred_smoothing)
 
     def _image_scores(
         self, X: Any, reconstruction: bool = False
