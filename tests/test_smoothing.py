@@ -102,12 +102,19 @@ def test_bad_smoothing_is_a_parameter_error(bad, stream):
         Detector(**FAST, score_smoothing=bad).fit(stream.values[:500])
 
 
-def test_cli_trains_with_smoothing_and_info_shows_it(stream, tmp_path):
+def _train_args(stream, tmp_path, model="m"):
+    """``seqae train`` of the stream's first 800 rows into ``tmp_path / model``: one epoch of
+    a small dense model (options are appended by the caller)."""
     data = tmp_path / "s.csv"
     stream.to_frame().iloc[:800].to_csv(data, index=False)
+    return ["train", str(data), "-o", str(tmp_path / model), "--model", "dense", "--frame", "16",
+            "--epochs", "1"]  # fmt: skip
+
+
+def test_cli_trains_with_smoothing_and_info_shows_it(stream, tmp_path):
     runner = CliRunner()
-    args = ["train", str(data), "-o", str(tmp_path / "m"), "--model", "dense", "--frame", "16"]
-    out = runner.invoke(cli, [*args, "--epochs", "1", "--score-smoothing", "5"])
+    args = _train_args(stream, tmp_path)
+    out = runner.invoke(cli, [*args, "--score-smoothing", "5"])
     assert out.exit_code == 0, out.output
     assert Detector.load(tmp_path / "m").score_smoothing == 5
     info = runner.invoke(cli, ["info", str(tmp_path / "m")])
@@ -157,16 +164,13 @@ def test_bad_long_smoothing_is_a_parameter_error(bad, stream):
 
 
 def test_cli_trains_with_the_long_mean_and_info_shows_it(stream, tmp_path):
-    data = tmp_path / "s.csv"
-    stream.to_frame().iloc[:800].to_csv(data, index=False)
     runner = CliRunner()
-    args = ["train", str(data), "--model", "dense", "--frame", "16", "--epochs", "1"]
-    out = runner.invoke(cli, [*args, "-o", str(tmp_path / "m"), "--long-smoothing", "24"])
+    out = runner.invoke(cli, [*_train_args(stream, tmp_path), "--long-smoothing", "24"])
     assert out.exit_code == 0, out.output
     assert Detector.load(tmp_path / "m").long_smoothing == 24
     info = runner.invoke(cli, ["info", str(tmp_path / "m")])
     assert "x the mean of the last 24 (its own line)" in info.output
-    off = runner.invoke(cli, [*args, "-o", str(tmp_path / "n"), "--long-smoothing", "0"])
+    off = runner.invoke(cli, [*_train_args(stream, tmp_path, "n"), "--long-smoothing", "0"])
     assert off.exit_code == 0, off.output
     assert Detector.load(tmp_path / "n").long_smoothing is None
 
@@ -213,11 +217,9 @@ def test_centred_scores_of_partitions_and_chunks_equal_one_pass(model, stream):
 
 
 def test_cli_trains_with_the_centred_mean_and_info_shows_it(stream, tmp_path):
-    data = tmp_path / "s.csv"
-    stream.to_frame().iloc[:800].to_csv(data, index=False)
     runner = CliRunner()
-    args = ["train", str(data), "-o", str(tmp_path / "m"), "--model", "dense", "--frame", "16"]
-    out = runner.invoke(cli, [*args, "--epochs", "1", "--centred-smoothing", "8"])
+    args = _train_args(stream, tmp_path)
+    out = runner.invoke(cli, [*args, "--centred-smoothing", "8"])
     assert out.exit_code == 0, out.output
     assert Detector.load(tmp_path / "m").centred_smoothing == 8
     info = runner.invoke(cli, ["info", str(tmp_path / "m")])
