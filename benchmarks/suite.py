@@ -156,6 +156,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # round 16: a centred triangular mean in place of the trailing one
     "cs16": {"centred_smoothing": 16, "score_smoothing": 1},
     "cs32": {"centred_smoothing": 32, "score_smoothing": 1},
+    # round 17: the centred mean (32 rows, then the trailing 8) on data of one channel only
+    "cs-auto": {"centred_smoothing": "auto"},
 }
 PEERS = ("pyod-ae", "iforest", "kmeans", "zscore")
 ALL_METHODS = (*CANDIDATES, *PEERS)

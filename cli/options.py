@@ -104,6 +104,30 @@ class ThresholdType(click.ParamType):
 THRESHOLD = ThresholdType()
 
 
+class WidthOrAuto(click.ParamType):
+    """An integer >= 1, or ``auto`` (the library chooses from the data).
+
+    >>> WIDTH_OR_AUTO.convert("auto", None, None), WIDTH_OR_AUTO.convert("32", None, None)
+    ('auto', 32)
+    """
+
+    name = "N|auto"
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> str | int:
+        if value == "auto" or isinstance(value, int):
+            return value
+        try:
+            number = int(value)
+        except ValueError:
+            number = 0
+        if number < 1:
+            self.fail(f"expected an integer >= 1 or 'auto', got {value!r}", param, ctx)
+        return number
+
+
+WIDTH_OR_AUTO = WidthOrAuto()
+
+
 def apply_options(
     *options: Callable[..., Any],
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -219,11 +243,11 @@ detector_options = apply_options(
     library("--score-smoothing", type=POSITIVE, metavar="N"),
     library(
         "--centred-smoothing",
-        type=POSITIVE,
-        metavar="N",
+        type=WIDTH_OR_AUTO,
+        metavar="N|auto",
         help="Each score becomes a centred, triangular mean of the scores within N - 1 rows on "
         "either side (a fault is not lagged, but a score is final N - 1 rows later); 1 turns "
-        "it off.",
+        "it off; auto: 32 on data of one channel, 1 on several.",
     ),
     library(
         "--long-smoothing",

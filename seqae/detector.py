@@ -21,7 +21,13 @@ from .files.state import FittedState, json_ready
 from .models import MODELS, Autoencoder, available_models, build_model, variational_models
 from .models.ensemble import Ensemble
 from .models.head import ScoringHead, check_channel_weights, convolutional_halo, head_runner
-from .scoring.baseline import N_BLOCKS, centred_mean, smooth_scores, stuck_floor
+from .scoring.baseline import (
+    N_BLOCKS,
+    ONE_CHANNEL_CENTRED,
+    centred_mean,
+    smooth_scores,
+    stuck_floor,
+)
 from .scoring.common import is_number
 from .scoring.core import (
     SCORING_BATCH,
@@ -198,7 +204,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         ``long_gain_`` is the ratio of the lines). A lasting stretch of moderate errors then
         crosses while a short burst keeps the short mean's height. None: the
         ``score_smoothing`` mean alone. Causal and streamed like ``score_smoothing``.
-    centred_smoothing : int, default 1
+    centred_smoothing : int or "auto", default 1
         Width of a centred, triangular mean of the network's scores
         (:func:`seqae.scoring.baseline.centred_mean`): each score becomes the mean of the
         scores within ``centred_smoothing - 1`` rows on either side, weighted down linearly
@@ -206,7 +212,10 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         methods fold scores). Unlike the trailing ``score_smoothing`` it does not lag a
         fault, but a score is final ``centred_smoothing - 1`` rows later: streaming, Dask and
         Spark read that far ahead. Applied before ``score_smoothing``; the lines are fitted
-        on the smoothed scores. 1 turns it off.
+        on the smoothed scores. 1 turns it off. ``"auto"``: ``ONE_CHANNEL_CENTRED`` (32) rows
+        on data of one channel, where a fault is a change of one curve's shape over many rows,
+        and 1 on data of several (there it spreads alarms before the faults; round 16 of
+        ``benchmarks/results/suite-rounds.md``); ``centred_smoothing_`` is the width chosen.
     combine_power : float, default 4.0
         How each timestep's (normalised) channel errors combine into its score: ``C`` times
         their power mean (:func:`seqae.scoring.core.combine_channels`). 1 is their sum; a
@@ -324,7 +333,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         drift_window: int | None = 512,
         score_smoothing: int = 8,
         long_smoothing: int | None = None,
-        centred_smoothing: int = 1,
+        centred_smoothing: int | str = 1,
         combine_power: float = 4.0,
         stuck_window: int | None = 16,
         fold: str = "mean",
@@ -414,8 +423,12 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             ("centred_smoothing", 1),
         ):
             value = getattr(self, name)
+            auto = name == "centred_smoothing"
+            if auto and isinstance(value, str) and value == "auto":
+                continue
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
-                raise ParameterError(f"{name} must be an integer >= {low}, got {value!r}")
+                also = " or 'auto'" if auto else ""
+                raise ParameterError(f"{name} must be an integer >= {low}{also}, got {value!r}")
         power = self.combine_power
         if not is_number(power) or not 1 <= power < math.inf:
             raise ParameterError(f"combine_power must be a finite number >= 1, got {power!r}")
@@ -1108,8 +1121,18 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         )
 
     def _centred(self) -> int:
-        """The centred mean's width (images: none)."""
-        return 1 if self._images() else int(self.centred_smoothing)
+        """The centred mean's width (images: none; ``"auto"``: by the fitted channels)."""
+        if self._images():
+            return 1
+        if isinstance(self.centred_smoothing, str):  # "auto", checked by _check_params
+            return ONE_CHANNEL_CENTRED if len(self.channels_) == 1 else 1
+        return int(self.centred_smoothing)
+
+    @property
+    def centred_smoothing_(self) -> int:
+        """The centred mean's width in use (``centred_smoothing`` with ``"auto"`` resolved)."""
+        self._check_fitted()
+        return self._centred()
 
     def _image_scores(
         self, X: Any, reconstruction: bool = False

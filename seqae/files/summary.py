@@ -93,7 +93,12 @@ def model_summary(path: str | os.PathLike, state: FittedState) -> list[tuple[str
         smoothing = []
         if state.centred_smoothing > 1:
             side = state.centred_smoothing - 1
-            smoothing.append(f"centred mean of {2 * side + 1} rows ({side} each side)")
+            why = (
+                "; auto: data of one channel"
+                if state.params.get("centred_smoothing") == "auto"
+                else ""
+            )
+            smoothing.append(f"centred mean of {2 * side + 1} rows ({side} each side{why})")
         if state.score_smoothing > 1 or state.long_smoothing:
             how = f"mean of the last {state.score_smoothing} raw scores"
             if state.long_smoothing:

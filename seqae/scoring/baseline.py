@@ -77,6 +77,11 @@ STUCK_SCORE = 2.0
 #: operation (suite-rounds.md, round 10).
 STUCK_REPEATS = 0.01
 
+#: ``centred_smoothing="auto"``'s width on data of one channel: the centred mean ranked the
+#: one-channel histories of SMD machines that no track scores 0.376 -> 0.459 VUS-PR at
+#: 32 rows (0.467 at 64, with a third more false rows); suite-rounds.md, round 17.
+ONE_CHANNEL_CENTRED = 32
+
 
 class DriftBaseline:
     """Adjust scores for slow drift of their level; stateful, so streams can come in parts.

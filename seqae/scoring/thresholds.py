@@ -317,13 +317,15 @@ def describe_alarm_line(
     stuck_window: int | None = None,
     n_channels: int | None = None,
     centred_smoothing: int = 1,
+    centred_auto: bool = False,
 ) -> str:
     """How a :class:`~seqae.Detector` with these settings places its alarm line, in words.
 
     The arguments are the Detector's parameters of the same names (``method`` is its
     ``threshold``; ``k`` its ``sigma``). A number is the line itself, a raw reconstruction
     error, as everywhere in seqae (``Detector(threshold=0.5)``,
-    ``Detector.set_threshold(0.5)``, ``seqae detect --threshold 0.5``).
+    ``Detector.set_threshold(0.5)``, ``seqae detect --threshold 0.5``). ``centred_auto``:
+    the centred mean's width was chosen by ``centred_smoothing="auto"`` (from one channel).
 
     Examples
     --------
@@ -337,6 +339,11 @@ def describe_alarm_line(
     against its own line
     >>> describe_alarm_line("robust", calibration="", score_smoothing=1, centred_smoothing=32)
     'robust tail of the training scores; scores averaged over 63 centred rows (31 each side)'
+    >>> auto = {"centred_smoothing": 32, "centred_auto": True}
+    >>> print(describe_alarm_line("robust", calibration="", **auto))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    robust tail of the training scores; scores averaged over 63 centred rows (31 each side;
+    auto: data of one channel)
     >>> describe_alarm_line("quantile", contamination=0.02, calibration="training")
     'top 2.00% of the training scores'
     >>> describe_alarm_line(0.5)
@@ -360,7 +367,8 @@ def describe_alarm_line(
             rule += ", raised by the held-out ones"
     if centred_smoothing > 1:
         side = centred_smoothing - 1
-        rule += f"; scores averaged over {2 * side + 1} centred rows ({side} each side)"
+        why = "; auto: data of one channel" if centred_auto else ""
+        rule += f"; scores averaged over {2 * side + 1} centred rows ({side} each side{why})"
     if score_smoothing > 1 or long_smoothing:
         rule += f"; scores averaged over {score_smoothing} rows"
         if long_smoothing:
@@ -400,5 +408,15 @@ def describe_detector_line(detector: Any) -> str:
         combine_power=getattr(detector, "combine_power", 1.0),
         stuck_window=getattr(detector, "stuck_window", None),
         n_channels=getattr(detector, "n_features_in_", None),
-        centred_smoothing=getattr(detector, "centred_smoothing", 1),
+        centred_smoothing=_centred_width(detector),
+        centred_auto=getattr(detector, "centred_smoothing", 1) == "auto",
     )
+
+
+def _centred_width(detector: Any) -> int:
+    """The detector's centred mean as it scores (``"auto"`` resolved once fitted; 1 before)."""
+    width = getattr(detector, "centred_smoothing", 1)
+    if width == "auto":
+        fitted = hasattr(detector, "model_") and not detector._images()
+        return detector._centred() if fitted else 1
+    return int(width)
