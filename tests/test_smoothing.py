@@ -241,3 +241,55 @@ def test_files_without_the_centred_mean_load_without_it(stream, tmp_path):
     np.testing.assert_allclose(
         loaded.score_samples(stream.values), det.score_samples(stream.values)
     )
+
+
+# ------------------------------------------------------------------ "auto" (round 17)
+def test_auto_centres_one_channel_and_not_several(stream):
+    from seqae.scoring.baseline import ONE_CHANNEL_CENTRED
+    from seqae.scoring.thresholds import describe_detector_line
+
+    one = stream.values[:1500, :1]
+    auto = Detector(**FAST, centred_smoothing="auto").fit(one)
+    fixed = Detector(**FAST, centred_smoothing=ONE_CHANNEL_CENTRED).fit(one)
+    assert auto.centred_smoothing_ == ONE_CHANNEL_CENTRED == auto.state_.centred_smoothing
+    assert auto.state_.params["centred_smoothing"] == "auto"  # the choice, as asked
+    np.testing.assert_array_equal(auto.score_samples(stream.values[:, :1]),
+                                  fixed.score_samples(stream.values[:, :1]))  # fmt: skip
+    assert "63 centred rows (31 each side; auto: data of one channel)" in describe_detector_line(
+        auto
+    )
+    several = Detector(**FAST, centred_smoothing="auto").fit(stream.values[:1500])
+    plain = Detector(**FAST).fit(stream.values[:1500])
+    assert several.centred_smoothing_ == 1 == several.state_.centred_smoothing
+    np.testing.assert_array_equal(several.score_samples(stream.values),
+                                  plain.score_samples(stream.values))  # fmt: skip
+    assert "centred" not in describe_detector_line(several)
+
+
+def test_auto_survives_save_load_and_a_refit_chooses_again(stream, tmp_path):
+    one = stream.values[:1500, :1]
+    det = Detector(**FAST, centred_smoothing="auto").fit(one)
+    det.save(tmp_path / "m")
+    loaded = Detector.load(tmp_path / "m")
+    assert loaded.centred_smoothing_ == 32
+    np.testing.assert_allclose(
+        loaded.score_samples(stream.values[:, :1]), det.score_samples(stream.values[:, :1])
+    )
+    det.fit(stream.values[:1500])  # the same detector on three channels: chosen again
+    assert det.centred_smoothing_ == 1
+
+
+def test_cli_takes_auto_and_info_says_why(stream, tmp_path):
+    runner = CliRunner()
+    data = tmp_path / "one.csv"
+    stream.to_frame().iloc[:800, :2].to_csv(data, index=False)  # a time column and one channel
+    args = ["train", str(data), "-o", str(tmp_path / "m"), "--model", "dense", "--frame", "16",
+            "--epochs", "1"]  # fmt: skip
+    out = runner.invoke(cli, [*args, "--centred-smoothing", "auto"])
+    assert out.exit_code == 0, out.output
+    info = runner.invoke(cli, ["info", str(tmp_path / "m")])
+    assert "centred mean of 63 rows (31 each side; auto: data of one channel)" in info.output
+    bad = runner.invoke(cli, [*args, "--centred-smoothing", "often"])
+    assert bad.exit_code == 2 and "an integer >= 1 or 'auto'" in bad.output
+    with pytest.raises(ParameterError, match="an integer >= 1 or 'auto', got 'often'"):
+        Detector(**FAST, centred_smoothing="often").fit(stream.values[:500])
