@@ -728,7 +728,14 @@ _FITTED: dict[Any, Any] = {}  # per process: the last fitted method (see run_met
 
 
 def _task(dataset: str, method: str, seed: int, series: Series) -> tuple[dict, np.ndarray]:
-    result = run_method(method, series, seed, _FITTED)
+    import torch
+
+    from seqae.threads import thread_default
+
+    # A Detector without n_threads chooses per call from the machine's load, and a seeded fit
+    # is bit-identical only at one thread count: pin it to the run's (--threads; 1 per job).
+    with thread_default(torch.get_num_threads()):
+        result = run_method(method, series, seed, _FITTED)
     t0 = time.perf_counter()
     out = evaluate(series, result, VUS_WINDOW.get(dataset, 100))
     out["eval_s"] = time.perf_counter() - t0

@@ -204,7 +204,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         ``long_gain_`` is the ratio of the lines). A lasting stretch of moderate errors then
         crosses while a short burst keeps the short mean's height. None: the
         ``score_smoothing`` mean alone. Causal and streamed like ``score_smoothing``.
-    centred_smoothing : int or "auto", default 1
+    centred_smoothing : int or "auto", default "auto"
         Width of a centred, triangular mean of the network's scores
         (:func:`seqae.scoring.baseline.centred_mean`): each score becomes the mean of the
         scores within ``centred_smoothing - 1`` rows on either side, weighted down linearly
@@ -212,10 +212,11 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         methods fold scores). Unlike the trailing ``score_smoothing`` it does not lag a
         fault, but a score is final ``centred_smoothing - 1`` rows later: streaming, Dask and
         Spark read that far ahead. Applied before ``score_smoothing``; the lines are fitted
-        on the smoothed scores. 1 turns it off. ``"auto"``: ``ONE_CHANNEL_CENTRED`` (32) rows
-        on data of one channel, where a fault is a change of one curve's shape over many rows,
-        and 1 on data of several (there it spreads alarms before the faults; round 16 of
-        ``benchmarks/results/suite-rounds.md``); ``centred_smoothing_`` is the width chosen.
+        on the smoothed scores. 1 turns it off. ``"auto"`` (the default): ``ONE_CHANNEL_CENTRED``
+        (32) rows on data of one channel, where it ranks faults better and raises fewer false
+        events, and 1 on data of several, where it spreads alarms before the faults (rounds 16
+        and 17 of ``benchmarks/results/suite-rounds.md``); ``centred_smoothing_`` is the width
+        chosen, and the model line says why.
     combine_power : float, default 4.0
         How each timestep's (normalised) channel errors combine into its score: ``C`` times
         their power mean (:func:`seqae.scoring.core.combine_channels`). 1 is their sum; a
@@ -333,7 +334,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         drift_window: int | None = 512,
         score_smoothing: int = 8,
         long_smoothing: int | None = None,
-        centred_smoothing: int | str = 1,
+        centred_smoothing: int | str = "auto",
         combine_power: float = 4.0,
         stuck_window: int | None = 16,
         fold: str = "mean",

@@ -417,6 +417,5 @@ def _centred_width(detector: Any) -> int:
     """The detector's centred mean as it scores (``"auto"`` resolved once fitted; 1 before)."""
     width = getattr(detector, "centred_smoothing", 1)
     if width == "auto":
-        fitted = hasattr(detector, "model_") and not detector._images()
-        return detector._centred() if fitted else 1
+        return detector.centred_smoothing_ if hasattr(detector, "model_") else 1
     return int(width)
