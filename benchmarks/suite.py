@@ -158,6 +158,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "cs32": {"centred_smoothing": 32, "score_smoothing": 1},
     # round 17: the centred mean (32 rows, then the trailing 8) on data of one channel only
     "cs-auto": {"centred_smoothing": "auto"},
+    # round 17b: the same, on the library whose alarm line ignores the centred mean
+    "cs-auto-line": {"centred_smoothing": "auto"},
 }
 PEERS = ("pyod-ae", "iforest", "kmeans", "zscore")
 ALL_METHODS = (*CANDIDATES, *PEERS)

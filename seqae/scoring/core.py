@@ -18,7 +18,7 @@ This module never imports torch.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -612,11 +612,16 @@ class StreamDetector:
         *,
         reconstruction: bool = False,
         progress: ProgressFn | None = None,
+        centred: bool = True,
     ) -> StreamScores:
         """The network's scores of a raw ``(T, C)`` stream (no drift adjustment); usable
-        while fitting, before the fitted state is complete."""
+        while fitting, before the fitted state is complete. ``centred=False``: without the
+        centred mean."""
         run = self._runner(reconstruction)
-        return score_network(run, self._scoring_spec(), values, progress=progress)
+        spec = self._scoring_spec()
+        if not centred:
+            spec = replace(spec, centred=1)
+        return score_network(run, spec, values, progress=progress)
 
     def tracker(self) -> StreamTracker:
         """A fresh :class:`~seqae.scoring.baseline.StreamTracker` for one stream (see
