@@ -752,10 +752,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         recording ``i`` are the held-out ones. ``_head`` must score raw errors (threshold 1,
         the channel weights before normalisation). Returns each stream's raw scores, as
         :meth:`_fit_streams` does."""
-        # scored without the centred mean, which is applied below (the line does without it)
-        scored = [
-            self._score(s.values, reconstruction=reconstruction, centred=False) for s in streams
-        ]
+        scored = [self._score(s.values, reconstruction=reconstruction) for s in streams]
         contributions = np.concatenate([r.contributions for r in scored])
         held = np.concatenate(
             [np.arange(len(s.values)) >= len(t) for s, t in zip(streams, train_parts, strict=True)]
@@ -765,18 +762,13 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             factors = self._normalise_channels(contributions[normal])
             for r in scored:  # the scores again from the normalised errors, as scoring gives
                 r.contributions = r.contributions * factors
-                r.scores = combine_channels(r.contributions, self.combine_power)
-        # each recording smoothed alone; the alarm line is fitted on the trailing mean of the
-        # scores without the centred mean: the centred mean spreads each anomaly among the
-        # training rows (a file fitted on itself) over twice its width, into the tail the line
-        # is fitted on (suite-rounds.md, round 17b)
-        line = np.concatenate([smooth_scores(r.scores, self.score_smoothing) for r in scored])
-        for r in scored:
-            r.scores = centred_mean(r.scores, self._centred())
+                combined = combine_channels(r.contributions, self.combine_power)
+                r.scores = centred_mean(combined, self._centred())
         raw = np.concatenate([r.scores for r in scored])  # each stream's, combined once
+        # the lines are fitted on scores as detection sees them, each recording smoothed alone
         parts = np.split(raw, np.cumsum([len(s.values) for s in streams])[:-1])
         short = np.concatenate([smooth_scores(p, self.score_smoothing) for p in parts])
-        self._set_fitted_threshold(line[~held], line[held])
+        self._set_fitted_threshold(short[~held], short[held])
         self.long_gain_ = 1.0
         raw = short
         if self.long_smoothing:

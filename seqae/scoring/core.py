@@ -18,7 +18,7 @@ This module never imports torch.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -612,16 +612,11 @@ class StreamDetector:
         *,
         reconstruction: bool = False,
         progress: ProgressFn | None = None,
-        centred: bool = True,
     ) -> StreamScores:
         """The network's scores of a raw ``(T, C)`` stream (no drift adjustment); usable
-        while fitting, before the fitted state is complete. ``centred=False``: without the
-        centred mean."""
+        while fitting, before the fitted state is complete."""
         run = self._runner(reconstruction)
-        spec = self._scoring_spec()
-        if not centred:
-            spec = replace(spec, centred=1)
-        return score_network(run, spec, values, progress=progress)
+        return score_network(run, self._scoring_spec(), values, progress=progress)
 
     def tracker(self) -> StreamTracker:
         """A fresh :class:`~seqae.scoring.baseline.StreamTracker` for one stream (see
