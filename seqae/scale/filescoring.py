@@ -327,7 +327,10 @@ class FileScore:
         share = self.n_anomalies / max(self.n_rows, 1)
         took = f"{self.seconds:.1f} s" if self.seconds < 120 else f"{self.seconds / 60:.1f} min"
         items = [
-            ("data", f"{name} ({self.n_rows:,} rows, {len(self.channels)} channels)"),
+            (
+                "data",
+                f"{name} ({_count(self.n_rows, 'row')}, {_count(len(self.channels), 'channel')})",
+            ),
             ("input", reading),
             ("model", model),
             ("scored", f"{self.n_rows:,} rows in {took}"),
@@ -602,3 +605,8 @@ def detect_images_to_output(
             writer.write_frame(table)
             writer.close()
     return ImageScore(table, result, images, took)
+
+
+def _count(n: int, noun: str) -> str:
+    """``"1 channel"``, ``"3,000 rows"``."""
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
