@@ -279,6 +279,26 @@ def test_auto_survives_save_load_and_a_refit_chooses_again(stream, tmp_path):
     assert det.centred_smoothing_ == 1
 
 
+def test_the_default_on_one_channel_exports_and_streams_as_in_memory(stream, tmp_path):
+    pytest.importorskip("onnxruntime")
+    from seqae.files.runtime import OnnxDetector
+    from seqae.scale.streaming import iter_detect
+
+    one = stream.values[:, 1:2]
+    det = Detector(**FAST).fit(one[:1500])  # centred_smoothing="auto": 32 rows here
+    assert det.centred_smoothing == "auto" and det.centred_smoothing_ == 32
+    want = det.detect(one)
+    onnx = OnnxDetector(det.export_onnx(tmp_path / "m.onnx"))
+    assert onnx.state_.centred_smoothing == 32
+    np.testing.assert_allclose(onnx.detect(one).scores, want.scores, rtol=1e-5, atol=1e-5)
+    chunks = [one[a : a + 250] for a in range(0, len(one), 250)]
+    parts = list(iter_detect(det, chunks))
+    np.testing.assert_allclose(
+        np.concatenate([p.scores for p in parts]), want.scores, rtol=1e-6, atol=1e-7
+    )
+    assert np.array_equal(np.concatenate([p.labels for p in parts]), want.labels)
+
+
 def test_cli_takes_auto_and_info_says_why(stream, tmp_path):
     runner = CliRunner()
     data = tmp_path / "one.csv"
