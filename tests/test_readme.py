@@ -57,6 +57,15 @@ def test_the_library_example(tmp_path, monkeypatch, capsys):
     assert lines[-1] == "True" and (tmp_path / "model").is_dir()
 
 
+def test_the_one_channel_example(tmp_path, monkeypatch, capsys):
+    scope = run(block("from seqae import Detector\nfrom seqae.datasets"), tmp_path, monkeypatch)
+    capsys.readouterr()
+    run(block("one = data["), tmp_path, monkeypatch, **scope)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert re.fullmatch(r"32 \d+ anomalous timesteps in \d+ events", lines[0])
+    assert len(lines) > 1  # at least one event, each on its own line
+
+
 def test_the_image_example(tmp_path, monkeypatch, capsys):
     run(block("from sklearn.metrics import roc_auc_score"), tmp_path, monkeypatch)
     auc = float(capsys.readouterr().out.split("AUC-ROC, unseen 5-9 vs 0-4:")[1].split()[0])
