@@ -102,11 +102,15 @@ def test_bad_smoothing_is_a_parameter_error(bad, stream):
         Detector(**FAST, score_smoothing=bad).fit(stream.values[:500])
 
 
-def _train_args(stream, tmp_path, model="m"):
+def _train_args(stream, tmp_path, model="m", channels=None):
     """``seqae train`` of the stream's first 800 rows into ``tmp_path / model``: one epoch of
-    a small dense model (options are appended by the caller)."""
+    a small dense model (options are appended by the caller). ``channels``: only the time
+    column and that many first channels."""
     data = tmp_path / "s.csv"
-    stream.to_frame().iloc[:800].to_csv(data, index=False)
+    table = stream.to_frame().iloc[:800]
+    if channels is not None:
+        table = table.iloc[:, : 1 + channels]
+    table.to_csv(data, index=False)
     return ["train", str(data), "-o", str(tmp_path / model), "--model", "dense", "--frame", "16",
             "--epochs", "1"]  # fmt: skip
 
@@ -301,10 +305,7 @@ def test_the_default_on_one_channel_exports_and_streams_as_in_memory(stream, tmp
 
 def test_cli_takes_auto_and_info_says_why(stream, tmp_path):
     runner = CliRunner()
-    data = tmp_path / "one.csv"
-    stream.to_frame().iloc[:800, :2].to_csv(data, index=False)  # a time column and one channel
-    args = ["train", str(data), "-o", str(tmp_path / "m"), "--model", "dense", "--frame", "16",
-            "--epochs", "1"]  # fmt: skip
+    args = _train_args(stream, tmp_path, channels=1)
     out = runner.invoke(cli, [*args, "--centred-smoothing", "auto"])
     assert out.exit_code == 0, out.output
     info = runner.invoke(cli, ["info", str(tmp_path / "m")])
