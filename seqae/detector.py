@@ -187,6 +187,13 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         how far it has risen above the held-out normal level, so slow drift of normal
         operation stops raising alarms while faults, far faster, still do. Causal (only past
         timesteps count), so streams scored in parts give the same scores. None turns it off.
+    drift_rank_power : float, default 1.0
+        How much of the drift adjustment a score under the alarm line keeps: its factor
+        (<= 1) to this power (:meth:`seqae.scoring.baseline.DriftBaseline.under_line`). Which
+        rows cross the line never depends on it; what it changes is how the rows under the
+        line rank. 1: the whole factor; 0.5: half of it (in log terms), so a lasting fault
+        that the drift-aware line has taken for the new normal still ranks above normal rows;
+        such scores bend toward the line above 0.9 and never reach it.
     score_smoothing : int, default 8
         Each timestep's score becomes the trailing mean of the network's scores over the last
         ``score_smoothing`` timesteps of the stream (the first timesteps average what they
@@ -332,6 +339,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         anomaly_score: str = "reconstruction",
         channel_weights: Sequence[float] | dict[str, float] | None = None,
         drift_window: int | None = 512,
+        drift_rank_power: float = 1.0,
         score_smoothing: int = 8,
         long_smoothing: int | None = None,
         centred_smoothing: int | str = "auto",
@@ -367,6 +375,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         self.anomaly_score = anomaly_score
         self.channel_weights = channel_weights
         self.drift_window = drift_window
+        self.drift_rank_power = drift_rank_power
         self.score_smoothing = score_smoothing
         self.long_smoothing = long_smoothing
         self.centred_smoothing = centred_smoothing
@@ -433,6 +442,9 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         power = self.combine_power
         if not is_number(power) or not 1 <= power < math.inf:
             raise ParameterError(f"combine_power must be a finite number >= 1, got {power!r}")
+        rank = self.drift_rank_power
+        if not is_number(rank) or not 0 <= rank <= 1:
+            raise ParameterError(f"drift_rank_power must be a number in [0, 1], got {rank!r}")
         for name, low in (("long_smoothing", 1), ("stuck_window", 2)):
             value = getattr(self, name)
             if value is not None and (
@@ -1268,6 +1280,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             anomaly_score=self.anomaly_score,
             beta=self._score_beta() if self.anomaly_score == "elbo" else None,
             drift_window=self.drift_window if drifting else None,
+            drift_rank_power=float(self.drift_rank_power),
             score_smoothing=self.score_smoothing,
             long_smoothing=self.long_smoothing,
             centred_smoothing=self._centred(),
@@ -1330,6 +1343,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         det.model_ = model
         det._state = state  # the fitted numbers, as the file carries them
         det.drift_window = state.drift_window  # the parameters scoring reads, as fitted
+        det.drift_rank_power = state.drift_rank_power
         det.score_smoothing = state.score_smoothing
         det.long_smoothing = state.long_smoothing
         det.centred_smoothing = state.centred_smoothing

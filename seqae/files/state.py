@@ -117,6 +117,9 @@ class FittedState:
     drift_window : int or None
     drift_base : float or None
         The drift-aware line (:mod:`seqae.scoring.baseline`): both set, or both None.
+    drift_rank_power : float
+        How much of the drift adjustment a score under the line keeps, as a power of its
+        factor (:meth:`seqae.scoring.baseline.DriftBaseline.under_line`; 1: all of it).
     score_smoothing : int
         Raw scores averaged into each score (trailing mean) before the drift line; 1: none.
     long_smoothing : int or None
@@ -171,6 +174,7 @@ class FittedState:
     channel_weights: list[float] | None
     drift_window: int | None
     drift_base: float | None
+    drift_rank_power: float
     score_smoothing: int
     long_smoothing: int | None
     long_gain: float
@@ -227,6 +231,7 @@ class FittedState:
             "channel_weights": None,
             "drift_window": None,
             "drift_base": None,
+            "drift_rank_power": 1.0,
             "score_smoothing": 1,
             "long_smoothing": None,
             "long_gain": 1.0,
@@ -336,7 +341,8 @@ def upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
     Files without ``combine_power`` summed the channel errors and had no stuck check: 1 and
     None (in ``params`` too). Files without ``long_smoothing`` had one trailing mean: None;
     without ``long_gain``, the long mean was not scaled: 1. Files without
-    ``centred_smoothing`` had no centred mean: 1 (in ``params`` too).
+    ``centred_smoothing`` had no centred mean: 1 (in ``params`` too). Files without
+    ``drift_rank_power`` adjusted every score by the whole drift factor: 1 (in ``params`` too).
     ``format_version`` is assumed checked (:func:`check_version`).
     """
     data = dict(data)
@@ -402,6 +408,10 @@ def upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
         data["centred_smoothing"] = 1
         if isinstance(data.get("params"), Mapping):
             data["params"] = {"centred_smoothing": 1, **data["params"]}
+    if "drift_rank_power" not in data:  # before round 18: the whole factor under the line too
+        data["drift_rank_power"] = 1.0
+        if isinstance(data.get("params"), Mapping):
+            data["params"] = {"drift_rank_power": 1.0, **data["params"]}
     return data
 
 
@@ -487,6 +497,13 @@ def _check_rules(data: Mapping[str, Any], where: str) -> None:
     power = data["combine_power"]
     if not is_number(power) or not 1 <= power < math.inf:
         raise _bad(where, "combine_power", "must be a finite number >= 1", power)
+    rank = data["drift_rank_power"]
+    if not is_number(rank) or not 0 <= rank <= 1:
+        raise _bad(where, "drift_rank_power", "must be a number in [0, 1]", rank)
+    if "drift_rank_power" in params and params["drift_rank_power"] != rank:
+        raise _bad(
+            where, "drift_rank_power", f"must equal params.drift_rank_power ({params['drift_rank_power']!r})", rank
+        )
 
 
 def check_fitted_state(

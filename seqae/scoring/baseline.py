@@ -48,6 +48,7 @@ __all__ = [
     "STUCK_MARGIN",
     "STUCK_REPEATS",
     "STUCK_SCORE",
+    "UNDER_LINE_KNEE",
     "Attribution",
     "DriftBaseline",
     "ScoreSmoother",
@@ -77,6 +78,11 @@ STUCK_SCORE = 2.0
 #: operation (suite-rounds.md, round 10).
 STUCK_REPEATS = 0.01
 
+#: Under the line, a drift-adjusted score (``rank_power`` < 1) is bent toward the line from
+#: here on, so it never reaches it: the alarms stay those of the full adjustment.
+UNDER_LINE_KNEE = 0.9
+_BELOW_ONE = float(np.nextafter(1.0, 0.0))
+
 #: ``centred_smoothing="auto"``'s width on data of one channel: the centred mean ranked the
 #: one-channel histories of SMD machines that no track scores 0.376 -> 0.459 VUS-PR at
 #: 32 rows (0.467 at 64, with a third more false rows); suite-rounds.md, round 17.
@@ -102,16 +108,35 @@ class DriftBaseline:
     >>> adjusted = baseline.adjust(np.full(200, 0.4))  # the level rises 4x and stays
     >>> float(adjusted[0]), float(adjusted[-1])  # new at first; then the level follows
     (0.4, 0.1)
+
+    With ``rank_power`` < 1 (scores normalised so that the alarm line is 1.0), a score the
+    adjustment leaves under the line keeps only ``factor ** rank_power`` of the discount, so
+    a lasting fault the level has caught up with still ranks above normal rows; such scores
+    bend toward the line above ``UNDER_LINE_KNEE`` and never reach it, so which rows cross
+    is exactly as with the full discount:
+
+    >>> ranked = DriftBaseline(base=0.1, window=64, rank_power=0.5)
+    >>> ranked.adjust(np.full(200, 0.4))[-1].round(3)  # 0.4 x sqrt(0.1 / 0.4)
+    np.float64(0.2)
+    >>> DriftBaseline(base=0.1, window=64, rank_power=0.0).adjust(np.full(200, 5.0))[-1] < 1
+    np.True_
     """
 
-    def __init__(self, base: float, window: int) -> None:
+    def __init__(self, base: float, window: int, rank_power: float = 1.0) -> None:
         if isinstance(window, bool) or not isinstance(window, (int, np.integer)):
             raise ParameterError(f"drift window must be an integer >= {N_BLOCKS}, got {window!r}")
         if window < N_BLOCKS:
             raise ParameterError(f"drift window must be >= {N_BLOCKS} timesteps, got {window}")
         if not (isinstance(base, (int, float, np.floating)) and math.isfinite(base) and base > 0):
             raise ParameterError(f"drift base must be a finite number > 0, got {base!r}")
+        if not (
+            isinstance(rank_power, (int, float, np.floating))
+            and not isinstance(rank_power, bool)
+            and 0.0 <= rank_power <= 1.0
+        ):
+            raise ParameterError(f"drift rank power must be a number in [0, 1], got {rank_power!r}")
         self.base = float(base)
+        self.rank_power = float(rank_power)
         self.block = int(window) // N_BLOCKS
         self._stats = np.full(N_BLOCKS, self.base)  # medians of the last N_BLOCKS blocks
         self._pending = np.zeros(0)  # scores of the current, unfinished block
@@ -154,7 +179,20 @@ class DriftBaseline:
     def adjust(self, scores: Any) -> np.ndarray:
         """The next part of the stream's scores, adjusted (a new array)."""
         scores = np.asarray(scores, dtype=np.float64)
-        return scores * self.factors(scores)
+        return self.under_line(scores, self.factors(scores))
+
+    def under_line(self, scores: np.ndarray, factors: np.ndarray) -> np.ndarray:
+        """``scores * factors``, but under the line (1.0) only ``factors ** rank_power`` of the
+        discount, bent below the line (see the class); the rows at or over it are unchanged."""
+        adjusted = scores * factors
+        if self.rank_power == 1.0:
+            return adjusted
+        under = adjusted < 1.0
+        kept = scores[under] * factors[under] ** self.rank_power
+        knee = UNDER_LINE_KNEE
+        bent = 1.0 - (1.0 - knee) * np.exp(-(kept - knee) / (1.0 - knee))
+        adjusted[under] = np.minimum(np.where(kept < knee, kept, bent), _BELOW_ONE)
+        return adjusted
 
 
 def apply_baseline(
@@ -166,8 +204,10 @@ def apply_baseline(
     """
     if baseline is None:
         return scores, contributions
-    factors = baseline.factors(scores)
-    return scores * factors, contributions * factors[:, None]
+    scores = np.asarray(scores, dtype=np.float64)
+    adjusted = baseline.under_line(scores, baseline.factors(scores))
+    ratio = np.divide(adjusted, scores, out=np.ones_like(adjusted), where=scores != 0)
+    return adjusted, contributions * ratio[:, None]
 
 
 class TrailingMean:
@@ -714,7 +754,7 @@ class StreamTracker:
         """
         scores = self._smooth(np.asarray(scores, dtype=np.float64))
         if self.drift is not None:
-            scores = scores * self.drift.factors(scores)
+            scores = self.drift.adjust(scores)
         shares = None
         if self.attribution is not None:
             shares = self.attribution.apply(scores, contributions, values)

@@ -412,7 +412,9 @@ class Scorer:
         state = self.state
         drift = None
         if state.drift_base is not None and state.drift_window and not self.images:
-            drift = DriftBaseline(state.drift_base / self.threshold, state.drift_window)
+            drift = DriftBaseline(
+                state.drift_base / self.threshold, state.drift_window, state.drift_rank_power
+            )
         attribution = None
         if contributions:
             window = ATTRIBUTION_FRAMES * self.spec.frame
