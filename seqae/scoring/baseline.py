@@ -191,7 +191,9 @@ class DriftBaseline:
         kept = scores[under] * factors[under] ** self.rank_power
         knee = UNDER_LINE_KNEE
         bent = 1.0 - (1.0 - knee) * np.exp(-(kept - knee) / (1.0 - knee))
-        adjusted[under] = np.minimum(np.where(kept < knee, kept, bent), _BELOW_ONE)
+        bent = np.minimum(np.where(kept < knee, kept, bent), _BELOW_ONE)
+        # never below the whole adjustment: a score the line did not move stays as it is
+        adjusted[under] = np.maximum(adjusted[under], bent)
         return adjusted
 
 
