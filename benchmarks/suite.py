@@ -160,8 +160,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "cs-auto": {"centred_smoothing": "auto"},
     # round 17b: the same, on the library whose alarm line ignores the centred mean
     "cs-auto-line": {"centred_smoothing": "auto"},
-    # round 18: under the alarm line, a score keeps only part of the drift adjustment (the
-    # alarms are those of the whole adjustment)
+    # round 18 (rank05 the default since): under the alarm line, a score keeps only part of
+    # the drift adjustment (the alarms are those of the whole adjustment)
     "rank05": {"drift_rank_power": 0.5},
     "rank0": {"drift_rank_power": 0.0},
 }

@@ -270,6 +270,14 @@ detector_options = apply_options(
         help="Rows a channel must hold one value, as it never did in training, to count as a "
         "stuck sensor (its rows then alarm, named on it); 0 turns the check off.",
     ),
+    library(
+        "--drift-rank-power",
+        type=click.FloatRange(min=0, max=1),
+        metavar="P",
+        help="How much of the drift-aware line's adjustment a score under the line keeps (its "
+        "factor to the power P): 1 all of it; below 1, a lasting fault the line has taken for "
+        "the new normal still ranks above normal rows. The alarms never depend on it.",
+    ),
     click.option(
         "--channel-weight",
         "channel_weights",

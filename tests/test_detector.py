@@ -242,7 +242,9 @@ def test_windowed_and_convolutional_paths_agree(stream):
 
 
 def test_set_threshold_moves_the_alarm_line(stream):
-    det = Detector(frame=32, merge_gap=0, **ONE_EPOCH).fit(stream.values[:2000])  # rows
+    # the whole drift adjustment: every score is then the raw error over the line
+    det = Detector(frame=32, merge_gap=0, drift_rank_power=1.0, **ONE_EPOCH)
+    det.fit(stream.values[:2000])
     scores = det.score_samples(stream.values)
     raw = scores * det.threshold_
     det.set_threshold(2.0, relative=True)

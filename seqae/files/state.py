@@ -502,7 +502,10 @@ def _check_rules(data: Mapping[str, Any], where: str) -> None:
         raise _bad(where, "drift_rank_power", "must be a number in [0, 1]", rank)
     if "drift_rank_power" in params and params["drift_rank_power"] != rank:
         raise _bad(
-            where, "drift_rank_power", f"must equal params.drift_rank_power ({params['drift_rank_power']!r})", rank
+            where,
+            "drift_rank_power",
+            f"must equal params.drift_rank_power ({params['drift_rank_power']!r})",
+            rank,
         )
 
 

@@ -107,6 +107,11 @@ def model_summary(path: str | os.PathLike, state: FittedState) -> list[tuple[str
             smoothing.append(how)
         if smoothing:
             items.append(("smoothing", ", then ".join(smoothing)))
+        if state.drift_window:
+            drift = f"drift-aware over {state.drift_window} rows"
+            if state.drift_rank_power != 1:
+                drift += f"; scores under the line keep its factor ^ {state.drift_rank_power:g}"
+            items.append(("drift line", drift))
         if state.stuck_window:
             checked = [c for c, f in zip(channels, state.stuck_floor or [], strict=True) if f > 0]
             shown = ", ".join(checked) if checked else "none (every channel repeats in training)"

@@ -310,6 +310,7 @@ def describe_alarm_line(
     k: float = 3.0,
     calibration: str = "holdout",
     drift_window: int | None = None,
+    drift_rank_power: float = 1.0,
     risk: float | None = None,
     score_smoothing: int = 1,
     long_smoothing: int | None = None,
@@ -331,6 +332,10 @@ def describe_alarm_line(
     --------
     >>> describe_alarm_line("robust", drift_window=512)
     'robust tail of the training scores, raised by the held-out ones; drift-aware over 512 rows'
+    >>> print(describe_alarm_line("robust", calibration="", drift_window=512, drift_rank_power=0.5))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    robust tail of the training scores; drift-aware over 512 rows (scores under the line keep
+    its factor ^ 0.5)
     >>> describe_alarm_line("robust", calibration="training", risk=3e-4, score_smoothing=8)
     'robust tail (risk 0.0003) of the training scores; scores averaged over 8 rows'
     >>> print(describe_alarm_line("sigma", score_smoothing=8, long_smoothing=32, calibration=""))
@@ -375,6 +380,8 @@ def describe_alarm_line(
             rule += f" and over {long_smoothing}, each against its own line"
     if drift_window:
         rule += f"; drift-aware over {drift_window} rows"
+        if drift_rank_power != 1:
+            rule += f" (scores under the line keep its factor ^ {drift_rank_power:g})"
     if combine_power != 1 and n_channels != 1:
         rule += f"; channels combined by their power mean (p {combine_power:g}"
         if n_channels:
@@ -402,6 +409,7 @@ def describe_detector_line(detector: Any) -> str:
         k=detector.sigma,
         calibration=detector.calibration,
         drift_window=detector.drift_window,
+        drift_rank_power=getattr(detector, "drift_rank_power", 1.0),
         risk=detector.risk,
         score_smoothing=detector.score_smoothing,
         long_smoothing=getattr(detector, "long_smoothing", None),
