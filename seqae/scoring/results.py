@@ -22,8 +22,9 @@ class DetectionResult:
     scores : ndarray (T,)
         Normalised anomaly score per timestep; 1.0 is the alarm line, higher = more anomalous.
     raw_scores : ndarray (T,)
-        The reconstruction error behind ``scores`` (mean squared error over channels, scaled units;
-        the negative ELBO per value for a detector with ``anomaly_score="elbo"``).
+        ``scores`` in the threshold's units (``scores * threshold``): the reconstruction error
+        (mean squared error over channels, scaled units; the negative ELBO per value for a
+        detector with ``anomaly_score="elbo"``) as smoothed and drift-adjusted for the scores.
     labels : ndarray (T,) of int8
         1 where an alarm is raised (after event post-processing).
     contributions : ndarray (T, C)
