@@ -1231,7 +1231,12 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
 
     def calibrate(self, X: Any, y: Any) -> Detector:
         """Set the threshold that maximises point F1 on labelled data ``(X, y)``; returns self."""
-        scores = self.score_samples(X)
+        rank = self.drift_rank_power
+        self.drift_rank_power = 1.0  # what the alarms compare: the whole drift adjustment
+        try:
+            scores = self.score_samples(X)
+        finally:
+            self.drift_rank_power = rank
         y = np.asarray(y)
         if y.shape != scores.shape:
             raise DataError(

@@ -157,3 +157,16 @@ def test_cli_trains_with_the_rank_power_and_info_shows_it(tmp_path):
     assert "drift-aware over 512 rows; scores under the line keep its factor ^ 0.5" in info.output
     bad = runner.invoke(cli, [*train, "--drift-rank-power", "2"])
     assert bad.exit_code == 2 and "--drift-rank-power" in bad.output
+
+
+def test_calibrate_places_the_line_on_what_the_alarms_compare(shifted):
+    train, test = shifted
+    labels = np.zeros(len(test), dtype=int)
+    labels[300:1500] = 1  # the lasting shift
+    lines = []
+    for power in (1.0, 0.5):
+        det = Detector(**FAST, drift_rank_power=power).fit(train)
+        det.calibrate(test, labels)
+        assert det.drift_rank_power == power  # restored
+        lines.append(det.threshold_)
+    assert lines[0] == lines[1]

@@ -14,6 +14,11 @@ before it. A fault therefore has to fill three quarters of a window before it is
 new normal, while single spikes never move the level. The history starts filled with the fitted
 ``base``, as if the stream had been running at the held-out level before its first timestep.
 
+The adjustment decides the alarms. How the scores under the line rank need not take all of it:
+with ``rank_power`` < 1 (the Detector's ``drift_rank_power``, 0.5 by default since round 18)
+such a score keeps only that power of the factor, so a fault the level has caught up with still
+ranks above normal rows, and it stays under the line (:meth:`DriftBaseline.under_line`).
+
 Before the line, the scores can be smoothed (:class:`StreamTracker`'s ``smoothing``): each
 becomes the trailing mean of the last ``smoothing`` raw scores, as Telemanom smooths its
 prediction errors, so the noise of single rows stops crossing the line.
