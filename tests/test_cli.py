@@ -241,7 +241,8 @@ def test_threshold_number_is_the_raw_alarm_line_as_in_the_library(work, sensors,
     line = 2 * det.threshold_  # a raw error, as Detector(threshold=...) and set_threshold take
     run("detect", sensors, "--model", model, "--threshold", repr(line), "--output", out)
     df = pd.read_csv(out)
-    moved = Detector.load(model).set_threshold(line).detect(pd.read_csv(sensors))
+    data = read_sensors(sensors, label_columns=["anomaly"])  # as `whole` reads it
+    moved = Detector.load(model).set_threshold(line).detect(data)
     np.testing.assert_allclose(df["score"], moved.scores, rtol=1e-6, atol=1e-7)
     np.testing.assert_array_equal(df["label"], (expected.scores >= 2).astype(int))
     # where the drift-aware line has not moved a score, the doubled line halves it

@@ -12,7 +12,9 @@ from seqae import Detector
 from seqae.errors import DataError, DataTypeError
 from seqae.scoring.validation import as_stream, as_streams, match_channels
 
-ONE_EPOCH = {"epochs": 1, "batch_size": 128, "random_state": 0}
+# one thread: two scorings compared exactly must run at one thread count (the default count
+# follows the machine's load, which differs between two calls under xdist)
+ONE_EPOCH = {"epochs": 1, "batch_size": 128, "random_state": 0, "n_threads": 1}
 
 
 @pytest.fixture(scope="module")
