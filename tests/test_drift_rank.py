@@ -139,26 +139,6 @@ def test_files_without_the_rank_power_keep_the_whole_adjustment(shifted, tmp_pat
     np.testing.assert_array_equal(loaded.score_samples(test), det.score_samples(test))
 
 
-def test_cli_trains_with_the_rank_power_and_info_shows_it(tmp_path):
-    from click.testing import CliRunner
-    from seqae.cli.main import cli
-
-    data = tmp_path / "s.csv"
-    make_sensor_stream(n_timesteps=800, n_channels=2, random_state=4).to_frame().to_csv(
-        data, index=False
-    )
-    train = ["train", str(data), "-o", str(tmp_path / "m"), "--model", "dense", "--frame", "16",
-             "--epochs", "1"]  # fmt: skip
-    runner = CliRunner()
-    out = runner.invoke(cli, [*train, "--drift-rank-power", "0.5"])
-    assert out.exit_code == 0, out.output
-    assert Detector.load(tmp_path / "m").drift_rank_power == 0.5
-    info = runner.invoke(cli, ["info", str(tmp_path / "m")])
-    assert "drift-aware over 512 rows; scores under the line keep its factor ^ 0.5" in info.output
-    bad = runner.invoke(cli, [*train, "--drift-rank-power", "2"])
-    assert bad.exit_code == 2 and "--drift-rank-power" in bad.output
-
-
 def test_calibrate_places_the_line_on_what_the_alarms_compare(shifted):
     train, test = shifted
     labels = np.zeros(len(test), dtype=int)

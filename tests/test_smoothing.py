@@ -115,19 +115,40 @@ def _train_args(stream, tmp_path, model="m", channels=None):
             "--epochs", "1"]  # fmt: skip
 
 
-def test_cli_trains_with_smoothing_and_info_shows_it(stream, tmp_path):
+@pytest.mark.parametrize(
+    ("option", "value", "param", "shown", "bad"),
+    [
+        ("--score-smoothing", "5", ("score_smoothing", 5), "mean of the last 5 raw scores", "0"),
+        ("--centred-smoothing", "8", ("centred_smoothing", 8), "centred mean of 15 rows", "0"),
+        (
+            "--drift-rank-power",
+            "0.5",
+            ("drift_rank_power", 0.5),
+            "drift-aware over 512 rows; scores under the line keep its factor ^ 0.5",
+            "2",
+        ),
+    ],
+)
+def test_cli_trains_with_the_option_and_info_shows_it(
+    option, value, param, shown, bad, stream, tmp_path
+):
     runner = CliRunner()
     args = _train_args(stream, tmp_path)
-    out = runner.invoke(cli, [*args, "--score-smoothing", "5"])
+    out = runner.invoke(cli, [*args, option, value])
     assert out.exit_code == 0, out.output
-    assert Detector.load(tmp_path / "m").score_smoothing == 5
+    name, want = param
+    assert getattr(Detector.load(tmp_path / "m"), name) == want
     info = runner.invoke(cli, ["info", str(tmp_path / "m")])
-    assert "mean of the last 5 raw scores" in info.output
+    assert shown in info.output
     config = json.loads(runner.invoke(cli, ["info", "--json", str(tmp_path / "m")]).output)
-    assert config["score_smoothing"] == 5 and config["params"]["score_smoothing"] == 5
-    bad = runner.invoke(cli, [*args, "--score-smoothing", "0"])
-    assert bad.exit_code == 2 and "--score-smoothing" in bad.output
-    helped = runner.invoke(cli, ["train", "--help"])
+    assert config[name] == want and config["params"][name] == want
+    refused = runner.invoke(cli, [*args, option, bad])
+    assert refused.exit_code == 2 and option in refused.output
+    assert option in runner.invoke(cli, ["train", "--help"]).output
+
+
+def test_train_help_gives_the_smoothing_default():
+    helped = CliRunner().invoke(cli, ["train", "--help"])
     assert "--score-smoothing" in helped.output and "default: 1" in helped.output
 
 
@@ -220,16 +241,7 @@ def test_centred_scores_of_partitions_and_chunks_equal_one_pass(model, stream):
     assert np.array_equal(np.concatenate([part.labels for part in parts]), want.labels)
 
 
-def test_cli_trains_with_the_centred_mean_and_info_shows_it(stream, tmp_path):
-    runner = CliRunner()
-    args = _train_args(stream, tmp_path)
-    out = runner.invoke(cli, [*args, "--centred-smoothing", "8"])
-    assert out.exit_code == 0, out.output
-    assert Detector.load(tmp_path / "m").centred_smoothing == 8
-    info = runner.invoke(cli, ["info", str(tmp_path / "m")])
-    assert "centred mean of 15 rows (7 each side)" in info.output
-    bad = runner.invoke(cli, [*args, "--centred-smoothing", "0"])
-    assert bad.exit_code == 2 and "--centred-smoothing" in bad.output
+def test_a_centred_mean_of_zero_is_a_parameter_error(stream):
     with pytest.raises(ParameterError, match="centred_smoothing must be an integer >= 1"):
         Detector(**FAST, centred_smoothing=0).fit(stream.values[:500])
 
