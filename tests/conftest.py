@@ -4,6 +4,8 @@ test_runtime's minor families."""
 
 from __future__ import annotations
 
+import itertools
+import json
 from pathlib import Path
 
 import numpy as np
@@ -118,6 +120,32 @@ def models(exported_family, tmp_path_factory) -> dict[str, Path]:
 def split(values: np.ndarray, sizes: list[int]) -> list[np.ndarray]:
     """Cut ``values`` into chunks of the given sizes (the rest in one last chunk)."""
     return np.split(values, np.cumsum(sizes))
+
+
+def assert_parts_match(det, x, want, cuts, chunk=97, rtol=1e-5, atol=1e-6):
+    """Each part between ``cuts`` scored alone (as a Dask or Spark partition is) and ``x``
+    streamed in chunks of ``chunk`` rows give ``want``'s scores and labels."""
+    from seqae.scale.streaming import ChunkedDetector, range_rows, score_range
+
+    for first, end in itertools.pairwise(cuts):
+        lo, hi = range_rows(det.scorer, first, end, len(x))
+        scores, labels, _, _ = score_range(det.scorer, x[lo:hi], lo, first, end, len(x))
+        np.testing.assert_allclose(scores, want.scores[first:end], rtol=rtol, atol=atol)
+        assert np.array_equal(labels, want.labels[first:end])
+    chunks = [x[a : a + chunk] for a in range(0, len(x), chunk)]
+    parts = list(ChunkedDetector(det, min_part=50).run(chunks))
+    got = np.concatenate([part.scores for part in parts])
+    np.testing.assert_allclose(got, want.scores, rtol=rtol, atol=atol)
+    assert np.array_equal(np.concatenate([part.labels for part in parts]), want.labels)
+
+
+def load_without(path, field):
+    """The model saved at ``path`` loaded as a file written before ``field`` existed (the field
+    taken out of its config and of the parameters it records)."""
+    config = json.loads((path / "config.json").read_text())
+    del config[field], config["params"][field]
+    (path / "config.json").write_text(json.dumps(config))
+    return Detector.load(path)
 
 
 def assert_same(got, want):

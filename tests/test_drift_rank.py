@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import itertools
-import json
-
 import numpy as np
 import pytest
+from conftest import assert_parts_match, load_without
 from seqae.datasets import make_sensor_stream
 
 from seqae import Detector
@@ -102,7 +100,6 @@ def test_the_detector_alarms_alike_and_ranks_the_lasting_fault_higher(shifted):
 def test_saved_exported_and_streamed_with_the_rank_power(shifted, tmp_path):
     pytest.importorskip("onnxruntime")
     from seqae.files.runtime import OnnxDetector
-    from seqae.scale.streaming import ChunkedDetector, range_rows, score_range
 
     train, test = shifted
     det = Detector(**FAST, drift_rank_power=0.5).fit(train)
@@ -114,27 +111,14 @@ def test_saved_exported_and_streamed_with_the_rank_power(shifted, tmp_path):
     onnx = OnnxDetector(det.export_onnx(tmp_path / "m.onnx"))
     assert onnx.state_.drift_rank_power == 0.5
     np.testing.assert_allclose(onnx.detect(test).scores, want.scores, rtol=1e-5, atol=1e-5)
-    for first, end in itertools.pairwise([0, 700, 701, 1300, len(test)]):  # a Dask part alone
-        lo, hi = range_rows(det.scorer, first, end, len(test))
-        scores, labels, _, _ = score_range(det.scorer, test[lo:hi], lo, first, end, len(test))
-        np.testing.assert_allclose(scores, want.scores[first:end], rtol=1e-6, atol=1e-7)
-        assert np.array_equal(labels, want.labels[first:end])
-    chunks = [test[a : a + 97] for a in range(0, len(test), 97)]
-    parts = list(ChunkedDetector(det, min_part=50).run(chunks))
-    np.testing.assert_allclose(
-        np.concatenate([p.scores for p in parts]), want.scores, rtol=1e-6, atol=1e-7
-    )
-    assert np.array_equal(np.concatenate([p.labels for p in parts]), want.labels)
+    assert_parts_match(det, test, want, [0, 700, 701, 1300, len(test)], rtol=1e-6, atol=1e-7)
 
 
 def test_files_without_the_rank_power_keep_the_whole_adjustment(shifted, tmp_path):
     train, test = shifted
     det = Detector(**FAST, drift_rank_power=1.0).fit(train)
     det.save(tmp_path / "m")
-    config = json.loads((tmp_path / "m" / "config.json").read_text())
-    del config["drift_rank_power"], config["params"]["drift_rank_power"]
-    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
-    loaded = Detector.load(tmp_path / "m")
+    loaded = load_without(tmp_path / "m", "drift_rank_power")
     assert loaded.drift_rank_power == 1.0
     np.testing.assert_array_equal(loaded.score_samples(test), det.score_samples(test))
 

@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import itertools
 import json
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
+from conftest import assert_parts_match, load_without
 from seqae.cli.main import cli
 from seqae.datasets import make_sensor_stream
 
@@ -223,22 +223,9 @@ def test_centred_scores_are_the_centred_mean_of_the_network_scores(stream):
 
 @pytest.mark.parametrize("model", ["dense", "conv1d"])
 def test_centred_scores_of_partitions_and_chunks_equal_one_pass(model, stream):
-    from seqae.scale.streaming import ChunkedDetector, range_rows, score_range
-
     det = Detector(**{**FAST, "model": model}, centred_smoothing=24).fit(stream.values[:1500])
     x = stream.values
-    want = det.detect(x)
-    cuts = [0, 700, 701, 1800, len(x)]
-    for first, end in itertools.pairwise(cuts):  # a Dask or Spark part scored alone
-        lo, hi = range_rows(det.scorer, first, end, len(x))
-        scores, labels, _, _ = score_range(det.scorer, x[lo:hi], lo, first, end, len(x))
-        np.testing.assert_allclose(scores, want.scores[first:end], rtol=1e-5, atol=1e-6)
-        assert np.array_equal(labels, want.labels[first:end])
-    chunks = [x[a : a + 97] for a in range(0, len(x), 97)]
-    parts = list(ChunkedDetector(det, min_part=50).run(chunks))
-    chunked = np.concatenate([part.scores for part in parts])
-    np.testing.assert_allclose(chunked, want.scores, rtol=1e-5, atol=1e-6)
-    assert np.array_equal(np.concatenate([part.labels for part in parts]), want.labels)
+    assert_parts_match(det, x, det.detect(x), [0, 700, 701, 1800, len(x)])
 
 
 def test_a_centred_mean_of_zero_is_a_parameter_error(stream):
@@ -249,10 +236,7 @@ def test_a_centred_mean_of_zero_is_a_parameter_error(stream):
 def test_files_without_the_centred_mean_load_without_it(stream, tmp_path):
     det = Detector(**FAST).fit(stream.values[:800])
     det.save(tmp_path / "m")
-    config = json.loads((tmp_path / "m" / "config.json").read_text())
-    del config["centred_smoothing"], config["params"]["centred_smoothing"]
-    (tmp_path / "m" / "config.json").write_text(json.dumps(config))
-    loaded = Detector.load(tmp_path / "m")
+    loaded = load_without(tmp_path / "m", "centred_smoothing")
     assert loaded.centred_smoothing == 1
     np.testing.assert_allclose(
         loaded.score_samples(stream.values), det.score_samples(stream.values)
