@@ -45,6 +45,7 @@ import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
 from ..errors import ParameterError
+from .common import is_number
 
 __all__ = [
     "ATTRIBUTION_FRAMES",
@@ -134,11 +135,7 @@ class DriftBaseline:
             raise ParameterError(f"drift window must be >= {N_BLOCKS} timesteps, got {window}")
         if not (isinstance(base, (int, float, np.floating)) and math.isfinite(base) and base > 0):
             raise ParameterError(f"drift base must be a finite number > 0, got {base!r}")
-        if not (
-            isinstance(rank_power, (int, float, np.floating))
-            and not isinstance(rank_power, bool)
-            and 0.0 <= rank_power <= 1.0
-        ):
+        if not (is_number(rank_power) and 0.0 <= rank_power <= 1.0):
             raise ParameterError(f"drift rank power must be a number in [0, 1], got {rank_power!r}")
         self.base = float(base)
         self.rank_power = float(rank_power)
