@@ -164,6 +164,11 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # the drift adjustment (the alarms are those of the whole adjustment)
     "rank05": {"drift_rank_power": 0.5},
     "rank0": {"drift_rank_power": 0.0},
+    # round 19: under the alarm line, the rows ranked by a centred mean of the network's scores
+    # over its own line (the alarms are those of the trailing mean)
+    "rs-auto": {"rank_smoothing": "auto"},
+    "rs32": {"rank_smoothing": 32},
+    "rs16": {"rank_smoothing": 16},
 }
 PEERS = ("pyod-ae", "iforest", "kmeans", "zscore")
 ALL_METHODS = (*CANDIDATES, *PEERS)

@@ -250,6 +250,14 @@ detector_options = apply_options(
         "it off; auto: 32 on data of one channel, 1 on several.",
     ),
     library(
+        "--rank-smoothing",
+        type=WIDTH_OR_AUTO,
+        metavar="N|auto",
+        help="Rank the rows under the alarm line by a centred mean of the scores within N - 1 "
+        "rows on either side, over its own line; the alarms never depend on it (a score is "
+        "final N - 1 rows later); 1 turns it off; auto: 32 on data of several channels, 1 on one.",
+    ),
+    library(
         "--long-smoothing",
         type=INT,
         metavar="N",

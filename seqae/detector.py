@@ -24,6 +24,7 @@ from .models.head import ScoringHead, check_channel_weights, convolutional_halo,
 from .scoring.baseline import (
     N_BLOCKS,
     ONE_CHANNEL_CENTRED,
+    SEVERAL_CHANNELS_RANK,
     centred_mean,
     smooth_scores,
     stuck_floor,
@@ -226,6 +227,17 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         events, and 1 on data of several, where it spreads alarms before the faults (rounds 16
         and 17 of ``benchmarks/results/suite-rounds.md``); ``centred_smoothing_`` is the width
         chosen, and the model line says why.
+    rank_smoothing : int or "auto", default 1
+        A ranking stream for the rows under the alarm line: a centred, triangular mean of the
+        network's scores over ``rank_smoothing - 1`` rows on either side, over its own line
+        (fitted as the alarm line is; ``rank_gain_`` is the ratio of the lines). A score under
+        the line rises to it (drift-adjusted as a score under the line is, bent toward the
+        line and kept under it: :func:`seqae.scoring.baseline.lift_under_line`), so which rows
+        cross the line (labels, events, F1) does not change; only the order of the rows
+        under it does, which is what VUS-PR and a line set lower see. A score is final
+        ``rank_smoothing - 1`` rows later: streaming, Dask and Spark read that far ahead.
+        1: none. ``"auto"``: 32 rows on data of several channels and none on data of one
+        (whose scores already take the centred mean of ``centred_smoothing="auto"``).
     combine_power : float, default 4.0
         How each timestep's (normalised) channel errors combine into its score: ``C`` times
         their power mean (:func:`seqae.scoring.core.combine_channels`). 1 is their sum; a
@@ -303,6 +315,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
     channel_weights_ = _state_field("channel_weights", "The channel weights in use, or None.")
     drift_base_ = _state_field("drift_base", "The drift-aware line's base (raw), or None.")
     long_gain_ = _state_field("long_gain", "The long mean's factor (``long_smoothing``).")
+    rank_gain_ = _state_field("rank_gain", "The ranking stream's factor (``rank_smoothing``).")
     stuck_window_ = _state_field("stuck_window", "The stuck check's window, or None.")
     stuck_floor_ = _state_field("stuck_floor", "Each channel's stuck floor (raw), or None.")
     history_ = _state_field("history", "The training record.")
@@ -345,6 +358,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         score_smoothing: int = 8,
         long_smoothing: int | None = None,
         centred_smoothing: int | str = "auto",
+        rank_smoothing: int | str = 1,
         combine_power: float = 4.0,
         stuck_window: int | None = 16,
         fold: str = "mean",
@@ -381,6 +395,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         self.score_smoothing = score_smoothing
         self.long_smoothing = long_smoothing
         self.centred_smoothing = centred_smoothing
+        self.rank_smoothing = rank_smoothing
         self.combine_power = combine_power
         self.stuck_window = stuck_window
         self.fold = fold
@@ -433,9 +448,10 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             ("merge_gap", 0),
             ("score_smoothing", 1),
             ("centred_smoothing", 1),
+            ("rank_smoothing", 1),
         ):
             value = getattr(self, name)
-            auto = name == "centred_smoothing"
+            auto = name in ("centred_smoothing", "rank_smoothing")
             if auto and isinstance(value, str) and value == "auto":
                 continue
             if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
@@ -577,7 +593,10 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             )
         raw = self._fit_streams(streams, callback, reconstruction=reconstruction)[0]
         scored = StreamScores(
-            raw.scores / self.threshold_, raw.contributions / self.threshold_, raw.reconstruction
+            raw.scores / self.threshold_,
+            raw.contributions / self.threshold_,
+            raw.reconstruction,
+            None if raw.rank is None else raw.rank / self.threshold_,
         )
         scorer = self.scorer
         adjusted = scorer.adjust(scored, streams[0].values)
@@ -778,6 +797,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
                 r.contributions = r.contributions * factors
                 combined = combine_channels(r.contributions, self.combine_power)
                 r.scores = centred_mean(combined, self._centred())
+                r.rank = centred_mean(combined, self._rank()) if self._rank() > 1 else None
         raw = np.concatenate([r.scores for r in scored])  # each stream's, combined once
         # the lines are fitted on scores as detection sees them, each recording smoothed alone
         parts = np.split(raw, np.cumsum([len(s.values) for s in streams])[:-1])
@@ -792,6 +812,12 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             if np.isfinite(line) and line > 0:
                 self.long_gain_ = self.threshold_ / line
             raw = np.maximum(short, self.long_gain_ * long)
+        self.rank_gain_ = 1.0
+        if self._rank() > 1:  # the ranking stream against its own line, scaled onto the alarms'
+            rank = np.concatenate([r.rank for r in scored])
+            line = self._fitted_line(rank[~held], rank[held])
+            if np.isfinite(line) and line > 0:
+                self.rank_gain_ = self.threshold_ / line
         self.drift_base_ = float(np.median(raw[normal])) if self.drift_window else None
         if self.drift_base_ is not None and not self.drift_base_ > 0:
             self.drift_base_ = None  # a perfect fit of normal data: no level to follow
@@ -1124,6 +1150,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
                 halo=convolutional_halo(self.model_),
                 power=self.combine_power,
                 centred=self._centred(),
+                rank=self._rank(),
             )
         return ScoringSpec(
             mode,
@@ -1133,6 +1160,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             SCORING_BATCH,
             power=self.combine_power,
             centred=self._centred(),
+            rank=self._rank(),
         )
 
     def _centred(self) -> int:
@@ -1142,6 +1170,20 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         if isinstance(self.centred_smoothing, str):  # "auto", checked by _check_params
             return ONE_CHANNEL_CENTRED if len(self.channels_) == 1 else 1
         return int(self.centred_smoothing)
+
+    def _rank(self) -> int:
+        """The ranking stream's width (images: none; ``"auto"``: by the fitted channels)."""
+        if self._images():
+            return 1
+        if isinstance(self.rank_smoothing, str):  # "auto", checked by _check_params
+            return 1 if len(self.channels_) == 1 else SEVERAL_CHANNELS_RANK
+        return int(self.rank_smoothing)
+
+    @property
+    def rank_smoothing_(self) -> int:
+        """The ranking stream's width in use (``rank_smoothing`` with ``"auto"`` resolved)."""
+        self._check_fitted()
+        return self._rank()
 
     @property
     def centred_smoothing_(self) -> int:
@@ -1291,6 +1333,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             score_smoothing=self.score_smoothing,
             long_smoothing=self.long_smoothing,
             centred_smoothing=self._centred(),
+            rank_smoothing=self._rank(),
             combine_power=float(self.combine_power),
             min_event_length=self.min_event_length,
             merge_gap=self.merge_gap,
@@ -1354,6 +1397,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         det.score_smoothing = state.score_smoothing
         det.long_smoothing = state.long_smoothing
         det.centred_smoothing = state.centred_smoothing
+        det.rank_smoothing = state.rank_smoothing
         det.combine_power = state.combine_power
         det.stuck_window = state.stuck_window
         if state.input_kind == "sequence":

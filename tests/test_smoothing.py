@@ -120,6 +120,7 @@ def _train_args(stream, tmp_path, model="m", channels=None):
     [
         ("--score-smoothing", "5", ("score_smoothing", 5), "mean of the last 5 raw scores", "0"),
         ("--centred-smoothing", "8", ("centred_smoothing", 8), "centred mean of 15 rows", "0"),
+        ("--rank-smoothing", "8", ("rank_smoothing", 8), "a centred mean of 15 rows", "0"),
         (
             "--drift-rank-power",
             "0.5",

@@ -467,6 +467,7 @@ class OnnxDetector(StreamDetector):
                 halo=m["halo"],
                 power=self.state_.combine_power,
                 centred=self.state_.centred_smoothing,
+                rank=self.state_.rank_smoothing,
             )
         return ScoringSpec(
             m["scoring"],
@@ -476,6 +477,7 @@ class OnnxDetector(StreamDetector):
             self.batch_size,
             power=self.state_.combine_power,
             centred=self.state_.centred_smoothing,
+            rank=self.state_.rank_smoothing,
         )
 
     def _stream(self, X: Any) -> Stream:

@@ -131,6 +131,11 @@ class FittedState:
     centred_smoothing : int
         Width of the centred triangular mean of the network's scores, before the trailing
         means (:func:`seqae.scoring.baseline.centred_mean`); 1: none.
+    rank_smoothing : int
+        Width of the centred mean of the network's scores that ranks the rows under the
+        line (:func:`seqae.scoring.baseline.lift_under_line`); 1: none.
+    rank_gain : float
+        The ranking stream's factor: the alarm line over its own line (> 0).
     combine_power : float
         How each timestep's channel errors combine into its score
         (:func:`seqae.scoring.core.combine_channels`; 1: their sum).
@@ -179,6 +184,8 @@ class FittedState:
     long_smoothing: int | None
     long_gain: float
     centred_smoothing: int
+    rank_smoothing: int
+    rank_gain: float
     combine_power: float
     stuck_window: int | None
     stuck_floor: list[float] | None
@@ -236,6 +243,8 @@ class FittedState:
             "long_smoothing": None,
             "long_gain": 1.0,
             "centred_smoothing": 1,
+            "rank_smoothing": 1,
+            "rank_gain": 1.0,
             "combine_power": 1.0,
             "stuck_window": None,
             "stuck_floor": None,
@@ -343,6 +352,8 @@ def upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
     without ``long_gain``, the long mean was not scaled: 1. Files without
     ``centred_smoothing`` had no centred mean: 1 (in ``params`` too). Files without
     ``drift_rank_power`` adjusted every score by the whole drift factor: 1 (in ``params`` too).
+    Files without ``rank_smoothing`` had no ranking stream: 1 and a gain of 1 (in ``params``
+    too).
     ``format_version`` is assumed checked (:func:`check_version`).
     """
     data = dict(data)
@@ -412,6 +423,11 @@ def upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
         data["drift_rank_power"] = 1.0
         if isinstance(data.get("params"), Mapping):
             data["params"] = {"drift_rank_power": 1.0, **data["params"]}
+    if "rank_smoothing" not in data:  # before round 19: no ranking stream
+        data["rank_smoothing"] = 1
+        data.setdefault("rank_gain", 1.0)
+        if isinstance(data.get("params"), Mapping):
+            data["params"] = {"rank_smoothing": 1, **data["params"]}
     return data
 
 
@@ -470,6 +486,7 @@ def _check_rules(data: Mapping[str, Any], where: str) -> None:
         ("merge_gap", 0),
         ("score_smoothing", 1),
         ("centred_smoothing", 1),
+        ("rank_smoothing", 1),
     ):
         value = data[name]
         if not _is_int(value) or value < low:
@@ -478,20 +495,22 @@ def _check_rules(data: Mapping[str, Any], where: str) -> None:
     long = data["long_smoothing"]
     if long is not None and (not _is_int(long) or long < 1):
         raise _bad(where, "long_smoothing", "must be an integer >= 1 or null", long)
-    gain = data["long_gain"]
-    if not is_number(gain) or not 0 < gain < math.inf:
-        raise _bad(where, "long_gain", "must be a finite number > 0", gain)
+    for name in ("long_gain", "rank_gain"):
+        gain = data[name]
+        if not is_number(gain) or not 0 < gain < math.inf:
+            raise _bad(where, name, "must be a finite number > 0", gain)
     for name in (
         "min_event_length",
         "merge_gap",
         "score_smoothing",
         "long_smoothing",
         "centred_smoothing",
+        "rank_smoothing",
         "fold",
         "anomaly_score",
     ):
-        if name == "centred_smoothing" and params.get(name) == "auto":
-            continue  # resolved at fit time by the channels (Detector.centred_smoothing_)
+        if name in ("centred_smoothing", "rank_smoothing") and params.get(name) == "auto":
+            continue  # resolved at fit time by the channels (Detector.centred_smoothing_, ...)
         if name in params and params[name] != data[name]:
             raise _bad(where, name, f"must equal params.{name} ({params[name]!r})", data[name])
     power = data["combine_power"]

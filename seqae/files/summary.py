@@ -19,6 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from ..scoring.thresholds import describe_ranking
 from .persistence import load_model_files
 from .state import FittedState
 
@@ -112,6 +113,9 @@ def model_summary(path: str | os.PathLike, state: FittedState) -> list[tuple[str
             if state.drift_rank_power != 1:
                 drift += f"; scores under the line keep its factor ^ {state.drift_rank_power:g}"
             items.append(("drift line", drift))
+        if state.rank_smoothing > 1:
+            auto = state.params.get("rank_smoothing") == "auto"
+            items.append(("ranking", describe_ranking(state.rank_smoothing, auto)))
         if state.stuck_window:
             checked = [c for c, f in zip(channels, state.stuck_floor or [], strict=True) if f > 0]
             shown = ", ".join(checked) if checked else "none (every channel repeats in training)"

@@ -89,8 +89,9 @@ class Overlap:
         Convolutional scoring: the model's total stride (segment starts must be multiples of
         it) and the context each side needs (a multiple of ``stride``).
     centred : int
-        The width of the centred mean of the scores (:class:`~seqae.scoring.core.ScoringSpec`):
-        a score also reads the network's scores ``centred - 1`` rows on either side.
+        The width of the wider centred mean of the scores (the alarms' or the ranking
+        stream's, :attr:`~seqae.scoring.core.ScoringSpec.reach`): a score also reads the
+        network's scores ``centred - 1`` rows on either side.
 
     Examples
     --------
@@ -117,7 +118,7 @@ class Overlap:
         """The overlap of a fitted detector (``Detector``, ``OnnxDetector``, ...) or of its
         :class:`~seqae.scoring.core.Scorer`."""
         spec = (detector if isinstance(detector, Scorer) else detector.scorer).spec
-        centred = int(spec.centred)
+        centred = spec.reach
         if spec.mode == "convolutional":
             return cls(spec.mode, spec.frame, spec.step, int(spec.stride), int(spec.halo), centred)
         return cls(spec.mode, spec.frame, spec.step, centred=centred)
@@ -194,7 +195,10 @@ def score_range(
     warm = slice(d_first - lo, s_first - lo)
     tracker.warm_up(scores[warm], contributions[warm], values[warm])
     now = slice(s_first - lo, s_end - lo)
-    scores[now], contributions[now] = tracker.apply(scores[now], contributions[now], values[now])
+    rank = None if out.rank is None else out.rank[now]
+    scores[now], contributions[now] = tracker.apply(
+        scores[now], contributions[now], values[now], rank
+    )
     labels = scorer.labels(scores[now])[first - s_first : end - s_first]
     keep = slice(first - lo, end - lo)
     return scores[keep], labels, contributions[keep], slice(first - offset, end - offset)
@@ -338,8 +342,9 @@ class ChunkedScorer:
         values = rows[lo - self._buffer_start : hi - self._buffer_start]
         result = self._score(values)
         keep = slice(self.n_done - lo, end - lo)
+        rank = None if result.rank is None else result.rank[keep]
         scores, contributions = self._tracker.apply(
-            result.scores[keep], result.contributions[keep], values[keep]
+            result.scores[keep], result.contributions[keep], values[keep], rank
         )
         part = ScoredPart(
             self.n_done,

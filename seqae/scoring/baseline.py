@@ -63,6 +63,7 @@ __all__ = [
     "TrailingMean",
     "apply_baseline",
     "centred_mean",
+    "lift_under_line",
     "smooth_scores",
 ]
 
@@ -93,6 +94,10 @@ _BELOW_ONE = float(np.nextafter(1.0, 0.0))
 #: one-channel histories of SMD machines that no track scores 0.376 -> 0.459 VUS-PR at
 #: 32 rows (0.467 at 64, with a third more false rows); suite-rounds.md, round 17.
 ONE_CHANNEL_CENTRED = 32
+
+#: ``rank_smoothing="auto"``'s width on data of several channels: the centred mean of the
+#: network's scores ranks the rows under the line (suite-rounds.md, round 19).
+SEVERAL_CHANNELS_RANK = 32
 
 
 class DriftBaseline:
@@ -191,12 +196,53 @@ class DriftBaseline:
             return adjusted
         under = adjusted < 1.0
         kept = scores[under] * factors[under] ** self.rank_power
-        knee = UNDER_LINE_KNEE
-        bent = 1.0 - (1.0 - knee) * np.exp(-(kept - knee) / (1.0 - knee))
-        bent = np.minimum(np.where(kept < knee, kept, bent), _BELOW_ONE)
         # never below the whole adjustment: a score the line did not move stays as it is
-        adjusted[under] = np.maximum(adjusted[under], bent)
+        adjusted[under] = _under_line(kept, adjusted[under])
         return adjusted
+
+
+def _under_line(kept: np.ndarray, floor: np.ndarray) -> np.ndarray:
+    """``kept`` bent toward the line (1.0) above ``UNDER_LINE_KNEE`` and capped just under
+    it, but never below ``floor`` (itself capped under the line)."""
+    knee = UNDER_LINE_KNEE
+    bent = 1.0 - (1.0 - knee) * np.exp(-(kept - knee) / (1.0 - knee))
+    bent = np.minimum(np.where(kept < knee, kept, bent), _BELOW_ONE)
+    return np.maximum(np.minimum(floor, _BELOW_ONE), bent)
+
+
+def lift_under_line(
+    scores: np.ndarray,
+    rank: np.ndarray,
+    factors: np.ndarray | None = None,
+    power: float = 1.0,
+) -> np.ndarray:
+    """Scores under the line (1.0) raised to a ranking stream's; those at or over it unchanged.
+
+    ``rank`` (normalised to its own line) is drift-adjusted as :meth:`DriftBaseline.under_line`
+    adjusts a score under the line (``factors ** power`` of the discount, never less than the
+    whole of it), bent toward the line above ``UNDER_LINE_KNEE`` and kept under it. A score
+    then only rises, and never to the line, so which rows cross it (the alarms) does not
+    change: only the order of the rows under it does.
+
+    Examples
+    --------
+    >>> scores = np.array([0.1, 0.5, 1.2, 0.3])
+    >>> rank = np.array([0.4, 0.2, 0.1, 3.0])
+    >>> lift_under_line(scores, rank).round(4).tolist()
+    [0.4, 0.5, 1.2, 1.0]
+    >>> bool(lift_under_line(scores, rank)[3] < 1.0)
+    True
+    """
+    scores = np.asarray(scores, dtype=np.float64)
+    rank = np.asarray(rank, dtype=np.float64)
+    if factors is None:
+        lifted = _under_line(rank, rank)
+    else:
+        lifted = _under_line(rank * factors**power, rank * factors)
+    under = scores < 1.0
+    out = scores.copy()
+    out[under] = np.maximum(scores[under], lifted[under])
+    return out
 
 
 def apply_baseline(
@@ -644,6 +690,11 @@ class StreamTracker:
     smoothing_fill : float, optional
         The score the smoother assumes before the stream's first row (the normal level), so
         the first rows are not averages of fewer, noisier rows.
+    rank_gain : float, optional
+        Lift the scores under the line to a ranking stream's (:func:`lift_under_line`):
+        :meth:`apply` then takes the part's ``rank`` scores (the network's centred mean),
+        multiplied by ``rank_gain`` (the alarm line over the ranking stream's own line) and
+        drift-adjusted by the same factors. None: no ranking stream.
 
     Examples
     --------
@@ -672,8 +723,10 @@ class StreamTracker:
         long_gain: float = 1.0,
         stuck: StuckCheck | None = None,
         smoothing_fill: float | None = None,
+        rank_gain: float | None = None,
     ) -> None:
         self.drift = drift
+        self.rank_gain = rank_gain
         self.attribution = attribution
         self.stuck = stuck
         # 1 skips the smoother, so the scores pass bit for bit
@@ -748,17 +801,26 @@ class StreamTracker:
         return scores if self._smoother is None else self._smoother.apply(scores)
 
     def apply(
-        self, scores: Any, contributions: Any, values: Any = None
+        self, scores: Any, contributions: Any, values: Any = None, rank: Any = None
     ) -> tuple[np.ndarray, np.ndarray | None]:
         """The next part's ``(scores (n,), contributions (n, C))``: smoothed, drift-adjusted
         scores, split over the channels by :class:`Attribution` (contributions sum to them;
         None for a tracker without attribution, which does not read ``contributions``).
 
-        ``values``: the part's raw rows ``(n, C)``, needed when the attribution has a scaler.
+        ``values``: the part's raw rows ``(n, C)``, needed when the attribution has a scaler
+        or a stuck check. ``rank``: the part's ranking scores, needed with ``rank_gain``.
         """
         scores = self._smooth(np.asarray(scores, dtype=np.float64))
+        factors = None
         if self.drift is not None:
-            scores = self.drift.adjust(scores)
+            factors = self.drift.factors(scores)
+            scores = self.drift.under_line(scores, factors)
+        if self.rank_gain is not None:
+            if rank is None:
+                raise ParameterError("this tracker ranks under the line: give the rank scores")
+            rank = self.rank_gain * np.asarray(rank, dtype=np.float64)
+            power = 1.0 if self.drift is None else self.drift.rank_power
+            scores = lift_under_line(scores, rank, factors, power)
         shares = None
         if self.attribution is not None:
             shares = self.attribution.apply(scores, contributions, values)

@@ -82,11 +82,15 @@ class StreamScores:
         asked for: :meth:`Scorer.score_stream` with ``contributions=False``).
     reconstruction : ndarray (T, C) or None
         The reconstructed signal in raw units, when the ``run`` callable returned one.
+    rank : ndarray (T,) or None
+        The network's scores of the ranking stream (:attr:`ScoringSpec.rank`), before the
+        tracker; None without one, and in the tracker's output.
     """
 
     scores: np.ndarray
     contributions: np.ndarray | None
     reconstruction: np.ndarray | None = None
+    rank: np.ndarray | None = None
 
 
 def combine_channels(errors: np.ndarray, power: float = 1.0) -> np.ndarray:
@@ -241,6 +245,10 @@ class ScoringSpec:
     centred : int
         The width of the centred mean of the scores (:func:`~seqae.scoring.baseline.centred_mean`;
         1: none). A score then reads ``centred - 1`` rows on either side.
+    rank : int
+        The width of the centred mean of the network's scores that ranks the rows under the
+        line (:func:`~seqae.scoring.baseline.lift_under_line`; 1: none). It reads
+        ``rank - 1`` rows on either side.
 
     Examples
     --------
@@ -258,6 +266,12 @@ class ScoringSpec:
     halo: int = 0
     power: float = 1.0
     centred: int = 1
+    rank: int = 1
+
+    @property
+    def reach(self) -> int:
+        """The wider of the two centred means: a score reads ``reach - 1`` rows either side."""
+        return max(int(self.centred), int(self.rank))
 
 
 def score_network(
@@ -269,7 +283,8 @@ def score_network(
     contributions: bool = True,
 ) -> StreamScores:
     """The network's scores of a raw ``(T, C)`` stream on the path ``spec`` names, with the
-    centred mean of ``spec.centred`` (no trailing smoothing, drift line nor attribution):
+    centred mean of ``spec.centred`` and the ranking stream of ``spec.rank`` (no trailing
+    smoothing, drift line nor attribution):
     :func:`score_convolutional` or :func:`score_windowed`. The contributions stay the
     network's own. Without ``contributions`` the result may omit them (the scores are the
     same)."""
@@ -301,6 +316,8 @@ def score_network(
             progress=progress,
             power=spec.power,
         )
+    if spec.rank > 1:  # from the combined errors, not from the alarms' centred mean
+        out.rank = centred_mean(out.scores, spec.rank)
     if spec.centred > 1:
         out.scores = centred_mean(out.scores, spec.centred)
     return out
@@ -425,6 +442,7 @@ class Scorer:
             stuck = StuckCheck(state.stuck_floor, state.stuck_window)
         # the smoother starts as if the stream had run at the held-out level (the drift base)
         fill = None if state.drift_base is None else state.drift_base / self.threshold
+        rank = state.rank_gain if state.rank_smoothing > 1 and not self.images else None
         return StreamTracker(
             drift,
             attribution,
@@ -433,6 +451,7 @@ class Scorer:
             long_gain=state.long_gain,
             stuck=stuck,
             smoothing_fill=fill,
+            rank_gain=rank,
         )
 
     def adjust(
@@ -442,7 +461,7 @@ class Scorer:
         (with ``contributions``) attributed."""
         tracker = self.tracker(contributions=contributions)
         scores, shares = tracker.apply(
-            scored.scores, scored.contributions if contributions else None, values
+            scored.scores, scored.contributions if contributions else None, values, scored.rank
         )
         return StreamScores(scores, shares, scored.reconstruction)
 

@@ -319,6 +319,8 @@ def describe_alarm_line(
     n_channels: int | None = None,
     centred_smoothing: int = 1,
     centred_auto: bool = False,
+    rank_smoothing: int = 1,
+    rank_auto: bool = False,
 ) -> str:
     """How a :class:`~seqae.Detector` with these settings places its alarm line, in words.
 
@@ -326,7 +328,8 @@ def describe_alarm_line(
     ``threshold``; ``k`` its ``sigma``). A number is the line itself, a raw reconstruction
     error, as everywhere in seqae (``Detector(threshold=0.5)``,
     ``Detector.set_threshold(0.5)``, ``seqae detect --threshold 0.5``). ``centred_auto``:
-    the centred mean's width was chosen by ``centred_smoothing="auto"`` (from one channel).
+    the centred mean's width was chosen by ``centred_smoothing="auto"`` (from one channel);
+    ``rank_auto`` likewise for ``rank_smoothing`` (:func:`describe_ranking`).
 
     Examples
     --------
@@ -349,6 +352,10 @@ def describe_alarm_line(
     ... # doctest: +NORMALIZE_WHITESPACE
     robust tail of the training scores; scores averaged over 63 centred rows (31 each side;
     auto: data of one channel)
+    >>> print(describe_alarm_line("robust", calibration="", rank_smoothing=32, rank_auto=True))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    robust tail of the training scores; rows under the line ranked by a centred mean of 63 rows
+    (31 each side; auto: data of several channels)
     >>> describe_alarm_line("quantile", contamination=0.02, calibration="training")
     'top 2.00% of the training scores'
     >>> describe_alarm_line(0.5)
@@ -382,6 +389,8 @@ def describe_alarm_line(
         rule += f"; drift-aware over {drift_window} rows"
         if drift_rank_power != 1:
             rule += f" (scores under the line keep its factor ^ {drift_rank_power:g})"
+    if rank_smoothing > 1:
+        rule += f"; rows under the line ranked by {describe_ranking(rank_smoothing, rank_auto)}"
     if combine_power != 1 and n_channels != 1:
         rule += f"; channels combined by their power mean (p {combine_power:g}"
         if n_channels:
@@ -391,6 +400,19 @@ def describe_alarm_line(
     if stuck_window:
         rule += f"; stuck sensors flagged after {stuck_window} rows of one value"
     return rule
+
+
+def describe_ranking(width: int, auto: bool = False) -> str:
+    """The ranking stream under the line (``rank_smoothing``), in words: the model line's and
+    ``seqae info``'s.
+
+    Examples
+    --------
+    >>> describe_ranking(32, auto=True)
+    'a centred mean of 63 rows (31 each side; auto: data of several channels)'
+    """
+    why = "; auto: data of several channels" if auto else ""
+    return f"a centred mean of {2 * width - 1} rows ({width - 1} each side{why})"
 
 
 def describe_detector_line(detector: Any) -> str:
@@ -418,7 +440,17 @@ def describe_detector_line(detector: Any) -> str:
         n_channels=getattr(detector, "n_features_in_", None),
         centred_smoothing=_centred_width(detector),
         centred_auto=getattr(detector, "centred_smoothing", 1) == "auto",
+        rank_smoothing=_rank_width(detector),
+        rank_auto=getattr(detector, "rank_smoothing", 1) == "auto",
     )
+
+
+def _rank_width(detector: Any) -> int:
+    """The detector's ranking stream as it scores (``"auto"`` resolved once fitted; 1 before)."""
+    width = getattr(detector, "rank_smoothing", 1)
+    if width == "auto":
+        return detector.rank_smoothing_ if hasattr(detector, "model_") else 1
+    return int(width)
 
 
 def _centred_width(detector: Any) -> int:
