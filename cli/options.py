@@ -255,7 +255,8 @@ detector_options = apply_options(
         metavar="N|auto",
         help="Rank the rows under the alarm line by a centred mean of the scores within N - 1 "
         "rows on either side, over its own line; the alarms never depend on it (a score is "
-        "final N - 1 rows later); 1 turns it off; auto: 32 on data of several channels, 1 on one.",
+        "final N - 1 rows later); default 32; 1 turns it off; auto: 32 on data of several "
+        "channels, 1 on one.",
     ),
     library(
         "--long-smoothing",

@@ -227,7 +227,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         events, and 1 on data of several, where it spreads alarms before the faults (rounds 16
         and 17 of ``benchmarks/results/suite-rounds.md``); ``centred_smoothing_`` is the width
         chosen, and the model line says why.
-    rank_smoothing : int or "auto", default 1
+    rank_smoothing : int or "auto", default 32
         A ranking stream for the rows under the alarm line: a centred, triangular mean of the
         network's scores over ``rank_smoothing - 1`` rows on either side, over its own line
         (fitted as the alarm line is; ``rank_gain_`` is the ratio of the lines). A score under
@@ -236,8 +236,12 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         cross the line (labels, events, F1) does not change; only the order of the rows
         under it does, which is what VUS-PR and a line set lower see. A score is final
         ``rank_smoothing - 1`` rows later: streaming, Dask and Spark read that far ahead.
-        1: none. ``"auto"``: 32 rows on data of several channels and none on data of one
-        (whose scores already take the centred mean of ``centred_smoothing="auto"``).
+        1: none (the scores under the line are then the trailing mean's, as before round 19).
+        ``"auto"``: 32 rows on data of several channels and none on data of one (whose scores
+        already take the centred mean of ``centred_smoothing="auto"``). Chosen by round 19 of
+        ``benchmarks/results/suite-rounds.md`` (VUS-PR with training cut to 2,000 rows: SMD
+        0.423 -> 0.441, SKAB 0.864 -> 0.877, synthetic 0.779 -> 0.890; wide 0.877 -> 0.926;
+        short 0.453 -> 0.458; every alarm metric unchanged).
     combine_power : float, default 4.0
         How each timestep's (normalised) channel errors combine into its score: ``C`` times
         their power mean (:func:`seqae.scoring.core.combine_channels`). 1 is their sum; a
@@ -358,7 +362,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         score_smoothing: int = 8,
         long_smoothing: int | None = None,
         centred_smoothing: int | str = "auto",
-        rank_smoothing: int | str = 1,
+        rank_smoothing: int | str = 32,
         combine_power: float = 4.0,
         stuck_window: int | None = 16,
         fold: str = "mean",

@@ -95,8 +95,9 @@ _BELOW_ONE = float(np.nextafter(1.0, 0.0))
 #: 32 rows (0.467 at 64, with a third more false rows); suite-rounds.md, round 17.
 ONE_CHANNEL_CENTRED = 32
 
-#: ``rank_smoothing="auto"``'s width on data of several channels: the centred mean of the
-#: network's scores ranks the rows under the line (suite-rounds.md, round 19).
+#: ``rank_smoothing="auto"``'s width on data of several channels (the default, 32, takes it
+#: on every stream): the centred mean of the network's scores ranks the rows under the line
+#: (suite-rounds.md, round 19).
 SEVERAL_CHANNELS_RANK = 32
 
 
