@@ -21,9 +21,12 @@ How it works, for the two ways a model scores (the file's metadata says which):
   offline chunked pass (chunks start at multiples of the stride with the same halo).
 
 A final timestep's channel errors combine into its score as offline
-(:func:`seqae.scoring.core.combine_channels` with the model's ``combine_power``), then go through
-the detector's :meth:`~seqae.scoring.core.StreamDetector.tracker` (score smoothing, the
-drift-aware line, channel attribution, the stuck-sensor check: causal, numpy only), so the
+(:func:`seqae.scoring.core.combine_channels` with the model's ``combine_power``); where the model
+takes centred means of those scores (``centred_smoothing``, and the ranking stream under the line
+of ``rank_smoothing``) the timestep waits until they are final too (:class:`Centring`, up to 31
+rows more), then goes through the detector's
+:meth:`~seqae.scoring.core.StreamDetector.tracker` (score smoothing, the drift-aware line, the
+ranking under the line, channel attribution, the stuck-sensor check: causal, numpy only), so the
 scores equal
 :meth:`OnnxDetector.score_samples`. Event rules (``min_event_length``, ``merge_gap``) need
 hindsight and are left to the consumer.
@@ -43,7 +46,12 @@ from typing import TextIO
 import numpy as np
 
 from seqae.files.runtime import OnnxDetector
+from seqae.files.state import FittedState
+from seqae.scoring.baseline import CentredMean
 from seqae.scoring.core import combine_channels
+
+#: ``(timestep, score, contributions)`` of one timestep whose network score is final.
+Result = tuple[int, float, np.ndarray]
 
 
 class StreamScorer:
@@ -70,7 +78,7 @@ class StreamScorer:
         self._count = np.zeros(self.frame, dtype=np.int64)
         self.n_rows = 0
 
-    def push(self, row: np.ndarray) -> list[tuple[int, float, np.ndarray]]:
+    def push(self, row: np.ndarray) -> list[Result]:
         """Add one row ``(C,)``; return the ``(timestep, score, contributions)`` made final."""
         t = self.n_rows
         i = t % self.frame
@@ -86,7 +94,7 @@ class StreamScorer:
         # No later frame starts at t - frame + 1: its score is final.
         return [self._finish(t - self.frame + 1)]
 
-    def flush(self) -> list[tuple[int, float, np.ndarray]]:
+    def flush(self) -> list[Result]:
         """At the end of the stream: the timesteps still waiting for later frames."""
         if self.n_rows < self.frame:
             return []
@@ -117,7 +125,7 @@ class ConvolutionalStreamScorer:
         self.n_rows = 0
         self.n_done = 0  # timesteps returned
 
-    def push(self, row: np.ndarray) -> list[tuple[int, float, np.ndarray]]:
+    def push(self, row: np.ndarray) -> list[Result]:
         """Add one row ``(C,)``; return the ``(timestep, score, contributions)`` made final."""
         self._rows.append(row)
         self.n_rows += 1
@@ -125,11 +133,11 @@ class ConvolutionalStreamScorer:
             return []
         return self._score(self.n_done + self.stride)
 
-    def flush(self) -> list[tuple[int, float, np.ndarray]]:
+    def flush(self) -> list[Result]:
         """At the end of the stream: the timesteps still waiting for later rows."""
         return self._score(self.n_rows, at_end=True) if self.n_done < self.n_rows else []
 
-    def _score(self, end: int, at_end: bool = False) -> list[tuple[int, float, np.ndarray]]:
+    def _score(self, end: int, at_end: bool = False) -> list[Result]:
         lo = max(0, self.n_done - self.halo)  # a multiple of the stride, as offline
         hi = self.n_rows if at_end else end + self.halo
         x = np.stack(self._rows[lo - self._first : hi - self._first])
@@ -143,6 +151,40 @@ class ConvolutionalStreamScorer:
         del self._rows[: keep - self._first]
         self._first = keep
         return results
+
+
+class Centring:
+    """Hold each timestep until its centred means are final: the model's centred mean of the
+    scores (``centred_smoothing``) and its ranking stream (``rank_smoothing``), each final
+    ``width - 1`` rows later (or at the stream's end)."""
+
+    def __init__(self, state: FittedState) -> None:
+        widths = (state.centred_smoothing, state.rank_smoothing)
+        self._means = [CentredMean(w) if w > 1 else None for w in widths]
+        self._final: list[deque[float]] = [deque(), deque()]
+        self._held: deque[tuple[Result, np.ndarray]] = deque()
+
+    def push(
+        self, results: list[Result], rows: list[np.ndarray], *, at_end: bool = False
+    ) -> list[tuple[int, float, float | None, np.ndarray, np.ndarray]]:
+        """Add timesteps with their raw rows; return ``(timestep, score, rank or None,
+        contributions, row)`` of those made final, in order."""
+        self._held.extend(zip(results, rows, strict=True))
+        raw = np.array([r[1] for r in results])
+        for mean, final in zip(self._means, self._final, strict=True):
+            if mean is None:
+                final.extend(raw.tolist())
+                continue
+            final.extend(mean.push(raw).tolist())
+            if at_end:
+                final.extend(mean.finish().tolist())
+        ranked = self._means[1] is not None
+        ready = []
+        for _ in range(min(len(f) for f in self._final)):
+            (t, _, contributions), row = self._held.popleft()
+            score, rank = self._final[0].popleft(), self._final[1].popleft()
+            ready.append((t, score, rank if ranked else None, contributions, row))
+        return ready
 
 
 def make_scorer(detector: OnnxDetector) -> StreamScorer | ConvolutionalStreamScorer:
@@ -176,21 +218,25 @@ def serve(model: str, source: TextIO, out: TextIO, *, every: bool = False) -> in
     """Score every row of ``source``; write JSON lines to ``out``; return the alarm count."""
     detector = OnnxDetector(model, intra_op_num_threads=1)  # one frame per call: one thread
     scorer = make_scorer(detector)
+    centring = Centring(detector.state_)
     tracker = detector.tracker()  # what the detector does after the network, in order
     channels = detector.channels_
     alarms = 0
     waiting: deque[np.ndarray] = deque()  # raw rows whose timesteps are not final yet, in order
 
-    def emit(results: list[tuple[int, float, np.ndarray]]) -> None:
+    def emit(results: list[Result], *, at_end: bool = False) -> None:
         nonlocal alarms
-        if not results:
+        rows = [waiting.popleft() for _ in results]
+        ready = centring.push(results, rows, at_end=at_end)
+        if not ready:
             return
         # the timesteps made final together go through the tracker in one call, with their
         # raw rows (the attribution weighs channels by their deviation)
-        raw = np.array([r[1] for r in results])
-        values = np.stack([waiting.popleft() for _ in results])
-        scores, shares = tracker.apply(raw, np.stack([r[2] for r in results]), values)
-        for (t, _, _), score, contributions in zip(results, scores.tolist(), shares, strict=True):
+        raw = np.array([r[1] for r in ready])
+        rank = None if ready[0][2] is None else np.array([r[2] for r in ready])
+        values = np.stack([r[4] for r in ready])
+        scores, shares = tracker.apply(raw, np.stack([r[3] for r in ready]), values, rank)
+        for (t, *_), score, contributions in zip(ready, scores.tolist(), shares, strict=True):
             alarm = score >= 1.0
             alarms += alarm
             if alarm or every:
@@ -201,7 +247,7 @@ def serve(model: str, source: TextIO, out: TextIO, *, every: bool = False) -> in
     for row in read_rows(source, channels):
         waiting.append(row)
         emit(scorer.push(row))
-    emit(scorer.flush())
+    emit(scorer.flush(), at_end=True)
     return alarms
 
 

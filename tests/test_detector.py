@@ -242,8 +242,8 @@ def test_windowed_and_convolutional_paths_agree(stream):
 
 
 def test_set_threshold_moves_the_alarm_line(stream):
-    # the whole drift adjustment: every score is then the raw error over the line
-    det = Detector(frame=32, merge_gap=0, drift_rank_power=1.0, **ONE_EPOCH)
+    # the whole drift adjustment, no ranking stream: every score is the raw error over the line
+    det = Detector(frame=32, merge_gap=0, drift_rank_power=1.0, rank_smoothing=1, **ONE_EPOCH)
     det.fit(stream.values[:2000])
     scores = det.score_samples(stream.values)
     raw = scores * det.threshold_

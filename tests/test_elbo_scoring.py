@@ -151,6 +151,7 @@ def test_sequence_vae_contributions_sum_to_elbo_scores(stream):
         drift_window=None,  # no drift-aware rescaling
         score_smoothing=1,  # nor smoothing across windows
         combine_power=1.0,  # channel errors summed
+        rank_smoothing=1,  # the scores under the line are the ELBO too
         stuck_window=None,
     ).fit(stream.values[:800])
     test = stream.values[800:]

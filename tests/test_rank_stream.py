@@ -9,7 +9,7 @@ from seqae.datasets import make_sensor_stream
 
 from seqae import Detector
 from seqae.errors import ModelFormatError, ParameterError
-from seqae.scoring.baseline import StreamTracker, lift_under_line
+from seqae.scoring.baseline import CentredMean, StreamTracker, centred_mean, lift_under_line
 from seqae.scoring.thresholds import describe_detector_line
 
 # one thread: the tests compare seeded fits, bit-identical only at a fixed thread count
@@ -141,3 +141,15 @@ def test_a_bad_rank_gain_in_a_file_is_a_model_error(pair, tmp_path):
     (tmp_path / "m" / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelFormatError, match="rank_gain"):
         Detector.load(tmp_path / "m")
+
+
+@pytest.mark.parametrize("width", [1, 2, 32])
+@pytest.mark.parametrize("part", [1, 5, 31, 400])
+def test_centred_mean_in_parts_equals_one_pass(width, part):
+    scores = np.random.default_rng(width + part).exponential(1.0, 300)
+    stream = CentredMean(width)
+    parts = [stream.push(scores[i : i + part]) for i in range(0, len(scores), part)]
+    got = np.concatenate([*parts, stream.finish()])
+    np.testing.assert_allclose(got, centred_mean(scores, width), rtol=1e-12)
+    if width > 1 and part < len(scores):  # a mean waits for the rows it reads ahead
+        assert len(parts[0]) == max(0, part - (width - 1))

@@ -397,6 +397,22 @@ def test_edge_service_streams_the_offline_scores(exported, stream, name):
     assert np.all(shares[np.arange(200), top] >= shares.max(1) - 1e-6 * np.abs(shares).max())
 
 
+def test_edge_service_centres_one_channel_as_offline(stream, tmp_path):
+    """One channel: the scores take a centred mean (``centred_smoothing="auto"``) and the rows
+    under the line the ranking stream; both read 31 rows ahead, which the service waits for."""
+    one = stream.values[:, :1]
+    det = Detector("conv1d", frame=16, epochs=1, random_state=0, n_threads=1).fit(one[:600])
+    assert det.centred_smoothing_ == 32 and det.rank_smoothing_ == 32
+    path = det.export_onnx(tmp_path / "one.onnx")
+    text = pd.DataFrame(one[:300], columns=det.channels_).to_csv(index=False)
+    out = io.StringIO()
+    _edge_service().serve(str(path), io.StringIO(text), out, every=True)
+    records = [json.loads(line) for line in out.getvalue().splitlines()]
+    assert [r["t"] for r in records] == list(range(300))
+    offline = OnnxDetector(path).score_samples(one[:300])
+    np.testing.assert_allclose([r["score"] for r in records], offline, rtol=1e-5, atol=1e-6)
+
+
 def test_edge_service_needs_step_one_mean_fold(exported):
     _, path = exported("gru")  # step 3, median fold
     with pytest.raises(ValueError, match="step=1 and fold='mean'"):

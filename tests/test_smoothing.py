@@ -29,7 +29,7 @@ def pair(stream):
     """The same network (same seed) without and with smoothing, fitted on two recordings (no
     stuck check: it raises stuck rows after the smoothing)."""
     recordings = [stream.values[:900], stream.values[900:1600]]
-    bare = {**FAST, "drift_window": None, "stuck_window": None}
+    bare = {**FAST, "drift_window": None, "stuck_window": None, "rank_smoothing": 1}
     plain = Detector(**bare, score_smoothing=1).fit(recordings)
     smoothed = Detector(**bare, score_smoothing=8).fit(recordings)
     return plain, smoothed, recordings
@@ -156,7 +156,7 @@ def test_train_help_gives_the_smoothing_default():
 # ------------------------------------------------------------------ the long mean (round 12)
 def test_the_long_mean_is_tested_against_its_own_line(pair, stream):
     plain, smoothed, recordings = pair
-    bare = {**FAST, "drift_window": None, "stuck_window": None}
+    bare = {**FAST, "drift_window": None, "stuck_window": None, "rank_smoothing": 1}
     both = Detector(**bare, score_smoothing=8, long_smoothing=32).fit(recordings)
     long_only = Detector(**bare, score_smoothing=32).fit(recordings)
     # the short mean keeps its line; the long mean is scaled by the ratio of the two lines
@@ -213,7 +213,8 @@ def test_the_centred_mean_in_parts_equals_one_pass():
 
 
 def test_centred_scores_are_the_centred_mean_of_the_network_scores(stream):
-    bare = {**FAST, "drift_window": None, "stuck_window": None, "score_smoothing": 1}
+    bare = {**FAST, "drift_window": None, "stuck_window": None, "score_smoothing": 1,
+            "rank_smoothing": 1}  # fmt: skip
     plain = Detector(**bare).fit(stream.values[:1500])
     centred = Detector(**bare, centred_smoothing=16).fit(stream.values[:1500])
     raw = plain.score_samples(stream.values) * plain.threshold_
@@ -264,7 +265,7 @@ def test_auto_centres_one_channel_and_not_several(stream):
     assert several.centred_smoothing_ == 1 == several.state_.centred_smoothing
     np.testing.assert_array_equal(several.score_samples(stream.values),
                                   plain.score_samples(stream.values))  # fmt: skip
-    assert "centred" not in describe_detector_line(several)
+    assert "centred rows" not in describe_detector_line(several)
 
 
 def test_auto_survives_save_load_and_a_refit_chooses_again(stream, tmp_path):

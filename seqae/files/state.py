@@ -509,8 +509,10 @@ def _check_rules(data: Mapping[str, Any], where: str) -> None:
         "fold",
         "anomaly_score",
     ):
-        if name in ("centred_smoothing", "rank_smoothing") and params.get(name) == "auto":
-            continue  # resolved at fit time by the channels (Detector.centred_smoothing_, ...)
+        if name in ("centred_smoothing", "rank_smoothing") and (
+            params.get(name) == "auto" or kind == "image"
+        ):
+            continue  # resolved at fit time by the channels (images: 1, no stream to smooth)
         if name in params and params[name] != data[name]:
             raise _bad(where, name, f"must equal params.{name} ({params[name]!r})", data[name])
     power = data["combine_power"]

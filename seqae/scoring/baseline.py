@@ -56,6 +56,7 @@ __all__ = [
     "STUCK_SCORE",
     "UNDER_LINE_KNEE",
     "Attribution",
+    "CentredMean",
     "DriftBaseline",
     "ScoreSmoother",
     "StreamTracker",
@@ -370,6 +371,51 @@ class ScoreSmoother:
         scores = np.asarray(scores, dtype=np.float64)
         means = [m.apply(scores) if m.window > 1 else scores for m in self._means]
         return means[0] if len(means) == 1 else np.maximum(means[0], self.gain * means[1])
+
+
+class CentredMean:
+    """:func:`centred_mean` of a stream whose scores come in parts, in order.
+
+    Each :meth:`push` returns the means that became final (a row's mean is final ``width - 1``
+    rows after it); :meth:`finish`, at the stream's end, the rest. Together they equal
+    :func:`centred_mean` of the whole stream (to float rounding). For a caller that runs the
+    network part by part or row by row (an edge service).
+
+    Examples
+    --------
+    >>> scores = np.random.default_rng(0).exponential(1.0, 50)
+    >>> stream = CentredMean(4)
+    >>> parts = [stream.push(scores[i : i + 7]) for i in range(0, 50, 7)] + [stream.finish()]
+    >>> bool(np.allclose(np.concatenate(parts), centred_mean(scores, 4)))
+    True
+    """
+
+    def __init__(self, width: int) -> None:
+        centred_mean(np.zeros(1), width)  # the width's check
+        self.width = int(width)
+        self._scores = np.zeros(0)  # from stream index `_first` on: the context and the pending
+        self._first = 0
+        self._done = 0  # means returned
+        self._seen = 0
+
+    def push(self, scores: Any) -> np.ndarray:
+        """Add the next scores; return the means that no later score can change."""
+        scores = np.asarray(scores, dtype=np.float64).reshape(-1)
+        self._scores = np.concatenate([self._scores, scores])
+        self._seen += len(scores)
+        return self._emit(max(self._done, self._seen - (self.width - 1)))
+
+    def finish(self) -> np.ndarray:
+        """The stream has ended: the remaining means."""
+        return self._emit(self._seen)
+
+    def _emit(self, end: int) -> np.ndarray:
+        means = centred_mean(self._scores, self.width)[self._done - self._first : end - self._first]
+        self._done = end
+        # keep the rows the next means read back to (all of them from the stream's start)
+        drop = max(0, end - (self.width - 1)) - self._first
+        self._scores, self._first = self._scores[drop:], self._first + drop
+        return means
 
 
 def centred_mean(scores: Any, width: int) -> np.ndarray:

@@ -422,7 +422,7 @@ def describe_detector_line(detector: Any) -> str:
     --------
     >>> from seqae import Detector
     >>> plain = Detector(threshold="sigma", drift_window=None, score_smoothing=1, stuck_window=None)
-    >>> describe_detector_line(plain.set_params(combine_power=1.0))
+    >>> describe_detector_line(plain.set_params(combine_power=1.0, rank_smoothing=1))
     'mean + 3 sigma of the training scores, raised by the held-out ones'
     """
     return describe_alarm_line(
