@@ -33,6 +33,7 @@ from .scoring.common import is_number
 from .scoring.core import (
     SCORING_BATCH,
     RunFn,
+    Scorer,
     ScoringSpec,
     StreamDetector,
     StreamScores,
@@ -1277,12 +1278,18 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
 
     def calibrate(self, X: Any, y: Any) -> Detector:
         """Set the threshold that maximises point F1 on labelled data ``(X, y)``; returns self."""
-        rank = self.drift_rank_power
-        self.drift_rank_power = 1.0  # what the alarms compare: the whole drift adjustment
-        try:
-            scores = self.score_samples(X)
-        finally:
-            self.drift_rank_power = rank
+        scorer = self.scorer
+        # what the alarms compare: the whole drift adjustment and no ranking stream under the line
+        alarms = Scorer(
+            dataclasses.replace(scorer.state, drift_rank_power=1.0, rank_smoothing=1),
+            scorer.runner,
+            dataclasses.replace(scorer.spec, rank=1),
+            scorer.image_scores_fn,
+        )
+        if alarms.images:
+            scores = alarms.image_scores(X)[0]
+        else:
+            scores = alarms.score_stream(self._stream(X).values, contributions=False).scores
         y = np.asarray(y)
         if y.shape != scores.shape:
             raise DataError(

@@ -128,9 +128,9 @@ def test_calibrate_places_the_line_on_what_the_alarms_compare(shifted):
     labels = np.zeros(len(test), dtype=int)
     labels[300:1500] = 1  # the lasting shift
     lines = []
-    for power in (1.0, 0.5):
-        det = Detector(**FAST, drift_rank_power=power).fit(train)
+    for power, rank in ((1.0, 1), (0.5, 1), (0.5, 32)):
+        det = Detector(**FAST, drift_rank_power=power, rank_smoothing=rank).fit(train)
         det.calibrate(test, labels)
-        assert det.drift_rank_power == power  # restored
+        assert (det.drift_rank_power, det.rank_smoothing) == (power, rank)  # left as they were
         lines.append(det.threshold_)
-    assert lines[0] == lines[1]
+    assert lines[0] == lines[1] == lines[2]
