@@ -419,8 +419,10 @@ class Scorer:
 
     def tracker(self, *, contributions: bool = True) -> StreamTracker:
         """A fresh :class:`~seqae.scoring.baseline.StreamTracker` for one stream: the score
-        smoothing, the drift-aware line, (with ``contributions``) the channel attribution
-        over two frames, and the stuck-channel check when the model has one.
+        smoothing, the drift-aware line, the ranking stream under the line (its ``apply``
+        then takes the network's rank scores, :attr:`StreamScores.rank`), (with
+        ``contributions``) the channel attribution over two frames, and the stuck-channel
+        check when the model has one.
 
         What a caller that runs the network itself (part by part, or row by row at the edge)
         applies to the network's scores, part after part in order, to get the detector's
