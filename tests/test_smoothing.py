@@ -125,7 +125,7 @@ def _train_args(stream, tmp_path, model="m", channels=None):
             "--drift-rank-power",
             "0.5",
             ("drift_rank_power", 0.5),
-            "drift-aware over 512 rows; scores under the line keep its factor ^ 0.5",
+            "drift-aware over 512 rows (scores under the line keep its factor ^ 0.5)",
             "2",
         ),
     ],
@@ -257,15 +257,16 @@ def test_auto_centres_one_channel_and_not_several(stream):
     assert auto.state_.params["centred_smoothing"] == "auto"  # the choice, as asked
     np.testing.assert_array_equal(auto.score_samples(stream.values[:, :1]),
                                   fixed.score_samples(stream.values[:, :1]))  # fmt: skip
-    assert "63 centred rows (31 each side; auto: data of one channel)" in describe_detector_line(
-        auto
+    assert (
+        "a centred mean of 63 rows (31 each side; auto: data of one channel)"
+        in describe_detector_line(auto)
     )
     several = Detector(**FAST, centred_smoothing="auto").fit(stream.values[:1500])
     plain = Detector(**FAST).fit(stream.values[:1500])
     assert several.centred_smoothing_ == 1 == several.state_.centred_smoothing
     np.testing.assert_array_equal(several.score_samples(stream.values),
                                   plain.score_samples(stream.values))  # fmt: skip
-    assert "centred rows" not in describe_detector_line(several)
+    assert "scores averaged by a centred mean" not in describe_detector_line(several)
 
 
 def test_auto_survives_save_load_and_a_refit_chooses_again(stream, tmp_path):

@@ -19,7 +19,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from ..scoring.thresholds import describe_ranking
+from ..scoring.thresholds import describe_centred, describe_drift
 from .persistence import load_model_files
 from .state import FittedState
 
@@ -93,13 +93,9 @@ def model_summary(path: str | os.PathLike, state: FittedState) -> list[tuple[str
             items.append(("score", how))
         smoothing = []
         if state.centred_smoothing > 1:
-            side = state.centred_smoothing - 1
-            why = (
-                "; auto: data of one channel"
-                if state.params.get("centred_smoothing") == "auto"
-                else ""
-            )
-            smoothing.append(f"centred mean of {2 * side + 1} rows ({side} each side{why})")
+            auto = state.params.get("centred_smoothing") == "auto"
+            why = "data of one channel" if auto else ""
+            smoothing.append(describe_centred(state.centred_smoothing, why))
         if state.score_smoothing > 1 or state.long_smoothing:
             how = f"mean of the last {state.score_smoothing} raw scores"
             if state.long_smoothing:
@@ -109,13 +105,11 @@ def model_summary(path: str | os.PathLike, state: FittedState) -> list[tuple[str
         if smoothing:
             items.append(("smoothing", ", then ".join(smoothing)))
         if state.drift_window:
-            drift = f"drift-aware over {state.drift_window} rows"
-            if state.drift_rank_power != 1:
-                drift += f"; scores under the line keep its factor ^ {state.drift_rank_power:g}"
-            items.append(("drift line", drift))
+            items.append(("drift line", describe_drift(state.drift_window, state.drift_rank_power)))
         if state.rank_smoothing > 1:
             auto = state.params.get("rank_smoothing") == "auto"
-            items.append(("ranking", describe_ranking(state.rank_smoothing, auto)))
+            why = "data of several channels" if auto else ""
+            items.append(("ranking", describe_centred(state.rank_smoothing, why)))
         if state.stuck_window:
             checked = [c for c, f in zip(channels, state.stuck_floor or [], strict=True) if f > 0]
             shown = ", ".join(checked) if checked else "none (every channel repeats in training)"

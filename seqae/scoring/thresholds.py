@@ -329,7 +329,7 @@ def describe_alarm_line(
     error, as everywhere in seqae (``Detector(threshold=0.5)``,
     ``Detector.set_threshold(0.5)``, ``seqae detect --threshold 0.5``). ``centred_auto``:
     the centred mean's width was chosen by ``centred_smoothing="auto"`` (from one channel);
-    ``rank_auto`` likewise for ``rank_smoothing`` (:func:`describe_ranking`).
+    ``rank_auto`` likewise for ``rank_smoothing`` (:func:`describe_centred`).
 
     Examples
     --------
@@ -345,13 +345,15 @@ def describe_alarm_line(
     ... # doctest: +NORMALIZE_WHITESPACE
     mean + 3 sigma of the training scores; scores averaged over 8 rows and over 32, each
     against its own line
-    >>> describe_alarm_line("robust", calibration="", score_smoothing=1, centred_smoothing=32)
-    'robust tail of the training scores; scores averaged over 63 centred rows (31 each side)'
+    >>> print(describe_alarm_line("robust", calibration="", centred_smoothing=32))
+    ... # doctest: +NORMALIZE_WHITESPACE
+    robust tail of the training scores; scores averaged by a centred mean of 63 rows (31 each
+    side)
     >>> auto = {"centred_smoothing": 32, "centred_auto": True}
     >>> print(describe_alarm_line("robust", calibration="", **auto))
     ... # doctest: +NORMALIZE_WHITESPACE
-    robust tail of the training scores; scores averaged over 63 centred rows (31 each side;
-    auto: data of one channel)
+    robust tail of the training scores; scores averaged by a centred mean of 63 rows (31 each
+    side; auto: data of one channel)
     >>> print(describe_alarm_line("robust", calibration="", rank_smoothing=32, rank_auto=True))
     ... # doctest: +NORMALIZE_WHITESPACE
     robust tail of the training scores; rows under the line ranked by a centred mean of 63 rows
@@ -378,19 +380,17 @@ def describe_alarm_line(
         if calibration == "holdout":
             rule += ", raised by the held-out ones"
     if centred_smoothing > 1:
-        side = centred_smoothing - 1
-        why = "; auto: data of one channel" if centred_auto else ""
-        rule += f"; scores averaged over {2 * side + 1} centred rows ({side} each side{why})"
+        why = "data of one channel" if centred_auto else ""
+        rule += f"; scores averaged by {describe_centred(centred_smoothing, why)}"
     if score_smoothing > 1 or long_smoothing:
         rule += f"; scores averaged over {score_smoothing} rows"
         if long_smoothing:
             rule += f" and over {long_smoothing}, each against its own line"
     if drift_window:
-        rule += f"; drift-aware over {drift_window} rows"
-        if drift_rank_power != 1:
-            rule += f" (scores under the line keep its factor ^ {drift_rank_power:g})"
+        rule += f"; {describe_drift(drift_window, drift_rank_power)}"
     if rank_smoothing > 1:
-        rule += f"; rows under the line ranked by {describe_ranking(rank_smoothing, rank_auto)}"
+        why = "data of several channels" if rank_auto else ""
+        rule += f"; rows under the line ranked by {describe_centred(rank_smoothing, why)}"
     if combine_power != 1 and n_channels != 1:
         rule += f"; channels combined by their power mean (p {combine_power:g}"
         if n_channels:
@@ -402,17 +402,32 @@ def describe_alarm_line(
     return rule
 
 
-def describe_ranking(width: int, auto: bool = False) -> str:
-    """The ranking stream under the line (``rank_smoothing``), in words: the model line's and
-    ``seqae info``'s.
+def describe_centred(width: int, auto: str = "") -> str:
+    """A centred mean of ``width`` (``centred_smoothing``, ``rank_smoothing``) in words, as
+    the model line and ``seqae info`` say it; ``auto``: why ``"auto"`` chose the width.
 
     Examples
     --------
-    >>> describe_ranking(32, auto=True)
+    >>> describe_centred(32, auto="data of several channels")
     'a centred mean of 63 rows (31 each side; auto: data of several channels)'
     """
-    why = "; auto: data of several channels" if auto else ""
+    why = f"; auto: {auto}" if auto else ""
     return f"a centred mean of {2 * width - 1} rows ({width - 1} each side{why})"
+
+
+def describe_drift(window: int, rank_power: float = 1.0) -> str:
+    """The drift-aware line (``drift_window``, ``drift_rank_power``) in words, as the model
+    line and ``seqae info`` say it.
+
+    Examples
+    --------
+    >>> describe_drift(512, 0.5)
+    'drift-aware over 512 rows (scores under the line keep its factor ^ 0.5)'
+    """
+    text = f"drift-aware over {window} rows"
+    if rank_power != 1:
+        text += f" (scores under the line keep its factor ^ {rank_power:g})"
+    return text
 
 
 def describe_detector_line(detector: Any) -> str:
