@@ -25,7 +25,6 @@ from .scoring.baseline import (
     N_BLOCKS,
     ONE_CHANNEL_CENTRED,
     SEVERAL_CHANNELS_RANK,
-    centred_mean,
     smooth_scores,
     stuck_floor,
 )
@@ -37,6 +36,7 @@ from .scoring.core import (
     ScoringSpec,
     StreamDetector,
     StreamScores,
+    centre,
     combine_channels,
 )
 from .scoring.images import ImageDetectionResult, as_images, is_image_input, score_image_batches
@@ -798,11 +798,11 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         normal = held if held.any() else np.ones_like(held)  # unseen rows, else all of them
         if self.channel_norm:
             factors = self._normalise_channels(contributions[normal])
+            spec = self._scoring_spec()
             for r in scored:  # the scores again from the normalised errors, as scoring gives
                 r.contributions = r.contributions * factors
-                combined = combine_channels(r.contributions, self.combine_power)
-                r.scores = centred_mean(combined, self._centred())
-                r.rank = centred_mean(combined, self._rank()) if self._rank() > 1 else None
+                r.scores = combine_channels(r.contributions, self.combine_power)
+                centre(r, spec)
         raw = np.concatenate([r.scores for r in scored])  # each stream's, combined once
         # the lines are fitted on scores as detection sees them, each recording smoothed alone
         parts = np.split(raw, np.cumsum([len(s.values) for s in streams])[:-1])

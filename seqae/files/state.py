@@ -499,6 +499,9 @@ def _check_rules(data: Mapping[str, Any], where: str) -> None:
         gain = data[name]
         if not is_number(gain) or not 0 < gain < math.inf:
             raise _bad(where, name, "must be a finite number > 0", gain)
+    rank = data["drift_rank_power"]
+    if not is_number(rank) or not 0 <= rank <= 1:
+        raise _bad(where, "drift_rank_power", "must be a number in [0, 1]", rank)
     for name in (
         "min_event_length",
         "merge_gap",
@@ -506,6 +509,7 @@ def _check_rules(data: Mapping[str, Any], where: str) -> None:
         "long_smoothing",
         "centred_smoothing",
         "rank_smoothing",
+        "drift_rank_power",
         "fold",
         "anomaly_score",
     ):
@@ -518,16 +522,6 @@ def _check_rules(data: Mapping[str, Any], where: str) -> None:
     power = data["combine_power"]
     if not is_number(power) or not 1 <= power < math.inf:
         raise _bad(where, "combine_power", "must be a finite number >= 1", power)
-    rank = data["drift_rank_power"]
-    if not is_number(rank) or not 0 <= rank <= 1:
-        raise _bad(where, "drift_rank_power", "must be a number in [0, 1]", rank)
-    if "drift_rank_power" in params and params["drift_rank_power"] != rank:
-        raise _bad(
-            where,
-            "drift_rank_power",
-            f"must equal params.drift_rank_power ({params['drift_rank_power']!r})",
-            rank,
-        )
 
 
 def check_fitted_state(

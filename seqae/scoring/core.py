@@ -50,6 +50,7 @@ __all__ = [
     "ScoringSpec",
     "StreamDetector",
     "StreamScores",
+    "centre",
     "combine_channels",
     "score_convolutional",
     "score_windowed",
@@ -316,11 +317,18 @@ def score_network(
             progress=progress,
             power=spec.power,
         )
+    return centre(out, spec)
+
+
+def centre(scored: StreamScores, spec: ScoringSpec) -> StreamScores:
+    """``scored``, whose ``scores`` are the network's combined errors, with the centred means
+    ``spec`` names: the ranking stream's (``spec.rank``, into ``rank``) and the alarms'
+    (``spec.centred``, in place of ``scores``). Changes ``scored`` and returns it."""
     if spec.rank > 1:  # from the combined errors, not from the alarms' centred mean
-        out.rank = centred_mean(out.scores, spec.rank)
+        scored.rank = centred_mean(scored.scores, spec.rank)
     if spec.centred > 1:
-        out.scores = centred_mean(out.scores, spec.centred)
-    return out
+        scored.scores = centred_mean(scored.scores, spec.centred)
+    return scored
 
 
 class Scorer:

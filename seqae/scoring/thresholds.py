@@ -453,24 +453,17 @@ def describe_detector_line(detector: Any) -> str:
         combine_power=getattr(detector, "combine_power", 1.0),
         stuck_window=getattr(detector, "stuck_window", None),
         n_channels=getattr(detector, "n_features_in_", None),
-        centred_smoothing=_centred_width(detector),
+        centred_smoothing=_width(detector, "centred_smoothing"),
         centred_auto=getattr(detector, "centred_smoothing", 1) == "auto",
-        rank_smoothing=_rank_width(detector),
+        rank_smoothing=_width(detector, "rank_smoothing"),
         rank_auto=getattr(detector, "rank_smoothing", 1) == "auto",
     )
 
 
-def _rank_width(detector: Any) -> int:
-    """The detector's ranking stream as it scores (``"auto"`` resolved once fitted; 1 before)."""
-    width = getattr(detector, "rank_smoothing", 1)
+def _width(detector: Any, name: str) -> int:
+    """The detector's centred mean ``name`` (``centred_smoothing``, ``rank_smoothing``) as it
+    scores: ``"auto"`` resolved once fitted (the ``name_`` attribute), 1 before."""
+    width = getattr(detector, name, 1)
     if width == "auto":
-        return detector.rank_smoothing_ if hasattr(detector, "model_") else 1
-    return int(width)
-
-
-def _centred_width(detector: Any) -> int:
-    """The detector's centred mean as it scores (``"auto"`` resolved once fitted; 1 before)."""
-    width = getattr(detector, "centred_smoothing", 1)
-    if width == "auto":
-        return detector.centred_smoothing_ if hasattr(detector, "model_") else 1
+        return getattr(detector, f"{name}_") if hasattr(detector, "model_") else 1
     return int(width)
