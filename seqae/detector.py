@@ -41,7 +41,7 @@ from .scoring.core import (
 )
 from .scoring.images import ImageDetectionResult, as_images, is_image_input, score_image_batches
 from .scoring.results import DetectionResult
-from .scoring.thresholds import best_f1_threshold, fit_threshold, holdout_ratio
+from .scoring.thresholds import best_f1_threshold, fit_threshold
 from .scoring.validation import Stream, as_streams, stream_for_model
 from .scoring.windowing import WindowSet, check_frame_step
 from .threads import check_threads, choose_threads, threaded, torch_threads
@@ -123,8 +123,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         better than any unseen normal row, so a line fitted on them alone is too low.
         ``"holdout"``: the last ``validation_split`` of each training recording is never
         trained on; the line is fitted with ``threshold`` on the training scores and raised by
-        how much higher the held-out rows score: the larger of the two medians' ratio and the
-        two 90th percentiles' ratio, when above 1 (:func:`holdout_ratio`).
+        the ratio of the held-out rows' median score to the training rows' (when above 1).
         ``"training"``: the training scores alone (as before 0.2).
     channel_norm : bool, default True
         Divide each channel's error by its mean error on the held-out rows (training rows
@@ -947,7 +946,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         """The alarm line of raw training scores by the ``threshold`` rule.
 
         ``held``: raw scores of held-out normal rows; with ``calibration="holdout"`` the line
-        rises by how much higher they run than the training scores (:func:`holdout_ratio`).
+        rises by how much higher they run than the training scores (median ratio, >= 1).
         """
         fitted = (
             raw if held is None or self.calibration == "holdout" else np.concatenate([raw, held])
@@ -965,7 +964,9 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             and len(held)
             and not is_number(self.threshold)
         ):
-            line *= holdout_ratio(raw, held)
+            base = float(np.median(raw))
+            if base > 0:
+                line *= max(1.0, float(np.median(held)) / base)
         if np.isfinite(line) and line <= 0:
             # The training rows were reconstructed exactly (a channel that never moved, a
             # closed-form model spanning the data): any error is new. The line sits on the

@@ -21,7 +21,6 @@ __all__ = [
     "describe_alarm_line",
     "describe_detector_line",
     "fit_threshold",
-    "holdout_ratio",
     "pot_threshold",
     "quantile_threshold",
     "robust_threshold",
@@ -30,50 +29,8 @@ __all__ = [
 
 METHODS = ("robust", "pot", "quantile", "sigma")
 
-#: The held-out tail quantile of :func:`holdout_ratio`. Chosen by round 20 of
-#: ``benchmarks/results/suite-rounds.md``: a network whose normal tail (not its body) runs higher
-#: on unseen rows needs the line raised by the tail; the 99th percentile (round 14) moved with
-#: the few anomalies that a file fitted on itself holds in its held-out rows, the 90th does not.
-HOLDOUT_QUANTILE = 0.9
-
 # Fewer excesses than this over the initial POT threshold make the GPD fit too unstable.
 _MIN_EXCESSES = 10
-
-
-def holdout_ratio(train: np.ndarray, held: np.ndarray) -> float:
-    """How much higher held-out normal rows score than the training rows, at least 1.
-
-    The larger of the ratio of their medians and the ratio of their
-    :data:`HOLDOUT_QUANTILE` quantiles (a ratio whose training value is not positive counts
-    as 1). A line fitted on the training scores is raised by it, because a model reconstructs
-    the rows it was trained on better than unseen normal ones.
-
-    Parameters
-    ----------
-    train, held : ndarray
-        Raw scores of the training rows and of the held-out rows.
-
-    Returns
-    -------
-    float
-
-    Examples
-    --------
-    >>> train = np.linspace(0.0, 1.0, 101)
-    >>> holdout_ratio(train, 2 * train)  # twice as high everywhere
-    2.0
-    >>> held = np.concatenate([train[:90], 3 * train[90:]])  # the same body, a heavier tail
-    >>> round(holdout_ratio(train, held), 2)
-    3.0
-    >>> holdout_ratio(train, train / 2)  # never lowers the line
-    1.0
-    """
-    ratio = 1.0
-    for q in (0.5, HOLDOUT_QUANTILE):
-        base = float(np.quantile(train, q))
-        if base > 0:
-            ratio = max(ratio, float(np.quantile(held, q)) / base)
-    return ratio
 
 
 def _check_fraction(name: str, value: Any, low: float, high: float, *, high_ok: bool) -> float:
