@@ -146,6 +146,9 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "p4-stuck16-r3e-5": {"combine_power": 4, "stuck_window": 16, "risk": 3e-5},
     # after round 10: the default, learning while it scores, in periods of 1,000 rows
     "learn1000": {"learn_period": 1000},
+    # after round 20: the same, each update replaying the last 3,000 normal rows it learnt
+    # from (the training rows first)
+    "learn1000-mem3000": {"learn_period": 1000, "learn_memory": 3000},
     # round 11: the stuck check for one held value (library), with longer smoothing
     "sm16": {"score_smoothing": 16},
     "sm32": {"score_smoothing": 32},
@@ -458,19 +461,27 @@ class SeqaeMethod(skab.SeqaeMethod):
 
     A candidate with ``learn_period`` scores its test part with
     :class:`seqae.scale.learning.LearningDetector` (periods of that many rows, training on the
-    rows it did not flag) instead: no attribution then.
+    rows it did not flag) instead: no attribution then. ``learn_memory`` is its replay memory,
+    which starts with the training rows.
     """
 
     def __init__(self, name: str, params: dict[str, Any], seed: int) -> None:
         params = dict(params)
         self.learn_period = params.pop("learn_period", None)
+        self.learn_memory = params.pop("learn_memory", 0)
         super().__init__(name, params, seed)
+
+    def fit(self, train: np.ndarray) -> None:
+        super().fit(train)
+        self.train = train if self.learn_memory else None
 
     def score(self, test: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         if self.learn_period:
             from seqae.scale.learning import LearningDetector
 
-            learned = LearningDetector(self.detector, self.learn_period).learn(test)
+            learned = LearningDetector(
+                self.detector, self.learn_period, memory=self.learn_memory, history=self.train
+            ).learn(test)
             self.contributions = None
             return learned.scores, learned.labels
         result = self.detector.detect(test)

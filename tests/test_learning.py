@@ -16,7 +16,7 @@ from seqae.datasets import make_sensor_stream
 
 from seqae import Detector
 from seqae.errors import DataError, ModelFormatError, NotFittedError, ParameterError
-from seqae.scale.learning import STATE_FILE, LearningDetector
+from seqae.scale.learning import MEMORY_FILE, STATE_FILE, LearningDetector
 
 PERIOD = 600
 # windowed with a step, smoothing and event rules (dense); the chunked convolutional path
@@ -292,3 +292,86 @@ def test_errors(fitted, stream, tmp_path):
     (path / STATE_FILE).write_text(json.dumps({**state, "rows_seen": 601}))
     with pytest.raises(ModelFormatError, match="not a period boundary"):
         LearningDetector.resume(path, context=rest[:601])
+
+
+MEMORY = 1000
+
+
+def test_a_replay_memory_trains_on_the_latest_normal_rows_too(fitted, stream):
+    """With ``memory``, each update gets the most recent ``memory`` rows it learnt from before
+    (``history`` first) ahead of the period's own normal runs, every run a frame or longer;
+    the results still do not depend on the chunking."""
+    train, rest = stream
+    det = copy.deepcopy(fitted["dense"])
+    calls = []
+    learn = det.partial_fit
+
+    def spy(runs):
+        calls.append(([m.copy() for m in learner._memory], [r.copy() for r in runs]))
+        return learn(runs)
+
+    det.partial_fit = spy
+    learner = LearningDetector(det, PERIOD, memory=MEMORY, history=train[:900])
+    assert learner.memory_rows == 900  # the history, shorter than the memory
+    scores, labels, _ = run(learner, [rest])
+    assert len(calls) == learner.n_updates >= 3
+    np.testing.assert_array_equal(calls[0][0][0], train[:900].astype(np.float32))
+    for k, (memory, runs) in enumerate(calls):
+        assert all(len(r) >= det.frame for r in runs)
+        assert sum(len(m) for m in memory) <= MEMORY
+        for m, r in zip(memory, runs, strict=False):  # the memory comes first, as it was
+            np.testing.assert_array_equal(r, m)
+        own = runs[len(memory) :]
+        assert own and sum(len(r) for r in own) <= PERIOD
+        if k + 1 < len(calls):  # the next update's memory: the tail of this one's rows
+            after = np.concatenate(calls[k + 1][0])
+            np.testing.assert_array_equal(after, np.concatenate(runs)[-len(after) :])
+            assert len(after) > MEMORY - det.frame or len(after) == sum(len(r) for r in runs)
+    assert learner.memory_rows <= MEMORY
+
+    chunked = LearningDetector(
+        copy.deepcopy(fitted["dense"]), PERIOD, memory=MEMORY, history=train[:900]
+    )
+    got_scores, got_labels, _ = run(chunked, split(rest, [1, 700, 13, 2100]))
+    np.testing.assert_allclose(got_scores, scores, atol=1e-6, rtol=0)
+    np.testing.assert_array_equal(got_labels, labels)
+    plain = LearningDetector(copy.deepcopy(fitted["dense"]), PERIOD).learn(rest)
+    assert not np.allclose(plain.scores, scores, atol=1e-3)  # the memory changed the models
+
+
+def test_a_checkpoint_keeps_the_replay_memory(fitted, stream, tmp_path):
+    train, rest = stream
+    det = fitted["dense"]
+    reference = LearningDetector(copy.deepcopy(det), PERIOD, memory=MEMORY, history=train)
+    want_scores, want_labels, _ = run(reference, [rest])
+
+    first = LearningDetector(copy.deepcopy(det), PERIOD, memory=MEMORY, history=train)
+    first.push(rest[:2000])
+    boundary = first.next_start
+    path = tmp_path / "checkpoint"
+    first.save(path)
+    assert sorted(p.name for p in path.iterdir()) == [STATE_FILE, MEMORY_FILE, "model"]
+    state = json.loads((path / STATE_FILE).read_text())
+    assert state["memory"] == MEMORY and sum(state["memory_runs"]) == first.memory_rows
+    resumed = LearningDetector.resume(path, context=rest[:boundary])
+    assert resumed.memory == MEMORY and resumed.memory_rows == first.memory_rows
+    scores, labels, _ = run(resumed, [rest[boundary:]])
+    np.testing.assert_allclose(scores, want_scores[boundary:], atol=1e-6, rtol=0)
+    np.testing.assert_array_equal(labels, want_labels[boundary:])
+
+    # a checkpoint written before the memory existed (no memory fields) resumes with none
+    (path / STATE_FILE).write_text(
+        json.dumps({k: v for k, v in state.items() if not k.startswith("memory")})
+    )
+    assert LearningDetector.resume(path, context=rest[:boundary]).memory_rows == 0
+    # a memory file that does not match the state is refused
+    (path / STATE_FILE).write_text(json.dumps(state))
+    np.save(path / MEMORY_FILE, np.zeros((3, 3), np.float32), allow_pickle=False)
+    with pytest.raises(ModelFormatError, match="does not hold the"):
+        LearningDetector.resume(path, context=rest[:boundary])
+    with pytest.raises(ParameterError, match="memory must be >= 0"):
+        LearningDetector(det, PERIOD, memory=-1)
+    with pytest.raises(ParameterError, match="give memory > 0"):
+        LearningDetector(det, PERIOD, history=train)
+    with pytest.raises(DataError, match="history"):
+        LearningDetector(det, PERIOD, memory=MEMORY, history=train[:, :2])
