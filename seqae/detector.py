@@ -1286,10 +1286,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
             dataclasses.replace(scorer.spec, rank=1),
             scorer.image_scores_fn,
         )
-        if alarms.images:
-            scores = alarms.image_scores(X)[0]
-        else:
-            scores = alarms.score_stream(self._stream(X).values, contributions=False).scores
+        scores = self._scores_by(alarms, X)
         y = np.asarray(y)
         if y.shape != scores.shape:
             raise DataError(

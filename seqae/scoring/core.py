@@ -662,7 +662,11 @@ class StreamDetector:
         SensorData) matched by channel name. The per-channel contributions are not computed
         (:meth:`detect` gives them, with the same scores).
         """
-        scorer = self.scorer
+        return self._scores_by(self.scorer, X)
+
+    def _scores_by(self, scorer: Scorer, X: Any) -> np.ndarray:
+        """``scorer``'s scores of ``X`` without contributions: per image for an image model,
+        else per timestep of the stream ``X`` (matched to the channels)."""
         if scorer.images:
             return scorer.image_scores(X)[0]
         return scorer.score_stream(self._stream(X).values, contributions=False).scores
