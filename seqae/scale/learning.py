@@ -244,14 +244,12 @@ class LearningDetector:
         self.memory = memory
         self._memory: list[np.ndarray] = []  # runs of earlier normal rows, oldest first
         if history is not None:
-            source = "history"
-            rows = match_channels(
-                as_stream(history, source=source),
-                self.channels,
-                source=source,
-                owner="LearningDetector",
-            ).values
-            self._remember([rows])
+            self._remember([self._matched(history, "history")])
+
+    def _matched(self, data: Any, source: str) -> np.ndarray:
+        """``data``'s rows in the model's channel order (errors name ``source``)."""
+        stream = as_stream(data, source=source)
+        return match_channels(stream, self.channels, source=source, owner="LearningDetector").values
 
     @property
     def memory_rows(self) -> int:
@@ -323,12 +321,9 @@ class LearningDetector:
             raise DataError("this LearningDetector has finished; start a new one for a new stream")
         if np.shape(getattr(chunk, "values", chunk))[:1] == (0,):
             return []
-        source = f"the chunk from row {self.n_seen}"
-        stream = match_channels(
-            as_stream(chunk, source=source), self.channels, source=source, owner="LearningDetector"
-        )
-        self._rows.append(stream.values)
-        self.n_seen += len(stream.values)
+        values = self._matched(chunk, f"the chunk from row {self.n_seen}")
+        self._rows.append(values)
+        self.n_seen += len(values)
         return self._score_ready(at_end=False)
 
     def finish(self) -> list[ScoredPart]:
@@ -526,13 +521,7 @@ class LearningDetector:
                 raise DataError(
                     f"resuming at row {boundary} needs the {needed} rows before it as context"
                 )
-            source = "context"
-            rows = match_channels(
-                as_stream(context, source=source),
-                learner.channels,
-                source=source,
-                owner="LearningDetector",
-            ).values
+            rows = learner._matched(context, "context")
             if len(rows) < needed:
                 raise DataError(
                     f"context has {len(rows)} rows; resuming at row {boundary} needs the "
