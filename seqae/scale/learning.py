@@ -39,9 +39,9 @@ The rules, in one place:
   The ``(T,)`` scores are handed to the caller period by period and not kept; events are
   described as they come (:class:`seqae.scoring.events.EventBuilder`).
 - **Checkpoints.** :meth:`LearningDetector.save` writes the model of the next period, a
-  small JSON (``learning.json``) and the replay memory's rows (``memory.npy``) into one folder,
-  atomically; the state is always that of
-  the last period boundary. :meth:`LearningDetector.resume` continues from it: pass
+  small JSON (``learning.json``) and the replay memory's rows (``memory.npy``) into one
+  folder, atomically; the state is always that of the last period boundary.
+  :meth:`LearningDetector.resume` continues from it: pass
   ``context=`` the :attr:`~LearningDetector.context_rows` rows just before the boundary (the
   JSON records how many, as ``context_rows``), then feed the rows from the boundary on
   (``rows_seen``), including rows already pushed before the save that were not yet scored.
