@@ -146,6 +146,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "p4-stuck16-r3e-5": {"combine_power": 4, "stuck_window": 16, "risk": 3e-5},
     # after round 10: the default, learning while it scores, in periods of 1,000 rows
     "learn1000": {"learn_period": 1000},
+    # round 21: a lower risk for the line (wide streams' event precision)
+    "r1e-5": {"risk": 1e-5},
     # after round 20: the same, each update replaying the last 3,000 normal rows it learnt
     # from (the training rows first)
     "learn1000-mem3000": {"learn_period": 1000, "learn_memory": 3000},
