@@ -174,6 +174,10 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     "rs-auto": {"rank_smoothing": "auto"},
     "rs32": {"rank_smoothing": 32},
     "rs16": {"rank_smoothing": 16},
+    # round 22: level augmentation (each training frame's channels moved by their own random
+    # level, input and target alike), standard deviation 0.5 and 1 in scaled units
+    "lvl05": {"train_params": {"level_std": 0.5}},
+    "lvl1": {"train_params": {"level_std": 1.0}},
 }
 PEERS = ("pyod-ae", "iforest", "kmeans", "zscore")
 ALL_METHODS = (*CANDIDATES, *PEERS)

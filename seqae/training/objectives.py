@@ -39,6 +39,7 @@ __all__ = [
     "kl_per_sample",
     "l1_activity",
     "reconstruction_loss",
+    "shift_levels",
     "trimmed_loss",
 ]
 
@@ -197,6 +198,45 @@ def contractive_penalty(
         z, x, grad_outputs=basis, is_grads_batched=True, create_graph=True
     )  # (k, B, *x.shape[1:])
     return jacobian.float().pow(2).sum() / len(z)
+
+
+def shift_levels(
+    x: torch.Tensor,
+    y: torch.Tensor,
+    std: float,
+    generator: torch.Generator | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """``x`` and its target ``y``, each frame's channels moved by one random level apiece.
+
+    Parameters
+    ----------
+    x, y : Tensor of shape (batch, frame, channels)
+        Input frames and their reconstruction targets (left untouched).
+    std : float
+        Standard deviation of the offsets (normal, one per frame and channel).
+    generator : torch.Generator, optional
+        Source of randomness, on ``x``'s device; the global generator when None.
+
+    Returns
+    -------
+    (Tensor, Tensor)
+        ``x + offset`` and ``y + offset`` (the same offsets).
+
+    Examples
+    --------
+    >>> x = torch.zeros(2, 4, 3)
+    >>> xs, ys = shift_levels(x, x, 1.0, torch.Generator().manual_seed(0))
+    >>> bool(torch.equal(xs, ys)), bool((xs[:, 0] == xs[:, 3]).all()), bool(xs.any())
+    (True, True, True)
+    """
+    if x.dim() != 3 or y.shape != x.shape:
+        raise ParameterError(
+            f"level_std needs (batch, frame, channels) sequences reconstructed as themselves, "
+            f"got input {tuple(x.shape)} and target {tuple(y.shape)}"
+        )
+    shape = (x.shape[0], 1, x.shape[2])
+    offset = std * torch.randn(shape, generator=generator, device=x.device, dtype=x.dtype)
+    return x + offset, y + offset.to(y.dtype)
 
 
 def corrupt(

@@ -37,6 +37,7 @@ from .objectives import (
     kl_divergence,
     l1_activity,
     reconstruction_loss,
+    shift_levels,
     trimmed_loss,
 )
 
@@ -156,6 +157,12 @@ class TrainConfig:
     mask_timesteps : bool
         With ``mask_fraction``: zero whole timesteps of a sequence (all channels) instead of
         single values.
+    level_std : float
+        Level augmentation for sequences: each training frame's channels move by their own
+        random offset (normal, this standard deviation in scaled units), in the input and the
+        target alike (:func:`seqae.training.objectives.shift_levels`), so the network learns
+        each channel's shape apart from its level and does not read one channel's level from
+        the others'.
     l1_activity : float
         Sparse autoencoder: weight of the L1 norm of ``extras["latent"]``.
     contractive : float
@@ -213,6 +220,7 @@ class TrainConfig:
     noise_std: float = 0.0
     mask_fraction: float = 0.0
     mask_timesteps: bool = False
+    level_std: float = 0.0
     l1_activity: float = 0.0
     contractive: float = 0.0
     beta: float = 1.0
@@ -253,6 +261,12 @@ class TrainConfig:
         _check("noise_std", self.noise_std, "number", low=0)
         _check("mask_fraction", self.mask_fraction, "number", low=0, high=1, high_open=True)
         _check_choice("mask_timesteps", self.mask_timesteps, (False, True))
+        _check("level_std", self.level_std, "number", low=0)
+        if self.level_std and self.loss == "bce":
+            raise ParameterError(
+                f"TrainConfig.level_std={self.level_std} moves values out of [0, 1], which the "
+                "bce loss needs: use loss='mse' or level_std=0"
+            )
         _check("l1_activity", self.l1_activity, "number", low=0)
         _check("contractive", self.contractive, "number", low=0)
         _check("beta", self.beta, "number", low=0)
@@ -1029,7 +1043,7 @@ def _fit_closed_form(
     callback: Callable[[ProgressEvent], None] | None,
     start: float,
 ) -> History:
-    for name in ("noise_std", "mask_fraction", "l1_activity", "contractive"):
+    for name in ("noise_std", "mask_fraction", "level_std", "l1_activity", "contractive"):
         if getattr(config, name) > 0:
             raise ParameterError(
                 f"TrainConfig.{name}={getattr(config, name)} has no effect on the closed-form "
@@ -1117,6 +1131,8 @@ def _fit_gradient(
 
     def step(x: torch.Tensor, y: torch.Tensor, weight: float = 1.0) -> torch.Tensor:
         nonlocal values_per_sample
+        if config.level_std:
+            x, y = shift_levels(x, y, config.level_std, noise)
         x_in = (
             corrupt(
                 x,
