@@ -19,6 +19,7 @@ from seqae.training.objectives import (
     kl_divergence,
     l1_activity,
     reconstruction_loss,
+    shift_levels,
 )
 
 
@@ -133,6 +134,24 @@ def test_contractive_penalty_reuses_a_given_latent():
 
 
 # --- corruption -------------------------------------------------------------------------------
+
+
+def test_shift_levels_moves_each_frame_channel_by_one_offset():
+    x = torch.arange(2 * 5 * 3, dtype=torch.float32).reshape(2, 5, 3)
+    y = x * 2
+    xs, ys = shift_levels(x, y, 2.0, torch.Generator().manual_seed(1))
+    offset = xs - x
+    assert torch.allclose(ys - y, offset)  # the target moves as the input does
+    assert torch.allclose(offset, offset[:, :1].expand_as(offset))  # one level per frame/channel
+    assert len(torch.unique(offset[:, 0])) == 6  # each frame and channel its own
+    again, _ = shift_levels(x, y, 2.0, torch.Generator().manual_seed(1))
+    assert torch.equal(again, xs)
+    big = shift_levels(torch.zeros(4000, 1, 2), torch.zeros(4000, 1, 2), 2.0)[0]
+    assert float(big.std()) == pytest.approx(2.0, rel=0.05)
+    with pytest.raises(ParameterError, match="sequences"):
+        shift_levels(torch.zeros(2, 3), torch.zeros(2, 3), 1.0)
+    with pytest.raises(ParameterError, match="sequences"):
+        shift_levels(x, torch.zeros(2), 1.0)
 
 
 def test_corrupt_without_noise_returns_the_input():

@@ -395,6 +395,22 @@ def test_denoising_corrupts_the_input_and_keeps_the_clean_target():
     assert history.epochs[0]["train_loss"] == pytest.approx(0.3 * 4.0, rel=0.05)
 
 
+def test_level_augmentation_moves_input_and_target_alike():
+    # zeros in: what the probe sees is the offsets; it outputs them, so a target moved alike
+    # gives a loss of exactly 0 (an unmoved target would give level_std ** 2)
+    probe = Probe()
+    history = train(probe, np.zeros((2000, 4, 1), np.float32), cfg(epochs=1, level_std=0.5))
+    seen = np.concatenate(probe.seen_train)
+    assert seen.std() == pytest.approx(0.5, rel=0.1)
+    assert history.epochs[0]["train_loss"] == 0.0
+    with pytest.raises(ParameterError, match="level_std"):
+        cfg(level_std=-1.0)
+    with pytest.raises(ParameterError, match="bce"):
+        cfg(level_std=1.0, loss="bce")
+    with pytest.raises(ParameterError, match="level_std"):
+        train(ClosedMean(), low_rank(100), cfg(level_std=0.1))
+
+
 def test_l1_activity_contractive_and_kl_enter_the_objective():
     data = np.full((64, 4, 1), 2.0, np.float32)
     w = Probe().w  # latent = x @ w.T; each latent unit is sum(2 * w_row)
