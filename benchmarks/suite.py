@@ -135,6 +135,8 @@ CANDIDATES: dict[str, dict[str, Any]] = {
     # (suite-rounds.md; since 8b one weight per network and channel)
     "nets2": {"n_networks": 2},
     "nets3": {"n_networks": 3},
+    # round 23: two networks, the second trained on frames of 32 rows (suite-rounds.md)
+    "frames64-32": {"n_networks": 2, "network_frames": [64, 32]},
     # round 10 (issue 24): channel errors combined by their power mean; the stuck check
     "p4": {"combine_power": 4},
     "p4-stuck16": {"combine_power": 4, "stuck_window": 16},

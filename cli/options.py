@@ -128,6 +128,30 @@ class WidthOrAuto(click.ParamType):
 WIDTH_OR_AUTO = WidthOrAuto()
 
 
+class FrameList(click.ParamType):
+    """Comma-separated integers >= 1: one frame length per network.
+
+    >>> FRAME_LIST.convert("64,32", None, None)
+    [64, 32]
+    """
+
+    name = "N,N,..."
+
+    def convert(self, value: Any, param: Any, ctx: Any) -> list[int]:
+        if isinstance(value, list):
+            return value
+        try:
+            frames = [int(v) for v in str(value).split(",")]
+        except ValueError:
+            frames = []
+        if not frames or min(frames) < 1:
+            self.fail(f"expected integers >= 1 separated by commas, got {value!r}", param, ctx)
+        return frames
+
+
+FRAME_LIST = FrameList()
+
+
 def apply_options(
     *options: Callable[..., Any],
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
@@ -226,6 +250,14 @@ detector_options = apply_options(
         metavar="N",
         help="Train N networks from N seeds and average their errors: steadier scores, N times "
         "the time.",
+    ),
+    library(
+        "--network-frames",
+        "network_frames",
+        type=FRAME_LIST,
+        metavar="N,N",
+        help="The frame length each of the --networks trains on, one per network, each at most "
+        "--frame (conv1d): e.g. --networks 2 --network-frames 64,32 [default: all --frame].",
     ),
     library(
         "--steps-per-epoch",

@@ -137,3 +137,79 @@ def test_an_ensemble_scores_a_stream_in_parts_as_a_whole(stream, pair):
     parts = list(iter_detect(pair, [stream[i : i + 250] for i in range(0, len(stream), 250)]))
     whole = pair.detect(stream)
     np.testing.assert_allclose(np.concatenate([p.scores for p in parts]), whole.scores, rtol=1e-5)
+
+
+@pytest.fixture(scope="module")
+def framed(stream):
+    return Detector(n_networks=2, network_frames=(32, 16), **FAST).fit(stream[:800])
+
+
+def test_each_network_trains_on_its_own_frame_length(stream, framed):
+    # network 1 is the lone detector of frame 16 and its seed: same start, same windows
+    seed = FAST["random_state"] + 1
+    lone = Detector(**{**FAST, "frame": 16, "random_state": seed}).fit(stream[:800])
+    second = framed.model_.members[1].state_dict()
+    for name, value in lone.model_.state_dict().items():
+        assert torch.equal(value, second[name]), name
+    counts = [h["n_train"] for h in framed.history_["networks"]]
+    assert counts == [720 - 32 + 1, 720 - 16 + 1]  # frames of the first 720 rows (90 %)
+    # both score frames of 32 rows: the file and the graph hold one frame
+    assert framed.model_.members[1].input_shape == (32, 3)
+    again = copy.deepcopy(framed).partial_fit(stream[800:])
+    assert [h["n_train"] for h in again.history_["networks"]] == counts
+
+
+def test_networks_of_several_frames_save_export_and_stream_alike(stream, framed, tmp_path):
+    framed.save(tmp_path / "m.safetensors")
+    loaded = Detector.load(tmp_path / "m.safetensors")
+    assert list(loaded.network_frames) == [32, 16]
+    np.testing.assert_allclose(loaded.score_samples(stream), framed.score_samples(stream))
+    from seqae import iter_detect
+
+    parts = list(iter_detect(framed, [stream[i : i + 250] for i in range(0, len(stream), 250)]))
+    whole = framed.detect(stream)
+    np.testing.assert_allclose(np.concatenate([p.scores for p in parts]), whole.scores, rtol=1e-5)
+    pytest.importorskip("onnxruntime")
+    from seqae import OnnxDetector
+
+    framed.export_onnx(tmp_path / "m.onnx")
+    onnx = OnnxDetector(tmp_path / "m.onnx")
+    np.testing.assert_allclose(onnx.score_samples(stream), whole.scores, atol=1e-4)
+
+
+@pytest.mark.parametrize(
+    "params, words",
+    [
+        ({"n_networks": 2, "network_frames": (32,)}, "2 integer"),
+        ({"n_networks": 2, "network_frames": (32, 64)}, r"each in \[1, frame=32\]"),
+        ({"n_networks": 2, "network_frames": (32, 0)}, r"each in \[1, frame=32\]"),
+        ({"n_networks": 2, "network_frames": "32,16"}, "integer"),
+        ({"n_networks": 2, "network_frames": (32, 16), "model": "dense"}, "fully convolutional"),
+    ],
+)
+def test_bad_network_frames_are_named(stream, params, words):
+    with pytest.raises(ParameterError, match=words):
+        Detector(**{**FAST, **params}).fit(stream[:400])
+
+
+def test_images_refuse_network_frames():
+    images = np.random.default_rng(0).normal(size=(32, 8, 8)).astype(np.float32)
+    det = Detector(model="dense", n_networks=2, network_frames=(64, 64), epochs=1)
+    with pytest.raises(ParameterError, match="images have no frames"):
+        det.fit(images)
+
+
+def test_cli_trains_networks_on_their_frames(stream, tmp_path):
+    data = tmp_path / "s.csv"
+    np.savetxt(data, stream[:600], delimiter=",", header="a,b,c", comments="")
+    model = tmp_path / "m.safetensors"
+    runner = CliRunner()
+    args = ["train", str(data), "-o", str(model), "--frame", "32", "--epochs", "1"]
+    done = runner.invoke(cli, [*args, "--networks", "2", "--network-frames", "32,16"])
+    assert done.exit_code == 0, done.output
+    text = runner.invoke(cli, ["info", str(model)]).output
+    assert "trained on frames of 32, 16 rows" in text
+    bad = runner.invoke(cli, [*args, "--networks", "2", "--network-frames", "32,x"])
+    assert bad.exit_code == 2 and "--network-frames" in bad.output
+    lone = runner.invoke(cli, [*args, "--network-frames", "32,16"])
+    assert lone.exit_code == 2 and "n_networks=1" in lone.output

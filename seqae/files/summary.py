@@ -66,7 +66,9 @@ def model_summary(path: str | os.PathLike, state: FittedState) -> list[tuple[str
         ]
     networks = state.model_spec.get("networks", 1)
     if networks > 1:
-        items.append(("networks", f"{networks}, their errors averaged"))
+        frames = state.params.get("network_frames")
+        trained = f", trained on frames of {', '.join(map(str, frames))} rows" if frames else ""
+        items.append(("networks", f"{networks}, their errors averaged{trained}"))
     if state.anomaly_score == "elbo":
         items.append(("anomaly score", f"negative ELBO (reconstruction + KL, beta {state.beta:g})"))
     else:
