@@ -165,9 +165,10 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         on different lengths err differently on normal data that the training rows did
         not cover, so averaging them cancels more of it than averaging seeds does.
         ``n_networks=2, network_frames=(64, 32)`` is measured in
-        ``benchmarks/results/suite-rounds.md`` (round 23): on wide data (200 channels) it
-        raised no false event on any seed where one network raised up to 4 per 5,000 rows,
-        for about 1.5 times the fit time.
+        ``benchmarks/results/suite-rounds.md`` (round 23): on 200-channel streams with one
+        faulty channel, event precision 1.0 on every stream and seed tried (one network:
+        0.23-1.0), for 1.4-1.5 times the fit time and a little less ranking on server
+        metrics and single channels (SMD VUS-PR -0.007).
     model_params : dict, optional
         Architecture settings of the model family (e.g. ``{"filters": (32, 16)}``).
     train_params : dict, optional
