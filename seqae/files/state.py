@@ -346,7 +346,8 @@ def upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
     they score as they always did (no drift line, equal weights, reconstruction error).
     Files of either version without ``score_smoothing`` did not smooth: it becomes 1 (in
     ``params`` too, as the current :class:`~seqae.Detector` records it). Files whose
-    ``params`` lack ``n_networks`` hold one network: it becomes 1.
+    ``params`` lack ``n_networks`` hold one network: it becomes 1; without
+    ``network_frames`` every network trained on ``frame``: None.
     Files without ``combine_power`` summed the channel errors and had no stuck check: 1 and
     None (in ``params`` too). Files without ``long_smoothing`` had one trailing mean: None;
     without ``long_gain``, the long mean was not scaled: 1. Files without
@@ -403,6 +404,9 @@ def upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
     params = data.get("params")
     if isinstance(params, Mapping) and "n_networks" not in params:  # before ensembles
         data["params"] = {**params, "n_networks": 1}
+    params = data.get("params")
+    if isinstance(params, Mapping) and "network_frames" not in params:  # before round 23
+        data["params"] = {**params, "network_frames": None}
     if "combine_power" not in data:  # before issue 24: channel errors summed, no stuck check
         data["combine_power"] = 1.0
         data.setdefault("stuck_window", None)
