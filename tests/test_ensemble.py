@@ -114,12 +114,17 @@ def test_build_model_makes_and_checks_ensembles():
         build_model("dense", (16, 2), networks=0)
 
 
-def test_cli_trains_and_describes_an_ensemble(stream, tmp_path):
+def _cli_train(stream, tmp_path):
+    """A runner, the model's path and ``seqae train`` of 600 rows into it, frame 32."""
     data = tmp_path / "s.csv"
     np.savetxt(data, stream[:600], delimiter=",", header="a,b,c", comments="")
     model = tmp_path / "m.safetensors"
-    runner = CliRunner()
-    args = ["train", str(data), "-o", str(model), "--networks", "2", "--frame", "32"]
+    return CliRunner(), model, ["train", str(data), "-o", str(model), "--frame", "32"]
+
+
+def test_cli_trains_and_describes_an_ensemble(stream, tmp_path):
+    runner, model, args = _cli_train(stream, tmp_path)
+    args = [*args[:-2], "--networks", "2", *args[-2:]]
     done = runner.invoke(cli, [*args, "--epochs", "1", "--steps-per-epoch", "4"])
     assert done.exit_code == 0, done.output
     assert "conv1d ×2" in done.output and "(network 1 of 2)" in done.output
@@ -200,11 +205,8 @@ def test_images_refuse_network_frames():
 
 
 def test_cli_trains_networks_on_their_frames(stream, tmp_path):
-    data = tmp_path / "s.csv"
-    np.savetxt(data, stream[:600], delimiter=",", header="a,b,c", comments="")
-    model = tmp_path / "m.safetensors"
-    runner = CliRunner()
-    args = ["train", str(data), "-o", str(model), "--frame", "32", "--epochs", "1"]
+    runner, model, args = _cli_train(stream, tmp_path)
+    args = [*args, "--epochs", "1"]
     done = runner.invoke(cli, [*args, "--networks", "2", "--network-frames", "32,16"])
     assert done.exit_code == 0, done.output
     text = runner.invoke(cli, ["info", str(model)]).output
