@@ -256,8 +256,9 @@ detector_options = apply_options(
         "network_frames",
         type=FRAME_LIST,
         metavar="N,N",
+        show_default="each network: --frame",
         help="The frame length each of the --networks trains on, one per network, each at most "
-        "--frame (conv1d): e.g. --networks 2 --network-frames 64,32 [default: all --frame].",
+        "--frame (conv1d): e.g. --networks 2 --network-frames 64,32.",
     ),
     library(
         "--steps-per-epoch",

@@ -175,11 +175,14 @@ def training_detector(options: Mapping[str, Any], *, distributed: bool = False) 
 
 
 def network_name(detector: Any) -> str:
-    """``"conv1d"``, ``"conv1d ×2"`` for two networks, ``"conv1d (onnx)"`` for an export."""
+    """``"conv1d"``, ``"conv1d ×2"`` for two networks (``"conv1d ×2 (frames 64, 32)"`` where
+    they trained on frames of their own), ``"conv1d (onnx)"`` for an export."""
     if hasattr(detector, "metadata"):  # OnnxDetector
         return f"{detector.metadata.get('model')} (onnx)"
     n = int(getattr(detector, "n_networks", 1) or 1)
-    return f"{detector.model} ×{n}" if n > 1 else str(detector.model)
+    frames = getattr(detector, "network_frames", None)
+    trained = f" (frames {', '.join(map(str, frames))})" if n > 1 and frames else ""
+    return f"{detector.model} ×{n}{trained}" if n > 1 else str(detector.model)
 
 
 def describe_detector(detector: Any) -> str:

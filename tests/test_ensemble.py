@@ -209,6 +209,7 @@ def test_cli_trains_networks_on_their_frames(stream, tmp_path):
     args = [*args, "--epochs", "1"]
     done = runner.invoke(cli, [*args, "--networks", "2", "--network-frames", "32,16"])
     assert done.exit_code == 0, done.output
+    assert "conv1d ×2 (frames 32, 16)" in done.output
     text = runner.invoke(cli, ["info", str(model)]).output
     assert "trained on frames of 32, 16 rows" in text
     bad = runner.invoke(cli, [*args, "--networks", "2", "--network-frames", "32,x"])
