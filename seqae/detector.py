@@ -167,7 +167,7 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         ``n_networks=2, network_frames=(64, 32)`` is measured in
         ``benchmarks/results/suite-rounds.md`` (round 23): on 200-channel streams with one
         faulty channel, event precision 1.0 on every stream and seed tried (one network:
-        0.23-1.0), for 1.4-1.5 times the fit time and a little less ranking on server
+        0.23-1.0), for 1.7 times the fit + score time and a little less ranking on server
         metrics and single channels (SMD VUS-PR -0.007).
     model_params : dict, optional
         Architecture settings of the model family (e.g. ``{"filters": (32, 16)}``).
