@@ -928,10 +928,9 @@ class Detector(StreamDetector, TransformerMixin, BaseEstimator):
         """The training and validation frames of network ``i``: ``network_frames[i]`` rows
         long where set (a fully convolutional network scores any length, so one trained on
         shorter frames scores the same ``frame`` as the others), else ``data`` as given."""
-        frames = self.network_frames
-        if frames is None or not isinstance(data, WindowSet) or int(frames[i]) == self.frame:
+        f = self.frame if self.network_frames is None else int(self.network_frames[i])
+        if f == self.frame:  # images never get here with frames: _fit_images refuses them
             return data, validation
-        f = int(frames[i])
         step = min(self.step, f)
         return WindowSet(data.streams, f, step), (
             None if validation is None else WindowSet(validation.streams, f, step)

@@ -124,7 +124,7 @@ def _cli_train(stream, tmp_path):
 
 def test_cli_trains_and_describes_an_ensemble(stream, tmp_path):
     runner, model, args = _cli_train(stream, tmp_path)
-    args = [*args[:-2], "--networks", "2", *args[-2:]]
+    args = [*args, "--networks", "2"]
     done = runner.invoke(cli, [*args, "--epochs", "1", "--steps-per-epoch", "4"])
     assert done.exit_code == 0, done.output
     assert "conv1d ×2" in done.output and "(network 1 of 2)" in done.output
@@ -132,7 +132,7 @@ def test_cli_trains_and_describes_an_ensemble(stream, tmp_path):
     assert json.loads(info.output)["model_spec"]["networks"] == 2
     text = runner.invoke(cli, ["info", str(model)]).output
     assert "networks" in text and "2, their errors averaged" in text
-    bad = runner.invoke(cli, [*args[:-4], "--networks", "0"])
+    bad = runner.invoke(cli, [*args[:-2], "--networks", "0"])
     assert bad.exit_code == 2 and "--networks" in bad.output
 
 

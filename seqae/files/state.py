@@ -402,11 +402,8 @@ def upgrade(data: Mapping[str, Any]) -> dict[str, Any]:
         if isinstance(data.get("params"), Mapping):
             data["params"] = {**data["params"], "score_smoothing": 1}
     params = data.get("params")
-    if isinstance(params, Mapping) and "n_networks" not in params:  # before ensembles
-        data["params"] = {**params, "n_networks": 1}
-    params = data.get("params")
-    if isinstance(params, Mapping) and "network_frames" not in params:  # before round 23
-        data["params"] = {**params, "network_frames": None}
+    if isinstance(params, Mapping):  # before ensembles: one network; before round 23: one frame
+        data["params"] = {"n_networks": 1, "network_frames": None, **params}
     if "combine_power" not in data:  # before issue 24: channel errors summed, no stuck check
         data["combine_power"] = 1.0
         data.setdefault("stuck_window", None)
